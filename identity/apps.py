@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class IdentityConfig(AppConfig):
+    """Who you are: sign-in, tokens, keys, sessions, and the gate."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "identity"
+    verbose_name = "Access identity"
