@@ -1,0 +1,1 @@
+"""factory-boy factories shared by the suite."""
