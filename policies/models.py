@@ -1,0 +1,215 @@
+"""What is protected and who may pass: applications, their policies, access groups, service tokens.
+
+The models only store. Every rule about what a valid row looks like lives in
+`policies.validation` (shared by the admin, the API and config files through `policies.services`),
+and the gate never reads these tables per request: `policies.snapshot` compiles them once per
+configuration version.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+
+DEFAULT_DENY_MESSAGE = "That account does not have access."
+DEFAULT_SESSION_DURATION = "24h"
+DEFAULT_SERVICE_TOKEN_DURATION = "8760h"
+FOREVER = "forever"
+
+
+def new_aud() -> str:
+    """A fresh AUD tag: 64 hex characters, as Access generates them."""
+    return secrets.token_hex(32)
+
+
+class ConfigVersion(models.Model):
+    """The single row (pk=1) whose `version` every process watches (see policies.versioning)."""
+
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "configuration version"
+
+    def __str__(self) -> str:
+        return f"configuration version {self.version}"
+
+
+class IdentityProvider(models.Model):
+    """A way to sign in, referenced by name from `login_method` rules and `allowed_idps`."""
+
+    class Type(models.TextChoices):
+        ONE_TIME_PIN = "onetimepin", "One-time PIN"
+        PASSWORD = "password", "Username and password"
+
+    name = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=20, choices=Type.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccessGroup(models.Model):
+    """A reusable set of rules, used inside other rules as `{"group": {"name": ...}}`."""
+
+    name = models.CharField(max_length=200, unique=True)
+    include = models.JSONField(default=list, blank=True)
+    require = models.JSONField(default=list, blank=True)
+    exclude = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "access group"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceToken(models.Model):
+    """A machine credential: `CF-Access-Client-Id` plus a secret that is stored only hashed.
+
+    Rotation keeps the previous secret's hash valid until `previous_secret_expires_at`, so a
+    fleet of clients can move to the new secret without an outage.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    client_id = models.CharField(max_length=100, unique=True)
+    secret_hash = models.CharField(max_length=200)
+    duration = models.CharField(max_length=32, default=DEFAULT_SERVICE_TOKEN_DURATION)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    client_secret_version = models.PositiveIntegerField(default=1)
+    previous_secret_hash = models.CharField(max_length=200, blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "service token"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Application(models.Model):
+    """A protected host/path (plus up to four more destinations) and how the gate treats it.
+
+    Field names are Cloudflare Access's, so that the admin, the API and config files read the same.
+    """
+
+    class SameSite(models.TextChoices):
+        NONE = "none", "None"
+        LAX = "lax", "Lax"
+        STRICT = "strict", "Strict"
+
+    name = models.CharField(max_length=350, unique=True)
+    domain = models.CharField(
+        max_length=255, help_text="Primary host and optional path, e.g. app.example.com/api."
+    )
+    destinations = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="More host/path patterns covered by this application (at most 4).",
+    )
+    aud = models.CharField("AUD tag", max_length=64, unique=True, default=new_aud, editable=False)
+    session_duration = models.CharField(
+        max_length=32,
+        default=DEFAULT_SESSION_DURATION,
+        help_text='How long a sign-in lasts, in Go syntax: "30m", "2h45m", "24h".',
+    )
+    same_site_cookie_attribute = models.CharField(
+        max_length=10, choices=SameSite.choices, default=SameSite.LAX
+    )
+    http_only_cookie_attribute = models.BooleanField(default=True)
+    enable_binding_cookie = models.BooleanField(default=False)
+    options_preflight_bypass = models.BooleanField(
+        default=False,
+        help_text="Let CORS preflights reach the view unauthenticated (excludes CORS headers).",
+    )
+    cors_headers = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="CORS settings the gate answers preflights with; empty means not set.",
+    )
+    cors_on_responses = models.BooleanField(
+        default=False,
+        help_text="Also add the CORS headers to responses of allowed requests.",
+    )
+    unauthenticated_401 = models.BooleanField(
+        default=False,
+        help_text="Answer unauthenticated non-page-load requests with a 401 JSON body.",
+    )
+    custom_deny_message = models.TextField(
+        blank=True,
+        default="",
+        help_text=f'Shown on the deny page; empty means "{DEFAULT_DENY_MESSAGE}"',
+    )
+    custom_deny_url = models.CharField(max_length=2048, blank=True, default="")
+    custom_non_identity_deny_url = models.CharField(max_length=2048, blank=True, default="")
+    service_auth_401_redirect = models.BooleanField(default=False)
+    allowed_idps = models.ManyToManyField(
+        IdentityProvider,
+        blank=True,
+        related_name="applications",
+        help_text="Identity providers offered at sign-in; none selected means all.",
+    )
+    auto_redirect_to_identity = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def deny_message(self) -> str:
+        """The text of the deny page."""
+        return self.custom_deny_message or DEFAULT_DENY_MESSAGE
+
+
+class Policy(models.Model):
+    """Who may pass an application, and how; evaluated in the order of DESIGN.md §3."""
+
+    class Decision(models.TextChoices):
+        ALLOW = "allow", "Allow"
+        DENY = "deny", "Block"
+        NON_IDENTITY = "non_identity", "Service Auth"
+        BYPASS = "bypass", "Bypass"
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="policies")
+    name = models.CharField(max_length=200)
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    precedence = models.PositiveIntegerField()
+    include = models.JSONField(default=list, blank=True)
+    require = models.JSONField(default=list, blank=True)
+    exclude = models.JSONField(default=list, blank=True)
+    session_duration = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="Overrides the application's session duration; empty means the application's.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["application", "precedence"]
+        verbose_name_plural = "policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "precedence"], name="policy_unique_precedence"
+            ),
+            models.UniqueConstraint(fields=["application", "name"], name="policy_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
