@@ -1,0 +1,193 @@
+"""Who you are, at rest: signing keys, sessions, revocations, one-time PINs, codes, events.
+
+Nothing here is read on a gated request: keys and revocations are compiled into memory by
+`identity.keys` and `identity.sessions` (VersionedState), so the hot path makes no SQL query.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class SigningKey(models.Model):
+    """An RSA key pair that signs Access tokens.
+
+    The private half is stored encrypted (Fernet, key derived from SECRET_KEY) and never leaves
+    the server. A key signs while it is current; once retired it still verifies until
+    `expires_at` (retired_at + 7 days), so tokens issued just before a rotation keep working.
+    """
+
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=16, default="RS256", editable=False)
+    private_key = models.TextField(help_text="PEM private key, encrypted at rest.")
+    public_jwk = models.JSONField()
+    certificate_pem = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField()
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the key stopped signing (null = current key)."
+    )
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="After this moment the key no longer verifies."
+    )
+
+    class Meta:
+        ordering = ["-activated_at"]
+        constraints = [
+            # At most one key signs at any time: two processes rotating at once cannot both win.
+            models.UniqueConstraint(
+                "algorithm",
+                condition=models.Q(retired_at__isnull=True),
+                name="identity_one_current_signing_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.kid
+
+
+class AccessSession(models.Model):
+    """One sign-in: the org (global) session, or an application session or service-token use."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    email = models.CharField(max_length=254, blank=True)
+    application = models.ForeignKey(
+        "policies.Application",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        help_text="Empty for the org (global) session.",
+    )
+    identity_nonce = models.CharField(max_length=64)
+    login_method = models.CharField(
+        max_length=200, help_text='Identity provider name, or "service_token".'
+    )
+    common_name = models.CharField(
+        max_length=200, blank=True, help_text="Service token client id, for service tokens."
+    )
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True)
+    country = models.CharField(max_length=2, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [
+            models.Index(fields=["email"], name="identity_session_email"),
+            models.Index(fields=["identity_nonce"], name="identity_session_nonce"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email or self.common_name} ({self.login_method})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class RevocationCutoff(models.Model):
+    """Tokens issued before `not_before` are refused (for one person, one application, or all)."""
+
+    email = models.CharField(max_length=254, blank=True, help_text="Empty = everyone.")
+    application = models.ForeignKey(
+        "policies.Application",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        help_text="Empty = all applications.",
+    )
+    not_before = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        who = self.email or "everyone"
+        where = str(self.application) if self.application_id else "all applications"
+        return f"{who} on {where} before {self.not_before:%Y-%m-%d %H:%M:%S}"
+
+
+class OneTimePin(models.Model):
+    """A 6-digit code emailed to a person, stored hashed, bound to the browser flow that asked."""
+
+    email = models.CharField(max_length=254)
+    application = models.ForeignKey(
+        "policies.Application", null=True, blank=True, on_delete=models.CASCADE
+    )
+    code_hash = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    flow_id = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "one-time PIN"
+        verbose_name_plural = "one-time PINs"
+
+    def __str__(self) -> str:
+        return f"PIN for {self.email}"
+
+
+class AuthorizationCode(models.Model):
+    """A single-use code (60 s) exchanged at the authorized hop for the application cookie."""
+
+    code_hash = models.CharField(max_length=200, unique=True)
+    application = models.ForeignKey("policies.Application", on_delete=models.CASCADE)
+    state_hash = models.CharField(
+        max_length=64, help_text="SHA-256 hex of the CF_AppSession value."
+    )
+    email = models.CharField(max_length=254, blank=True)
+    identity_nonce = models.CharField(max_length=64)
+    login_method = models.CharField(max_length=200)
+    claims = models.JSONField(default=dict, blank=True)
+    session = models.ForeignKey(AccessSession, null=True, blank=True, on_delete=models.SET_NULL)
+    redirect_url = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"code for {self.email} ({self.application_id})"
+
+
+class AuthEvent(models.Model):
+    """An authentication event, written when it happens (never once per gated request)."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Sign-in"
+        SIGN_IN_REFUSED = "sign_in_refused", "Sign-in refused"
+        LOGOUT = "logout", "Logout"
+        REVOCATION = "revocation", "Revocation"
+        SERVICE_TOKEN = "service_token", "Service token use"
+        KEY_ROTATION = "key_rotation", "Key rotation"
+        PIN_SENT = "pin_sent", "PIN sent"
+        LOCKOUT = "lockout", "Lock-out"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    email = models.CharField(max_length=254, blank=True)
+    application = models.ForeignKey(
+        "policies.Application", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "authentication event"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.email}".strip()
