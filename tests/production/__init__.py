@@ -1,0 +1,1 @@
+"""Production set-up: gunicorn, logs, and several processes over one database and cache."""
