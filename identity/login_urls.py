@@ -1,0 +1,76 @@
+"""The URLs of the sign-in flow, and the state that binds a login to the browser that started it.
+
+The gate calls `new_app_session_state()` on an unauthenticated request, sets the value as the
+`CF_AppSession` cookie on the application host, and sends the browser to `build_login_url(...)`
+with the value's hash as `state`. The authorized hop later accepts a code only together with a
+cookie whose hash is that state, so a code stolen from a URL is useless in another browser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Protocol
+from urllib.parse import urlencode
+
+from identity.conf import conf
+
+LOGIN_PATH = "/cdn-cgi/access/login"
+AUTHORIZED_PATH = "/cdn-cgi/access/authorized"
+LOGOUT_PATH = "/cdn-cgi/access/logout"
+STATE_BYTES = 32
+
+
+class _HasAud(Protocol):
+    @property
+    def aud(self) -> str: ...
+
+
+def state_hash_for(value: str) -> str:
+    """The `state` that stands for a `CF_AppSession` value: its SHA-256, in hex."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_app_session_state() -> tuple[str, str]:
+    """A fresh `CF_AppSession` cookie value (32 random bytes, url-safe) and its state hash."""
+    value = secrets.token_urlsafe(STATE_BYTES)
+    return value, state_hash_for(value)
+
+
+def login_host_for(app_host: str) -> str:
+    """The host of the login page: `ACCESS_TEAM_DOMAIN`, else the application host itself."""
+    return conf.team_domain or app_host.lower()
+
+
+def build_login_url(
+    *, application: _HasAud, app_host: str, scheme: str, redirect_url: str, state_hash: str
+) -> str:
+    """The login page URL for `application` reached on `app_host` (host with port, if any).
+
+    `<scheme>://<login host>/cdn-cgi/access/login/<app_host>?kid=<aud>&redirect_url=...&state=...`
+    """
+    query = urlencode({"kid": application.aud, "redirect_url": redirect_url, "state": state_hash})
+    return f"{scheme}://{login_host_for(app_host)}{LOGIN_PATH}/{app_host}?{query}"
+
+
+def login_page_url(
+    *, application: _HasAud, app_host: str, scheme: str, redirect_url: str, state_hash: str
+) -> str:
+    """The login page URL, for places that show it (the gate's 401 JSON body): same as above."""
+    return build_login_url(
+        application=application,
+        app_host=app_host,
+        scheme=scheme,
+        redirect_url=redirect_url,
+        state_hash=state_hash,
+    )
+
+
+def authorized_url(*, scheme: str, app_host: str, code: str) -> str:
+    """The authorized hop on the application host that exchanges `code` for the app cookie."""
+    return f"{scheme}://{app_host}{AUTHORIZED_PATH}?{urlencode({'code': code})}"
+
+
+def logout_url(*, scheme: str, host: str) -> str:
+    """The logout endpoint on `host`."""
+    return f"{scheme}://{host}{LOGOUT_PATH}"
