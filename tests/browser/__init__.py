@@ -1,0 +1,1 @@
+"""Browser suite: real Chromium against the project served over HTTPS on two sites."""

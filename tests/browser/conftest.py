@@ -1,0 +1,141 @@
+"""Fixtures of the browser suite: certificate, the two HTTPS servers, and Chromium.
+
+Session-scoped: one certificate, one calling site and one project server (database prepared
+before gunicorn starts, so every worker serves the final configuration from its first request).
+Function-scoped: a fresh Chromium profile per test, so no cookie leaks between scenarios.
+"""
+
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
+
+from tests.browser.browser import CHROMIUM, browser_is_required, launch_context
+from tests.browser.certificates import CertificateFiles, make_self_signed_certificate
+from tests.browser.servers import (
+    ALL_HOSTS,
+    CallingSite,
+    ProjectServer,
+    running_calling_site,
+    running_project,
+)
+
+BROWSER_DIR = "tests/browser/"
+
+
+def _browser_unavailable(reason: str) -> None:
+    if browser_is_required():
+        pytest.fail(f"browser required (CI) but unavailable: {reason}", pytrace=False)
+    pytest.skip(f"browser unavailable: {reason}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this folder drives Chromium: mark it, so `-m "not browser"` leaves them out."""
+    for item in items:
+        if BROWSER_DIR in item.nodeid:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed scenario shows the end of the server's log (tracebacks, access decisions)."""
+    report: pytest.TestReport = yield
+    server = getattr(item, "funcargs", {}).get("project")
+    if report.failed and isinstance(server, ProjectServer):
+        report.sections.append(("project server log (tail)", server.error_log_tail()))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how many browser tests ran, so CI shows they were not silently skipped."""
+    counts: dict[str, int] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        reports = terminalreporter.stats.get(outcome, [])
+        counts[outcome] = len(
+            {
+                report.nodeid
+                for report in reports
+                if BROWSER_DIR in getattr(report, "nodeid", "")
+                and getattr(report, "when", "call") in {"call", "setup"}
+            }
+        )
+    if any(counts.values()):
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count)
+        terminalreporter.write_line(f"browser tests: {summary}")
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> CertificateFiles:
+    return make_self_signed_certificate(ALL_HOSTS, tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def calling_site(certificate: CertificateFiles) -> Iterator[CallingSite]:
+    with running_calling_site(certificate) as site:
+        yield site
+
+
+@pytest.fixture(scope="session")
+def project(
+    tmp_path_factory: pytest.TempPathFactory,
+    certificate: CertificateFiles,
+    calling_site: CallingSite,
+) -> Iterator[ProjectServer]:
+    """The project under gunicorn over HTTPS, on its own database, mail outbox and logs."""
+    prepare: list[tuple[str, ...]] = [
+        ("migrate", "--noinput"),
+        ("collectstatic", "--noinput"),
+    ]
+    with running_project(
+        tmp_path_factory.mktemp("project"), certificate, prepare=prepare
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        _browser_unavailable(f"{CHROMIUM} is not installed")
+    try:
+        driver = sync_playwright().start()
+    except Exception as error:
+        _browser_unavailable(f"Playwright could not start: {error}")
+        raise
+    yield driver
+    driver.stop()
+
+
+@pytest.fixture(scope="session")
+def _chromium_launches(
+    playwright_driver: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Launch once up front, so a broken browser is one clear skip or failure, not many."""
+    try:
+        launch_context(playwright_driver, tmp_path_factory.mktemp("probe-profile")).close()
+    except Exception as error:
+        _browser_unavailable(f"Chromium did not launch: {error}")
+
+
+@pytest.fixture
+def browser_context(
+    playwright_driver: Playwright, _chromium_launches: None, tmp_path: Path
+) -> Iterator[BrowserContext]:
+    """A fresh Chromium profile for one test."""
+    context = launch_context(playwright_driver, tmp_path / "profile")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext) -> Page:
+    return browser_context.pages[0] if browser_context.pages else browser_context.new_page()
+
+
+@pytest.fixture
+def calling_page(page: Page, calling_site: CallingSite) -> Page:
+    """The page of the calling site, ready to run `callApi` (see site/calling.js)."""
+    page.goto(calling_site.url())
+    return page

@@ -1,0 +1,254 @@
+"""The two HTTPS servers of the browser suite.
+
+- The project under gunicorn with TLS, on its own SQLite file, serving the protected application,
+  a second application and the login host (all names map to 127.0.0.1 in the browser).
+- A small static server for the calling site, a different site from the project's.
+"""
+
+import http.client
+import os
+import secrets
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.browser.certificates import CertificateFiles
+from tests.browser.records import ACCESS_LOG_FORMAT, ServerRecords
+from tests.browser.viewlog import VIEW_LOG_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE_DIR = Path(__file__).resolve().parent / "site"
+
+API_HOST = "api.access.test"
+SECOND_HOST = "second.access.test"
+LOGIN_HOST = "login.access.test"
+CALLING_HOST = "app.other.test"
+INTRUDER_HOST = "intruder.third.test"
+ALL_HOSTS = [API_HOST, SECOND_HOST, LOGIN_HOST, CALLING_HOST, INTRUDER_HOST]
+
+READY_TIMEOUT = 30.0
+MANAGE_TIMEOUT = 120
+# Variables of the caller's environment that would point the server at shared services (the CI
+# database and cache) or other settings: the server gets its own.
+INHERITED_BLOCKLIST = {
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "CACHE_URL",
+    "EMAIL_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "ACCESS_TEAM_DOMAIN",
+    "ACCESS_DATA_DIR",
+    "ACCESS_DEMO",
+}
+
+
+class ServerError(RuntimeError):
+    """The project could not be prepared or started."""
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class ProjectServer:
+    """The project as a browser reaches it, and the files it writes."""
+
+    port: int
+    run_dir: Path
+    env: dict[str, str]
+    records: ServerRecords
+    outbox: Path
+    error_log: Path
+
+    def url(self, host: str, path: str = "/") -> str:
+        return f"https://{host}:{self.port}{path}"
+
+    def origin(self, host: str) -> str:
+        return f"https://{host}:{self.port}"
+
+    def manage(self, *args: str) -> str:
+        """Run a management command against the server's database; its output, or ServerError."""
+        return run_manage(self.env, *args)
+
+    def error_log_tail(self, lines: int = 40) -> str:
+        if not self.error_log.exists():
+            return ""
+        return "\n".join(self.error_log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def project_environment(run_dir: Path, port: int) -> dict[str, str]:
+    """The project processes' environment: production-like (DEBUG off), files in run_dir."""
+    inherited = {k: v for k, v in os.environ.items() if k not in INHERITED_BLOCKLIST}
+    return {
+        **inherited,
+        "DJANGO_SETTINGS_MODULE": "tests.browser.server_settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": ",".join([API_HOST, SECOND_HOST, LOGIN_HOST, "127.0.0.1"]),
+        "ACCESS_TEAM_DOMAIN": f"{LOGIN_HOST}:{port}",
+        "ACCESS_DEMO": "1",
+        "ACCESS_DATA_DIR": str(run_dir),
+        "DATABASE_URL": f"sqlite:///{run_dir / 'db.sqlite3'}",
+        # A private cache per process: the configuration version is then read from the
+        # database, so both workers still see each other's writes.
+        "CACHE_URL": "locmemcache://browser-suite",
+        # Four slashes: django-environ drops the first one of the path.
+        "EMAIL_URL": f"filemail:///{run_dir / 'outbox'}",
+        VIEW_LOG_ENV: str(run_dir / "view.log"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def run_manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=MANAGE_TIMEOUT,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ServerError(
+            f"manage.py {' '.join(args)} exited {result.returncode}:\n"
+            f"{result.stdout}{result.stderr}"
+        )
+    return result.stdout
+
+
+def _answers(port: int) -> bool:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=context)
+    try:
+        connection.request("GET", "/demo/", headers={"Host": f"{API_HOST}:{port}"})
+        connection.getresponse().read()
+    except OSError:
+        return False
+    finally:
+        connection.close()
+    return True
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], port: int, error_log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerError(
+                f"gunicorn exited {process.returncode}:\n{error_log.read_text(errors='replace')}"
+            )
+        if _answers(port):
+            return
+        time.sleep(0.1)
+    raise ServerError(f"gunicorn did not answer within {READY_TIMEOUT:.0f}s")
+
+
+@contextmanager
+def running_project(
+    run_dir: Path, certificate: CertificateFiles, *, prepare: list[tuple[str, ...]]
+) -> Iterator[ProjectServer]:
+    """Prepare the database with `prepare` (management commands), then serve under gunicorn."""
+    port = free_port()
+    env = project_environment(run_dir, port)
+    (run_dir / "outbox").mkdir()
+    for command in prepare:
+        run_manage(env, *command)
+    server = ProjectServer(
+        port=port,
+        run_dir=run_dir,
+        env=env,
+        records=ServerRecords(access_log=run_dir / "access.log", view_log=run_dir / "view.log"),
+        outbox=run_dir / "outbox",
+        error_log=run_dir / "gunicorn.log",
+    )
+    gunicorn_command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "accessproject.wsgi:application",
+        f"--bind=127.0.0.1:{port}",
+        "--workers=2",
+        "--threads=4",
+        f"--certfile={certificate.certfile}",
+        f"--keyfile={certificate.keyfile}",
+        f"--access-logfile={server.records.access_log}",
+        f"--access-logformat={ACCESS_LOG_FORMAT}",
+        f"--error-logfile={server.error_log}",
+        "--capture-output",
+        "--graceful-timeout=2",
+    ]
+    process = subprocess.Popen(
+        gunicorn_command,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until_ready(process, port, server.error_log)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output clean."""
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+
+@dataclass(frozen=True)
+class CallingSite:
+    """The static HTTPS server for the calling pages (any host name; the browser picks one)."""
+
+    port: int
+
+    def url(self, host: str = CALLING_HOST, path: str = "/") -> str:
+        return f"https://{host}:{self.port}{path}"
+
+    def origin(self, host: str = CALLING_HOST) -> str:
+        return f"https://{host}:{self.port}"
+
+
+@contextmanager
+def running_calling_site(certificate: CertificateFiles) -> Iterator[CallingSite]:
+    """Serve tests/browser/site/ over HTTPS from a thread."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate.certfile, certificate.keyfile)
+    handler = partial(_QuietHandler, directory=str(SITE_DIR))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, name="calling-site", daemon=True)
+    thread.start()
+    try:
+        yield CallingSite(port=int(httpd.server_address[1]))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
