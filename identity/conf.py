@@ -1,0 +1,82 @@
+"""The identity app's global knobs, read lazily from Django settings (as `corsheaders.conf`).
+
+Nothing reads settings at import time, so `override_settings` in tests and per-process settings
+both work. Per-application configuration lives in the database, not here.
+
+Settings (all optional):
+- `ACCESS_TEAM_DOMAIN`: the login host (`access.example.com`, port allowed); "" = each
+  application's own host.
+- `ACCESS_KEY_ROTATION`: Go duration after which the signing key rotates (default "1008h").
+- `ACCESS_TRUSTED_PROXIES`: CIDRs of reverse proxies whose `X-Forwarded-For` is believed.
+- `ACCESS_COUNTRY_HEADER`: the request header carrying the client's country, set by a trusted
+  edge (e.g. "CF-IPCountry"); "" = no country is known.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+DEFAULT_KEY_ROTATION = "1008h"  # 6 weeks, as Access does
+PREVIOUS_KEY_GRACE = timedelta(days=7)
+DEFAULT_SESSION_DURATION = timedelta(hours=24)
+
+
+class IdentitySettings:
+    """Typed, lazy view over the `ACCESS_*` settings the identity app uses."""
+
+    @property
+    def team_domain(self) -> str:
+        return str(getattr(settings, "ACCESS_TEAM_DOMAIN", "") or "").strip().lower()
+
+    @property
+    def key_rotation(self) -> timedelta:
+        from policies.durations import parse_duration
+
+        text = str(getattr(settings, "ACCESS_KEY_ROTATION", DEFAULT_KEY_ROTATION) or "")
+        try:
+            interval = parse_duration(text)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"ACCESS_KEY_ROTATION: {error}") from error
+        if interval <= timedelta(0):
+            raise ImproperlyConfigured("ACCESS_KEY_ROTATION must be a positive duration.")
+        return interval
+
+    @property
+    def previous_key_grace(self) -> timedelta:
+        return PREVIOUS_KEY_GRACE
+
+    @property
+    def trusted_proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        value = getattr(settings, "ACCESS_TRUSTED_PROXIES", ())
+        items = value.split(",") if isinstance(value, str) else value
+        return _parse_networks(tuple(str(item).strip() for item in items))
+
+    @property
+    def country_header(self) -> str:
+        return str(getattr(settings, "ACCESS_COUNTRY_HEADER", "") or "").strip()
+
+    @property
+    def default_session_duration(self) -> timedelta:
+        return DEFAULT_SESSION_DURATION
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_networks(items: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    # Cached: the client address is worked out on every gated request.
+    networks = []
+    for text in items:
+        if not text:
+            continue
+        try:
+            networks.append(ip_network(text))
+        except ValueError as error:
+            raise ImproperlyConfigured(f"ACCESS_TRUSTED_PROXIES: {error}") from error
+    return tuple(networks)
+
+
+conf = IdentitySettings()
