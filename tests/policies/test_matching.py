@@ -1,0 +1,464 @@
+"""Host/path patterns, specificity and the application index."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from policies.matching import (
+    ApplicationIndex,
+    HostPathPattern,
+    PatternError,
+    canonical_path,
+    compile_pattern,
+    normalize_host,
+)
+
+
+def covers(pattern_text, host, path):
+    pattern = compile_pattern(pattern_text)
+    normalized = normalize_host(host)
+    assert normalized is not None
+    return pattern.matches(normalized, path)
+
+
+def index_of(*patterns):
+    """An index whose keys are the pattern texts' positions (1, 2, ...)."""
+    return ApplicationIndex(
+        (compile_pattern(text), key) for key, text in enumerate(patterns, start=1)
+    )
+
+
+# --- normalize_host ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("Example.COM", "example.com"),
+        ("example.com:8443", "example.com"),
+        ("example.com.", "example.com"),
+        ("example.com.:80", "example.com"),
+        ("app.localhost", "app.localhost"),
+        ("127.0.0.1:8000", "127.0.0.1"),
+        ("[::1]:8000", "[::1]"),
+        ("[0:0::1]", "[::1]"),
+        ("bücher.example", "xn--bcher-kva.example"),
+        ("under_score.example.com", "under_score.example.com"),
+    ],
+)
+def test_normalize_host_gives_the_compared_form(host, expected):
+    assert normalize_host(host) == expected
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "",
+        ".",
+        "example.com:port",
+        "example.com:",
+        "exa mple.com",
+        "a..b",
+        "-a.example.com",
+        "user@example.com",
+        "[::1",
+        "[nothex]",
+        "::1",
+        "*.example.com",
+        "a" * 64 + ".com",
+    ],
+)
+def test_normalize_host_refuses_what_is_not_a_host(host):
+    assert normalize_host(host) is None
+
+
+# --- compile_pattern ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical_text"),
+    [
+        ("example.com", "example.com"),
+        ("Example.COM/Docs", "example.com/Docs"),
+        ("example.com:8080/api", "example.com/api"),
+        ("example.com/", "example.com"),
+        ("example.com/*", "example.com"),
+        ("example.com/demo/", "example.com/demo"),
+        ("example.com.", "example.com"),
+        ("*.example.com/api/*", "*.example.com/api/*"),
+        ("bücher.example/x", "xn--bcher-kva.example/x"),
+        (" example.com/a ", "example.com/a"),
+    ],
+)
+def test_compile_pattern_gives_a_canonical_text(text, canonical_text):
+    assert compile_pattern(text).text == canonical_text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("https://example.com/app", "leave out the scheme"),
+        ("example.com/app?x=1", "query"),
+        ("example.com/#settings", "fragment"),
+        ("example.com:http/app", "port is not a number"),
+        ("**.example.com", "at most one \\* per host label"),
+        ("example.com/a**", "at most one \\* per path segment"),
+        ("example.*", "last label of the host cannot hold \\*"),
+        ("*", "last label of the host cannot hold \\*"),
+        ("/demo", "the host is missing"),
+        ("exa mple.com", "spaces"),
+        ("ex!ample.com", "not a valid host label"),
+        ("*!.example.com", "not a valid host label"),
+        ("example.com//demo", "plain form"),
+        ("example.com/a/../b", "plain form"),
+        ("example.com/a%2fb", "plain form"),
+        ("example.com/demo.", "plain form"),
+        ("example.com/a\\b", "plain form"),
+        ("example.com/a\x00b", "control character"),
+        ("[::zz]/a", "not a valid IPv6 address"),
+    ],
+)
+def test_compile_pattern_refuses_bad_patterns_with_a_message(text, message):
+    with pytest.raises(PatternError, match=message):
+        compile_pattern(text)
+
+
+def test_compile_pattern_refuses_non_strings():
+    with pytest.raises(PatternError, match="must be a string"):
+        compile_pattern(None)  # type: ignore[arg-type]
+
+
+def test_pattern_error_is_a_value_error():
+    assert issubclass(PatternError, ValueError)
+
+
+def test_pattern_str_is_its_text():
+    assert str(compile_pattern("Example.com/api")) == "example.com/api"
+
+
+# --- coverage: the examples of DESIGN §3 and the Cloudflare app-paths page ----------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "host", "path", "expected"),
+    [
+        # *.example.com is exactly one label, never the apex
+        ("*.example.com", "alpha.example.com", "/", True),
+        ("*.example.com", "example.com", "/", False),
+        ("*.example.com", "foo.bar.example.com", "/", False),
+        # a * inside a label
+        ("*test.example.com", "test.example.com", "/", True),
+        ("*test.example.com", "alphatest.example.com", "/", True),
+        ("*test.example.com", "beta.test.example.com", "/", False),
+        ("*test.example.com", "testing.example.com", "/", False),
+        ("app-*.example.com", "app-eu.example.com", "/", True),
+        ("app-*.example.com", "app.example.com", "/", False),
+        # the apex and /* cover every path
+        ("example.com", "example.com", "/", True),
+        ("example.com", "example.com", "/tick-1", True),
+        ("example.com/*", "example.com", "/", True),
+        ("example.com/*", "example.com", "/any/thing", True),
+        # /alpha/* covers what is below /alpha, not /alpha itself
+        ("example.com/alpha/*", "example.com", "/alpha", False),
+        ("example.com/alpha/*", "example.com", "/alpha/", True),
+        ("example.com/alpha/*", "example.com", "/alpha/one", True),
+        ("example.com/alpha/*", "example.com", "/alphabet", False),
+        # a mid-path * spans segments
+        ("example.com/foo*/bar", "example.com", "/foo/bar", True),
+        ("example.com/foo*/bar", "example.com", "/food/bar", True),
+        ("example.com/foo*/bar", "example.com", "/food/stuff/bar", True),
+        ("example.com/foo*/bar", "example.com", "/food/bar/baz", True),
+        ("example.com/foo*/bar", "example.com", "/food/barn", False),
+        ("example.com/foo*/bar", "example.com", "/fo/bar", False),
+        # a path without * covers itself and what lies below it
+        ("example.com/demo", "example.com", "/demo", True),
+        ("example.com/demo", "example.com", "/demo/", True),
+        ("example.com/demo", "example.com", "/demo/x", True),
+        ("example.com/demo", "example.com", "/demonstration", False),
+        ("example.com/demo", "example.com", "/", False),
+        # a trailing / in the pattern is ignored (fails closed: /demo/ still covers /demo)
+        ("example.com/demo/", "example.com", "/demo", True),
+        # paths are case-sensitive, hosts are not
+        ("example.com/Docs", "example.com", "/docs", False),
+        ("example.com/Docs", "EXAMPLE.com", "/Docs", True),
+        # the port is ignored on both sides
+        ("example.com:8443/a", "example.com:8000", "/a", True),
+        ("example.com", "other.com", "/", False),
+    ],
+)
+def test_pattern_coverage(pattern, host, path, expected):
+    assert covers(pattern, host, path) is expected
+
+
+def test_most_specific_application_decides_alone():
+    index = index_of("dashboard.com/eng", "dashboard.com/eng/exec")
+    assert index.match("dashboard.com", "/eng/exec/report").key == 2
+    assert index.match("dashboard.com", "/eng/team").key == 1
+
+
+@pytest.mark.parametrize(
+    ("patterns", "path", "winner"),
+    [
+        # a longer literal path wins
+        (("example.com/a", "example.com/a/b"), "/a/b/c", 2),
+        (("example.com/a/*", "example.com/a/bc"), "/a/bc", 2),
+        # equal literal length: the path without * wins
+        (("example.com/ab*", "example.com/ab"), "/ab/x", 2),
+        # then the exact host beats the wildcard host
+        (("*.example.com/ab", "app.example.com/ab"), "/ab", 2),
+        # then the longer literal host
+        (("*.example.com", "*.app.example.com"), "/", 2),
+    ],
+)
+def test_specificity_order(patterns, path, winner):
+    host = "x.app.example.com" if "*.app.example.com" in patterns else "app.example.com"
+    if patterns[0].startswith("example.com"):
+        host = "example.com"
+    assert index_of(*patterns).match(host, path).key == winner
+
+
+def test_equal_specificity_goes_to_the_smaller_key():
+    index = ApplicationIndex(
+        [(compile_pattern("example.com/a"), 9), (compile_pattern("example.com/a"), 3)]
+    )
+    assert index.match("example.com", "/a").key == 3
+
+
+def test_match_returns_the_pattern_that_matched():
+    match = index_of("example.com/api").match("example.com", "/api/v1")
+    assert match.pattern.text == "example.com/api"
+    assert match.non_canonical is False
+
+
+def test_uncovered_path_gives_none():
+    assert index_of("example.com/demo").match("example.com", "/other") is None
+
+
+def test_uncovered_host_gives_none():
+    assert index_of("example.com").match("other.example.com", "/") is None
+
+
+def test_invalid_host_gives_none():
+    assert index_of("example.com").match("exa mple.com", "/") is None
+
+
+def test_wildcard_host_with_wildcard_in_an_inner_label():
+    index = index_of("app.*.example.com")
+    assert index.match("app.eu.example.com", "/").key == 1
+    assert index.match("app.example.com", "/") is None
+
+
+def test_ipv6_host_pattern():
+    assert index_of("[::1]/a").match("[0::1]:8000", "/a/b").key == 1
+
+
+def test_match_of_a_path_without_leading_slash_uses_the_root_pattern():
+    assert index_of("example.com").match("example.com", "").key == 1
+
+
+# --- keys_for_host ------------------------------------------------------------------------------
+
+
+def test_keys_for_host_lists_every_key_on_the_host_most_specific_first():
+    index = index_of(
+        "example.com", "example.com/a/b", "*.example.com", "other.com", "example.com/a"
+    )
+    assert index.keys_for_host("EXAMPLE.com:8000") == (2, 5, 1)
+
+
+def test_keys_for_host_includes_wildcard_hosts():
+    index = index_of("*.example.com/a", "app.example.com", "app.other.com")
+    assert index.keys_for_host("app.example.com") == (1, 2)
+
+
+def test_keys_for_host_lists_a_key_once():
+    index = ApplicationIndex(
+        [(compile_pattern("example.com/a"), 1), (compile_pattern("example.com/b"), 1)]
+    )
+    assert index.keys_for_host("example.com") == (1,)
+
+
+def test_keys_for_an_invalid_host_is_empty():
+    assert index_of("example.com").keys_for_host("") == ()
+
+
+# --- overlaps -----------------------------------------------------------------------------------
+
+
+def test_overlaps_reports_identical_patterns():
+    index = index_of("example.com/a", "example.com/a/")
+    assert index.overlaps() == [
+        (
+            1,
+            2,
+            "example.com/a and example.com/a are equally specific and can cover the same "
+            "request; the first one wins",
+        ),
+    ]
+
+
+def test_overlaps_reports_equally_specific_wildcards_that_intersect():
+    index = index_of("example.com/a*/x", "example.com/*a/x")
+    assert [(left, right) for left, right, _ in index.overlaps()] == [(1, 2)]
+
+
+def test_overlaps_reports_intersecting_wildcard_hosts():
+    index = index_of("a*.example.com", "*b.example.com")
+    assert [(left, right) for left, right, _ in index.overlaps()] == [(1, 2)]
+
+
+def test_overlaps_ignores_wildcards_that_cannot_intersect():
+    assert index_of("example.com/a*/x", "example.com/b*/x").overlaps() == []
+
+
+def test_overlaps_ignores_different_hosts():
+    assert index_of("a.example.com", "b.example.com").overlaps() == []
+
+
+def test_overlaps_ignores_different_specificity():
+    assert index_of("example.com/a", "example.com/a/b", "*.example.com").overlaps() == []
+
+
+def test_overlaps_ignores_patterns_of_one_key():
+    index = ApplicationIndex(
+        [(compile_pattern("example.com/a"), 1), (compile_pattern("example.com/a/"), 1)]
+    )
+    assert index.overlaps() == []
+
+
+# --- the index does not scan every application --------------------------------------------------
+
+
+def test_index_tries_few_patterns_among_ten_thousand(monkeypatch):
+    entries = [(compile_pattern(f"app{n}.example.com/api/*"), n) for n in range(10_000)]
+    entries += [(compile_pattern(f"*.zone{n}.example.com/x*"), 20_000 + n) for n in range(100)]
+    index = ApplicationIndex(entries)
+    calls = []
+    original_path = HostPathPattern.matches_path
+    original_host = HostPathPattern.matches_host
+    monkeypatch.setattr(
+        HostPathPattern,
+        "matches_path",
+        lambda self, path: calls.append(self) or original_path(self, path),
+    )
+    monkeypatch.setattr(
+        HostPathPattern,
+        "matches_host",
+        lambda self, host: calls.append(self) or original_host(self, host),
+    )
+    assert index.match("app5000.example.com", "/api/v1").key == 5000
+    assert index.match("a.zone7.example.com", "/xyz").key == 20_007
+    assert len(calls) <= 4
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+HOSTS = ["example.com", "a.example.com", "ba.example.com", "x.a.example.com", "other.org"]
+HOST_PATTERNS = [
+    "example.com",
+    "a.example.com",
+    "*.example.com",
+    "*a.example.com",
+    "b*.example.com",
+    "*.a.example.com",
+    "other.org",
+]
+PATTERN_SEGMENTS = ["a", "b", "ab", "*", "a*", "*b"]
+PATH_SEGMENTS = ["a", "b", "ab", "ba", "", ".", "..", "%2e", "%2f", "a."]
+
+pattern_texts = st.builds(
+    lambda host, segments: host + "".join("/" + segment for segment in segments),
+    st.sampled_from(HOST_PATTERNS),
+    st.lists(st.sampled_from(PATTERN_SEGMENTS), max_size=3),
+)
+request_paths = st.builds(
+    lambda segments, separators: (
+        "".join(
+            separator + segment for separator, segment in zip(separators, segments, strict=False)
+        )
+        or "/"
+    ),
+    st.lists(st.sampled_from(PATH_SEGMENTS), max_size=5),
+    st.lists(st.sampled_from(["/", "/", "/", "\\"]), min_size=5, max_size=5),
+)
+canonical_request_paths = st.lists(st.sampled_from(["a", "b", "ab", "ba"]), max_size=4).map(
+    lambda segments: "/" + "/".join(segments)
+)
+
+
+def brute_force_best(entries, host, path):
+    normalized = normalize_host(host)
+    found = [
+        (pattern.specificity, key, pattern)
+        for pattern, key in entries
+        if pattern.matches(normalized, path)
+    ]
+    return min(found, key=lambda entry: (entry[0], entry[1])) if found else None
+
+
+def brute_force_match(entries, host, path):
+    literal = brute_force_best(entries, host, path)
+    canonical = canonical_path(path)
+    if canonical == path:
+        return None if literal is None else (literal[1], False)
+    found = [literal] + (
+        [brute_force_best(entries, host, canonical)] if canonical is not None else []
+    )
+    found = [entry for entry in found if entry is not None]
+    if not found:
+        return None
+    best = min(found, key=lambda entry: (entry[0], entry[1]))
+    return best[1], True
+
+
+@given(
+    st.lists(pattern_texts, min_size=1, max_size=8),
+    st.sampled_from(HOSTS),
+    request_paths,
+)
+def test_index_agrees_with_checking_every_pattern(texts, host, path):
+    entries = [(compile_pattern(text), key) for key, text in enumerate(texts)]
+    match = ApplicationIndex(entries).match(host, path)
+    expected = brute_force_match(entries, host, path)
+    assert (None if match is None else (match.key, match.non_canonical)) == expected
+
+
+@given(st.lists(pattern_texts, min_size=1, max_size=6), st.sampled_from(HOSTS), request_paths)
+def test_host_case_never_changes_a_match(texts, host, path):
+    index = ApplicationIndex((compile_pattern(text), key) for key, text in enumerate(texts))
+    assert index.match(host.upper(), path) == index.match(host, path)
+
+
+@given(pattern_texts, canonical_request_paths, st.data())
+def test_injected_dot_or_slash_segments_keep_matching(text, path, data):
+    pattern = compile_pattern(text)
+    host = data.draw(
+        st.sampled_from([h for h in HOSTS if pattern.matches_host(h)] or ["example.com"])
+    )
+    if not pattern.matches(host, path):
+        return
+    slashes = [position for position, character in enumerate(path) if character == "/"]
+    position = data.draw(st.sampled_from(slashes))
+    injected = (
+        path[: position + 1]
+        + data.draw(st.sampled_from(["./", "/", ".//", "a/../"]))
+        + path[position + 1 :]
+    )
+    match = ApplicationIndex([(pattern, 1)]).match(host, injected)
+    assert match is not None
+    assert match.key == 1
+
+
+@given(pattern_texts, pattern_texts, st.sampled_from(HOSTS), request_paths)
+def test_overlaps_finds_every_tie_that_a_request_exposes(left_text, right_text, host, path):
+    left, right = compile_pattern(left_text), compile_pattern(right_text)
+    normalized = normalize_host(host)
+    if (
+        left.specificity == right.specificity
+        and left.matches(normalized, path)
+        and right.matches(normalized, path)
+    ):
+        assert [pair[:2] for pair in ApplicationIndex([(left, 1), (right, 2)]).overlaps()] == [
+            (1, 2)
+        ]
