@@ -1,0 +1,221 @@
+"""In-process benchmark of the decision: snapshot match + policy evaluation.
+
+The same request shape is decided against a configuration of 10 applications (10 policies) and of
+10,000 applications (1,000 policies): the index must keep the larger one within 1.2x. A third
+figure times the gate's whole decision for a protected request whose token signature is cached.
+
+Run through `python -m tests.bench.run` (it sets up the environment); not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from ipaddress import IPv4Address
+
+from django.db import transaction
+
+BENCH_DOMAIN = "bench.example"
+POLICY_RULES = {
+    "include": [{"email_domain": {"domain": "example.com"}}],
+    "require": [{"ip": {"ip": "192.0.2.0/24"}}],
+    "exclude": [{"email": {"email": "blocked@example.com"}}],
+}
+REQUESTS_PER_ROUND = 1000
+
+
+@dataclass(frozen=True)
+class DecisionTiming:
+    label: str
+    applications: int
+    policies: int
+    build_seconds: float
+    per_decision_seconds: float
+
+
+def _layout(count: int) -> list[tuple[str, str]]:
+    """(host, path) of each application: up to 1,000 hosts, each with one or more paths."""
+    hosts = min(count, 1000)
+    return [(f"h{index % hosts}.{BENCH_DOMAIN}", f"/p{index // hosts}") for index in range(count)]
+
+
+@transaction.atomic
+def _store_configuration(count: int, policy_every: int) -> list[tuple[str, str]]:
+    """Write `count` applications, one policy on every `policy_every`-th; return their patterns."""
+    from policies.models import Application, Policy
+
+    Policy.objects.all().delete()
+    Application.objects.all().delete()
+    layout = _layout(count)
+    Application.objects.bulk_create(
+        Application(name=f"app {index}", domain=f"{host}{path}", session_duration="24h")
+        for index, (host, path) in enumerate(layout)
+    )
+    by_name = dict(Application.objects.values_list("name", "pk"))
+    Policy.objects.bulk_create(
+        Policy(
+            application_id=by_name[f"app {index}"],
+            name="staff",
+            decision="allow",
+            precedence=1,
+            **POLICY_RULES,
+        )
+        for index in range(0, count, policy_every)
+    )
+    return [layout[index] for index in range(0, count, policy_every)]
+
+
+def _per_call_seconds(call: Callable[[], object], *, rounds: int, iterations: int) -> float:
+    """The median over `rounds` of the mean time per call across `iterations` calls."""
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(iterations):
+            call()
+        samples.append((time.perf_counter() - started) / iterations)
+    return statistics.median(samples)
+
+
+def time_snapshot_decision(count: int, policy_every: int, *, rounds: int) -> DecisionTiming:
+    """Time `snapshot.match` + `snapshot.decide` over requests to applications with a policy."""
+    from policies.rules import Subject
+    from policies.snapshot import build_snapshot
+
+    protected = _store_configuration(count, policy_every)
+    started = time.perf_counter()
+    snapshot = build_snapshot(0)
+    build_seconds = time.perf_counter() - started
+
+    subject = Subject(email="person@example.com", ip=IPv4Address("192.0.2.10"))
+    step = max(1, len(protected) // REQUESTS_PER_ROUND)
+    requests = [(host, f"{path}/items/42") for host, path in protected[::step]]
+    for host, path in requests:  # every request must reach a real decision, and an allow
+        application, _ = snapshot.match(host, path)
+        assert application is not None, (host, path)
+        assert snapshot.decide(application, subject).allowed
+
+    def decide_all() -> None:
+        for host, path in requests:
+            application, _ = snapshot.match(host, path)
+            snapshot.decide(application, subject)  # type: ignore[arg-type]
+
+    per_round = _per_call_seconds(decide_all, rounds=rounds, iterations=20)
+    return DecisionTiming(
+        label=f"{count} applications",
+        applications=count,
+        policies=len(protected),
+        build_seconds=build_seconds,
+        per_decision_seconds=per_round / len(requests),
+    )
+
+
+def time_gate_decision(*, rounds: int) -> DecisionTiming:
+    """The gate's whole decision for a protected request with a cached token verification."""
+    from identity.gate import RequestFacts, decide_request
+    from identity.sessions import new_identity_nonce
+    from identity.tokens import issue_token, issuer_for, verify_access_token
+    from policies.snapshot import build_snapshot
+
+    protected = _store_configuration(10, 1)
+    snapshot = build_snapshot(0)
+    host, path = protected[0]
+    application, _ = snapshot.match(host, path)
+    assert application is not None
+    issuer = issuer_for(f"access.{BENCH_DOMAIN}")
+    token = issue_token(
+        token_type="app",
+        audiences=[application.aud],
+        email="person@example.com",
+        subject="bench",
+        identity_nonce=new_identity_nonce(),
+        lifetime=timedelta(hours=1),
+        issuer=issuer,
+    )
+    facts = RequestFacts(
+        host=host,
+        path=f"{path}/items/42",
+        method="GET",
+        cookie_tokens=(token,),
+        ip=IPv4Address("192.0.2.10"),
+    )
+
+    def verify(value: str, audience: str) -> object:
+        return verify_access_token(value, audience=audience, token_type="app", issuer=issuer)
+
+    def decide_once() -> object:
+        return decide_request(
+            facts,
+            snapshot,
+            verify_token=verify,  # type: ignore[arg-type]
+            authenticate_service_token=lambda client_id, secret: None,
+        )
+
+    decision = decide_once()
+    assert decision.outcome == "allow", decision  # type: ignore[attr-defined]
+    return DecisionTiming(
+        label="gate decision, token cached",
+        applications=10,
+        policies=10,
+        build_seconds=0.0,
+        per_decision_seconds=_per_call_seconds(decide_once, rounds=rounds, iterations=20_000),
+    )
+
+
+def count_gated_queries(*, requests: int) -> int:
+    """SQL queries made by `requests` protected requests through the real middleware stack.
+
+    The version check interval is stretched so the count is what each request costs, not the
+    periodic check (which reads the cache, or the database when the cache is per-process).
+    """
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    from tests.bench.seed import BENCH_HOST, seed_gate_configuration
+
+    cookie = seed_gate_configuration()["cookie"]
+    client = Client(HTTP_HOST=BENCH_HOST, HTTP_COOKIE=cookie)
+    with override_settings(ACCESS_VERSION_CHECK_INTERVAL=3600):
+        warm_up = client.get("/protected/")
+        assert warm_up.status_code == 200, warm_up
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(requests):
+                response = client.get("/protected/")
+                assert response.status_code == 200, response
+    return len(queries)
+
+
+def main() -> None:
+    """Print the decision figures as JSON (run by `tests.bench.run` in a prepared environment)."""
+    import json
+    import sys
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    gated_requests = 200
+    timings = [
+        time_snapshot_decision(10, 1, rounds=rounds),
+        time_snapshot_decision(10_000, 10, rounds=rounds),
+        time_gate_decision(rounds=rounds),
+    ]
+    queries = count_gated_queries(requests=gated_requests)
+    print(
+        json.dumps(
+            {
+                "gated_requests": gated_requests,
+                "queries": queries,
+                "timings": [vars(timing) for timing in timings],
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The benchmark's configuration: a protected application, a CORS application and a valid cookie.
+
+`python -m tests.bench.seed` (in the environment `tests.bench.run` prepares) migrates the database,
+stores the configuration and prints it as JSON for the load generator.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+BENCH_HOST = "bench.localhost"
+LOGIN_HOST = f"access.{BENCH_HOST}"
+ALLOWED_ORIGIN = "https://app.example.com"
+PREFLIGHT_HEADERS = {
+    "Origin": ALLOWED_ORIGIN,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "content-type",
+}
+EVERYONE_AT_EXAMPLE = [{"email_domain": {"domain": "example.com"}}]
+
+
+def bench_environment(*, data_dir: str, port: int) -> dict[str, str]:
+    """The settings every benchmark process runs with: production defaults, loopback only."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "tests.bench.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-" + "k" * 50,
+        "ALLOWED_HOSTS": f"{BENCH_HOST},{LOGIN_HOST},127.0.0.1",
+        "ACCESS_TEAM_DOMAIN": LOGIN_HOST,
+        "ACCESS_DEMO": "0",
+        "ACCESS_DATA_DIR": data_dir,
+        "DATABASE_URL": f"sqlite:///{data_dir}/bench.sqlite3",
+        "CACHE_URL": "locmemcache://bench",
+        # Plain HTTP on loopback: no TLS redirect.
+        "SECURE_SSL_REDIRECT": "0",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+
+
+def seed_gate_configuration() -> dict[str, Any]:
+    """Store the two applications and return the cookie and headers the scenarios send."""
+    from django.utils import timezone
+
+    from identity.sessions import new_identity_nonce, session_create
+    from identity.tokens import issue_token, issuer_for
+    from policies.services import application_create, policy_create
+
+    protected = application_create(
+        name="bench protected", domain=f"{BENCH_HOST}/protected", session_duration="24h"
+    )
+    policy_create(
+        application=protected,
+        name="example staff",
+        decision="allow",
+        precedence=1,
+        include=EVERYONE_AT_EXAMPLE,
+    )
+    api = application_create(
+        name="bench api",
+        domain=f"{BENCH_HOST}/api",
+        session_duration="24h",
+        cors_headers={
+            "allowed_origins": [ALLOWED_ORIGIN],
+            "allowed_methods": ["GET", "POST"],
+            "allowed_headers": ["content-type"],
+            "allow_credentials": True,
+            "max_age": 600,
+        },
+    )
+    policy_create(
+        application=api,
+        name="example staff",
+        decision="allow",
+        precedence=1,
+        include=EVERYONE_AT_EXAMPLE,
+    )
+    nonce = new_identity_nonce()
+    now = timezone.now()
+    session_create(
+        email="person@example.com",
+        application=protected,
+        identity_nonce=nonce,
+        login_method="bench",
+        issued_at=now,
+        expires_at=now + timedelta(hours=2),
+    )
+    token = issue_token(
+        token_type="app",
+        audiences=[protected.aud],
+        email="person@example.com",
+        subject="bench",
+        identity_nonce=nonce,
+        lifetime=timedelta(hours=2),
+        issuer=issuer_for(LOGIN_HOST),
+    )
+    return {"cookie": f"CF_Authorization={token}"}
+
+
+def main() -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+    print(json.dumps(seed_gate_configuration()))
+
+
+if __name__ == "__main__":
+    main()
