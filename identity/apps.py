@@ -7,3 +7,8 @@ class IdentityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "identity"
     verbose_name = "Access identity"
+
+    def ready(self) -> None:
+        from identity.api.setup import connect_api
+
+        connect_api()

@@ -62,3 +62,15 @@ class PolicyFactory(DjangoModelFactory):
     decision = Policy.Decision.ALLOW
     precedence = factory.Sequence(lambda n: n + 1)
     include = factory.LazyFunction(lambda: [{"email_domain": {"domain": "example.com"}}])
+
+
+# identity.api
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = "auth.User"
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")

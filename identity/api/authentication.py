@@ -1,0 +1,130 @@
+"""DRF authentication: API tokens for `/api/access/`, and Access itself for APIs behind the gate.
+
+- `ApiTokenAuthentication` reads `Authorization: Bearer apt_...`. The user is the token's user,
+  `request.auth` the `ApiToken` (its `read_only` flag is enforced by
+  `policies.api.permissions.WritesAllowed`).
+- `AccessAuthentication` is for DRF views on paths the gate protects: the gate has already checked
+  the Access token and set `request.access`; this class turns that into `request.user` (the Django
+  user with that email, or an `AccessUser`) and `request.auth` (the token's claims). See
+  docs/api.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+
+from identity.api.models import ApiToken
+from identity.api.services import ApiTokenError, api_token_authenticate
+
+BEARER = b"bearer"
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <token>` with an API token created in Django admin."""
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != BEARER:
+            return None  # another scheme, or none: not ours to judge
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed(
+                "The Authorization header must be 'Bearer <token>', with no spaces in the token."
+            )
+        try:
+            raw = parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("Invalid API token.") from None
+        try:
+            token = api_token_authenticate(raw)
+        except ApiTokenError as error:
+            raise exceptions.AuthenticationFailed(error.reason) from None
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer 401 (not 403) to unauthenticated callers, naming the scheme to use.
+        return 'Bearer realm="api"'
+
+
+class AccessUser:
+    """Someone the gate let through who has no Django account (or a service token).
+
+    Authenticated (the gate checked their token) but with no Django permissions at all, so
+    `DjangoModelPermissions` and admin checks refuse it while `IsAuthenticated` lets it in.
+    """
+
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    is_anonymous = False
+    is_authenticated = True
+    pk = None
+    id = None
+
+    def __init__(self, *, email: str, common_name: str = "") -> None:
+        self.email = email
+        self.common_name = common_name
+        self.username = email or common_name
+
+    def __str__(self) -> str:
+        return self.username
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AccessUser) and (other.email, other.common_name) == (
+            self.email,
+            self.common_name,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.email, self.common_name))
+
+    def get_username(self) -> str:
+        return self.username
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return False
+
+    def has_perms(self, perm_list: object, obj: object = None) -> bool:
+        return False
+
+    def has_module_perms(self, module: str) -> bool:
+        return False
+
+
+class AccessAuthentication(BaseAuthentication):
+    """Authenticates DRF views behind the gate from `request.access`, which the gate set.
+
+    The gate answers unauthenticated requests before any view runs, so without `request.access`
+    the path is not protected: the request is left unauthenticated (and a permission class such
+    as `IsAuthenticated` refuses it). A person becomes the active Django user with that email
+    when exactly one exists, else an `AccessUser`; a service token is always an `AccessUser`
+    whose `common_name` is its client id.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        access = getattr(request._request, "access", None)
+        if access is None:
+            return None
+        email = str(getattr(access, "email", "") or "")
+        common_name = str(getattr(access, "common_name", "") or "")
+        claims = getattr(access, "claims", None)
+        if not email and not common_name:
+            return None
+        user = _django_user(email) if email and not common_name else None
+        return (user or AccessUser(email=email, common_name=common_name)), claims
+
+
+def _django_user(email: str) -> Any | None:
+    user_model = get_user_model()
+    email_field = user_model.get_email_field_name()
+    matches = list(
+        user_model._default_manager.filter(**{f"{email_field}__iexact": email, "is_active": True})[
+            :2
+        ]
+    )
+    # Two accounts with one address: do not guess which one the person is.
+    return matches[0] if len(matches) == 1 else None

@@ -1,0 +1,140 @@
+"""Access's response envelope: `{"success", "errors", "messages", "result"}` (+ `result_info`).
+
+Every answer of the API, success or failure, has this shape, so a client checks `success` and
+reads `errors[].message` without caring which endpoint it called. The serializers below exist for
+the OpenAPI schema: they describe the envelope around each endpoint's own result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """One entry of `errors`: a stable numeric code and a message a person can act on."""
+
+    code: int
+    message: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ResultInfo:
+    """Where a page sits in a list: `count` items here out of `total_count`."""
+
+    page: int
+    per_page: int
+    count: int
+    total_count: int
+
+    def to_data(self) -> dict[str, int]:
+        return {
+            "page": self.page,
+            "per_page": self.per_page,
+            "count": self.count,
+            "total_count": self.total_count,
+        }
+
+
+def envelope(
+    result: object,
+    *,
+    errors: Sequence[ApiError] = (),
+    result_info: ResultInfo | None = None,
+) -> dict[str, Any]:
+    """The envelope around `result`; `success` is true exactly when there is no error."""
+    data: dict[str, Any] = {
+        "success": not errors,
+        "errors": [error.to_data() for error in errors],
+        "messages": [],
+        "result": result,
+    }
+    if result_info is not None:
+        data["result_info"] = result_info.to_data()
+    return data
+
+
+def ok(
+    result: object,
+    *,
+    status_code: int = status.HTTP_200_OK,
+    result_info: ResultInfo | None = None,
+) -> Response:
+    """A successful answer."""
+    return Response(envelope(result, result_info=result_info), status=status_code)
+
+
+def failure(
+    errors: Sequence[ApiError],
+    *,
+    status_code: int,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A failed answer: `result` is null and `errors` says why."""
+    return Response(envelope(None, errors=errors), status=status_code, headers=headers)
+
+
+# Schema: the envelope as serializers, so that drf-spectacular documents it around each result.
+
+
+class MessageSerializer(serializers.Serializer[Any]):
+    code = serializers.IntegerField()
+    message = serializers.CharField()
+
+
+class ResultInfoSerializer(serializers.Serializer[Any]):
+    page = serializers.IntegerField(min_value=1)
+    per_page = serializers.IntegerField(min_value=1)
+    count = serializers.IntegerField(min_value=0)
+    total_count = serializers.IntegerField(min_value=0)
+
+
+def _envelope_fields(result: serializers.Field[Any, Any, Any, Any]) -> dict[str, Any]:
+    # Built as a dict: `errors` is also the name of a Serializer property, so the envelope
+    # serializers cannot be written as class bodies.
+    return {
+        "success": serializers.BooleanField(),
+        "errors": MessageSerializer(many=True),
+        "messages": MessageSerializer(many=True),
+        "result": result,
+    }
+
+
+ErrorEnvelopeSerializer: type[serializers.Serializer[Any]] = type(
+    "ErrorEnvelopeSerializer",
+    (serializers.Serializer,),
+    {
+        **_envelope_fields(serializers.JSONField(allow_null=True, default=None)),
+        "__doc__": "Every failed answer: 400, 401, 403, 404, 405, 406, 415, 429.",
+    },
+)
+
+
+_envelopes: dict[tuple[str, bool], type[serializers.Serializer[Any]]] = {}
+
+
+def enveloped(
+    result: type[serializers.Serializer[Any]], *, many: bool = False
+) -> type[serializers.Serializer[Any]]:
+    """A serializer class describing the envelope around `result` (a list of them when `many`).
+
+    Named after `result` (`ApplicationEnvelope`, `ApplicationListEnvelope`), and built once per
+    name so that the schema has one component for each.
+    """
+    base = result.__name__.removesuffix("Serializer").removesuffix("Output")
+    name = f"{base}{'List' if many else ''}Envelope"
+    key = (f"{result.__module__}.{result.__qualname__}", many)
+    if key not in _envelopes:
+        fields = _envelope_fields(result(many=many))
+        if many:
+            fields["result_info"] = ResultInfoSerializer()
+        _envelopes[key] = type(name, (serializers.Serializer,), fields)
+    return _envelopes[key]

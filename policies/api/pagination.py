@@ -1,0 +1,63 @@
+"""`page` / `per_page` lists, as Access's API pages them, with `result_info` in the envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from policies.api.envelope import ResultInfo, ok
+
+DEFAULT_PER_PAGE = 25
+MAX_PER_PAGE = 1000
+
+M = TypeVar("M", bound=Model)
+
+
+class PageSerializer(serializers.Serializer[Any]):
+    """The page the client asked for; a page past the end is empty, not an error."""
+
+    page = serializers.IntegerField(min_value=1, default=1)
+    per_page = serializers.IntegerField(
+        min_value=1, max_value=MAX_PER_PAGE, default=DEFAULT_PER_PAGE
+    )
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number, from 1.", default=1),
+    OpenApiParameter(
+        "per_page",
+        int,
+        description=f"Items per page, 1 to {MAX_PER_PAGE}.",
+        default=DEFAULT_PER_PAGE,
+    ),
+]
+
+
+def paginated(
+    request: Request,
+    items: QuerySet[M] | Sequence[Any],
+    *,
+    represent: Callable[[Sequence[Any]], object],
+) -> Response:
+    """One page of `items`, represented by `represent`, with its `result_info`."""
+    page_serializer = PageSerializer(
+        data={
+            key: request.query_params[key]
+            for key in ("page", "per_page")
+            if key in request.query_params
+        }
+    )
+    page_serializer.is_valid(raise_exception=True)
+    page: int = page_serializer.validated_data["page"]
+    per_page: int = page_serializer.validated_data["per_page"]
+    total_count = items.count() if isinstance(items, QuerySet) else len(items)
+    start = (page - 1) * per_page
+    chunk = list(items[start : start + per_page])
+    info = ResultInfo(page=page, per_page=per_page, count=len(chunk), total_count=total_count)
+    return ok(represent(chunk), result_info=info)
