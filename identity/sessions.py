@@ -1,0 +1,237 @@
+"""Sessions and revocation.
+
+Every sign-in is an `AccessSession`. Revoking one (logout, the admin, the API) or creating a
+`RevocationCutoff` ("tokens issued before now", per person or per application) bumps the
+configuration version, and every process rebuilds its in-memory `RevocationState` within a
+second. `is_revoked(claims)` reads only that state: no SQL query per token.
+
+A token is tied to its sessions by `identity_nonce` (one per sign-in, shared by the org session
+and the application tokens minted from it), so logging out revokes them all.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from ipaddress import IPv4Address, IPv6Address
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from identity.events import record_event
+from identity.models import AccessSession, AuthEvent, RevocationCutoff
+from policies.versioning import VersionedState, bump_version
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from identity.tokens import AccessClaims
+    from policies.models import Application
+
+
+def new_identity_nonce() -> str:
+    """A fresh identity nonce for a sign-in (32 url-safe characters, unguessable)."""
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationState:
+    """What is revoked, compiled from the database.
+
+    `revoked_nonces`: sign-ins revoked everywhere (org session revoked, logout).
+    `revoked_nonce_audiences`: (nonce, AUD) pairs of revoked application sessions.
+    `cutoffs`: (email or "", AUD or "") -> tokens issued before this moment are refused.
+    """
+
+    revoked_nonces: frozenset[str]
+    revoked_nonce_audiences: frozenset[tuple[str, str]]
+    cutoffs: dict[tuple[str, str], datetime]
+
+
+def _build_revocation_state(version: int) -> RevocationState:
+    now = timezone.now()
+    nonces: set[str] = set()
+    nonce_audiences: set[tuple[str, str]] = set()
+    # Only unexpired sessions matter: their tokens cannot outlive them.
+    revoked = AccessSession.objects.filter(
+        revoked_at__isnull=False, expires_at__gt=now
+    ).values_list("identity_nonce", "application__aud")
+    for nonce, aud in revoked:
+        if not nonce:
+            continue
+        if aud is None:
+            nonces.add(nonce)
+        else:
+            nonce_audiences.add((nonce, aud))
+    cutoffs: dict[tuple[str, str], datetime] = {}
+    for email, aud, not_before in RevocationCutoff.objects.values_list(
+        "email", "application__aud", "not_before"
+    ):
+        key = (email.lower(), aud or "")
+        if key not in cutoffs or cutoffs[key] < not_before:
+            cutoffs[key] = not_before
+    return RevocationState(frozenset(nonces), frozenset(nonce_audiences), cutoffs)
+
+
+_revocation_state: VersionedState[RevocationState] = VersionedState(
+    _build_revocation_state, name="revocations"
+)
+
+
+def revocation_state() -> RevocationState:
+    """The revocation state in force, from memory."""
+    return _revocation_state.get()
+
+
+def is_revoked(claims: AccessClaims) -> bool:
+    """Whether a verified token has been revoked (its sign-in, or a cutoff covering it)."""
+    state = _revocation_state.get()
+    nonce = claims.identity_nonce
+    if nonce and nonce in state.revoked_nonces:
+        return True
+    # A token carrying several audiences is refused as a whole when any of them is revoked.
+    if nonce and state.revoked_nonce_audiences:
+        for aud in claims.audiences:
+            if (nonce, aud) in state.revoked_nonce_audiences:
+                return True
+    if not state.cutoffs:
+        return False
+    email = claims.email.lower()
+    for aud in ("", *claims.audiences):
+        for who in ("", email) if email else ("",):
+            cutoff = state.cutoffs.get((who, aud))
+            if cutoff is not None and claims.issued_at < cutoff:
+                return True
+    return False
+
+
+def session_create(
+    *,
+    email: str,
+    application: Application | None,
+    identity_nonce: str,
+    login_method: str,
+    issued_at: datetime,
+    expires_at: datetime,
+    user: User | None = None,
+    common_name: str = "",
+    ip: IPv4Address | IPv6Address | str | None = None,
+    user_agent: str = "",
+    country: str = "",
+) -> AccessSession:
+    """Record a sign-in (`application=None` for the org session).
+
+    A new session changes nothing the gate decides, so it neither bumps the configuration
+    version nor writes an event: the sign-in flow records the `sign_in` event itself.
+    """
+    if expires_at <= issued_at:
+        raise ValueError("a session must expire after it is issued")
+    session = AccessSession(
+        user=user,
+        email=email,
+        application=application,
+        identity_nonce=identity_nonce,
+        login_method=login_method,
+        common_name=common_name,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        ip=str(ip) if ip is not None else None,
+        user_agent=user_agent[:1000],
+        country=country[:2],
+    )
+    session.full_clean()
+    session.save()
+    return session
+
+
+def session_revoke(*, session: AccessSession, actor: str = "") -> bool:
+    """Revoke one session; returns False when it was already revoked."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = AccessSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        if not updated:
+            return False
+        session.revoked_at = now
+        record_event(
+            AuthEvent.Kind.REVOCATION,
+            email=session.email,
+            application=session.application_id,
+            detail={"scope": "session", "session": session.pk, "actor": actor},
+        )
+        _announce()
+    return True
+
+
+def sessions_revoke(*, sessions: Iterable[AccessSession], actor: str = "") -> int:
+    """Revoke several sessions at once (the admin action); returns how many were revoked."""
+    count = 0
+    with transaction.atomic():
+        for session in sessions:
+            count += session_revoke(session=session, actor=actor)
+    return count
+
+
+def sessions_revoke_for_nonce(identity_nonce: str, *, actor: str = "") -> int:
+    """Revoke every session of one sign-in, across all applications (logout)."""
+    if not identity_nonce:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        sessions = list(
+            AccessSession.objects.filter(identity_nonce=identity_nonce, revoked_at__isnull=True)
+        )
+        if not sessions:
+            return 0
+        AccessSession.objects.filter(pk__in=[session.pk for session in sessions]).update(
+            revoked_at=now
+        )
+        record_event(
+            AuthEvent.Kind.REVOCATION,
+            email=sessions[0].email,
+            detail={"scope": "sign-in", "sessions": len(sessions), "actor": actor},
+        )
+        _announce()
+    return len(sessions)
+
+
+def revoke_tokens_issued_before(
+    *,
+    email: str | None = None,
+    application: Application | None = None,
+    now: datetime | None = None,
+    actor: str = "",
+) -> RevocationCutoff:
+    """Refuse every token issued before `now` for one person, one application, or everyone."""
+    cutoff = RevocationCutoff(
+        email=(email or "").strip().lower(),
+        application=application,
+        not_before=now or timezone.now(),
+        created_by=actor[:150],
+    )
+    with transaction.atomic():
+        cutoff.full_clean()
+        cutoff.save()
+        record_event(
+            AuthEvent.Kind.REVOCATION,
+            email=cutoff.email,
+            application=application.pk if application is not None else None,
+            detail={
+                "scope": "tokens issued before",
+                "not_before": cutoff.not_before.isoformat(),
+                "actor": actor,
+            },
+        )
+        _announce()
+    return cutoff
+
+
+def _announce() -> None:
+    # Other processes see the new version within a second of the commit; this process forgets
+    # its state at once (a rebuild on this connection already reads the uncommitted rows).
+    bump_version()
+    _revocation_state.invalidate()

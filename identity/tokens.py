@@ -1,0 +1,311 @@
+"""Access tokens: RS256 JWTs with a `kid` header and the claims of DESIGN.md §2.
+
+`verify_access_token` is what the gate calls on every request that carries a token, so it is
+strict and cheap: the header must say exactly RS256 (never `none`, never HS256 "signed" with our
+public key), the `kid` must be a key that still verifies (from memory), and the signature is
+checked once per distinct token (a bounded LRU keyed by the token's SHA-256; an entry lives only
+as long as its key). Time, audience, issuer, type and revocation are checked on every call.
+Any malformed input raises `TokenError`, never anything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Literal
+
+import jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from django.utils import timezone
+
+from identity import keys
+
+TokenType = Literal["app", "org"]
+
+ALGORITHM = "RS256"
+# Tolerated clock difference between the processes that issue and verify tokens.
+LEEWAY = timedelta(seconds=5)
+# An RS256 token with our claims is under 1 KB; anything far larger is not ours.
+MAX_TOKEN_LENGTH = 8192
+SIGNATURE_CACHE_SIZE = 10_000
+
+# Claims the issuer sets; `extra` may not override them.
+_REGISTERED_CLAIMS = frozenset(
+    {
+        "aud",
+        "email",
+        "exp",
+        "iat",
+        "nbf",
+        "iss",
+        "type",
+        "identity_nonce",
+        "sub",
+        "country",
+        "common_name",
+    }
+)
+
+
+class TokenError(Exception):
+    """A token was refused; `reason` is short and safe to log ("expired", "wrong audience")."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """The verified claims of an Access token."""
+
+    email: str
+    subject: str
+    audiences: tuple[str, ...]
+    token_type: str
+    issued_at: datetime
+    expires_at: datetime
+    not_before: datetime
+    issuer: str
+    identity_nonce: str
+    country: str
+    common_name: str
+    raw: Mapping[str, object]
+
+    @property
+    def is_service_token(self) -> bool:
+        return bool(self.common_name) and not self.subject
+
+
+def issuer_for(login_host: str) -> str:
+    """The `iss` of tokens minted on `login_host` (port kept): "https://" + host."""
+    return "https://" + login_host.strip().lower()
+
+
+def issue_token(
+    *,
+    token_type: TokenType,
+    audiences: Sequence[str],
+    email: str,
+    subject: str,
+    identity_nonce: str,
+    lifetime: timedelta,
+    issuer: str,
+    country: str = "",
+    common_name: str = "",
+    extra: Mapping[str, object] | None = None,
+) -> str:
+    """Sign a token with the current key. Service tokens pass `common_name` and `subject=""`."""
+    if token_type not in ("app", "org"):
+        raise ValueError(f"token_type must be 'app' or 'org', not {token_type!r}")
+    if isinstance(audiences, str):
+        raise TypeError("audiences must be a sequence of AUD tags, not a string")
+    if lifetime <= timedelta(0):
+        raise ValueError("a token lifetime must be positive")
+    clashes = _REGISTERED_CLAIMS.intersection(extra or {})
+    if clashes:
+        raise ValueError(f"extra claims may not override {', '.join(sorted(clashes))}")
+    now = int(timezone.now().timestamp())
+    payload: dict[str, object] = {
+        **(extra or {}),
+        "aud": list(audiences),
+        "email": email,
+        "exp": now + int(lifetime.total_seconds()),
+        "iat": now,
+        "nbf": now,
+        "iss": issuer,
+        "type": token_type,
+        "identity_nonce": identity_nonce,
+        "sub": subject,
+        "country": country,
+    }
+    if common_name:
+        payload["common_name"] = common_name
+    key = keys.signing_key()
+    return jwt.encode(payload, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+
+def verify_access_token(
+    token: str, *, audience: str | None, token_type: TokenType, issuer: str
+) -> AccessClaims:
+    """Verify `token` for one purpose, or raise `TokenError(reason)`.
+
+    `audience=None` skips the audience check (the caller then checks `claims.audiences`
+    itself, e.g. against every application of a host).
+    """
+    kid, signing_input, signature, payload_segment = _split(token)
+    key = keys.active_keyset().get(kid)
+    now = timezone.now()
+    if key is None or not key.verifies_at(now):
+        raise TokenError("unknown kid")
+    claims = _signature_cache.get(token)
+    if claims is None:
+        try:
+            key.public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            raise TokenError("bad signature") from None
+        claims = _parse_claims(payload_segment)
+        _signature_cache.put(token, claims)
+    _check_claims(claims, now=now, audience=audience, token_type=token_type, issuer=issuer)
+    return claims
+
+
+def _check_claims(
+    claims: AccessClaims,
+    *,
+    now: datetime,
+    audience: str | None,
+    token_type: TokenType,
+    issuer: str,
+) -> None:
+    from identity.sessions import is_revoked
+
+    if now >= claims.expires_at + LEEWAY:
+        raise TokenError("expired")
+    if now + LEEWAY < claims.not_before or now + LEEWAY < claims.issued_at:
+        raise TokenError("not yet valid")
+    if audience is not None and audience not in claims.audiences:
+        raise TokenError("wrong audience")
+    if claims.issuer != issuer:
+        raise TokenError("wrong issuer")
+    if claims.token_type != token_type:
+        raise TokenError("wrong type")
+    if is_revoked(claims):
+        raise TokenError("revoked")
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def _b64decode(segment: str) -> bytes:
+    # JWTs use unpadded base64url; refuse anything else (padding, other alphabets, whitespace).
+    if not segment or "=" in segment:
+        raise TokenError("malformed")
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise TokenError("malformed") from None
+
+
+def _json_object(raw: bytes) -> dict[str, object]:
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise TokenError("malformed") from None
+    if not isinstance(value, dict):
+        raise TokenError("malformed")
+    return value
+
+
+def _split(token: object) -> tuple[str, bytes, bytes, str]:
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH:
+        raise TokenError("malformed")
+    if not token.isascii():
+        raise TokenError("malformed")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise TokenError("malformed")
+    header_segment, payload_segment, signature_segment = parts
+    header = _json_object(_b64decode(header_segment))
+    # Exactly RS256: `none`, HS256 (which would treat our public key as an HMAC secret) and
+    # every other algorithm are refused before any key is touched.
+    if header.get("alg") != ALGORITHM:
+        raise TokenError("malformed")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise TokenError("malformed")
+    signature = _b64decode(signature_segment)
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    return kid, signing_input, signature, payload_segment
+
+
+def _string_claim(payload: Mapping[str, object], name: str, *, required: bool = True) -> str:
+    value = payload.get(name, None if required else "")
+    if not isinstance(value, str):
+        raise TokenError("malformed")
+    return value
+
+
+def _time_claim(payload: Mapping[str, object], name: str) -> datetime:
+    value = payload.get(name)
+    # bool is an int in Python; `"exp": true` is not a time.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TokenError("malformed")
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise TokenError("malformed") from None
+
+
+def _parse_claims(payload_segment: str) -> AccessClaims:
+    payload = _json_object(_b64decode(payload_segment))
+    audiences = payload.get("aud")
+    if not isinstance(audiences, list) or not all(isinstance(aud, str) for aud in audiences):
+        raise TokenError("malformed")
+    return AccessClaims(
+        email=_string_claim(payload, "email", required=False),
+        subject=_string_claim(payload, "sub", required=False),
+        audiences=tuple(audiences),
+        token_type=_string_claim(payload, "type"),
+        issued_at=_time_claim(payload, "iat"),
+        expires_at=_time_claim(payload, "exp"),
+        not_before=_time_claim(payload, "nbf"),
+        issuer=_string_claim(payload, "iss"),
+        identity_nonce=_string_claim(payload, "identity_nonce", required=False),
+        country=_string_claim(payload, "country", required=False),
+        common_name=_string_claim(payload, "common_name", required=False),
+        raw=MappingProxyType(payload),
+    )
+
+
+# --- the signature cache --------------------------------------------------------------------
+
+
+class _SignatureCache:
+    """A bounded LRU of tokens whose signature verified, keyed by the token's SHA-256.
+
+    Only the signature check (and claim parsing, which depends on nothing else) is cached;
+    `verify_access_token` looks the key up before consulting the cache, so an entry dies with
+    its key, and re-checks time, audience, issuer, type and revocation on every call.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[bytes, AccessClaims] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> AccessClaims | None:
+        digest = hashlib.sha256(token.encode("ascii")).digest()
+        with self._lock:
+            claims = self._entries.get(digest)
+            if claims is not None:
+                self._entries.move_to_end(digest)
+            return claims
+
+    def put(self, token: str, claims: AccessClaims) -> None:
+        digest = hashlib.sha256(token.encode("ascii")).digest()
+        with self._lock:
+            self._entries[digest] = claims
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_signature_cache = _SignatureCache(SIGNATURE_CACHE_SIZE)
