@@ -1,0 +1,130 @@
+"""The Access cookies: names, how they are set and cleared, and how every value is read back.
+
+A host may hold several `CF_Authorization` cookies (an org and an app token on the login host,
+or applications whose cookies differ by path), and browsers send them all under one name.
+Django's `request.COOKIES` keeps only one of them, so readers use `cookie_values()` on the raw
+`Cookie` header and try each value in turn: a forged copy can never shadow a valid one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from django.conf import settings
+from django.http import HttpResponseBase
+
+if TYPE_CHECKING:
+    from policies.snapshot import CompiledApplication
+
+CF_AUTHORIZATION = "CF_Authorization"
+CF_APP_SESSION = "CF_AppSession"
+CF_BINDING = "CF_Binding"
+TOKEN_HEADER = "cf-access-token"
+
+SameSite = Literal["None", "Lax", "Strict"]
+_SAME_SITE: dict[str, SameSite] = {"none": "None", "lax": "Lax", "strict": "Strict"}
+# A Cookie header far larger than any browser sends is not worth parsing.
+_MAX_COOKIE_HEADER = 64 * 1024
+
+
+def cookie_values(cookie_header: str, name: str) -> list[str]:
+    """Every value of cookie `name` in a raw `Cookie` header, in the order the browser sent them.
+
+    Tolerant of malformed headers (stray semicolons, pairs without `=`, whitespace, quotes):
+    what cannot be read is skipped, nothing raises.
+    """
+    if not cookie_header or not name or len(cookie_header) > _MAX_COOKIE_HEADER:
+        return []
+    values = []
+    for pair in cookie_header.split(";"):
+        key, separator, value = pair.partition("=")
+        if not separator or key.strip() != name:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if value:
+            values.append(value)
+    return values
+
+
+def _same_site(application: CompiledApplication) -> SameSite:
+    return _SAME_SITE.get(str(application.same_site_cookie_attribute).lower(), "Lax")
+
+
+def _secure(secure: bool) -> bool:
+    # Outside DEBUG every Access cookie is Secure, whatever the request said.
+    return secure or not settings.DEBUG
+
+
+def set_app_token_cookie(
+    response: HttpResponseBase,
+    *,
+    token: str,
+    application: CompiledApplication,
+    secure: bool,
+    max_age: int,
+) -> None:
+    """Set the application token on the application host, with the application's attributes.
+
+    SameSite=None requires Secure (browsers drop it otherwise); Chromium and Firefox treat
+    http://localhost as a secure context, so this also works in local development.
+    """
+    same_site = _same_site(application)
+    response.set_cookie(
+        CF_AUTHORIZATION,
+        token,
+        max_age=max_age,
+        path="/",
+        secure=_secure(secure) or same_site == "None",
+        httponly=application.http_only_cookie_attribute,
+        samesite=same_site,
+    )
+
+
+def set_org_cookie(response: HttpResponseBase, *, token: str, secure: bool, max_age: int) -> None:
+    """Set the org (global) session token on the login host: HttpOnly, SameSite=Lax."""
+    response.set_cookie(
+        CF_AUTHORIZATION,
+        token,
+        max_age=max_age,
+        path="/",
+        secure=_secure(secure),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def set_binding_cookie(
+    response: HttpResponseBase,
+    *,
+    value: str,
+    application: CompiledApplication,
+    secure: bool,
+    max_age: int,
+) -> None:
+    """Set `CF_Binding` next to the app token: HttpOnly always, same SameSite as the token."""
+    same_site = _same_site(application)
+    response.set_cookie(
+        CF_BINDING,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=_secure(secure) or same_site == "None",
+        httponly=True,
+        samesite=same_site,
+    )
+
+
+def clear_access_cookies(response: HttpResponseBase, *, secure: bool = False) -> None:
+    """Expire the Access cookies of this host (token, binding and state)."""
+    for name in (CF_AUTHORIZATION, CF_BINDING, CF_APP_SESSION):
+        response.set_cookie(
+            name,
+            "",
+            max_age=0,
+            path="/",
+            secure=_secure(secure),
+            httponly=True,
+            samesite="Lax",
+        )
