@@ -1,0 +1,158 @@
+"""Which policy decides a request, in the order Access evaluates them.
+
+Bypass and Service Auth (`non_identity`) policies come first, by precedence; then Allow and Block
+(`deny`), by precedence. The first policy that matches decides; when none matches, the request is
+denied. Allow and Block policies are about people, so they only ever match a signed-in person:
+a service token or an anonymous request gets in through Bypass or Service Auth or not at all
+(Access prompts for an identity-provider login instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from policies.rules import CompiledGroup, Rule, RulesOutcome, Subject, evaluate_rules
+
+__all__ = [
+    "Action",
+    "CompiledPolicy",
+    "PolicyTrace",
+    "Verdict",
+    "decide",
+    "evaluation_order",
+    "find_bypass",
+]
+
+
+class Action(StrEnum):
+    """A policy's `decision`, named as in Cloudflare's API."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+    NON_IDENTITY = "non_identity"
+    BYPASS = "bypass"
+
+
+_FIRST_PHASE = frozenset({Action.BYPASS, Action.NON_IDENTITY})
+_PERSON_ONLY = frozenset({Action.ALLOW, Action.DENY})
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    """One policy of an application, ready to evaluate."""
+
+    id: int | None
+    name: str
+    action: Action
+    precedence: int
+    include: tuple[Rule, ...]
+    require: tuple[Rule, ...] = ()
+    exclude: tuple[Rule, ...] = ()
+    session_duration: timedelta | None = None
+
+    @property
+    def allows(self) -> bool:
+        """Whether a match lets the request through (every action but `deny`)."""
+        return self.action is not Action.DENY
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyTrace:
+    """How one policy fared: evaluated or not, matched or not, and why."""
+
+    policy: CompiledPolicy
+    evaluated: bool
+    matched: bool
+    explanation: str
+    outcome: RulesOutcome | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The decision for one request: allowed or not, the deciding policy, and a trace."""
+
+    allowed: bool
+    policy: CompiledPolicy | None
+    reason: str
+    trace: tuple[PolicyTrace, ...]
+
+
+def _order_key(policy: CompiledPolicy) -> tuple[int, int, int, str]:
+    phase = 0 if policy.action in _FIRST_PHASE else 1
+    # Precedence is unique within an application; id and name only make ties deterministic.
+    return phase, policy.precedence, policy.id if policy.id is not None else -1, policy.name
+
+
+def evaluation_order(policies: Iterable[CompiledPolicy]) -> tuple[CompiledPolicy, ...]:
+    """Bypass and Service Auth first by precedence, then Allow and Block by precedence."""
+    return tuple(sorted(policies, key=_order_key))
+
+
+def _is_person(subject: Subject) -> bool:
+    return subject.email is not None and not subject.is_service_token
+
+
+_VERBS = {
+    Action.ALLOW: "allowed by",
+    Action.DENY: "blocked by",
+    Action.NON_IDENTITY: "allowed by service auth policy",
+    Action.BYPASS: "bypassed by",
+}
+
+
+def _reason(policy: CompiledPolicy) -> str:
+    verb = _VERBS[policy.action]
+    noun = "" if policy.action is Action.NON_IDENTITY else " policy"
+    return f"{verb}{noun} {policy.name!r}"
+
+
+def decide(
+    policies: Sequence[CompiledPolicy], subject: Subject, groups: Mapping[str, CompiledGroup]
+) -> Verdict:
+    """Evaluate `policies` in evaluation order; the first match decides, none is a deny.
+
+    `policies` may come in any order (a compiled application keeps them already ordered, and
+    sorting an ordered tuple is cheap). The trace lists every policy: those after the deciding
+    one are marked as not evaluated.
+    """
+    ordered = evaluation_order(policies)
+    trace: list[PolicyTrace] = []
+    decided: CompiledPolicy | None = None
+    person = _is_person(subject)
+    for policy in ordered:
+        if decided is not None:
+            trace.append(
+                PolicyTrace(policy, False, False, f"not evaluated: {decided.name!r} decided first")
+            )
+            continue
+        if policy.action in _PERSON_ONLY and not person:
+            explanation = f"{policy.action} policies need a signed-in person"
+            trace.append(PolicyTrace(policy, True, False, explanation))
+            continue
+        outcome = evaluate_rules(policy.include, policy.require, policy.exclude, subject, groups)
+        trace.append(PolicyTrace(policy, True, outcome.matched, outcome.explanation, outcome))
+        if outcome.matched:
+            decided = policy
+    if decided is None:
+        return Verdict(allowed=False, policy=None, reason="no policy matched", trace=tuple(trace))
+    return Verdict(
+        allowed=decided.allows, policy=decided, reason=_reason(decided), trace=tuple(trace)
+    )
+
+
+def find_bypass(
+    policies: Sequence[CompiledPolicy], subject: Subject, groups: Mapping[str, CompiledGroup]
+) -> CompiledPolicy | None:
+    """The first bypass policy, in evaluation order, that matches `subject`, if any."""
+    for policy in evaluation_order(policies):
+        if (
+            policy.action is Action.BYPASS
+            and evaluate_rules(
+                policy.include, policy.require, policy.exclude, subject, groups
+            ).matched
+        ):
+            return policy
+    return None

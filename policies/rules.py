@@ -1,0 +1,519 @@
+"""Policy rules: the selectors of an Access policy, compiled once and evaluated against a subject.
+
+A rule is a one-key object as Cloudflare's API writes it, for example
+`{"email_domain": {"domain": "example.com"}}`. `compile_rule` checks its shape and returns a `Rule`
+whose `matches(subject, groups)` answers for one request. Include rules are ORed, require rules
+ANDed and exclude rules negate (`evaluate_rules`). Everything fails closed: an unknown group, a
+group cycle or a missing attribute on the subject never matches.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+__all__ = [
+    "SELECTORS",
+    "CompiledGroup",
+    "Rule",
+    "RuleError",
+    "RulesOutcome",
+    "Subject",
+    "compile_rule",
+    "compile_rules",
+    "evaluate_rules",
+    "rules_match",
+]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# One or more labels: single-label domains (ann@localhost) exist on development machines.
+_DOMAIN = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_AUTH_METHOD = re.compile(r"[a-z0-9_-]+")
+
+
+class RuleError(ValueError):
+    """A rule that does not have the shape of an Access selector."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who (or what) is asking, as far as the rules need to know.
+
+    `login_method` is the identity provider's name; `service_token` the service token's name.
+    `country` is an ISO 3166 alpha-2 code in upper case.
+    """
+
+    email: str | None = None
+    ip: IPAddress | None = None
+    country: str | None = None
+    login_method: str | None = None
+    auth_methods: frozenset[str] = frozenset()
+    service_token: str | None = None
+    is_service_token: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledGroup:
+    """An access group: reusable include/require/exclude rules, referenced by name."""
+
+    name: str
+    include: tuple[Rule, ...]
+    require: tuple[Rule, ...] = ()
+    exclude: tuple[Rule, ...] = ()
+
+
+# Groups being evaluated further up the stack: a group met again is a cycle and does not match.
+_Visiting = frozenset[str]
+
+
+class Rule:
+    """A compiled selector. Subclasses define `kind`, `is_identity` and `_matches`."""
+
+    __slots__ = ()
+    kind: ClassVar[str]
+    is_identity: ClassVar[bool]
+
+    def matches(self, subject: Subject, groups: Mapping[str, CompiledGroup]) -> bool:
+        """Whether this rule holds for `subject`; groups are resolved by name in `groups`."""
+        return self._matches(subject, groups, frozenset())
+
+    def uses_identity(self, groups: Mapping[str, CompiledGroup]) -> bool:
+        """Whether the rule looks at who the person is, resolving groups (unknown: True)."""
+        return self.is_identity
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        """The rule in its API shape, such as {"email": {"email": "ann@example.com"}}."""
+        raise NotImplementedError
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        (selector, fields), *_ = self.to_data().items()
+        values = ", ".join(fields.values())
+        return f"{selector} {values}" if values else selector
+
+
+@dataclass(frozen=True, slots=True)
+class EveryoneRule(Rule):
+    kind: ClassVar[str] = "everyone"
+    is_identity: ClassVar[bool] = False
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        return True
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        return {self.kind: {}}
+
+
+@dataclass(frozen=True, slots=True)
+class EmailRule(Rule):
+    email: str  # lower case
+    kind: ClassVar[str] = "email"
+    is_identity: ClassVar[bool] = True
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        return subject.email is not None and subject.email.lower() == self.email
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        return {self.kind: {"email": self.email}}
+
+
+@dataclass(frozen=True, slots=True)
+class EmailDomainRule(Rule):
+    domain: str  # lower case, no "@"
+    kind: ClassVar[str] = "email_domain"
+    is_identity: ClassVar[bool] = True
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        if subject.email is None:
+            return False
+        # The domain is what follows the last "@", compared whole: never a suffix match, so
+        # evil-example.com, example.com.evil.net and sub.example.com all stay out.
+        local, at, domain = subject.email.rpartition("@")
+        return bool(local and at) and domain.lower() == self.domain
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        return {self.kind: {"domain": self.domain}}
+
+
+@dataclass(frozen=True, slots=True)
+class IpRule(Rule):
+    network: IPNetwork
+    kind: ClassVar[str] = "ip"
+    is_identity: ClassVar[bool] = False
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        address = subject.ip
+        if address is None:
+            return False
+        # A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; IPv4 rules must see them.
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return address.version == self.network.version and address in self.network
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        return {self.kind: {"ip": self.network.with_prefixlen}}
+
+
+@dataclass(frozen=True, slots=True)
+class GeoRule(Rule):
+    country_code: str  # ISO 3166 alpha-2, upper case
+    kind: ClassVar[str] = "geo"
+    is_identity: ClassVar[bool] = False
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        return subject.country is not None and subject.country.upper() == self.country_code
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        return {self.kind: {"country_code": self.country_code}}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRule(Rule):
+    name: str
+    kind: ClassVar[str] = "group"
+    # Groups are resolved at evaluation time; treat them as identity rules unless resolved.
+    is_identity: ClassVar[bool] = True
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        group = groups.get(self.name)
+        if group is None or self.name in visiting:
+            return False
+        return _evaluate(
+            group.include, group.require, group.exclude, subject, groups, visiting | {self.name}
+        ).matched
+
+    def uses_identity(self, groups: Mapping[str, CompiledGroup]) -> bool:
+        return _group_uses_identity(self.name, groups, frozenset())
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        return {self.kind: {"name": self.name}}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTokenRule(Rule):
+    name: str
+    kind: ClassVar[str] = "service_token"
+    is_identity: ClassVar[bool] = False
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        return subject.is_service_token and subject.service_token == self.name
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        return {self.kind: {"name": self.name}}
+
+
+@dataclass(frozen=True, slots=True)
+class AnyValidServiceTokenRule(Rule):
+    kind: ClassVar[str] = "any_valid_service_token"
+    is_identity: ClassVar[bool] = False
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        return subject.is_service_token
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        return {self.kind: {}}
+
+
+@dataclass(frozen=True, slots=True)
+class LoginMethodRule(Rule):
+    name: str
+    _folded: str = field(init=False, repr=False, compare=False)
+    kind: ClassVar[str] = "login_method"
+    is_identity: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_folded", self.name.casefold())
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        return subject.login_method is not None and subject.login_method.casefold() == self._folded
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        return {self.kind: {"name": self.name}}
+
+
+@dataclass(frozen=True, slots=True)
+class AuthMethodRule(Rule):
+    auth_method: str  # an RFC 8176 "amr" value, lower case
+    kind: ClassVar[str] = "auth_method"
+    is_identity: ClassVar[bool] = True
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        return any(method.lower() == self.auth_method for method in subject.auth_methods)
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        return {self.kind: {"auth_method": self.auth_method}}
+
+
+def _group_uses_identity(
+    name: str, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+) -> bool:
+    group = groups.get(name)
+    if group is None or name in visiting:
+        return True  # unknown or cyclic: assume the worst
+    for rule in (*group.include, *group.require, *group.exclude):
+        if isinstance(rule, GroupRule):
+            if _group_uses_identity(rule.name, groups, visiting | {name}):
+                return True
+        elif rule.is_identity:
+            return True
+    return False
+
+
+# --- compiling ---------------------------------------------------------------------------------
+
+
+def _string_field(selector: str, fields: Mapping[str, Any], name: str, example: str) -> str:
+    value = fields[name]
+    if not isinstance(value, str) or not value.strip():
+        raise RuleError(f"{selector}.{name} must be a non-empty string, for example {example!r}")
+    return value.strip()
+
+
+def _compile_everyone(fields: Mapping[str, Any]) -> Rule:
+    return EveryoneRule()
+
+
+def _compile_email(fields: Mapping[str, Any]) -> Rule:
+    email = _string_field("email", fields, "email", "ann@example.com").lower()
+    local, at, domain = email.rpartition("@")
+    if not (local and at and _DOMAIN.fullmatch(domain)) or any(c.isspace() for c in local):
+        raise RuleError(f"email.email {email!r} is not an email address like ann@example.com")
+    return EmailRule(email)
+
+
+def _compile_email_domain(fields: Mapping[str, Any]) -> Rule:
+    domain = _string_field("email_domain", fields, "domain", "example.com").lower()
+    if not _DOMAIN.fullmatch(domain):
+        raise RuleError(
+            f"email_domain.domain {domain!r} is not a domain; write it like example.com "
+            f"(no @, no wildcard)"
+        )
+    return EmailDomainRule(domain)
+
+
+def _compile_ip(fields: Mapping[str, Any]) -> Rule:
+    text = _string_field("ip", fields, "ip", "192.0.2.0/24")
+    try:
+        network = ipaddress.ip_network(text)
+    except ValueError as error:
+        if "has host bits set" in str(error):
+            fixed = ipaddress.ip_network(text, strict=False)
+            raise RuleError(
+                f"ip.ip {text!r} has host bits set; write the network, {fixed.with_prefixlen!r}"
+            ) from None
+        raise RuleError(
+            f"ip.ip {text!r} is not an IP address or CIDR range like 192.0.2.0/24 or 2001:db8::/32"
+        ) from None
+    return IpRule(network)
+
+
+def _compile_geo(fields: Mapping[str, Any]) -> Rule:
+    code = _string_field("geo", fields, "country_code", "PT").upper()
+    if not _COUNTRY.fullmatch(code):
+        raise RuleError(f"geo.country_code {code!r} must be a two-letter country code like PT")
+    return GeoRule(code)
+
+
+def _compile_group(fields: Mapping[str, Any]) -> Rule:
+    return GroupRule(_string_field("group", fields, "name", "Engineering"))
+
+
+def _compile_service_token(fields: Mapping[str, Any]) -> Rule:
+    return ServiceTokenRule(_string_field("service_token", fields, "name", "ci-deploy"))
+
+
+def _compile_any_valid_service_token(fields: Mapping[str, Any]) -> Rule:
+    return AnyValidServiceTokenRule()
+
+
+def _compile_login_method(fields: Mapping[str, Any]) -> Rule:
+    return LoginMethodRule(_string_field("login_method", fields, "name", "One-time PIN"))
+
+
+def _compile_auth_method(fields: Mapping[str, Any]) -> Rule:
+    method = _string_field("auth_method", fields, "auth_method", "mfa").lower()
+    if not _AUTH_METHOD.fullmatch(method):
+        raise RuleError(
+            f"auth_method.auth_method {method!r} must be an RFC 8176 method such as mfa, pwd or otp"
+        )
+    return AuthMethodRule(method)
+
+
+# selector -> (its fields, compiler, an example of the whole rule for error messages)
+SELECTORS: dict[str, tuple[tuple[str, ...], Callable[[Mapping[str, Any]], Rule], str]] = {
+    "everyone": ((), _compile_everyone, '{"everyone": {}}'),
+    "email": (("email",), _compile_email, '{"email": {"email": "ann@example.com"}}'),
+    "email_domain": (
+        ("domain",),
+        _compile_email_domain,
+        '{"email_domain": {"domain": "example.com"}}',
+    ),
+    "ip": (("ip",), _compile_ip, '{"ip": {"ip": "192.0.2.0/24"}}'),
+    "geo": (("country_code",), _compile_geo, '{"geo": {"country_code": "PT"}}'),
+    "group": (("name",), _compile_group, '{"group": {"name": "Engineering"}}'),
+    "service_token": (
+        ("name",),
+        _compile_service_token,
+        '{"service_token": {"name": "ci-deploy"}}',
+    ),
+    "any_valid_service_token": (
+        (),
+        _compile_any_valid_service_token,
+        '{"any_valid_service_token": {}}',
+    ),
+    "login_method": (
+        ("name",),
+        _compile_login_method,
+        '{"login_method": {"name": "One-time PIN"}}',
+    ),
+    "auth_method": (
+        ("auth_method",),
+        _compile_auth_method,
+        '{"auth_method": {"auth_method": "mfa"}}',
+    ),
+}
+
+
+def compile_rule(data: object) -> Rule:
+    """Compile one rule such as `{"email": {"email": "ann@example.com"}}`.
+
+    Raises `RuleError` naming the selector or field at fault and showing the expected shape.
+    """
+    if not isinstance(data, Mapping):
+        raise RuleError(
+            'a rule must be an object with one selector, for example {"email": {"email": '
+            f'"ann@example.com"}}}}; got {type(data).__name__}'
+        )
+    if len(data) != 1:
+        names = ", ".join(sorted(map(str, data))) or "none"
+        raise RuleError(
+            f"a rule must have exactly one selector (found {len(data)}: {names}); "
+            "put each selector in its own rule"
+        )
+    ((selector, fields),) = data.items()
+    if selector not in SELECTORS:
+        known = ", ".join(SELECTORS)
+        raise RuleError(f"unknown selector {selector!r}; use one of: {known}")
+    expected, compiler, example = SELECTORS[selector]
+    if not isinstance(fields, Mapping):
+        raise RuleError(f"{selector} needs an object of fields, for example {example}")
+    missing = [name for name in expected if name not in fields]
+    if missing:
+        raise RuleError(f"{selector} is missing field {missing[0]!r}, for example {example}")
+    extra = sorted(str(name) for name in fields if name not in expected)
+    if extra:
+        raise RuleError(f"{selector} has unexpected field {extra[0]!r}, for example {example}")
+    return compiler(fields)
+
+
+def compile_rules(data: object, *, where: str) -> tuple[Rule, ...]:
+    """Compile a list of rules; errors name the list and position (`include[2]: ...`)."""
+    if not isinstance(data, Sequence) or isinstance(data, str | bytes):
+        raise RuleError(f"{where} must be a list of rules")
+    rules = []
+    for position, item in enumerate(data):
+        try:
+            rules.append(compile_rule(item))
+        except RuleError as error:
+            raise RuleError(f"{where}[{position}]: {error}") from None
+    return tuple(rules)
+
+
+# --- evaluating --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RulesOutcome:
+    """Whether include/require/exclude rules let a subject in, and which rule settled it."""
+
+    matched: bool
+    include_matched: Rule | None = None
+    require_failed: Rule | None = None
+    exclude_hit: Rule | None = None
+
+    @property
+    def explanation(self) -> str:
+        """A short sentence for the policy tester."""
+        if self.include_matched is None:
+            return "no include rule matched"
+        if self.require_failed is not None:
+            return (
+                f"include {self.include_matched} matched, but require {self.require_failed} failed"
+            )
+        if self.exclude_hit is not None:
+            return f"include {self.include_matched} matched, but exclude {self.exclude_hit} matched"
+        return f"include {self.include_matched} matched"
+
+
+def _evaluate(
+    include: Sequence[Rule],
+    require: Sequence[Rule],
+    exclude: Sequence[Rule],
+    subject: Subject,
+    groups: Mapping[str, CompiledGroup],
+    visiting: _Visiting,
+) -> RulesOutcome:
+    included = next((rule for rule in include if rule._matches(subject, groups, visiting)), None)
+    if included is None:  # include is an OR of at least one rule: an empty list admits nobody
+        return RulesOutcome(matched=False)
+    for rule in require:
+        if not rule._matches(subject, groups, visiting):
+            return RulesOutcome(matched=False, include_matched=included, require_failed=rule)
+    for rule in exclude:
+        if rule._matches(subject, groups, visiting):
+            return RulesOutcome(matched=False, include_matched=included, exclude_hit=rule)
+    return RulesOutcome(matched=True, include_matched=included)
+
+
+def evaluate_rules(
+    include: Sequence[Rule],
+    require: Sequence[Rule],
+    exclude: Sequence[Rule],
+    subject: Subject,
+    groups: Mapping[str, CompiledGroup],
+) -> RulesOutcome:
+    """Include (OR, at least one), require (AND) and exclude (NOT), with the deciding rule."""
+    return _evaluate(include, require, exclude, subject, groups, frozenset())
+
+
+def rules_match(
+    include: Sequence[Rule],
+    require: Sequence[Rule],
+    exclude: Sequence[Rule],
+    subject: Subject,
+    groups: Mapping[str, CompiledGroup],
+) -> bool:
+    """Whether `subject` passes: one include rule, every require rule and no exclude rule."""
+    return _evaluate(include, require, exclude, subject, groups, frozenset()).matched

@@ -1,0 +1,366 @@
+"""Policy rules: compiling every selector, refusing bad shapes, and matching subjects."""
+
+from ipaddress import ip_address
+
+import pytest
+
+from policies.rules import (
+    CompiledGroup,
+    RuleError,
+    Subject,
+    compile_rule,
+    compile_rules,
+    evaluate_rules,
+    rules_match,
+)
+
+ANN = Subject(
+    email="ann@example.com",
+    ip=ip_address("192.0.2.10"),
+    country="PT",
+    login_method="One-time PIN",
+    auth_methods=frozenset({"otp"}),
+)
+TOKEN = Subject(service_token="ci-deploy", is_service_token=True, ip=ip_address("198.51.100.7"))
+NOBODY = Subject()
+NO_GROUPS: dict[str, CompiledGroup] = {}
+
+
+def matches(data, subject, groups=NO_GROUPS):
+    return compile_rule(data).matches(subject, groups)
+
+
+# --- compiling ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "is_identity"),
+    [
+        ({"everyone": {}}, "everyone", False),
+        ({"email": {"email": "ann@example.com"}}, "email", True),
+        ({"email_domain": {"domain": "example.com"}}, "email_domain", True),
+        ({"ip": {"ip": "192.0.2.0/24"}}, "ip", False),
+        ({"geo": {"country_code": "PT"}}, "geo", False),
+        ({"group": {"name": "Engineering"}}, "group", True),
+        ({"service_token": {"name": "ci-deploy"}}, "service_token", False),
+        ({"any_valid_service_token": {}}, "any_valid_service_token", False),
+        ({"login_method": {"name": "One-time PIN"}}, "login_method", True),
+        ({"auth_method": {"auth_method": "mfa"}}, "auth_method", True),
+    ],
+)
+def test_compile_rule_reads_every_selector(data, kind, is_identity):
+    rule = compile_rule(data)
+    assert (rule.kind, rule.is_identity) == (kind, is_identity)
+    assert rule.to_data() == data
+
+
+@pytest.mark.parametrize(
+    ("data", "normalized"),
+    [
+        ({"email": {"email": " Ann@Example.COM "}}, {"email": {"email": "ann@example.com"}}),
+        ({"email_domain": {"domain": "Example.COM"}}, {"email_domain": {"domain": "example.com"}}),
+        ({"ip": {"ip": "192.0.2.1"}}, {"ip": {"ip": "192.0.2.1/32"}}),
+        ({"ip": {"ip": "2001:DB8::/32"}}, {"ip": {"ip": "2001:db8::/32"}}),
+        ({"geo": {"country_code": "pt"}}, {"geo": {"country_code": "PT"}}),
+        ({"auth_method": {"auth_method": "MFA"}}, {"auth_method": {"auth_method": "mfa"}}),
+    ],
+)
+def test_compile_rule_normalizes_values(data, normalized):
+    assert compile_rule(data).to_data() == normalized
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("everyone", "must be an object with one selector"),
+        (["everyone"], "must be an object with one selector"),
+        (None, "must be an object with one selector"),
+        ({}, "exactly one selector \\(found 0: none\\)"),
+        (
+            {"everyone": {}, "email": {"email": "a@b.c"}},
+            "exactly one selector \\(found 2: email, everyone\\)",
+        ),
+        ({"email_list": {"id": "x"}}, "unknown selector 'email_list'; use one of: everyone, email"),
+        ({"email": "ann@example.com"}, "email needs an object of fields"),
+        ({"email": {}}, "email is missing field 'email'"),
+        ({"everyone": {"x": 1}}, "everyone has unexpected field 'x'"),
+        ({"email": {"email": "a@example.com", "id": 1}}, "email has unexpected field 'id'"),
+        ({"email": {"email": 3}}, "email.email must be a non-empty string"),
+        ({"email": {"email": "  "}}, "email.email must be a non-empty string"),
+        ({"email": {"email": "ann"}}, "not an email address"),
+        ({"email": {"email": "@example.com"}}, "not an email address"),
+        ({"email": {"email": "ann@"}}, "not an email address"),
+        ({"email": {"email": "a nn@example.com"}}, "not an email address"),
+        (
+            {"email_domain": {"domain": "@example.com"}},
+            "is not a domain; write it like example.com",
+        ),
+        ({"email_domain": {"domain": "*.example.com"}}, "is not a domain"),
+        ({"email_domain": {"domain": "example..com"}}, "is not a domain"),
+        ({"ip": {"ip": "10.0.0.1/8"}}, "has host bits set; write the network, '10.0.0.0/8'"),
+        ({"ip": {"ip": "10.0.0.0/33"}}, "not an IP address or CIDR range"),
+        ({"ip": {"ip": "example.com"}}, "not an IP address or CIDR range"),
+        ({"geo": {"country_code": "PRT"}}, "two-letter country code"),
+        ({"geo": {"country_code": "P1"}}, "two-letter country code"),
+        ({"group": {"name": ""}}, "group.name must be a non-empty string"),
+        ({"group": {"id": 3}}, "group is missing field 'name'"),
+        ({"service_token": {"name": None}}, "service_token.name must be a non-empty string"),
+        ({"login_method": {"name": 7}}, "login_method.name must be a non-empty string"),
+        ({"auth_method": {"auth_method": "m f a"}}, "RFC 8176 method"),
+    ],
+)
+def test_compile_rule_refuses_malformed_rules(data, message):
+    with pytest.raises(RuleError, match=message):
+        compile_rule(data)
+
+
+def test_rule_error_is_a_value_error():
+    assert issubclass(RuleError, ValueError)
+
+
+def test_compile_rules_compiles_a_list():
+    rules = compile_rules([{"everyone": {}}, {"geo": {"country_code": "PT"}}], where="include")
+    assert [rule.kind for rule in rules] == ["everyone", "geo"]
+
+
+def test_compile_rules_names_the_position_of_a_bad_rule():
+    with pytest.raises(RuleError, match="^require\\[1\\]: unknown selector 'nope'"):
+        compile_rules([{"everyone": {}}, {"nope": {}}], where="require")
+
+
+def test_compile_rules_refuses_a_non_list():
+    with pytest.raises(RuleError, match="include must be a list of rules"):
+        compile_rules({"everyone": {}}, where="include")
+
+
+def test_rule_str_names_selector_and_value():
+    assert str(compile_rule({"email": {"email": "ann@example.com"}})) == "email ann@example.com"
+    assert str(compile_rule({"everyone": {}})) == "everyone"
+
+
+# --- matching -----------------------------------------------------------------------------------
+
+
+def test_everyone_matches_anybody():
+    assert matches({"everyone": {}}, NOBODY) is True
+
+
+@pytest.mark.parametrize(
+    ("email", "expected"),
+    [
+        ("ann@example.com", True),
+        ("ANN@Example.com", True),
+        ("bob@example.com", False),
+        ("ann@example.com.evil.net", False),
+        (None, False),
+    ],
+)
+def test_email_compares_whole_address_case_insensitively(email, expected):
+    assert matches({"email": {"email": "Ann@example.com"}}, Subject(email=email)) is expected
+
+
+@pytest.mark.parametrize(
+    ("email", "expected"),
+    [
+        ("ann@example.com", True),
+        ("Ann@EXAMPLE.com", True),
+        ("ann@evil-example.com", False),
+        ("ann@example.com.evil.net", False),
+        ("ann@sub.example.com", False),
+        ("example.com", False),
+        ("@example.com", False),
+        ('"x@y"@example.com', True),
+        (None, False),
+    ],
+)
+def test_email_domain_compares_the_domain_exactly(email, expected):
+    assert matches({"email_domain": {"domain": "example.com"}}, Subject(email=email)) is expected
+
+
+@pytest.mark.parametrize(
+    ("rule_ip", "client", "expected"),
+    [
+        ("192.0.2.0/24", "192.0.2.10", True),
+        ("192.0.2.0/24", "192.0.3.10", False),
+        ("192.0.2.10", "192.0.2.10", True),
+        ("192.0.2.10", "192.0.2.11", False),
+        ("192.0.2.0/24", "::ffff:192.0.2.10", True),
+        ("192.0.2.0/24", "::ffff:192.0.3.10", False),
+        ("2001:db8::/32", "2001:db8::1", True),
+        ("2001:db8::/32", "2001:db9::1", False),
+        ("2001:db8::/32", "192.0.2.10", False),
+        ("0.0.0.0/0", "2001:db8::1", False),
+    ],
+)
+def test_ip_matches_ipv4_and_ipv6_ranges(rule_ip, client, expected):
+    assert matches({"ip": {"ip": rule_ip}}, Subject(ip=ip_address(client))) is expected
+
+
+def test_ip_without_a_client_address_does_not_match():
+    assert matches({"ip": {"ip": "0.0.0.0/0"}}, NOBODY) is False
+
+
+@pytest.mark.parametrize(
+    ("country", "expected"), [("PT", True), ("pt", True), ("ES", False), (None, False)]
+)
+def test_geo_compares_the_country_code(country, expected):
+    assert matches({"geo": {"country_code": "PT"}}, Subject(country=country)) is expected
+
+
+def test_service_token_matches_that_token_only():
+    rule = {"service_token": {"name": "ci-deploy"}}
+    assert matches(rule, TOKEN) is True
+    assert matches(rule, Subject(service_token="other", is_service_token=True)) is False
+
+
+def test_service_token_needs_a_service_token_subject():
+    assert (
+        matches({"service_token": {"name": "ci-deploy"}}, Subject(service_token="ci-deploy"))
+        is False
+    )
+
+
+def test_any_valid_service_token_matches_service_tokens_only():
+    assert matches({"any_valid_service_token": {}}, TOKEN) is True
+    assert matches({"any_valid_service_token": {}}, ANN) is False
+
+
+@pytest.mark.parametrize(
+    ("login_method", "expected"),
+    [("One-time PIN", True), ("one-time pin", True), ("Password", False), (None, False)],
+)
+def test_login_method_compares_names_case_insensitively(login_method, expected):
+    assert (
+        matches({"login_method": {"name": "One-Time PIN"}}, Subject(login_method=login_method))
+        is expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("methods", "expected"),
+    [({"pwd", "mfa"}, True), ({"MFA"}, True), ({"pwd"}, False), (set(), False)],
+)
+def test_auth_method_checks_the_subjects_methods(methods, expected):
+    assert (
+        matches({"auth_method": {"auth_method": "mfa"}}, Subject(auth_methods=frozenset(methods)))
+        is expected
+    )
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+def group(name, include, require=(), exclude=()):
+    return CompiledGroup(
+        name,
+        tuple(map(compile_rule, include)),
+        tuple(map(compile_rule, require)),
+        tuple(map(compile_rule, exclude)),
+    )
+
+
+STAFF = group(
+    "Staff",
+    [{"email_domain": {"domain": "example.com"}}],
+    exclude=[{"email": {"email": "eve@example.com"}}],
+)
+
+
+def test_group_matches_through_its_rules():
+    groups = {"Staff": STAFF}
+    assert matches({"group": {"name": "Staff"}}, ANN, groups) is True
+    assert matches({"group": {"name": "Staff"}}, Subject(email="eve@example.com"), groups) is False
+    assert matches({"group": {"name": "Staff"}}, Subject(email="ann@other.com"), groups) is False
+
+
+def test_nested_groups_match():
+    groups = {
+        "Staff": STAFF,
+        "Everyone at work": group("Everyone at work", [{"group": {"name": "Staff"}}]),
+    }
+    assert matches({"group": {"name": "Everyone at work"}}, ANN, groups) is True
+
+
+def test_unknown_group_does_not_match():
+    assert matches({"group": {"name": "Missing"}}, ANN, {}) is False
+
+
+def test_group_cycle_does_not_match():
+    groups = {
+        "A": group("A", [{"group": {"name": "B"}}]),
+        "B": group("B", [{"group": {"name": "A"}}, {"email": {"email": "x@y.z"}}]),
+    }
+    assert matches({"group": {"name": "A"}}, ANN, groups) is False
+    assert matches({"group": {"name": "A"}}, Subject(email="x@y.z"), groups) is True
+
+
+def test_group_uses_identity_resolves_the_group():
+    groups = {"Office": group("Office", [{"ip": {"ip": "192.0.2.0/24"}}]), "Staff": STAFF}
+    assert compile_rule({"group": {"name": "Office"}}).uses_identity(groups) is False
+    assert compile_rule({"group": {"name": "Staff"}}).uses_identity(groups) is True
+
+
+def test_group_uses_identity_assumes_the_worst_for_unknown_or_cyclic_groups():
+    groups = {"A": group("A", [{"group": {"name": "A"}}])}
+    assert compile_rule({"group": {"name": "Missing"}}).uses_identity(groups) is True
+    assert compile_rule({"group": {"name": "A"}}).uses_identity(groups) is True
+
+
+def test_plain_rule_uses_identity_is_its_flag():
+    assert compile_rule({"ip": {"ip": "192.0.2.0/24"}}).uses_identity({}) is False
+    assert compile_rule({"email": {"email": "a@b.c"}}).uses_identity({}) is True
+
+
+# --- include / require / exclude ----------------------------------------------------------------
+
+
+def compiled(*rules):
+    return tuple(map(compile_rule, rules))
+
+
+EXAMPLE = {"email_domain": {"domain": "example.com"}}
+PORTUGAL = {"geo": {"country_code": "PT"}}
+SPAIN = {"geo": {"country_code": "ES"}}
+
+
+def test_include_is_an_or():
+    assert rules_match(compiled(SPAIN, EXAMPLE), (), (), ANN, {}) is True
+
+
+def test_empty_include_admits_nobody():
+    assert rules_match((), compiled(EXAMPLE), (), ANN, {}) is False
+
+
+def test_require_is_an_and():
+    assert rules_match(compiled(EXAMPLE), compiled(PORTUGAL), (), ANN, {}) is True
+    assert rules_match(compiled(EXAMPLE), compiled(PORTUGAL, SPAIN), (), ANN, {}) is False
+
+
+def test_exclude_is_a_not():
+    assert rules_match(compiled(EXAMPLE), (), compiled(SPAIN), ANN, {}) is True
+    assert rules_match(compiled(EXAMPLE), (), compiled(SPAIN, PORTUGAL), ANN, {}) is False
+
+
+def test_evaluate_rules_names_the_matching_include():
+    outcome = evaluate_rules(compiled(SPAIN, EXAMPLE), (), (), ANN, {})
+    assert outcome.explanation == "include email_domain example.com matched"
+
+
+def test_evaluate_rules_names_the_failed_require():
+    outcome = evaluate_rules(compiled(EXAMPLE), compiled(PORTUGAL, SPAIN), (), ANN, {})
+    assert (
+        outcome.explanation == "include email_domain example.com matched, but require geo ES failed"
+    )
+
+
+def test_evaluate_rules_names_the_exclude_hit():
+    outcome = evaluate_rules(compiled(EXAMPLE), (), compiled(PORTUGAL), ANN, {})
+    assert (
+        outcome.explanation
+        == "include email_domain example.com matched, but exclude geo PT matched"
+    )
+
+
+def test_evaluate_rules_says_when_no_include_matched():
+    outcome = evaluate_rules(compiled(SPAIN), (), (), ANN, {})
+    assert (outcome.matched, outcome.explanation) == (False, "no include rule matched")
