@@ -37,20 +37,9 @@ ALL_HOSTS = [API_HOST, SECOND_HOST, LOGIN_HOST, CALLING_HOST, INTRUDER_HOST]
 
 READY_TIMEOUT = 30.0
 MANAGE_TIMEOUT = 120
-# Variables of the caller's environment that would point the server at shared services (the CI
-# database and cache) or other settings: the server gets its own.
-INHERITED_BLOCKLIST = {
-    "DJANGO_SETTINGS_MODULE",
-    "DATABASE_URL",
-    "CACHE_URL",
-    "EMAIL_URL",
-    "DEBUG",
-    "SECRET_KEY",
-    "ALLOWED_HOSTS",
-    "ACCESS_TEAM_DOMAIN",
-    "ACCESS_DATA_DIR",
-    "ACCESS_DEMO",
-}
+# The server inherits only these from the caller: anything else (the CI database and cache,
+# gunicorn knobs, log formats) could point it at shared services or change what it writes.
+INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
 
 
 class ServerError(RuntimeError):
@@ -93,7 +82,7 @@ class ProjectServer:
 
 def project_environment(run_dir: Path, port: int) -> dict[str, str]:
     """The project processes' environment: production-like (DEBUG off), files in run_dir."""
-    inherited = {k: v for k, v in os.environ.items() if k not in INHERITED_BLOCKLIST}
+    inherited = {k: os.environ[k] for k in INHERITED_VARIABLES if k in os.environ}
     return {
         **inherited,
         "DJANGO_SETTINGS_MODULE": "tests.browser.server_settings",
