@@ -1,0 +1,77 @@
+"""Read helpers: stored objects as plain field values, as validation and config files use them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
+
+
+def application_fields(application: Application) -> dict[str, Any]:
+    """An application's fields by their public names (`allowed_idps` as sorted names)."""
+    return {
+        "name": application.name,
+        "domain": application.domain,
+        "destinations": list(application.destinations or []),
+        "session_duration": application.session_duration,
+        "same_site_cookie_attribute": application.same_site_cookie_attribute,
+        "http_only_cookie_attribute": application.http_only_cookie_attribute,
+        "enable_binding_cookie": application.enable_binding_cookie,
+        "options_preflight_bypass": application.options_preflight_bypass,
+        "cors_headers": application.cors_headers,
+        "cors_on_responses": application.cors_on_responses,
+        "unauthenticated_401": application.unauthenticated_401,
+        "custom_deny_message": application.custom_deny_message,
+        "custom_deny_url": application.custom_deny_url,
+        "custom_non_identity_deny_url": application.custom_non_identity_deny_url,
+        "service_auth_401_redirect": application.service_auth_401_redirect,
+        "allowed_idps": application_idp_names(application),
+        "auto_redirect_to_identity": application.auto_redirect_to_identity,
+    }
+
+
+def application_idp_names(application: Application) -> list[str]:
+    """Names of the identity providers an application allows (empty: all), sorted."""
+    if application.pk is None:
+        return []
+    return sorted(provider.name for provider in application.allowed_idps.all())
+
+
+def application_policies(application: Application) -> QuerySet[Policy]:
+    """An application's policies in precedence order."""
+    return application.policies.order_by("precedence")
+
+
+def policy_fields(policy: Policy) -> dict[str, Any]:
+    """A policy's fields by their public names."""
+    return {
+        "name": policy.name,
+        "decision": policy.decision,
+        "precedence": policy.precedence,
+        "include": list(policy.include or []),
+        "require": list(policy.require or []),
+        "exclude": list(policy.exclude or []),
+        "session_duration": policy.session_duration,
+    }
+
+
+def group_fields(group: AccessGroup) -> dict[str, Any]:
+    """An access group's fields by their public names."""
+    return {
+        "name": group.name,
+        "include": list(group.include or []),
+        "require": list(group.require or []),
+        "exclude": list(group.exclude or []),
+    }
+
+
+def service_token_fields(token: ServiceToken) -> dict[str, Any]:
+    """A service token's public fields (never its secret)."""
+    return {"name": token.name, "duration": token.duration, "client_id": token.client_id}
+
+
+def identity_provider_fields(provider: IdentityProvider) -> dict[str, Any]:
+    """An identity provider's fields by their public names."""
+    return {"name": provider.name, "type": provider.type}

@@ -1,0 +1,499 @@
+"""Every write to the policies models: validate, save in one transaction, bump the version.
+
+Admin, API and `access_apply` all call these, so they can never disagree about what is valid.
+Each function is keyword-only; an invalid change raises `django.core.exceptions.ValidationError`
+keyed by field path (see `policies.validation`) and changes nothing.
+
+`catalog` (optional everywhere) is what rules are checked against; by default the database. A
+config file passes the final state it describes, so objects can be written in any order.
+"""
+
+from __future__ import annotations
+
+import secrets as random
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypedDict, Unpack
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from policies import validation
+from policies.conf import conf
+from policies.durations import parse_duration
+from policies.models import (
+    DEFAULT_SERVICE_TOKEN_DURATION,
+    FOREVER,
+    AccessGroup,
+    Application,
+    IdentityProvider,
+    Policy,
+    ServiceToken,
+)
+from policies.secrets import generate_secret, hash_secret
+from policies.selectors import application_fields, group_fields, policy_fields
+from policies.validation import Catalog, Errors, raise_for_errors
+from policies.versioning import bump_version
+
+
+class ApplicationFields(TypedDict, total=False):
+    """Application fields by their public names (DESIGN.md §2)."""
+
+    name: str
+    domain: str
+    destinations: list[str]
+    session_duration: str
+    same_site_cookie_attribute: str
+    http_only_cookie_attribute: bool
+    enable_binding_cookie: bool
+    options_preflight_bypass: bool
+    cors_headers: dict[str, Any] | None
+    cors_on_responses: bool
+    unauthenticated_401: bool
+    custom_deny_message: str
+    custom_deny_url: str
+    custom_non_identity_deny_url: str
+    service_auth_401_redirect: bool
+    allowed_idps: list[str]
+    auto_redirect_to_identity: bool
+
+
+class PolicyFields(TypedDict, total=False):
+    """Policy fields by their public names."""
+
+    name: str
+    decision: str
+    precedence: int
+    include: list[Any]
+    require: list[Any]
+    exclude: list[Any]
+    session_duration: str
+
+
+class GroupFields(TypedDict, total=False):
+    """Access group fields by their public names."""
+
+    name: str
+    include: list[Any]
+    require: list[Any]
+    exclude: list[Any]
+
+
+# Applications
+
+
+@transaction.atomic
+def application_create(
+    *, catalog: Catalog | None = None, **fields: Unpack[ApplicationFields]
+) -> Application:
+    """Create an application (its AUD tag is generated here, once)."""
+    application = Application()
+    values = {**application_fields(application), **fields}
+    # A stored application of the same name is refused as a duplicate name, so the catalog's
+    # patterns under this name can only be this application's own (a config file's final state).
+    _save_application(application, values, catalog=catalog, current_name=values.get("name"))
+    return application
+
+
+@transaction.atomic
+def application_update(
+    *,
+    application: Application,
+    catalog: Catalog | None = None,
+    **fields: Unpack[ApplicationFields],
+) -> Application:
+    """Change some fields of an application; the AUD tag never changes."""
+    current_name = Application.objects.get(pk=application.pk).name
+    values = {**application_fields(application), **fields}
+    _save_application(application, values, catalog=catalog, current_name=current_name)
+    return application
+
+
+@transaction.atomic
+def application_delete(*, application: Application) -> None:
+    """Delete an application and its policies."""
+    application.delete()
+    bump_version()
+
+
+def _save_application(
+    application: Application,
+    values: Mapping[str, Any],
+    *,
+    catalog: Catalog | None,
+    current_name: str | None,
+) -> None:
+    errors = validation.application_errors(
+        values, catalog=catalog or Catalog.from_database(), current_name=current_name
+    )
+    idp_names = values.get("allowed_idps") or []
+    for name, value in values.items():
+        if name != "allowed_idps":
+            setattr(application, name, value)
+    _full_clean(application, errors)
+    raise_for_errors(errors)
+    application.save()
+    application.allowed_idps.set(IdentityProvider.objects.filter(name__in=idp_names))
+    bump_version()
+
+
+# Policies
+
+
+@transaction.atomic
+def policy_create(
+    *,
+    application: Application,
+    catalog: Catalog | None = None,
+    **fields: Unpack[PolicyFields],
+) -> Policy:
+    """Add a policy to an application."""
+    policy = Policy(application=application)
+    values = {**policy_fields(policy), **fields}
+    _save_policy(policy, values, catalog=catalog)
+    return policy
+
+
+@transaction.atomic
+def policy_update(
+    *, policy: Policy, catalog: Catalog | None = None, **fields: Unpack[PolicyFields]
+) -> Policy:
+    """Change some fields of a policy."""
+    values = {**policy_fields(policy), **fields}
+    _save_policy(policy, values, catalog=catalog)
+    return policy
+
+
+@transaction.atomic
+def policy_delete(*, policy: Policy) -> None:
+    """Delete a policy."""
+    policy.delete()
+    bump_version()
+
+
+@transaction.atomic
+def application_set_policies(
+    *,
+    application: Application,
+    policies: Sequence[Mapping[str, Any]],
+    catalog: Catalog | None = None,
+) -> list[Policy]:
+    """Make an application's policies exactly `policies` (matched by name), all at once.
+
+    Precedences may be swapped between policies: the whole set is validated first, then rows
+    move out of the way so that the unique precedence constraint holds at every step.
+    """
+    errors = validation.policy_set_errors(policies, catalog=catalog or Catalog.from_database())
+    raise_for_errors(errors)
+    existing = {policy.name: policy for policy in application.policies.all()}
+    wanted = {fields["name"] for fields in policies}
+    for name, policy in existing.items():
+        if name not in wanted:
+            policy.delete()
+    top = max([policy.precedence for policy in existing.values()] + [0])
+    for offset, policy in enumerate(existing.values(), start=1):
+        if policy.name in wanted:
+            Policy.objects.filter(pk=policy.pk).update(precedence=top + offset)
+    saved: list[Policy] = []
+    for fields in policies:
+        policy = existing.get(fields["name"]) or Policy(application=application)
+        for name, value in {**policy_fields(policy), **fields}.items():
+            setattr(policy, name, value)
+        policy.save()
+        saved.append(policy)
+    bump_version()
+    return saved
+
+
+def _save_policy(policy: Policy, values: Mapping[str, Any], *, catalog: Catalog | None) -> None:
+    errors = validation.policy_errors(values, catalog=catalog or Catalog.from_database())
+    siblings = Policy.objects.filter(application=policy.application).exclude(pk=policy.pk)
+    precedence = values.get("precedence")
+    clash = siblings.filter(precedence=precedence).first() if isinstance(precedence, int) else None
+    if clash is not None:
+        validation.merge_errors(
+            errors,
+            {
+                "precedence": [
+                    f'precedence {clash.precedence} is already used by policy "{clash.name}"'
+                    "; give each policy its own precedence"
+                ]
+            },
+        )
+    if siblings.filter(name=values.get("name")).exists():
+        validation.merge_errors(
+            errors, {"name": ["another policy of this application has this name; rename one"]}
+        )
+    for name, value in values.items():
+        setattr(policy, name, value)
+    _full_clean(policy, errors, validate_constraints=False)
+    raise_for_errors(errors)
+    policy.save()
+    bump_version()
+
+
+# Access groups
+
+
+@transaction.atomic
+def group_create(*, catalog: Catalog | None = None, **fields: Unpack[GroupFields]) -> AccessGroup:
+    """Create an access group."""
+    group = AccessGroup()
+    _save_group(group, {**group_fields(group), **fields}, catalog=catalog, current_name=None)
+    return group
+
+
+@transaction.atomic
+def group_update(
+    *, group: AccessGroup, catalog: Catalog | None = None, **fields: Unpack[GroupFields]
+) -> AccessGroup:
+    """Change an access group; refused when it would break a policy that uses it."""
+    current_name = AccessGroup.objects.get(pk=group.pk).name
+    values = {**group_fields(group), **fields}
+    _save_group(group, values, catalog=catalog, current_name=current_name)
+    return group
+
+
+@transaction.atomic
+def group_delete(*, group: AccessGroup, catalog: Catalog | None = None) -> None:
+    """Delete an access group that no rule refers to."""
+    catalog = catalog or Catalog.from_database()
+    raise_for_errors(validation.group_delete_errors(group.name, catalog=catalog))
+    group.delete()
+    bump_version()
+
+
+def _save_group(
+    group: AccessGroup,
+    values: Mapping[str, Any],
+    *,
+    catalog: Catalog | None,
+    current_name: str | None,
+) -> None:
+    errors = validation.group_errors(
+        values, catalog=catalog or Catalog.from_database(), current_name=current_name
+    )
+    for name, value in values.items():
+        setattr(group, name, value)
+    _full_clean(group, errors)
+    raise_for_errors(errors)
+    group.save()
+    bump_version()
+
+
+# Service tokens
+
+
+@transaction.atomic
+def service_token_create(
+    *,
+    name: str,
+    duration: str = DEFAULT_SERVICE_TOKEN_DURATION,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+) -> tuple[ServiceToken, str]:
+    """Create a service token; returns it and its client secret, which is never shown again.
+
+    `client_id` and `client_secret` may be given (config files, for automation); otherwise they
+    are generated. Only a hash of the secret is stored.
+    """
+    fields: dict[str, Any] = {"name": name, "duration": duration}
+    if client_id is not None:
+        fields["client_id"] = client_id
+    if client_secret is not None:
+        fields["client_secret"] = client_secret
+    errors = validation.service_token_errors(fields)
+    secret = client_secret if client_secret is not None else generate_secret()
+    token = ServiceToken(
+        name=name,
+        duration=duration,
+        client_id=client_id or f"{random.token_hex(16)}.access",
+        secret_hash=hash_secret(secret),
+    )
+    if not errors:
+        token.expires_at = _expiry(duration)
+    _full_clean(token, errors)
+    raise_for_errors(errors)
+    token.save()
+    bump_version()
+    return token, secret
+
+
+@transaction.atomic
+def service_token_update(
+    *,
+    token: ServiceToken,
+    name: str | None = None,
+    duration: str | None = None,
+    client_id: str | None = None,
+) -> ServiceToken:
+    """Rename a token, change its client id, or change its duration (which restarts it from now)."""
+    current_name = ServiceToken.objects.get(pk=token.pk).name
+    fields: dict[str, Any] = {
+        "name": token.name if name is None else name,
+        "duration": token.duration if duration is None else duration,
+        "client_id": token.client_id if client_id is None else client_id,
+    }
+    errors = validation.service_token_errors(fields)
+    if fields["name"] != current_name:
+        validation.merge_errors(
+            errors,
+            validation.reference_delete_errors(
+                "service_token", current_name, catalog=Catalog.from_database()
+            ),
+        )
+    duration_changed = fields["duration"] != token.duration
+    for key, value in fields.items():
+        setattr(token, key, value)
+    if duration_changed and "duration" not in errors:
+        token.expires_at = _expiry(token.duration)
+    _full_clean(token, errors)
+    raise_for_errors(errors)
+    token.save()
+    bump_version()
+    return token
+
+
+@transaction.atomic
+def service_token_rotate(
+    *,
+    token: ServiceToken,
+    client_secret: str | None = None,
+    grace: timedelta | None = None,
+) -> tuple[ServiceToken, str]:
+    """Give a token a new secret; the previous one keeps working for `grace` (24h by default)."""
+    if client_secret is not None:
+        raise_for_errors(
+            validation.service_token_errors(
+                {"name": token.name, "duration": token.duration, "client_secret": client_secret}
+            )
+        )
+    secret = client_secret if client_secret is not None else generate_secret()
+    token.previous_secret_hash = token.secret_hash
+    token.previous_secret_expires_at = timezone.now() + (
+        conf.service_token_rotation_grace if grace is None else grace
+    )
+    token.secret_hash = hash_secret(secret)
+    token.client_secret_version += 1
+    token.save()
+    bump_version()
+    return token, secret
+
+
+@transaction.atomic
+def service_token_refresh(*, token: ServiceToken) -> ServiceToken:
+    """Extend a token by its duration, counted from now (as Access's "Refresh")."""
+    token.expires_at = _expiry(token.duration)
+    token.save(update_fields=["expires_at", "updated_at"])
+    bump_version()
+    return token
+
+
+@transaction.atomic
+def service_token_delete(*, token: ServiceToken, catalog: Catalog | None = None) -> None:
+    """Delete (revoke) a service token that no rule refers to."""
+    catalog = catalog or Catalog.from_database()
+    raise_for_errors(
+        validation.reference_delete_errors("service_token", token.name, catalog=catalog)
+    )
+    token.delete()
+    bump_version()
+
+
+def _expiry(duration: str) -> datetime | None:
+    if duration == FOREVER:
+        return None
+    return timezone.now() + parse_duration(duration)
+
+
+# Identity providers
+
+
+@transaction.atomic
+def identity_provider_create(*, name: str, type: str) -> IdentityProvider:
+    """Create an identity provider."""
+    provider = IdentityProvider()
+    _save_identity_provider(provider, name=name, type_=type, current_name=None)
+    return provider
+
+
+@transaction.atomic
+def identity_provider_update(
+    *,
+    provider: IdentityProvider,
+    name: str | None = None,
+    type: str | None = None,
+) -> IdentityProvider:
+    """Rename an identity provider (refused while rules use its name) or change its type."""
+    current_name = IdentityProvider.objects.get(pk=provider.pk).name
+    _save_identity_provider(
+        provider,
+        name=provider.name if name is None else name,
+        type_=provider.type if type is None else type,
+        current_name=current_name,
+    )
+    return provider
+
+
+@transaction.atomic
+def identity_provider_delete(*, provider: IdentityProvider, catalog: Catalog | None = None) -> None:
+    """Delete an identity provider that no rule and no application's `allowed_idps` use.
+
+    Removing it from an application's `allowed_idps` silently would widen that application to
+    every identity provider (empty means all), so it is refused instead.
+    """
+    catalog = catalog or Catalog.from_database()
+    errors = validation.reference_delete_errors("login_method", provider.name, catalog=catalog)
+    _check_allowed_idps_users(errors, provider)
+    raise_for_errors(errors)
+    provider.delete()
+    bump_version()
+
+
+def _save_identity_provider(
+    provider: IdentityProvider, *, name: str, type_: str, current_name: str | None
+) -> None:
+    errors = validation.identity_provider_errors({"name": name, "type": type_})
+    if current_name is not None and name != current_name:
+        validation.merge_errors(
+            errors,
+            validation.reference_delete_errors(
+                "login_method", current_name, catalog=Catalog.from_database()
+            ),
+        )
+    provider.name = name
+    provider.type = type_
+    _full_clean(provider, errors)
+    raise_for_errors(errors)
+    provider.save()
+    bump_version()
+
+
+def _check_allowed_idps_users(errors: Errors, provider: IdentityProvider) -> None:
+    if provider.pk is None:
+        return
+    for application in provider.applications.all():
+        validation.merge_errors(
+            errors,
+            {
+                "name": [
+                    f'application "{application.name}" allows only chosen identity providers, '
+                    "this one among them; change its allowed_idps first"
+                ]
+            },
+        )
+
+
+# Helpers
+
+
+def _full_clean(
+    instance: models.Model, errors: Errors, *, validate_constraints: bool = True
+) -> None:
+    """Add the model's own checks (uniqueness, lengths) for fields not already refused."""
+    exclude = {path.split(".")[0].split("[")[0] for path in errors}
+    try:
+        instance.full_clean(exclude=exclude, validate_constraints=validate_constraints)
+    except ValidationError as error:
+        validation.merge_errors(errors, validation.errors_from_validation_error(error))
