@@ -1,0 +1,290 @@
+"""The compiled, in-memory configuration that serves every gated request without SQL.
+
+`build_snapshot` reads every application, policy, group, service token and identity provider once
+and compiles them into the frozen values of the pure core. `get_snapshot()` keeps the result until
+the configuration version moves (`policies.versioning.VersionedState`): a change made by any
+process is seen within a second, and in steady state a decision makes no query.
+
+A stored row that cannot be compiled (edited by hand in the database, say) makes the build raise
+`SnapshotError` after logging which row it was: the gate then answers 503. Skipping the row could
+silently widen access (a skipped deny policy, a skipped require rule), so there is no partial
+snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from policies.cors import CorsPolicy
+from policies.decision import Action, CompiledPolicy, Verdict, decide, evaluation_order
+from policies.durations import parse_duration
+from policies.matching import ApplicationIndex, HostPathPattern, compile_pattern
+from policies.models import (
+    DEFAULT_DENY_MESSAGE,
+    FOREVER,
+    AccessGroup,
+    Application,
+    IdentityProvider,
+    Policy,
+    ServiceToken,
+)
+from policies.rules import CompiledGroup, Rule, Subject, compile_rule
+from policies.secrets import verify_secret
+from policies.versioning import VersionedState
+
+logger = logging.getLogger("accessproject.snapshot")
+
+T = TypeVar("T")
+
+
+class SnapshotError(Exception):
+    """The stored configuration could not be compiled; protected paths must fail closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledApplication:
+    """An application as the gate needs it, with its policies in evaluation order."""
+
+    id: int
+    aud: str
+    name: str
+    domain: str
+    destinations: tuple[str, ...]
+    session_duration: timedelta
+    same_site_cookie_attribute: str
+    http_only_cookie_attribute: bool
+    enable_binding_cookie: bool
+    options_preflight_bypass: bool
+    cors: CorsPolicy | None
+    cors_on_responses: bool
+    unauthenticated_401: bool
+    custom_deny_message: str
+    custom_deny_url: str
+    custom_non_identity_deny_url: str
+    service_auth_401_redirect: bool
+    allowed_idps: tuple[str, ...]
+    auto_redirect_to_identity: bool
+    policies: tuple[CompiledPolicy, ...]
+
+    @property
+    def only_service_auth(self) -> bool:
+        """Whether a service token is the only way in (no allow policy: a JWT alone cannot pass)."""
+        return not any(policy.action is Action.ALLOW for policy in self.policies) and any(
+            policy.action is Action.NON_IDENTITY for policy in self.policies
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledServiceToken:
+    """A service token's credentials; the previous secret counts until its grace ends."""
+
+    id: int
+    name: str
+    client_id: str
+    secret_hash: str
+    expires_at: datetime | None
+    previous_secret_hash: str | None = None
+    previous_secret_expires_at: datetime | None = None
+
+    def secret_hashes(self, now: datetime) -> tuple[str, ...]:
+        """The hashes a presented secret may match at `now` (current first)."""
+        previous = self.previous_secret_hash
+        expires = self.previous_secret_expires_at
+        if previous and expires is not None and now < expires:
+            return (self.secret_hash, previous)
+        return (self.secret_hash,)
+
+    def is_expired(self, now: datetime) -> bool:
+        """Whether the token has expired at `now` (never, for a `forever` token)."""
+        return self.expires_at is not None and now >= self.expires_at
+
+    def accepts(self, secret: str, *, now: datetime) -> bool:
+        """Whether `secret` is valid for this unexpired token at `now` (constant-time compare)."""
+        if self.is_expired(now):
+            return False
+        # Check every hash, so the time taken does not tell which one matched.
+        results = [verify_secret(secret, hashed) for hashed in self.secret_hashes(now)]
+        return any(results)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the gate decides with, compiled at one configuration version."""
+
+    version: int
+    applications: dict[int, CompiledApplication]
+    by_aud: dict[str, CompiledApplication]
+    index: ApplicationIndex[int]
+    groups: dict[str, CompiledGroup]
+    service_tokens: dict[str, CompiledServiceToken]
+    identity_providers: dict[str, str]
+    _by_host: dict[str, tuple[CompiledApplication, ...]] = field(default_factory=dict, repr=False)
+
+    def match(self, host: str, path: str) -> tuple[CompiledApplication | None, bool]:
+        """The most specific application covering host and path, and whether the path was
+        non-canonical (the caller refuses such a request rather than guess)."""
+        found = self.index.match(host, path)
+        if found is None:
+            return None, False
+        return self.applications[found.key], found.non_canonical
+
+    def decide(self, application: CompiledApplication, subject: Subject) -> Verdict:
+        """Evaluate an application's policies for `subject`."""
+        return decide(application.policies, subject, self.groups)
+
+    def applications_for_host(self, host: str) -> tuple[CompiledApplication, ...]:
+        """Every application with a pattern on `host` (they share the host's app cookie)."""
+        cached = self._by_host.get(host)
+        if cached is not None:
+            return cached
+        found = tuple(self.applications[key] for key in self.index.keys_for_host(host))
+        # Hosts are few and bounded by the configured patterns' hosts, so caching per host is safe
+        # only for hosts that have applications; unknown hosts are not remembered.
+        if found:
+            self._by_host[host] = found
+        return found
+
+
+def build_snapshot(version: int) -> Snapshot:
+    """Compile the stored configuration in a few queries; raise `SnapshotError` on a bad row."""
+    groups = {
+        group.name: _compile_row(group, _compile_group) for group in AccessGroup.objects.all()
+    }
+    applications: dict[int, CompiledApplication] = {}
+    entries: list[tuple[HostPathPattern, int]] = []
+    queryset = Application.objects.prefetch_related("allowed_idps", "policies")
+    for application in queryset:
+        compiled, patterns = _compile_row(application, _compile_application)
+        applications[compiled.id] = compiled
+        entries.extend((pattern, compiled.id) for pattern in patterns)
+    tokens = {
+        token.client_id: _compile_row(token, _compile_service_token)
+        for token in ServiceToken.objects.all()
+    }
+    providers = dict(IdentityProvider.objects.values_list("name", "type"))
+    return Snapshot(
+        version=version,
+        applications=applications,
+        by_aud={application.aud: application for application in applications.values()},
+        index=ApplicationIndex(entries),
+        groups=groups,
+        service_tokens=tokens,
+        identity_providers=providers,
+    )
+
+
+_state: VersionedState[Snapshot] = VersionedState(build_snapshot, name="policies snapshot")
+
+
+def get_snapshot() -> Snapshot:
+    """The current snapshot; raises (SnapshotError, VersionUnavailable) when it cannot be built."""
+    return _state.get()
+
+
+# Compilers, one per model
+
+
+def _compile_row(row: Any, compiler: Callable[[Any], T]) -> T:
+    try:
+        return compiler(row)
+    except Exception as error:
+        label = f"{type(row).__name__} {row.pk} ({getattr(row, 'name', '')!r})"
+        logger.error("cannot compile %s: %s", label, error)
+        raise SnapshotError(f"cannot compile {label}: {error}") from error
+
+
+def _compile_rules(data: object) -> tuple[Rule, ...]:
+    if not isinstance(data, list):
+        raise ValueError(f"rules must be a list, not {type(data).__name__}")
+    return tuple(compile_rule(item) for item in data)
+
+
+def _compile_group(group: AccessGroup) -> CompiledGroup:
+    return CompiledGroup(
+        name=group.name,
+        include=_compile_rules(group.include),
+        require=_compile_rules(group.require),
+        exclude=_compile_rules(group.exclude),
+    )
+
+
+def _compile_policy(policy: Policy) -> CompiledPolicy:
+    return CompiledPolicy(
+        id=policy.pk,
+        name=policy.name,
+        action=Action(policy.decision),
+        precedence=policy.precedence,
+        include=_compile_rules(policy.include),
+        require=_compile_rules(policy.require),
+        exclude=_compile_rules(policy.exclude),
+        session_duration=parse_duration(policy.session_duration)
+        if policy.session_duration
+        else None,
+    )
+
+
+def _compile_application(
+    application: Application,
+) -> tuple[CompiledApplication, list[HostPathPattern]]:
+    destinations = application.destinations
+    if not isinstance(destinations, list) or not all(isinstance(d, str) for d in destinations):
+        raise ValueError("destinations must be a list of patterns")
+    patterns = [compile_pattern(text) for text in [application.domain, *destinations]]
+    cors = (
+        None
+        if application.cors_headers is None
+        else CorsPolicy.from_data(_mapping(application.cors_headers, "cors_headers"))
+    )
+    policies = [_compile_row(policy, _compile_policy) for policy in application.policies.all()]
+    compiled = CompiledApplication(
+        id=application.pk,
+        aud=application.aud,
+        name=application.name,
+        domain=application.domain,
+        destinations=tuple(destinations),
+        session_duration=parse_duration(application.session_duration),
+        same_site_cookie_attribute=application.same_site_cookie_attribute,
+        http_only_cookie_attribute=application.http_only_cookie_attribute,
+        enable_binding_cookie=application.enable_binding_cookie,
+        options_preflight_bypass=application.options_preflight_bypass,
+        cors=cors,
+        cors_on_responses=application.cors_on_responses,
+        unauthenticated_401=application.unauthenticated_401,
+        custom_deny_message=application.custom_deny_message or DEFAULT_DENY_MESSAGE,
+        custom_deny_url=application.custom_deny_url,
+        custom_non_identity_deny_url=application.custom_non_identity_deny_url,
+        service_auth_401_redirect=application.service_auth_401_redirect,
+        allowed_idps=tuple(sorted(provider.name for provider in application.allowed_idps.all())),
+        auto_redirect_to_identity=application.auto_redirect_to_identity,
+        policies=evaluation_order(policies),
+    )
+    return compiled, patterns
+
+
+def _compile_service_token(token: ServiceToken) -> CompiledServiceToken:
+    if token.duration != FOREVER:
+        parse_duration(token.duration)  # a malformed duration is a malformed row
+    return CompiledServiceToken(
+        id=token.pk,
+        name=token.name,
+        client_id=token.client_id,
+        secret_hash=token.secret_hash,
+        expires_at=token.expires_at,
+        previous_secret_hash=token.previous_secret_hash or None,
+        previous_secret_expires_at=token.previous_secret_expires_at,
+    )
+
+
+def _mapping(value: object, label: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{label} must be an object")
+    return value
+
+
+def invalidate_snapshot() -> None:
+    """Forget this process's snapshot: the next `get_snapshot()` rebuilds (tests use it)."""
+    _state.invalidate()
