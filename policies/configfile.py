@@ -1,0 +1,543 @@
+"""Configuration as code: read a JSON or YAML file, validate it whole, plan, apply, export.
+
+The file holds four lists, each of objects identified by `name`:
+
+    identity_providers: [{name, type}]
+    groups:             [{name, include, require, exclude}]
+    service_tokens:     [{name, duration, client_id?, client_secret?}]
+    applications:       [{name, domain, destinations, ..., policies: [{name, decision, ...}]}]
+
+An object describes its whole state: a field the file leaves out takes its default. Every object
+is validated against the final state the file describes (so a rule may name a group defined
+further down) before anything is written; then the plan is applied in one transaction through
+`policies.services`. Errors name their place as `applications[2].cors_headers.max_age`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from django.db import transaction
+
+from policies import services, validation
+from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
+from policies.secrets import verify_secret
+from policies.selectors import (
+    application_fields,
+    application_policies,
+    group_fields,
+    identity_provider_fields,
+    policy_fields,
+    service_token_fields,
+)
+from policies.validation import Catalog, Errors, PolicyUse, merge_errors
+
+SECTIONS = ("identity_providers", "groups", "service_tokens", "applications")
+LABELS = {
+    "identity_providers": "identity provider",
+    "groups": "group",
+    "service_tokens": "service token",
+    "applications": "application",
+}
+# Deleting in this order never leaves a rule pointing at a deleted object mid-way.
+DELETE_ORDER = ("applications", "groups", "service_tokens", "identity_providers")
+
+Action = Literal["create", "update", "delete"]
+
+
+class ConfigFileError(Exception):
+    """A file that cannot be applied; `errors` lists every problem as "path: message"."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned write: create, update (with the fields that change) or delete one object."""
+
+    action: Action
+    kind: str
+    name: str
+    fields: tuple[str, ...] = ()
+    application: str | None = None
+
+    def describe(self) -> str:
+        """One line of the printed plan."""
+        sign = {"create": "+", "update": "~", "delete": "-"}[self.action]
+        where = f' of application "{self.application}"' if self.application else ""
+        changed = f": {', '.join(self.fields)}" if self.fields else ""
+        return f'{sign} {self.action} {self.kind} "{self.name}"{where}{changed}'
+
+
+@dataclass
+class Plan:
+    """What applying a file would change, and the validated state it describes."""
+
+    changes: list[Change]
+    desired: dict[str, list[dict[str, Any]]]
+    catalog: Catalog
+    prune: bool
+    secrets: list[str] = field(default_factory=list)
+
+    def describe(self) -> list[str]:
+        """The plan as printable lines ("no changes" when there is nothing to do)."""
+        return [change.describe() for change in self.changes] or ["no changes"]
+
+
+# Reading
+
+
+def load_file(path: Path) -> object:
+    """Parse a JSON (`.json`) or YAML file; a syntax error becomes one clear `ConfigFileError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigFileError([f"{path}: cannot read the file: {error}"]) from error
+    return parse_text(text, json_syntax=path.suffix.lower() == ".json", source=str(path))
+
+
+def parse_text(text: str, *, json_syntax: bool, source: str = "config") -> object:
+    """Parse JSON or YAML text (YAML with safe loading only)."""
+    if json_syntax:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigFileError(
+                [
+                    f"{source}: not valid JSON: {error.msg} "
+                    f"(line {error.lineno}, column {error.colno})"
+                ]
+            ) from error
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigFileError([f"{source}: not valid YAML: {problem}{where}"]) from error
+
+
+# Planning
+
+
+def plan_config(data: object, *, prune: bool = False) -> Plan:
+    """Validate a parsed file against the state it describes and list the changes it makes.
+
+    Raises `ConfigFileError` listing every problem; nothing is written either way.
+    """
+    desired = _desired_state(data)
+    catalog = _final_catalog(desired, prune=prune)
+    errors: Errors = {}
+    _validate(desired, catalog, errors)
+    if errors:
+        raise ConfigFileError(
+            [f"{path}: {message}" for path, messages in errors.items() for message in messages]
+        )
+    changes = _changes(desired, prune=prune)
+    return Plan(changes=changes, desired=desired, catalog=catalog, prune=prune)
+
+
+def _desired_state(data: object) -> dict[str, list[dict[str, Any]]]:
+    errors: list[str] = []
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigFileError([f"the file must hold a mapping with the keys {', '.join(SECTIONS)}"])
+    errors.extend(
+        f"{key}: unknown section; expected one of {', '.join(SECTIONS)}"
+        for key in data
+        if key not in SECTIONS
+    )
+    desired: dict[str, list[dict[str, Any]]] = {}
+    for section in SECTIONS:
+        items = data.get(section) or []
+        if not isinstance(items, list):
+            errors.append(f"{section}: must be a list of objects, each with a name")
+            continue
+        desired[section] = []
+        names: set[object] = set()
+        for index, item in enumerate(items):
+            where = f"{section}[{index}]"
+            if not isinstance(item, Mapping):
+                errors.append(f"{where}: must be an object with a name")
+                continue
+            name = item.get("name")
+            if not isinstance(name, str) or not name.strip():
+                errors.append(f"{where}.name: is required")
+                continue
+            if name in names:
+                errors.append(f'{where}.name: another {LABELS[section]} is named "{name}"')
+                continue
+            names.add(name)
+            desired[section].append(dict(item))
+    if errors:
+        raise ConfigFileError(errors)
+    return desired
+
+
+def _application_values(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An application's fields as the file gives them, over the defaults."""
+    values = {**application_fields(Application()), **item}
+    values.pop("policies", None)
+    if isinstance(values.get("allowed_idps"), list):
+        values["allowed_idps"] = sorted(values["allowed_idps"], key=str)
+    return values
+
+
+def _policy_items(item: Mapping[str, Any]) -> list[Any]:
+    value = item.get("policies") or []
+    return value if isinstance(value, list) else []
+
+
+def _policy_values(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {**policy_fields(Policy()), **item}
+
+
+def _group_values(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {**group_fields(AccessGroup()), **item}
+
+
+def _rules(values: Mapping[str, Any]) -> tuple[object, ...]:
+    return tuple(
+        rule
+        for key in validation.RULE_LISTS
+        if isinstance(values.get(key), list)
+        for rule in values[key]
+    )
+
+
+def _final_catalog(desired: dict[str, list[dict[str, Any]]], *, prune: bool) -> Catalog:
+    """The catalog of the state after applying: the file's objects, plus (without --prune)
+    every stored object the file does not mention."""
+    stored = Catalog.from_database()
+    listed = {section: {item["name"] for item in desired[section]} for section in SECTIONS}
+
+    def keep(section: str, name: str) -> bool:
+        return not prune and name not in listed[section]
+
+    groups = {name: rules for name, rules in stored.groups.items() if keep("groups", name)}
+    groups.update({item["name"]: _rules(_group_values(item)) for item in desired["groups"]})
+    policies = [use for use in stored.policies if keep("applications", use.application)]
+    patterns = [pair for pair in stored.application_patterns if keep("applications", pair[0])]
+    for item in desired["applications"]:
+        values = _application_values(item)
+        patterns.extend((item["name"], text) for text in _pattern_texts(values))
+        policies.extend(
+            PolicyUse(
+                application=item["name"],
+                name=str(policy.get("name")),
+                decision=str(policy.get("decision")),
+                rules=_rules(policy),
+            )
+            for policy in _policy_items(item)
+            if isinstance(policy, Mapping)
+        )
+    return Catalog(
+        groups=groups,
+        service_tokens=frozenset(
+            {name for name in stored.service_tokens if keep("service_tokens", name)}
+            | listed["service_tokens"]
+        ),
+        identity_providers=frozenset(
+            {name for name in stored.identity_providers if keep("identity_providers", name)}
+            | listed["identity_providers"]
+        ),
+        policies=tuple(policies),
+        application_patterns=tuple(patterns),
+    )
+
+
+def _pattern_texts(values: Mapping[str, Any]) -> list[str]:
+    texts = [values.get("domain"), *(values.get("destinations") or [])]
+    return [text for text in texts if isinstance(text, str)]
+
+
+def _validate(desired: dict[str, list[dict[str, Any]]], catalog: Catalog, errors: Errors) -> None:
+    for index, item in enumerate(desired["identity_providers"]):
+        merge_errors(
+            errors, validation.identity_provider_errors(item), f"identity_providers[{index}]"
+        )
+    for index, item in enumerate(desired["groups"]):
+        found = validation.group_errors(
+            _group_values(item), catalog=catalog, current_name=item["name"]
+        )
+        merge_errors(errors, found, f"groups[{index}]")
+    _validate_service_tokens(desired, errors)
+    for index, item in enumerate(desired["applications"]):
+        prefix = f"applications[{index}]"
+        found = validation.application_errors(
+            _application_values(item), catalog=catalog, current_name=item["name"]
+        )
+        merge_errors(errors, found, prefix)
+        if not isinstance(item.get("policies") or [], list):
+            merge_errors(errors, {"policies": ["must be a list of policies"]}, prefix)
+            continue
+        policies = _policy_items(item)
+        values = [_policy_values(p) if isinstance(p, Mapping) else p for p in policies]
+        found = validation.policy_set_errors(values, catalog=catalog)
+        merge_errors(errors, found, f"{prefix}.policies")
+
+
+def _validate_service_tokens(desired: dict[str, list[dict[str, Any]]], errors: Errors) -> None:
+    listed = {item["name"] for item in desired["service_tokens"]}
+    taken = {
+        client_id: name
+        for name, client_id in ServiceToken.objects.values_list("name", "client_id")
+        if name not in listed
+    }
+    for index, item in enumerate(desired["service_tokens"]):
+        prefix = f"service_tokens[{index}]"
+        merge_errors(errors, validation.service_token_errors(item), prefix)
+        client_id = item.get("client_id")
+        if isinstance(client_id, str) and taken.get(client_id, item["name"]) != item["name"]:
+            merge_errors(
+                errors,
+                {"client_id": [f'is already the client id of service token "{taken[client_id]}"']},
+                prefix,
+            )
+        if isinstance(client_id, str):
+            taken[client_id] = item["name"]
+
+
+def _changed(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(key for key in wanted if current.get(key) != wanted[key])
+
+
+def _changes(desired: dict[str, list[dict[str, Any]]], *, prune: bool) -> list[Change]:
+    changes: list[Change] = []
+    providers = {p.name: p for p in IdentityProvider.objects.all()}
+    for item in desired["identity_providers"]:
+        _compare(
+            changes,
+            "identity provider",
+            providers.get(item["name"]),
+            item,
+            identity_provider_fields,
+        )
+    groups = {g.name: g for g in AccessGroup.objects.all()}
+    for item in desired["groups"]:
+        _compare(changes, "group", groups.get(item["name"]), _group_values(item), group_fields)
+    tokens = {t.name: t for t in ServiceToken.objects.all()}
+    for item in desired["service_tokens"]:
+        changes.extend(_token_changes(tokens.get(item["name"]), item))
+    applications = {a.name: a for a in Application.objects.prefetch_related("allowed_idps")}
+    for item in desired["applications"]:
+        application = applications.get(item["name"])
+        _compare(changes, "application", application, _application_values(item), application_fields)
+        changes.extend(_policy_changes(application, item))
+    if prune:
+        stored: dict[str, dict[str, Any]] = {
+            "applications": applications,
+            "groups": groups,
+            "service_tokens": tokens,
+            "identity_providers": providers,
+        }
+        for section in DELETE_ORDER:
+            listed = {item["name"] for item in desired[section]}
+            changes.extend(
+                Change("delete", LABELS[section], name)
+                for name in sorted(stored[section])
+                if name not in listed
+            )
+    return changes
+
+
+def _compare(
+    changes: list[Change],
+    kind: str,
+    current: Any,
+    wanted: Mapping[str, Any],
+    fields_of: Any,
+) -> None:
+    if current is None:
+        changes.append(Change("create", kind, wanted["name"]))
+        return
+    changed = _changed(fields_of(current), wanted)
+    if changed:
+        changes.append(Change("update", kind, wanted["name"], changed))
+
+
+def _token_changes(token: ServiceToken | None, item: Mapping[str, Any]) -> list[Change]:
+    if token is None:
+        return [Change("create", "service token", item["name"])]
+    wanted = {key: item[key] for key in ("duration", "client_id") if key in item}
+    wanted.setdefault("duration", ServiceToken._meta.get_field("duration").default)
+    changed = list(_changed(service_token_fields(token), wanted))
+    secret = item.get("client_secret")
+    if isinstance(secret, str) and not verify_secret(secret, token.secret_hash):
+        changed.append("client_secret")
+    return [Change("update", "service token", item["name"], tuple(changed))] if changed else []
+
+
+def _policy_changes(application: Application | None, item: Mapping[str, Any]) -> list[Change]:
+    wanted = [_policy_values(policy) for policy in _policy_items(item)]
+    current = (
+        {}
+        if application is None
+        else {policy.name: policy for policy in application_policies(application)}
+    )
+    changes: list[Change] = []
+    for values in wanted:
+        policy = current.get(values["name"])
+        if policy is None:
+            changes.append(Change("create", "policy", values["name"], application=item["name"]))
+            continue
+        changed = _changed(policy_fields(policy), values)
+        if changed:
+            changes.append(
+                Change("update", "policy", values["name"], changed, application=item["name"])
+            )
+    listed = {values["name"] for values in wanted}
+    changes.extend(
+        Change("delete", "policy", name, application=item["name"])
+        for name in current
+        if name not in listed
+    )
+    return changes
+
+
+# Applying
+
+
+def apply_plan(plan: Plan) -> list[str]:
+    """Write the plan in one transaction through the services; returns lines that show each
+    generated service-token secret once."""
+    if not plan.changes:
+        return []
+    touched = {(change.kind, change.application or change.name) for change in plan.changes}
+    secrets: list[str] = []
+    with transaction.atomic():
+        _apply_identity_providers(plan, touched)
+        _apply_groups(plan, touched)
+        secrets.extend(_apply_service_tokens(plan, touched))
+        _apply_applications(plan, touched)
+        _apply_deletions(plan)
+    return secrets
+
+
+def _apply_identity_providers(plan: Plan, touched: set[tuple[str, str]]) -> None:
+    stored = {p.name: p for p in IdentityProvider.objects.all()}
+    for item in plan.desired["identity_providers"]:
+        if ("identity provider", item["name"]) not in touched:
+            continue
+        provider = stored.get(item["name"])
+        if provider is None:
+            services.identity_provider_create(name=item["name"], type=item["type"])
+        else:
+            services.identity_provider_update(provider=provider, type=item["type"])
+
+
+def _apply_groups(plan: Plan, touched: set[tuple[str, str]]) -> None:
+    stored = {g.name: g for g in AccessGroup.objects.all()}
+    for item in plan.desired["groups"]:
+        if ("group", item["name"]) not in touched:
+            continue
+        values = _group_values(item)
+        group = stored.get(item["name"])
+        if group is None:
+            services.group_create(catalog=plan.catalog, **values)
+        else:
+            services.group_update(group=group, catalog=plan.catalog, **values)
+
+
+def _apply_service_tokens(plan: Plan, touched: set[tuple[str, str]]) -> list[str]:
+    stored = {t.name: t for t in ServiceToken.objects.all()}
+    secrets: list[str] = []
+    for item in plan.desired["service_tokens"]:
+        if ("service token", item["name"]) not in touched:
+            continue
+        token = stored.get(item["name"])
+        given_secret = item.get("client_secret")
+        if token is None:
+            token, secret = services.service_token_create(
+                name=item["name"],
+                duration=item.get("duration", "8760h"),
+                client_id=item.get("client_id"),
+                client_secret=given_secret,
+            )
+            if given_secret is None:
+                secrets.append(
+                    f'service token "{token.name}": CF-Access-Client-Id: {token.client_id} '
+                    f"CF-Access-Client-Secret: {secret} (shown once; store it now)"
+                )
+            continue
+        services.service_token_update(
+            token=token,
+            duration=item.get("duration", "8760h"),
+            client_id=item.get("client_id"),
+        )
+        if isinstance(given_secret, str) and not verify_secret(given_secret, token.secret_hash):
+            services.service_token_rotate(token=token, client_secret=given_secret)
+    return secrets
+
+
+def _apply_applications(plan: Plan, touched: set[tuple[str, str]]) -> None:
+    stored = {a.name: a for a in Application.objects.all()}
+    for item in plan.desired["applications"]:
+        name = item["name"]
+        if ("application", name) not in touched and ("policy", name) not in touched:
+            continue
+        values = _application_values(item)
+        application = stored.get(name)
+        if application is None:
+            application = services.application_create(catalog=plan.catalog, **values)
+        elif ("application", name) in touched:
+            services.application_update(application=application, catalog=plan.catalog, **values)
+        services.application_set_policies(
+            application=application,
+            policies=[_policy_values(p) for p in _policy_items(item)],
+            catalog=plan.catalog,
+        )
+
+
+def _apply_deletions(plan: Plan) -> None:
+    deletions = [change for change in plan.changes if change.action == "delete"]
+    for change in deletions:
+        if change.kind == "application":
+            services.application_delete(application=Application.objects.get(name=change.name))
+        elif change.kind == "group":
+            services.group_delete(
+                group=AccessGroup.objects.get(name=change.name), catalog=plan.catalog
+            )
+        elif change.kind == "service token":
+            services.service_token_delete(
+                token=ServiceToken.objects.get(name=change.name), catalog=plan.catalog
+            )
+        elif change.kind == "identity provider":
+            services.identity_provider_delete(
+                provider=IdentityProvider.objects.get(name=change.name), catalog=plan.catalog
+            )
+
+
+# Exporting
+
+
+def export_config() -> dict[str, list[dict[str, Any]]]:
+    """The stored configuration in the file format, without any secret."""
+    applications = []
+    for application in Application.objects.prefetch_related("allowed_idps"):
+        values = application_fields(application)
+        values["policies"] = [policy_fields(p) for p in application_policies(application)]
+        applications.append(values)
+    return {
+        "identity_providers": [
+            identity_provider_fields(p) for p in IdentityProvider.objects.order_by("name")
+        ],
+        "groups": [group_fields(g) for g in AccessGroup.objects.order_by("name")],
+        "service_tokens": [service_token_fields(t) for t in ServiceToken.objects.order_by("name")],
+        "applications": applications,
+    }
+
+
+def dump_text(data: Mapping[str, Any], *, json_syntax: bool) -> str:
+    """Serialize a configuration as JSON or YAML (keys in the order the format lists them)."""
+    if json_syntax:
+        return json.dumps(data, indent=2) + "\n"
+    return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,55 @@
+"""`manage.py access_apply FILE [--dry-run] [--prune]`: make the configuration match a file."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from policies.configfile import ConfigFileError, apply_plan, load_file, plan_config
+
+
+class Command(BaseCommand):
+    help = (
+        "Apply a JSON or YAML configuration file (identity_providers, groups, service_tokens, "
+        "applications with their policies): validate all of it, print the plan, then apply it "
+        "in one transaction."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("file", type=Path, help="The .json, .yaml or .yml file to apply.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Print the plan and change nothing."
+        )
+        parser.add_argument(
+            "--prune", action="store_true", help="Also delete objects the file does not list."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            plan = plan_config(load_file(options["file"]), prune=options["prune"])
+        except ConfigFileError as error:
+            for line in error.errors:
+                self.stderr.write(line)
+            count = len(error.errors)
+            plural = "s" if count != 1 else ""
+            raise CommandError(
+                f"{count} error{plural} in {options['file']}; nothing was changed."
+            ) from error
+        for line in plan.describe():
+            self.stdout.write(line)
+        if options["dry_run"] or not plan.changes:
+            if options["dry_run"]:
+                self.stdout.write("dry run: nothing was changed")
+            return
+        try:
+            secrets = apply_plan(plan)
+        except ValidationError as error:
+            # Validation ran on the whole file first; this is a race with another writer.
+            raise CommandError(f"nothing was changed: {error}") from error
+        for line in secrets:
+            self.stdout.write(line)
+        self.stdout.write(self.style.SUCCESS(f"applied {len(plan.changes)} change(s)"))

@@ -1,0 +1,245 @@
+"""`access_apply` and `access_export`: plan, dry run, prune, errors by path, round trip."""
+
+import json
+from io import StringIO
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
+from policies.secrets import verify_secret
+from tests.factories import ApplicationFactory, PolicyFactory
+
+pytestmark = pytest.mark.django_db
+
+CONFIG = {
+    "groups": [{"name": "staff", "include": [{"email_domain": {"domain": "example.com"}}]}],
+    "service_tokens": [{"name": "ci", "duration": "forever"}],
+    "applications": [
+        {
+            "name": "Dashboard",
+            "domain": "dash.example.com",
+            "session_duration": "12h",
+            "policies": [
+                {
+                    "name": "Staff",
+                    "decision": "allow",
+                    "precedence": 1,
+                    "include": [{"group": {"name": "staff"}}],
+                },
+                {
+                    "name": "CI",
+                    "decision": "non_identity",
+                    "precedence": 2,
+                    "include": [{"service_token": {"name": "ci"}}],
+                },
+            ],
+        }
+    ],
+}
+
+
+def write(tmp_path, data, name="access.yaml"):
+    path = tmp_path / name
+    text = json.dumps(data) if name.endswith(".json") else yaml.safe_dump(data)
+    path.write_text(text)
+    return path
+
+
+def apply(path, *args):
+    out, err = StringIO(), StringIO()
+    call_command("access_apply", str(path), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_apply_creates_everything_and_prints_the_plan(tmp_path):
+    out, _ = apply(write(tmp_path, CONFIG))
+    assert '+ create group "staff"' in out
+    assert '+ create policy "Staff" of application "Dashboard"' in out
+    application = Application.objects.get(name="Dashboard")
+    assert application.session_duration == "12h"
+    assert list(application.policies.values_list("name", flat=True)) == ["Staff", "CI"]
+
+
+def test_a_generated_service_token_secret_is_printed_once(tmp_path):
+    out, _ = apply(write(tmp_path, CONFIG))
+    token = ServiceToken.objects.get(name="ci")
+    line = next(line for line in out.splitlines() if "CF-Access-Client-Secret" in line)
+    secret = line.split("CF-Access-Client-Secret: ")[1].split()[0]
+    assert verify_secret(secret, token.secret_hash)
+    second, _ = apply(write(tmp_path, CONFIG))
+    assert "CF-Access-Client-Secret" not in second
+
+
+def test_applying_twice_prints_no_changes(tmp_path):
+    path = write(tmp_path, CONFIG)
+    apply(path)
+    out, _ = apply(path)
+    assert out.splitlines() == ["no changes"]
+
+
+def test_json_files_are_accepted(tmp_path):
+    apply(write(tmp_path, CONFIG, "access.json"))
+    assert Application.objects.filter(name="Dashboard").exists()
+
+
+def test_dry_run_changes_nothing(tmp_path):
+    out, _ = apply(write(tmp_path, CONFIG), "--dry-run")
+    assert '+ create application "Dashboard"' in out
+    assert not Application.objects.exists()
+
+
+def test_update_lists_the_changed_fields(tmp_path):
+    apply(write(tmp_path, CONFIG))
+    changed = json.loads(json.dumps(CONFIG))
+    changed["applications"][0]["session_duration"] = "6h"
+    out, _ = apply(write(tmp_path, changed))
+    assert out.splitlines()[0] == '~ update application "Dashboard": session_duration'
+    assert Application.objects.get(name="Dashboard").session_duration == "6h"
+
+
+def test_swapping_precedences_applies(tmp_path):
+    apply(write(tmp_path, CONFIG))
+    changed = json.loads(json.dumps(CONFIG))
+    policies = changed["applications"][0]["policies"]
+    policies[0]["precedence"], policies[1]["precedence"] = 2, 1
+    apply(write(tmp_path, changed))
+    assert list(Policy.objects.order_by("precedence").values_list("name", flat=True)) == [
+        "CI",
+        "Staff",
+    ]
+
+
+def test_without_prune_unlisted_objects_stay(tmp_path):
+    ApplicationFactory(name="Legacy")
+    apply(write(tmp_path, CONFIG))
+    assert Application.objects.filter(name="Legacy").exists()
+
+
+def test_prune_deletes_unlisted_objects(tmp_path):
+    ApplicationFactory(name="Legacy")
+    AccessGroup.objects.create(name="old", include=[{"everyone": {}}])
+    out, _ = apply(write(tmp_path, CONFIG), "--prune")
+    assert '- delete application "Legacy"' in out
+    assert not Application.objects.filter(name="Legacy").exists()
+    assert not AccessGroup.objects.filter(name="old").exists()
+    # The file lists no identity providers, so --prune removes the default ones too.
+    assert not IdentityProvider.objects.exists()
+
+
+def test_bad_file_lists_every_error_by_path_and_changes_nothing(tmp_path):
+    bad = json.loads(json.dumps(CONFIG))
+    bad["applications"].insert(0, {"name": "A", "domain": "a.example.com"})
+    bad["applications"].insert(1, {"name": "B", "domain": "b.example.com"})
+    bad["applications"][0]["cors_headers"] = {"allow_all_origins": True, "allow_all_methods": True}
+    bad["applications"][2]["cors_headers"] = {
+        "allow_all_origins": True,
+        "allow_all_methods": True,
+        "max_age": 100000,
+    }
+    bad["applications"][2]["policies"][0]["include"] = [{"group": {"name": "nobody"}}]
+    with pytest.raises(CommandError, match="2 errors"):
+        apply(write(tmp_path, bad))
+    assert not Application.objects.exists()
+
+
+def test_bad_file_error_lines(tmp_path):
+    bad = json.loads(json.dumps(CONFIG))
+    bad["applications"][0]["cors_headers"] = {
+        "allow_all_origins": True,
+        "allow_all_methods": True,
+        "max_age": 100000,
+    }
+    bad["applications"][0]["policies"][0]["include"] = [{"group": {"name": "nobody"}}]
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("access_apply", str(write(tmp_path, bad)), stdout=StringIO(), stderr=err)
+    assert err.getvalue().splitlines() == [
+        "applications[0].cors_headers.max_age: must be between -1 and 86400",
+        'applications[0].policies[0].include[0].group.name: no access group is named "nobody"; '
+        "create it first or fix the name",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("applications: [unclosed", "not valid YAML"),
+        ("- just\n- a list\n", "the file must hold a mapping"),
+        ("applications: {name: x}\n", "applications: must be a list"),
+        ("widgets: []\n", "widgets: unknown section"),
+    ],
+)
+def test_malformed_files_give_a_clear_error(tmp_path, text, message):
+    path = tmp_path / "access.yaml"
+    path.write_text(text)
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("access_apply", str(path), stdout=StringIO(), stderr=err)
+    assert message in err.getvalue()
+
+
+def test_malformed_json_names_the_position(tmp_path):
+    path = tmp_path / "access.json"
+    path.write_text('{"applications": [}')
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("access_apply", str(path), stdout=StringIO(), stderr=err)
+    assert "not valid JSON" in err.getvalue()
+    assert "line 1, column 19" in err.getvalue()
+
+
+def test_duplicate_names_are_refused(tmp_path):
+    bad = {"groups": [CONFIG["groups"][0], CONFIG["groups"][0]]}
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("access_apply", str(write(tmp_path, bad)), stdout=StringIO(), stderr=err)
+    assert 'groups[1].name: another group is named "staff"' in err.getvalue()
+
+
+def test_service_token_with_given_secret_is_stored_hashed(tmp_path):
+    data = {
+        "service_tokens": [
+            {
+                "name": "ci",
+                "client_id": "e367826f93b8d71185e03fe518aff3b4.access",
+                "client_secret": "z" * 64,
+            }
+        ]
+    }
+    out, _ = apply(write(tmp_path, data))
+    token = ServiceToken.objects.get(name="ci")
+    assert verify_secret("z" * 64, token.secret_hash)
+    assert "z" * 64 not in out
+    again, _ = apply(write(tmp_path, data))
+    assert again.splitlines() == ["no changes"]
+
+
+def test_export_then_apply_is_a_no_op(tmp_path):
+    apply(write(tmp_path, CONFIG))
+    PolicyFactory(
+        application=ApplicationFactory(
+            name="API",
+            domain="api.example.com",
+            cors_headers={
+                "allowed_origins": ["https://web.example.com"],
+                "allowed_methods": ["GET"],
+            },
+        ),
+        precedence=1,
+    )
+    exported = tmp_path / "export.yaml"
+    call_command("access_export", "--output", str(exported))
+    out, _ = apply(exported)
+    assert out.splitlines() == ["no changes"]
+
+
+def test_export_has_no_secrets(tmp_path):
+    apply(write(tmp_path, CONFIG))
+    out = StringIO()
+    call_command("access_export", "--format", "json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["service_tokens"][0].keys() == {"name", "duration", "client_id"}
+    assert "sha256" not in out.getvalue()
