@@ -39,6 +39,11 @@ LEEWAY = timedelta(seconds=5)
 MAX_TOKEN_LENGTH = 8192
 SIGNATURE_CACHE_SIZE = 10_000
 
+# Extra claims the sign-in flows add, read back through `AccessClaims` properties.
+LOGIN_METHOD_CLAIM = "login_method"
+AUTH_METHODS_CLAIM = "amr"
+BINDING_CLAIM = "binding"
+
 # Claims the issuer sets; `extra` may not override them.
 _REGISTERED_CLAIMS = frozenset(
     {
@@ -85,6 +90,26 @@ class AccessClaims:
     @property
     def is_service_token(self) -> bool:
         return bool(self.common_name) and not self.subject
+
+    @property
+    def login_method(self) -> str:
+        """The identity provider's name the sign-in used ("" when the token does not say)."""
+        value = self.raw.get(LOGIN_METHOD_CLAIM)
+        return value if isinstance(value, str) else ""
+
+    @property
+    def auth_methods(self) -> tuple[str, ...]:
+        """The RFC 8176 authentication methods (`amr`) of the sign-in, e.g. ("pwd",)."""
+        value = self.raw.get(AUTH_METHODS_CLAIM)
+        if not isinstance(value, list):
+            return ()
+        return tuple(method for method in value if isinstance(method, str))
+
+    @property
+    def binding(self) -> str:
+        """SHA-256 hex of the `CF_Binding` cookie the token is bound to ("" = not bound)."""
+        value = self.raw.get(BINDING_CLAIM)
+        return value if isinstance(value, str) else ""
 
 
 def issuer_for(login_host: str) -> str:

@@ -141,6 +141,24 @@ def test_extra_claims_are_added(clock):
     assert claims.raw["binding"] == "f00d"
 
 
+def test_login_method_auth_methods_and_binding_are_read_from_extra_claims(clock):
+    extra = {"login_method": "Password", "amr": ["pwd", 5], "binding": "ab12"}
+
+    claims = _verify(_issue(extra=extra))
+
+    assert (claims.login_method, claims.auth_methods, claims.binding) == (
+        "Password",
+        ("pwd",),
+        "ab12",
+    )
+
+
+def test_missing_or_mistyped_extra_claims_read_as_empty(clock):
+    claims = _verify(_issue(extra={"login_method": 5, "amr": "pwd"}))
+
+    assert (claims.login_method, claims.auth_methods, claims.binding) == ("", (), "")
+
+
 def test_extra_claims_cannot_override_the_contract_claims(clock):
     with pytest.raises(ValueError, match="aud"):
         _issue(extra={"aud": [OTHER_AUD]})
