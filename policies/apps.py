@@ -7,3 +7,6 @@ class PoliciesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "policies"
     verbose_name = "Access policies"
+
+    def ready(self) -> None:
+        from policies import checks  # noqa: F401  (registers the system checks)

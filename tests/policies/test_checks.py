@@ -1,0 +1,85 @@
+"""System checks for dangerous or self-defeating configuration."""
+
+import pytest
+from django.db import DatabaseError
+
+from policies.checks import check_policies
+from tests.factories import ApplicationFactory, PolicyFactory
+
+pytestmark = pytest.mark.django_db
+
+CREDENTIALED = {
+    "allowed_origins": ["https://web.example.com"],
+    "allowed_methods": ["GET"],
+    "allow_credentials": True,
+}
+
+
+def ids() -> list[str]:
+    return [message.id for message in check_policies(databases=["default"])]
+
+
+def test_clean_configuration_has_no_warnings():
+    PolicyFactory(include=[{"email_domain": {"domain": "example.com"}}])
+    assert ids() == []
+
+
+def test_allow_everyone_with_nothing_required_warns():
+    PolicyFactory(include=[{"everyone": {}}])
+    assert ids() == ["policies.W001"]
+
+
+def test_allow_everyone_with_a_requirement_is_fine():
+    PolicyFactory(include=[{"everyone": {}}], require=[{"ip": {"ip": "10.0.0.0/8"}}])
+    assert ids() == []
+
+
+def test_credentialed_cors_without_samesite_none_warns():
+    ApplicationFactory(cors_headers=CREDENTIALED, same_site_cookie_attribute="lax")
+    assert ids() == ["policies.W002"]
+
+
+def test_credentialed_cors_with_samesite_none_is_fine():
+    ApplicationFactory(cors_headers=CREDENTIALED, same_site_cookie_attribute="none")
+    assert ids() == []
+
+
+def test_equally_specific_overlapping_applications_warn():
+    ApplicationFactory(domain="*.example.com/api")
+    ApplicationFactory(domain="*.example.com/api", destinations=[])
+    assert ids() == ["policies.W003"]
+
+
+def test_more_specific_application_does_not_warn():
+    ApplicationFactory(domain="example.com")
+    ApplicationFactory(domain="example.com/admin")
+    assert ids() == []
+
+
+def test_cors_on_responses_without_cors_headers_warns():
+    ApplicationFactory(cors_on_responses=True)
+    assert ids() == ["policies.W004"]
+
+
+def test_preflight_bypass_with_cors_on_responses_warns():
+    ApplicationFactory(cors_on_responses=True, options_preflight_bypass=True, cors_headers=None)
+    assert sorted(ids()) == ["policies.W004", "policies.W005"]
+
+
+def test_checks_skip_without_a_database():
+    PolicyFactory(include=[{"everyone": {}}])
+    assert check_policies(databases=None) == []
+
+
+def test_missing_tables_do_not_crash(monkeypatch):
+    def broken(*args, **kwargs):
+        raise DatabaseError("no such table: policies_application")
+
+    monkeypatch.setattr("policies.checks.Application.objects.prefetch_related", broken)
+    assert check_policies(databases=["default"]) == []
+
+
+def test_warnings_carry_hints():
+    PolicyFactory(include=[{"everyone": {}}])
+    (message,) = check_policies(databases=["default"])
+    assert "require" in message.hint
