@@ -1,0 +1,287 @@
+"""CORS answers for an application's `cors_headers`, as Access gives them.
+
+When an application has `cors_headers`, the gate answers preflights itself (a preflight never
+carries the Access cookie, so the view could not be reached anyway): origin, method and every
+requested header allowed gives the `Access-Control-*` headers below; anything else gives none.
+The allowed origin is always echoed, never `*`, so credentials work and caches keep answers for
+different origins apart (`PREFLIGHT_VARY`).
+
+Comparisons follow the Fetch standard: origins by scheme, host and port (default ports and host
+case normalized); methods byte for byte, except the six that browsers normalize to upper case;
+header names case-insensitively.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "PREFLIGHT_VARY",
+    "CorsPolicy",
+    "PreflightAnswer",
+    "answer_preflight",
+    "normalize_method",
+    "normalize_origin",
+    "origin_is_allowed",
+    "response_cors_headers",
+]
+
+ALLOW_ORIGIN = "Access-Control-Allow-Origin"
+ALLOW_METHODS = "Access-Control-Allow-Methods"
+ALLOW_HEADERS = "Access-Control-Allow-Headers"
+ALLOW_CREDENTIALS = "Access-Control-Allow-Credentials"
+MAX_AGE = "Access-Control-Max-Age"
+PREFLIGHT_VARY = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
+
+NULL_ORIGIN = "null"
+ANY = "*"
+
+# RFC 9110 token characters: what a method or a header name may be made of.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
+_HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+_PORT = re.compile(r"[0-9]{1,5}")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Fetch normalizes these methods to upper case; every other method is compared byte for byte.
+_NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+
+
+def _normalize_host(host: str) -> str | None:
+    if host.startswith("["):
+        if not host.endswith("]"):
+            return None
+        try:
+            return f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]"
+        except ValueError:
+            return None
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    labels = host.split(".")
+    return host if all(_HOST_LABEL.fullmatch(label) for label in labels) else None
+
+
+def normalize_origin(value: str) -> str | None:
+    """`scheme://host[:port]` with the scheme and host lower-cased and a default port dropped.
+
+    "null" stays "null". Anything else that is not exactly a serialized origin (a path, a
+    query, user info, an empty or invalid host or port) gives None and so never matches.
+    """
+    if not isinstance(value, str):
+        return None
+    if value == NULL_ORIGIN:
+        return NULL_ORIGIN
+    scheme, separator, authority = value.partition("://")
+    scheme = scheme.lower()
+    if not separator or not _SCHEME.fullmatch(scheme) or not authority:
+        return None
+    if any(character in authority for character in "/?#@\\") or not authority.isprintable():
+        return None
+    authority = authority.lower()
+    if authority.startswith("["):
+        end = authority.find("]")
+        host, rest = authority[: end + 1], authority[end + 1 :]
+        if end == -1 or (rest and not rest.startswith(":")):
+            return None
+        port_text = rest[1:] if rest else None
+    else:
+        host, colon, port_text_or_empty = authority.partition(":")
+        port_text = port_text_or_empty if colon else None
+    normalized_host = _normalize_host(host)
+    if normalized_host is None:
+        return None
+    if port_text is None:
+        return f"{scheme}://{normalized_host}"
+    if not _PORT.fullmatch(port_text) or int(port_text) > 65535:
+        return None
+    port = int(port_text)
+    if _DEFAULT_PORTS.get(scheme) == port:
+        return f"{scheme}://{normalized_host}"
+    return f"{scheme}://{normalized_host}:{port}"
+
+
+def normalize_method(value: str) -> str | None:
+    """A method as the Fetch standard compares it, or None when it is not an HTTP token."""
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+        return None
+    upper = value.upper()
+    return upper if upper in _NORMALIZED_METHODS else value
+
+
+@dataclass(frozen=True, slots=True)
+class CorsPolicy:
+    """An application's `cors_headers`, normalized for comparison."""
+
+    allowed_origins: frozenset[str] = frozenset()
+    allow_all_origins: bool = False
+    allowed_methods: frozenset[str] = frozenset()
+    allow_all_methods: bool = False
+    allowed_headers: frozenset[str] = frozenset()
+    allow_all_headers: bool = False
+    allow_credentials: bool = False
+    max_age: int | None = None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> CorsPolicy:
+        """Build from the `cors_headers` JSON of an application (DESIGN §2).
+
+        `*` in a list means all. Raises `ValueError` naming the field when a value has the wrong
+        type or cannot be compared (an unparseable origin, a method or header that is not a
+        token), and when credentials are combined with all origins, which would hand every
+        site the user's session.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError("cors_headers must be an object")
+        origins = _strings(data, "allowed_origins")
+        methods = _strings(data, "allowed_methods")
+        headers = _strings(data, "allowed_headers")
+        allow_all_origins = _flag(data, "allow_all_origins") or ANY in origins
+        allow_credentials = _flag(data, "allow_credentials")
+        if allow_credentials and allow_all_origins:
+            raise ValueError(
+                "cors_headers.allow_credentials: credentials cannot be allowed for all origins; "
+                "list the origins instead"
+            )
+        normalized_origins = set()
+        for origin in origins:
+            if origin == ANY:
+                continue
+            normalized = normalize_origin(origin)
+            if normalized is None:
+                raise ValueError(
+                    f"cors_headers.allowed_origins: {origin!r} is not an origin; write scheme "
+                    "and host, like https://app.example.com"
+                )
+            normalized_origins.add(normalized)
+        normalized_methods = set()
+        for method in methods:
+            if method == ANY:
+                continue
+            normalized_method = normalize_method(method)
+            if normalized_method is None:
+                raise ValueError(f"cors_headers.allowed_methods: {method!r} is not a method")
+            normalized_methods.add(normalized_method)
+        for header in headers:
+            if not _TOKEN.fullmatch(header):
+                raise ValueError(f"cors_headers.allowed_headers: {header!r} is not a header name")
+        max_age = data.get("max_age")
+        if max_age is not None and (not isinstance(max_age, int) or isinstance(max_age, bool)):
+            raise ValueError("cors_headers.max_age must be a whole number of seconds")
+        return cls(
+            allowed_origins=frozenset(normalized_origins),
+            allow_all_origins=allow_all_origins,
+            allowed_methods=frozenset(normalized_methods),
+            allow_all_methods=_flag(data, "allow_all_methods") or ANY in methods,
+            allowed_headers=frozenset(header.lower() for header in headers if header != ANY),
+            allow_all_headers=_flag(data, "allow_all_headers") or ANY in headers,
+            allow_credentials=allow_credentials,
+            max_age=max_age,
+        )
+
+
+def _strings(data: Mapping[str, Any], key: str) -> list[str]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"cors_headers.{key} must be a list of strings")
+    return [item.strip() for item in value]
+
+
+def _flag(data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValueError(f"cors_headers.{key} must be true or false")
+    return value
+
+
+def origin_is_allowed(policy: CorsPolicy, origin: str | None) -> bool:
+    """Whether the request's `Origin` is allowed; a missing or unparseable origin never is.
+
+    "null" (sandboxed frames, redirects that crossed origins) is allowed only when listed or when
+    all origins are.
+    """
+    if origin is None:
+        return False
+    normalized = normalize_origin(origin)
+    if normalized is None:
+        return False
+    return policy.allow_all_origins or normalized in policy.allowed_origins
+
+
+@dataclass(frozen=True, slots=True)
+class PreflightAnswer:
+    """The gate's answer to a preflight: allowed with these headers, or refused with a reason."""
+
+    allowed: bool
+    headers: tuple[tuple[str, str], ...]
+    reason: str
+
+
+def _refuse(reason: str) -> PreflightAnswer:
+    # A refusal carries no Access-Control-* header at all, so the browser blocks the request.
+    return PreflightAnswer(allowed=False, headers=(), reason=reason)
+
+
+def _requested_headers(value: str | None) -> list[str] | None:
+    """The names listed in Access-Control-Request-Headers, or None when one is not a token."""
+    if value is None:
+        return []
+    names = [item.strip(" \t") for item in value.split(",")]
+    names = [name for name in names if name]
+    return names if all(_TOKEN.fullmatch(name) for name in names) else None
+
+
+def answer_preflight(
+    policy: CorsPolicy,
+    *,
+    origin: str | None,
+    request_method: str | None,
+    request_headers: str | None,
+) -> PreflightAnswer:
+    """Answer a preflight from its `Origin`, `Access-Control-Request-Method` and `-Headers`.
+
+    Allowed: Access-Control-Allow-Origin (the origin exactly as sent), -Allow-Methods (the
+    requested method), -Allow-Headers (the requested headers, when any), -Allow-Credentials and
+    -Max-Age when configured. Refused: no headers and a reason for the access log.
+    """
+    if origin is None or not origin_is_allowed(policy, origin):
+        return _refuse("origin not allowed")
+    method = normalize_method(request_method) if request_method else None
+    if method is None or not (policy.allow_all_methods or method in policy.allowed_methods):
+        return _refuse("method not allowed")
+    names = _requested_headers(request_headers)
+    if names is None:
+        return _refuse("malformed Access-Control-Request-Headers")
+    if not policy.allow_all_headers:
+        for name in names:
+            if name.lower() not in policy.allowed_headers:
+                return _refuse(f"header {name.lower()} not allowed")
+    headers: list[tuple[str, str]] = [(ALLOW_ORIGIN, origin), (ALLOW_METHODS, method)]
+    if names:
+        headers.append((ALLOW_HEADERS, ", ".join(names)))
+    if policy.allow_credentials:
+        headers.append((ALLOW_CREDENTIALS, "true"))
+    if policy.max_age is not None:
+        headers.append((MAX_AGE, str(policy.max_age)))
+    return PreflightAnswer(allowed=True, headers=tuple(headers), reason="preflight allowed")
+
+
+def response_cors_headers(policy: CorsPolicy, origin: str | None) -> tuple[tuple[str, str], ...]:
+    """CORS headers for an actual (non-preflight) response: the echoed origin and credentials.
+
+    Empty when the origin is not allowed. The caller adds `Vary: Origin`.
+    """
+    if origin is None or not origin_is_allowed(policy, origin):
+        return ()
+    if policy.allow_credentials:
+        return ((ALLOW_ORIGIN, origin), (ALLOW_CREDENTIALS, "true"))
+    return ((ALLOW_ORIGIN, origin),)

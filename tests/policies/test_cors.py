@@ -1,0 +1,375 @@
+"""CORS answers: origins, methods, headers, and the exact headers of a preflight answer."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from policies.cors import (
+    PREFLIGHT_VARY,
+    CorsPolicy,
+    answer_preflight,
+    normalize_method,
+    normalize_origin,
+    origin_is_allowed,
+    response_cors_headers,
+)
+
+APP = "https://app.example.com"
+
+
+def cors(**data):
+    data.setdefault("allowed_origins", [APP])
+    data.setdefault("allowed_methods", ["GET", "POST"])
+    return CorsPolicy.from_data(data)
+
+
+def preflight(policy, origin=APP, method="GET", headers=None):
+    return answer_preflight(policy, origin=origin, request_method=method, request_headers=headers)
+
+
+# --- origins ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://app.example.com", "https://app.example.com"),
+        ("HTTPS://App.Example.COM", "https://app.example.com"),
+        ("https://app.example.com:443", "https://app.example.com"),
+        ("http://app.example.com:80", "http://app.example.com"),
+        ("http://app.example.com:443", "http://app.example.com:443"),
+        ("https://app.example.com:8443", "https://app.example.com:8443"),
+        ("http://localhost:3000", "http://localhost:3000"),
+        ("http://[::1]:3000", "http://[::1]:3000"),
+        ("http://[0:0::1]", "http://[::1]"),
+        ("https://bücher.example", "https://xn--bcher-kva.example"),
+        ("capacitor://localhost", "capacitor://localhost"),
+        ("null", "null"),
+    ],
+)
+def test_normalize_origin(value, expected):
+    assert normalize_origin(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "app.example.com",
+        "https://",
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "https://app.example.com?x",
+        "https://app.example.com#x",
+        "https://user@app.example.com",
+        "https://app.example.com:",
+        "https://app.example.com:99999",
+        "https://app.example.com:https",
+        "https://app..example.com",
+        "https://[::1",
+        "https://[::1]x",
+        "https://[nothex]",
+        "https://app.example.com\r\nX-Evil: 1",
+        "1http://app.example.com",
+        "Null",
+        None,
+    ],
+)
+def test_normalize_origin_refuses_what_is_not_an_origin(value):
+    assert normalize_origin(value) is None
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        ("https://app.example.com", True),
+        ("https://APP.example.com", True),
+        ("https://app.example.com:443", True),
+        ("http://app.example.com", False),
+        ("https://app.example.com:8443", False),
+        ("https://evil-app.example.com", False),
+        ("https://app.example.com.evil.net", False),
+        ("null", False),
+        ("not an origin", False),
+        (None, False),
+    ],
+)
+def test_origin_is_allowed_compares_scheme_host_and_port(origin, expected):
+    assert origin_is_allowed(cors(), origin) is expected
+
+
+def test_listed_default_port_matches_the_origin_without_it():
+    assert origin_is_allowed(cors(allowed_origins=["https://app.example.com:443"]), APP) is True
+
+
+def test_null_origin_is_allowed_when_listed():
+    assert origin_is_allowed(cors(allowed_origins=["null"]), "null") is True
+
+
+def test_all_origins_allows_null_and_any_origin():
+    policy = cors(allowed_origins=[], allow_all_origins=True)
+    assert origin_is_allowed(policy, "null") is True
+    assert origin_is_allowed(policy, "https://anywhere.example") is True
+
+
+def test_star_in_allowed_origins_means_all():
+    policy = cors(allowed_origins=["*"])
+    assert policy.allow_all_origins is True
+    assert origin_is_allowed(policy, "https://anywhere.example") is True
+
+
+def test_all_origins_never_allows_an_unparseable_origin():
+    assert origin_is_allowed(cors(allow_all_origins=True), "https://a.example/path") is False
+
+
+# --- methods ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("get", "GET"),
+        ("Post", "POST"),
+        ("delete", "DELETE"),
+        ("PATCH", "PATCH"),
+        ("patch", "patch"),
+        ("MKCOL", "MKCOL"),
+    ],
+)
+def test_normalize_method_upper_cases_only_the_six_fetch_methods(value, expected):
+    assert normalize_method(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "GE T", "GET,POST", "G\u00e9T", None])
+def test_normalize_method_refuses_non_tokens(value):
+    assert normalize_method(value) is None
+
+
+def test_lower_case_get_is_the_allowed_get():
+    assert preflight(cors(), method="get").allowed is True
+
+
+def test_lower_case_patch_is_not_patch():
+    answer = preflight(cors(allowed_methods=["PATCH"]), method="patch")
+    assert (answer.allowed, answer.headers, answer.reason) == (False, (), "method not allowed")
+
+
+def test_unlisted_method_is_refused():
+    assert preflight(cors(), method="DELETE").reason == "method not allowed"
+
+
+@pytest.mark.parametrize("method", ["", None, "GE T"])
+def test_empty_or_malformed_method_is_refused(method):
+    answer = preflight(cors(allow_all_methods=True), method=method)
+    assert (answer.allowed, answer.headers, answer.reason) == (False, (), "method not allowed")
+
+
+def test_all_methods_allows_any_token_method():
+    assert (
+        preflight(cors(allowed_methods=[], allow_all_methods=True), method="PROPFIND").allowed
+        is True
+    )
+
+
+# --- headers ------------------------------------------------------------------------------------
+
+
+def test_requested_headers_are_compared_case_insensitively():
+    answer = preflight(
+        cors(allowed_headers=["X-Token", "Content-Type"]), headers="content-type,x-token"
+    )
+    assert answer.allowed is True
+
+
+def test_requested_headers_are_trimmed_and_empty_items_ignored():
+    answer = preflight(cors(allowed_headers=["x-token"]), headers=" ,X-Token , ,")
+    assert dict(answer.headers)["Access-Control-Allow-Headers"] == "X-Token"
+
+
+def test_an_unlisted_header_is_refused_by_name():
+    answer = preflight(cors(allowed_headers=["x-token"]), headers="x-token, X-Foo")
+    assert (answer.allowed, answer.headers, answer.reason) == (
+        False,
+        (),
+        "header x-foo not allowed",
+    )
+
+
+def test_a_malformed_header_name_is_refused():
+    answer = preflight(cors(allow_all_headers=True), headers="x-token, bad header")
+    assert (answer.allowed, answer.headers) == (False, ())
+
+
+def test_all_headers_allows_any_header():
+    assert preflight(cors(allow_all_headers=True), headers="x-anything, x-else").allowed is True
+
+
+def test_star_in_allowed_headers_means_all():
+    policy = cors(allowed_headers=["*"])
+    assert policy.allow_all_headers is True
+    assert preflight(policy, headers="x-anything").allowed is True
+
+
+# --- the answer ---------------------------------------------------------------------------------
+
+
+def test_allowed_preflight_headers_in_order():
+    policy = cors(allowed_headers=["x-token", "content-type"], allow_credentials=True, max_age=600)
+    answer = preflight(
+        policy, origin="https://APP.example.com", method="POST", headers="X-Token,Content-Type"
+    )
+    assert answer.allowed is True
+    assert answer.headers == (
+        ("Access-Control-Allow-Origin", "https://APP.example.com"),
+        ("Access-Control-Allow-Methods", "POST"),
+        ("Access-Control-Allow-Headers", "X-Token, Content-Type"),
+        ("Access-Control-Allow-Credentials", "true"),
+        ("Access-Control-Max-Age", "600"),
+    )
+
+
+def test_the_documented_access_example():
+    policy = cors(
+        allowed_methods=["GET", "OPTIONS"], allowed_headers=["office"], allow_credentials=True
+    )
+    answer = preflight(policy, origin=APP, method="GET")
+    assert answer.headers == (
+        ("Access-Control-Allow-Origin", APP),
+        ("Access-Control-Allow-Methods", "GET"),
+        ("Access-Control-Allow-Credentials", "true"),
+    )
+
+
+def test_all_origins_echoes_the_origin_never_star():
+    answer = preflight(cors(allow_all_origins=True), origin="https://anywhere.example")
+    assert dict(answer.headers)["Access-Control-Allow-Origin"] == "https://anywhere.example"
+
+
+def test_max_age_zero_is_sent():
+    assert dict(preflight(cors(max_age=0)).headers)["Access-Control-Max-Age"] == "0"
+
+
+def test_no_optional_headers_when_not_configured():
+    assert [name for name, _ in preflight(cors()).headers] == [
+        "Access-Control-Allow-Origin",
+        "Access-Control-Allow-Methods",
+    ]
+
+
+def test_refused_origin_gets_no_headers():
+    answer = preflight(cors(), origin="https://evil.example")
+    assert (answer.allowed, answer.headers, answer.reason) == (False, (), "origin not allowed")
+
+
+def test_missing_origin_is_refused():
+    assert preflight(cors(), origin=None).reason == "origin not allowed"
+
+
+def test_preflight_vary_names_the_three_request_headers():
+    assert PREFLIGHT_VARY == (
+        "Origin",
+        "Access-Control-Request-Method",
+        "Access-Control-Request-Headers",
+    )
+
+
+# --- actual responses ---------------------------------------------------------------------------
+
+
+def test_response_headers_echo_an_allowed_origin_with_credentials():
+    assert response_cors_headers(cors(allow_credentials=True), APP) == (
+        ("Access-Control-Allow-Origin", APP),
+        ("Access-Control-Allow-Credentials", "true"),
+    )
+
+
+def test_response_headers_without_credentials():
+    assert response_cors_headers(cors(), APP) == (("Access-Control-Allow-Origin", APP),)
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", None, "null"])
+def test_response_headers_are_empty_for_a_refused_origin(origin):
+    assert response_cors_headers(cors(), origin) == ()
+
+
+# --- from_data ----------------------------------------------------------------------------------
+
+
+def test_from_data_normalizes_every_field():
+    policy = CorsPolicy.from_data(
+        {
+            "allowed_origins": ["HTTPS://App.Example.com:443", "null"],
+            "allowed_methods": ["get", "PATCH"],
+            "allowed_headers": ["X-Token"],
+            "allow_credentials": True,
+            "max_age": 60,
+        }
+    )
+    assert policy == CorsPolicy(
+        allowed_origins=frozenset({APP, "null"}),
+        allowed_methods=frozenset({"GET", "PATCH"}),
+        allowed_headers=frozenset({"x-token"}),
+        allow_credentials=True,
+        max_age=60,
+    )
+
+
+def test_from_data_of_an_empty_object_allows_nothing():
+    assert preflight(CorsPolicy.from_data({})).allowed is False
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "cors_headers must be an object"),
+        ({"allowed_origins": "https://a.example"}, "allowed_origins must be a list of strings"),
+        ({"allowed_methods": [1]}, "allowed_methods must be a list of strings"),
+        ({"allow_all_origins": "yes"}, "allow_all_origins must be true or false"),
+        ({"allowed_origins": ["https://a.example/path"]}, "is not an origin"),
+        ({"allowed_methods": ["GE T"]}, "is not a method"),
+        ({"allowed_headers": ["bad header"]}, "is not a header name"),
+        ({"max_age": "60"}, "max_age must be a whole number"),
+        ({"max_age": True}, "max_age must be a whole number"),
+        (
+            {"allow_all_origins": True, "allow_credentials": True},
+            "credentials cannot be allowed for all origins",
+        ),
+        (
+            {"allowed_origins": ["*"], "allow_credentials": True},
+            "credentials cannot be allowed for all origins",
+        ),
+    ],
+)
+def test_from_data_refuses_bad_values(data, message):
+    with pytest.raises(ValueError, match=message):
+        CorsPolicy.from_data(data)
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+
+@given(st.text(max_size=40))
+def test_normalize_origin_is_idempotent(value):
+    normalized = normalize_origin(value)
+    if normalized is not None:
+        assert normalize_origin(normalized) == normalized
+
+
+ORIGINS = st.one_of(
+    st.sampled_from([APP, "null", "http://[::1]:80", "https://A.b"]), st.text(max_size=30)
+)
+METHODS = st.one_of(st.sampled_from(["GET", "patch", "PROPFIND"]), st.text(max_size=10))
+HEADER_LISTS = st.one_of(st.sampled_from(["", "x-a, X-B", " ,x"]), st.text(max_size=30))
+
+
+@given(ORIGINS, METHODS, HEADER_LISTS)
+def test_a_preflight_answer_is_all_or_nothing(origin, method, headers):
+    policy = cors(
+        allowed_origins=[], allow_all_origins=True, allow_all_methods=True, allow_all_headers=True
+    )
+    answer = preflight(policy, origin=origin, method=method, headers=headers)
+    assert answer.allowed is bool(answer.headers)
+    for name, value in answer.headers:
+        assert "\r" not in value
+        assert "\n" not in value
+        assert (name, value) != ("Access-Control-Allow-Origin", "*")
