@@ -15,4 +15,7 @@ def connect_api() -> None:
     browsable API safe to use from the admin's session.
     """
     use_authentication(ApiTokenAuthentication, SessionAuthentication)
-    from identity.api import admin  # noqa: F401  (registers the API token admin)
+    from identity.api import (
+        admin,  # noqa: F401  (registers the API token admin)
+        schema,  # noqa: F401  (describes API tokens in the OpenAPI schema)
+    )

@@ -1,0 +1,165 @@
+"""`/api/access/apps/{id}/policies`: an application's policies, in evaluation-relevant precedence.
+
+One policy at a time (CRUD), or the whole set at once with PUT on the list, which is how
+precedences are swapped: the service validates the set and reorders rows without ever breaking
+the unique precedence of an application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from policies import services
+from policies.api import schemas
+from policies.api.applications import get_application
+from policies.api.base import AdminApiView
+from policies.api.envelope import enveloped, ok
+from policies.api.fields import ServiceInputSerializer, ServiceValue
+from policies.api.pagination import PAGE_PARAMETERS, paginated
+from policies.api.responses import DeletedOutputSerializer, error_responses
+from policies.models import Policy
+from policies.selectors import application_policies, policy_fields
+
+
+class PolicyInputSerializer(ServiceInputSerializer):
+    name = ServiceValue(schemas.TEXT)
+    decision = ServiceValue(schemas.DECISION)
+    precedence = ServiceValue(schemas.INTEGER)
+    include = ServiceValue(schemas.RULES, component="Rules")
+    require = ServiceValue(schemas.RULES, component="Rules")
+    exclude = ServiceValue(schemas.RULES, component="Rules")
+    session_duration = ServiceValue(
+        {**schemas.DURATION, "description": "Overrides the application's; empty: not set."}
+    )
+
+
+class PolicyCreateInputSerializer(PolicyInputSerializer):
+    name = ServiceValue(schemas.TEXT, required=True)
+    decision = ServiceValue(schemas.DECISION, required=True)
+    precedence = ServiceValue(schemas.INTEGER, required=True)
+    include = ServiceValue(schemas.RULES, component="Rules", required=True)
+
+
+class PolicyOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    application_id = serializers.IntegerField()
+    name = serializers.CharField()
+    decision = ServiceValue(schemas.DECISION)
+    precedence = serializers.IntegerField()
+    include = ServiceValue(schemas.RULES, component="Rules")
+    require = ServiceValue(schemas.RULES, component="Rules")
+    exclude = ServiceValue(schemas.RULES, component="Rules")
+    session_duration = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+def policy_data(policy: Policy) -> dict[str, Any]:
+    """A policy as the API shows it."""
+    return PolicyOutputSerializer(
+        {
+            "id": policy.pk,
+            "application_id": policy.application_id,
+            **policy_fields(policy),
+            "created_at": policy.created_at,
+            "updated_at": policy.updated_at,
+        }
+    ).data
+
+
+def _policies_data(policies: Sequence[Policy]) -> list[dict[str, Any]]:
+    return [policy_data(policy) for policy in policies]
+
+
+def _get_policy(application_id: int, policy_id: int) -> Policy:
+    policy = (
+        Policy.objects.select_related("application")
+        .filter(application_id=application_id, pk=policy_id)
+        .first()
+    )
+    if policy is None:
+        raise Http404
+    return policy
+
+
+class PolicyListApi(AdminApiView):
+    queryset = Policy.objects.all()
+
+    @extend_schema(
+        operation_id="apps_policies_list",
+        parameters=PAGE_PARAMETERS,
+        responses={200: enveloped(PolicyOutputSerializer, many=True), **error_responses()},
+    )
+    def get(self, request: Request, application_id: int) -> Response:
+        application = get_application(application_id)
+        return paginated(request, application_policies(application), represent=_policies_data)
+
+    @extend_schema(
+        operation_id="apps_policies_create",
+        request=PolicyCreateInputSerializer,
+        responses={201: enveloped(PolicyOutputSerializer), **error_responses()},
+    )
+    def post(self, request: Request, application_id: int) -> Response:
+        application = get_application(application_id)
+        serializer = PolicyCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        policy = services.policy_create(application=application, **serializer.validated_data)
+        return ok(policy_data(policy), status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="apps_policies_replace",
+        request=PolicyCreateInputSerializer(many=True),
+        responses={200: enveloped(PolicyOutputSerializer, many=True), **error_responses()},
+        description=(
+            "Make the application's policies exactly these, matched by name: policies left out "
+            "are deleted, and precedences may be swapped freely."
+        ),
+    )
+    def put(self, request: Request, application_id: int) -> Response:
+        application = get_application(application_id)
+        serializer = PolicyCreateInputSerializer(data=request.data, many=True)
+        serializer.is_valid(raise_exception=True)
+        policies = services.application_set_policies(
+            application=application, policies=serializer.validated_data
+        )
+        return ok(_policies_data(policies))
+
+
+class PolicyDetailApi(AdminApiView):
+    queryset = Policy.objects.all()
+
+    @extend_schema(
+        operation_id="apps_policies_retrieve",
+        responses={200: enveloped(PolicyOutputSerializer), **error_responses()},
+    )
+    def get(self, request: Request, application_id: int, policy_id: int) -> Response:
+        return ok(policy_data(_get_policy(application_id, policy_id)))
+
+    @extend_schema(
+        operation_id="apps_policies_partial_update",
+        request=PolicyInputSerializer,
+        responses={200: enveloped(PolicyOutputSerializer), **error_responses()},
+    )
+    def patch(self, request: Request, application_id: int, policy_id: int) -> Response:
+        policy = _get_policy(application_id, policy_id)
+        serializer = PolicyInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.policy_update(policy=policy, **serializer.validated_data)
+        return ok(policy_data(policy))
+
+    @extend_schema(
+        operation_id="apps_policies_destroy",
+        responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
+    )
+    def delete(self, request: Request, application_id: int, policy_id: int) -> Response:
+        policy = _get_policy(application_id, policy_id)
+        deleted_id = policy.pk
+        services.policy_delete(policy=policy)
+        return ok({"id": deleted_id})

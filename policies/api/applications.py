@@ -1,0 +1,177 @@
+"""`/api/access/apps`: applications, read through the selectors and written through the services."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from policies import services
+from policies.api import schemas
+from policies.api.base import AdminApiView
+from policies.api.envelope import enveloped, ok
+from policies.api.fields import ServiceInputSerializer, ServiceValue
+from policies.api.pagination import PAGE_PARAMETERS, paginated
+from policies.api.responses import DeletedOutputSerializer, error_responses
+from policies.models import Application
+from policies.selectors import application_fields
+
+
+class ApplicationInputSerializer(ServiceInputSerializer):
+    name = ServiceValue(schemas.TEXT)
+    domain = ServiceValue(schemas.TEXT)
+    destinations = ServiceValue(schemas.PATTERNS)
+    session_duration = ServiceValue(schemas.DURATION)
+    same_site_cookie_attribute = ServiceValue(schemas.SAME_SITE)
+    http_only_cookie_attribute = ServiceValue(schemas.BOOLEAN)
+    enable_binding_cookie = ServiceValue(schemas.BOOLEAN)
+    options_preflight_bypass = ServiceValue(schemas.BOOLEAN)
+    cors_headers = ServiceValue(schemas.CORS_HEADERS, component="CorsHeaders")
+    cors_on_responses = ServiceValue(schemas.BOOLEAN)
+    unauthenticated_401 = ServiceValue(schemas.BOOLEAN)
+    custom_deny_message = ServiceValue(schemas.TEXT)
+    custom_deny_url = ServiceValue(schemas.TEXT)
+    custom_non_identity_deny_url = ServiceValue(schemas.TEXT)
+    service_auth_401_redirect = ServiceValue(schemas.BOOLEAN)
+    allowed_idps = ServiceValue(schemas.NAMES)
+    auto_redirect_to_identity = ServiceValue(schemas.BOOLEAN)
+
+
+class ApplicationCreateInputSerializer(ApplicationInputSerializer):
+    """Creating (or replacing) an application: name and domain are required."""
+
+    name = ServiceValue(schemas.TEXT, required=True)
+    domain = ServiceValue(schemas.TEXT, required=True)
+
+
+class ApplicationOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    aud = serializers.CharField(help_text="The AUD tag: 64 hex characters, never changes.")
+    name = serializers.CharField()
+    domain = serializers.CharField()
+    destinations = serializers.ListField(child=serializers.CharField())
+    session_duration = serializers.CharField()
+    same_site_cookie_attribute = ServiceValue(schemas.SAME_SITE)
+    http_only_cookie_attribute = serializers.BooleanField()
+    enable_binding_cookie = serializers.BooleanField()
+    options_preflight_bypass = serializers.BooleanField()
+    cors_headers = ServiceValue(schemas.CORS_HEADERS, component="CorsHeaders", allow_null=True)
+    cors_on_responses = serializers.BooleanField()
+    unauthenticated_401 = serializers.BooleanField()
+    custom_deny_message = serializers.CharField(allow_blank=True)
+    custom_deny_url = serializers.CharField(allow_blank=True)
+    custom_non_identity_deny_url = serializers.CharField(allow_blank=True)
+    service_auth_401_redirect = serializers.BooleanField()
+    allowed_idps = serializers.ListField(child=serializers.CharField())
+    auto_redirect_to_identity = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+def application_data(application: Application) -> dict[str, Any]:
+    """An application as the API shows it."""
+    return ApplicationOutputSerializer(
+        {
+            "id": application.pk,
+            "aud": application.aud,
+            **application_fields(application),
+            "created_at": application.created_at,
+            "updated_at": application.updated_at,
+        }
+    ).data
+
+
+def _applications_data(applications: Sequence[Application]) -> list[dict[str, Any]]:
+    return [application_data(application) for application in applications]
+
+
+def get_application(application_id: int) -> Application:
+    """The application with this id, or a 404."""
+    application = Application.objects.filter(pk=application_id).first()
+    if application is None:
+        raise Http404
+    return application
+
+
+def _replacement(values: dict[str, Any]) -> dict[str, Any]:
+    # PUT replaces the whole application: every field it omits goes back to its default.
+    defaults = application_fields(Application())
+    return {**defaults, **values}
+
+
+class ApplicationListApi(AdminApiView):
+    queryset = Application.objects.all()
+
+    @extend_schema(
+        operation_id="apps_list",
+        parameters=PAGE_PARAMETERS,
+        responses={200: enveloped(ApplicationOutputSerializer, many=True), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        applications = Application.objects.prefetch_related("allowed_idps").order_by("name")
+        return paginated(request, applications, represent=_applications_data)
+
+    @extend_schema(
+        operation_id="apps_create",
+        request=ApplicationCreateInputSerializer,
+        responses={201: enveloped(ApplicationOutputSerializer), **error_responses()},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ApplicationCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        application = services.application_create(**serializer.validated_data)
+        return ok(application_data(application), status_code=status.HTTP_201_CREATED)
+
+
+class ApplicationDetailApi(AdminApiView):
+    queryset = Application.objects.all()
+
+    @extend_schema(
+        operation_id="apps_retrieve",
+        responses={200: enveloped(ApplicationOutputSerializer), **error_responses()},
+    )
+    def get(self, request: Request, application_id: int) -> Response:
+        return ok(application_data(get_application(application_id)))
+
+    @extend_schema(
+        operation_id="apps_update",
+        request=ApplicationCreateInputSerializer,
+        responses={200: enveloped(ApplicationOutputSerializer), **error_responses()},
+        description="Replace the application: fields left out go back to their defaults.",
+    )
+    def put(self, request: Request, application_id: int) -> Response:
+        application = get_application(application_id)
+        serializer = ApplicationCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.application_update(
+            application=application, **_replacement(serializer.validated_data)
+        )
+        return ok(application_data(application))
+
+    @extend_schema(
+        operation_id="apps_partial_update",
+        request=ApplicationInputSerializer,
+        responses={200: enveloped(ApplicationOutputSerializer), **error_responses()},
+        description="Change the fields given; the others keep their values.",
+    )
+    def patch(self, request: Request, application_id: int) -> Response:
+        application = get_application(application_id)
+        serializer = ApplicationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.application_update(application=application, **serializer.validated_data)
+        return ok(application_data(application))
+
+    @extend_schema(
+        operation_id="apps_destroy",
+        responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
+    )
+    def delete(self, request: Request, application_id: int) -> Response:
+        application = get_application(application_id)
+        deleted_id = application.pk
+        services.application_delete(application=application)
+        return ok({"id": deleted_id})

@@ -1,0 +1,123 @@
+"""`/api/access/groups`: access groups, reusable sets of rules referred to by name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from policies import services
+from policies.api import schemas
+from policies.api.base import AdminApiView
+from policies.api.envelope import enveloped, ok
+from policies.api.fields import ServiceInputSerializer, ServiceValue
+from policies.api.pagination import PAGE_PARAMETERS, paginated
+from policies.api.responses import DeletedOutputSerializer, error_responses
+from policies.models import AccessGroup
+from policies.selectors import group_fields
+
+
+class GroupInputSerializer(ServiceInputSerializer):
+    name = ServiceValue(schemas.TEXT)
+    include = ServiceValue(schemas.RULES, component="Rules")
+    require = ServiceValue(schemas.RULES, component="Rules")
+    exclude = ServiceValue(schemas.RULES, component="Rules")
+
+
+class GroupCreateInputSerializer(GroupInputSerializer):
+    name = ServiceValue(schemas.TEXT, required=True)
+    include = ServiceValue(schemas.RULES, component="Rules", required=True)
+
+
+class GroupOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    include = ServiceValue(schemas.RULES, component="Rules")
+    require = ServiceValue(schemas.RULES, component="Rules")
+    exclude = ServiceValue(schemas.RULES, component="Rules")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+def group_data(group: AccessGroup) -> dict[str, Any]:
+    """An access group as the API shows it."""
+    return GroupOutputSerializer(
+        {
+            "id": group.pk,
+            **group_fields(group),
+            "created_at": group.created_at,
+            "updated_at": group.updated_at,
+        }
+    ).data
+
+
+def _groups_data(groups: Sequence[AccessGroup]) -> list[dict[str, Any]]:
+    return [group_data(group) for group in groups]
+
+
+def _get_group(group_id: int) -> AccessGroup:
+    group = AccessGroup.objects.filter(pk=group_id).first()
+    if group is None:
+        raise Http404
+    return group
+
+
+class GroupListApi(AdminApiView):
+    queryset = AccessGroup.objects.all()
+
+    @extend_schema(
+        operation_id="groups_list",
+        parameters=PAGE_PARAMETERS,
+        responses={200: enveloped(GroupOutputSerializer, many=True), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        return paginated(request, AccessGroup.objects.order_by("name"), represent=_groups_data)
+
+    @extend_schema(
+        operation_id="groups_create",
+        request=GroupCreateInputSerializer,
+        responses={201: enveloped(GroupOutputSerializer), **error_responses()},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = GroupCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        group = services.group_create(**serializer.validated_data)
+        return ok(group_data(group), status_code=status.HTTP_201_CREATED)
+
+
+class GroupDetailApi(AdminApiView):
+    queryset = AccessGroup.objects.all()
+
+    @extend_schema(
+        operation_id="groups_retrieve",
+        responses={200: enveloped(GroupOutputSerializer), **error_responses()},
+    )
+    def get(self, request: Request, group_id: int) -> Response:
+        return ok(group_data(_get_group(group_id)))
+
+    @extend_schema(
+        operation_id="groups_partial_update",
+        request=GroupInputSerializer,
+        responses={200: enveloped(GroupOutputSerializer), **error_responses()},
+    )
+    def patch(self, request: Request, group_id: int) -> Response:
+        group = _get_group(group_id)
+        serializer = GroupInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.group_update(group=group, **serializer.validated_data)
+        return ok(group_data(group))
+
+    @extend_schema(
+        operation_id="groups_destroy",
+        responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
+    )
+    def delete(self, request: Request, group_id: int) -> Response:
+        group = _get_group(group_id)
+        deleted_id = group.pk
+        services.group_delete(group=group)
+        return ok({"id": deleted_id})

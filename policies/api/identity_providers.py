@@ -1,0 +1,123 @@
+"""`/api/access/identity_providers`: the ways to sign in, referred to by name from rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from policies import services
+from policies.api import schemas
+from policies.api.base import AdminApiView
+from policies.api.envelope import enveloped, ok
+from policies.api.fields import ServiceInputSerializer, ServiceValue
+from policies.api.pagination import PAGE_PARAMETERS, paginated
+from policies.api.responses import DeletedOutputSerializer, error_responses
+from policies.models import IdentityProvider
+from policies.selectors import identity_provider_fields
+
+
+class IdentityProviderInputSerializer(ServiceInputSerializer):
+    name = ServiceValue(schemas.TEXT)
+    type = ServiceValue(schemas.IDENTITY_PROVIDER_TYPE)
+
+
+class IdentityProviderCreateInputSerializer(IdentityProviderInputSerializer):
+    name = ServiceValue(schemas.TEXT, required=True)
+    type = ServiceValue(schemas.IDENTITY_PROVIDER_TYPE, required=True)
+
+
+class IdentityProviderOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    type = ServiceValue(schemas.IDENTITY_PROVIDER_TYPE)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+def identity_provider_data(provider: IdentityProvider) -> dict[str, Any]:
+    """An identity provider as the API shows it."""
+    return IdentityProviderOutputSerializer(
+        {
+            "id": provider.pk,
+            **identity_provider_fields(provider),
+            "created_at": provider.created_at,
+            "updated_at": provider.updated_at,
+        }
+    ).data
+
+
+def _identity_providers_data(providers: Sequence[IdentityProvider]) -> list[dict[str, Any]]:
+    return [identity_provider_data(provider) for provider in providers]
+
+
+def _get_identity_provider(provider_id: int) -> IdentityProvider:
+    provider = IdentityProvider.objects.filter(pk=provider_id).first()
+    if provider is None:
+        raise Http404
+    return provider
+
+
+class IdentityProviderListApi(AdminApiView):
+    queryset = IdentityProvider.objects.all()
+
+    @extend_schema(
+        operation_id="identity_providers_list",
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: enveloped(IdentityProviderOutputSerializer, many=True),
+            **error_responses(),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        providers = IdentityProvider.objects.order_by("name")
+        return paginated(request, providers, represent=_identity_providers_data)
+
+    @extend_schema(
+        operation_id="identity_providers_create",
+        request=IdentityProviderCreateInputSerializer,
+        responses={201: enveloped(IdentityProviderOutputSerializer), **error_responses()},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = IdentityProviderCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        provider = services.identity_provider_create(**serializer.validated_data)
+        return ok(identity_provider_data(provider), status_code=status.HTTP_201_CREATED)
+
+
+class IdentityProviderDetailApi(AdminApiView):
+    queryset = IdentityProvider.objects.all()
+
+    @extend_schema(
+        operation_id="identity_providers_retrieve",
+        responses={200: enveloped(IdentityProviderOutputSerializer), **error_responses()},
+    )
+    def get(self, request: Request, provider_id: int) -> Response:
+        return ok(identity_provider_data(_get_identity_provider(provider_id)))
+
+    @extend_schema(
+        operation_id="identity_providers_partial_update",
+        request=IdentityProviderInputSerializer,
+        responses={200: enveloped(IdentityProviderOutputSerializer), **error_responses()},
+    )
+    def patch(self, request: Request, provider_id: int) -> Response:
+        provider = _get_identity_provider(provider_id)
+        serializer = IdentityProviderInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.identity_provider_update(provider=provider, **serializer.validated_data)
+        return ok(identity_provider_data(provider))
+
+    @extend_schema(
+        operation_id="identity_providers_destroy",
+        responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
+    )
+    def delete(self, request: Request, provider_id: int) -> Response:
+        provider = _get_identity_provider(provider_id)
+        deleted_id = provider.pk
+        services.identity_provider_delete(provider=provider)
+        return ok({"id": deleted_id})

@@ -1,0 +1,93 @@
+"""JSON Schema of the values whose rules live in `policies.validation`, for the OpenAPI document.
+
+These describe the shapes of DESIGN.md §2 (rules, `cors_headers`, durations) so that clients and
+generated SDKs see them; they are documentation, not a second validator: requests are judged by
+the services, whose messages the API returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policies.models import Application, IdentityProvider, Policy
+
+JsonSchema = dict[str, Any]
+
+
+def _rule(kind: str, properties: dict[str, JsonSchema], description: str) -> JsonSchema:
+    inner: JsonSchema = {"type": "object", "properties": properties}
+    if properties:
+        inner["required"] = list(properties)
+    return {
+        "type": "object",
+        "description": description,
+        "properties": {kind: inner},
+        "required": [kind],
+    }
+
+
+_TEXT: JsonSchema = {"type": "string"}
+
+RULE: JsonSchema = {
+    "description": "A selector: an object with exactly one key naming its kind.",
+    "oneOf": [
+        _rule("everyone", {}, "Anyone."),
+        _rule("email", {"email": _TEXT}, "One email address."),
+        _rule("email_domain", {"domain": _TEXT}, "Every address of a domain."),
+        _rule("ip", {"ip": _TEXT}, "An IP address or CIDR range."),
+        _rule("geo", {"country_code": _TEXT}, "A country (ISO 3166 alpha-2)."),
+        _rule("group", {"name": _TEXT}, "An access group, by name."),
+        _rule("service_token", {"name": _TEXT}, "A service token, by name."),
+        _rule("any_valid_service_token", {}, "Any service token."),
+        _rule("login_method", {"name": _TEXT}, "An identity provider, by name."),
+        _rule("auth_method", {"auth_method": _TEXT}, 'An RFC 8176 method, e.g. "mfa".'),
+    ],
+}
+
+RULES: JsonSchema = {"type": "array", "items": RULE}
+
+DURATION: JsonSchema = {
+    "type": "string",
+    "description": 'A Go duration: "30m", "2h45m", "24h".',
+    "example": "24h",
+}
+
+SERVICE_TOKEN_DURATION: JsonSchema = {
+    "type": "string",
+    "description": 'How long the token lasts from creation or refresh: a Go duration or "forever".',
+    "example": "8760h",
+}
+
+PATTERNS: JsonSchema = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "More host/path patterns, e.g. api.example.com/v1 or *.example.com.",
+}
+
+NAMES: JsonSchema = {"type": "array", "items": {"type": "string"}}
+
+CORS_HEADERS: JsonSchema = {
+    "type": "object",
+    "nullable": True,
+    "description": "How the gate answers CORS preflights; null means not set.",
+    "properties": {
+        "allowed_origins": {"type": "array", "items": {"type": "string"}},
+        "allow_all_origins": {"type": "boolean"},
+        "allowed_methods": {"type": "array", "items": {"type": "string"}},
+        "allow_all_methods": {"type": "boolean"},
+        "allowed_headers": {"type": "array", "items": {"type": "string"}},
+        "allow_all_headers": {"type": "boolean"},
+        "allow_credentials": {"type": "boolean"},
+        "max_age": {"type": "integer", "minimum": -1, "maximum": 86400},
+    },
+}
+
+SAME_SITE: JsonSchema = {"type": "string", "enum": list(Application.SameSite.values)}
+DECISION: JsonSchema = {"type": "string", "enum": list(Policy.Decision.values)}
+IDENTITY_PROVIDER_TYPE: JsonSchema = {
+    "type": "string",
+    "enum": list(IdentityProvider.Type.values),
+}
+BOOLEAN: JsonSchema = {"type": "boolean"}
+TEXT: JsonSchema = _TEXT
+INTEGER: JsonSchema = {"type": "integer"}

@@ -1,0 +1,175 @@
+"""`/api/access/service_tokens`: machine credentials. A client secret is returned exactly once:
+in the answer that creates the token or rotates its secret; only its hash is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from policies import services
+from policies.api import schemas
+from policies.api.base import AdminApiView
+from policies.api.envelope import enveloped, ok
+from policies.api.fields import ServiceInputSerializer, ServiceValue
+from policies.api.pagination import PAGE_PARAMETERS, paginated
+from policies.api.permissions import ActionPermissions, WritesAllowed
+from policies.api.responses import DeletedOutputSerializer, error_responses
+from policies.models import ServiceToken
+
+
+class ServiceTokenInputSerializer(ServiceInputSerializer):
+    name = ServiceValue(schemas.TEXT)
+    duration = ServiceValue(schemas.SERVICE_TOKEN_DURATION)
+
+
+class ServiceTokenCreateInputSerializer(ServiceTokenInputSerializer):
+    name = ServiceValue(schemas.TEXT, required=True)
+
+
+class ServiceTokenOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    client_id = serializers.CharField(help_text="Sent as the CF-Access-Client-Id header.")
+    duration = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="null: never expires.")
+    client_secret_version = serializers.IntegerField()
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="Until then the secret before the last rotation still works."
+    )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ServiceTokenWithSecretOutputSerializer(ServiceTokenOutputSerializer):
+    client_secret = serializers.CharField(
+        help_text="Sent as the CF-Access-Client-Secret header. Shown only in this answer."
+    )
+
+
+def service_token_data(token: ServiceToken, *, client_secret: str | None = None) -> dict[str, Any]:
+    """A service token as the API shows it; with its secret only right after it was made."""
+    values: dict[str, Any] = {
+        "id": token.pk,
+        "name": token.name,
+        "client_id": token.client_id,
+        "duration": token.duration,
+        "expires_at": token.expires_at,
+        "client_secret_version": token.client_secret_version,
+        "previous_secret_expires_at": token.previous_secret_expires_at,
+        "created_at": token.created_at,
+        "updated_at": token.updated_at,
+    }
+    if client_secret is None:
+        return ServiceTokenOutputSerializer(values).data
+    return ServiceTokenWithSecretOutputSerializer({**values, "client_secret": client_secret}).data
+
+
+def _service_tokens_data(tokens: Sequence[ServiceToken]) -> list[dict[str, Any]]:
+    return [service_token_data(token) for token in tokens]
+
+
+def _get_service_token(token_id: int) -> ServiceToken:
+    token = ServiceToken.objects.filter(pk=token_id).first()
+    if token is None:
+        raise Http404
+    return token
+
+
+class ServiceTokenListApi(AdminApiView):
+    queryset = ServiceToken.objects.all()
+
+    @extend_schema(
+        operation_id="service_tokens_list",
+        parameters=PAGE_PARAMETERS,
+        responses={200: enveloped(ServiceTokenOutputSerializer, many=True), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        tokens = ServiceToken.objects.order_by("name")
+        return paginated(request, tokens, represent=_service_tokens_data)
+
+    @extend_schema(
+        operation_id="service_tokens_create",
+        request=ServiceTokenCreateInputSerializer,
+        responses={201: enveloped(ServiceTokenWithSecretOutputSerializer), **error_responses()},
+        description="Create a service token. The answer holds the client secret, once.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ServiceTokenCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, secret = services.service_token_create(**serializer.validated_data)
+        return ok(
+            service_token_data(token, client_secret=secret), status_code=status.HTTP_201_CREATED
+        )
+
+
+class ServiceTokenDetailApi(AdminApiView):
+    queryset = ServiceToken.objects.all()
+
+    @extend_schema(
+        operation_id="service_tokens_retrieve",
+        responses={200: enveloped(ServiceTokenOutputSerializer), **error_responses()},
+    )
+    def get(self, request: Request, token_id: int) -> Response:
+        return ok(service_token_data(_get_service_token(token_id)))
+
+    @extend_schema(
+        operation_id="service_tokens_partial_update",
+        request=ServiceTokenInputSerializer,
+        responses={200: enveloped(ServiceTokenOutputSerializer), **error_responses()},
+        description="Rename the token, or change its duration (which restarts it from now).",
+    )
+    def patch(self, request: Request, token_id: int) -> Response:
+        token = _get_service_token(token_id)
+        serializer = ServiceTokenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.service_token_update(token=token, **serializer.validated_data)
+        return ok(service_token_data(token))
+
+    @extend_schema(
+        operation_id="service_tokens_destroy",
+        responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
+    )
+    def delete(self, request: Request, token_id: int) -> Response:
+        token = _get_service_token(token_id)
+        deleted_id = token.pk
+        services.service_token_delete(token=token)
+        return ok({"id": deleted_id})
+
+
+class ServiceTokenRotateApi(AdminApiView):
+    queryset = ServiceToken.objects.all()
+    permission_classes = [ActionPermissions, WritesAllowed]
+
+    @extend_schema(
+        operation_id="service_tokens_rotate",
+        request=None,
+        responses={200: enveloped(ServiceTokenWithSecretOutputSerializer), **error_responses()},
+        description=(
+            "Give the token a new client secret, returned once in this answer. The previous "
+            "secret keeps working until previous_secret_expires_at."
+        ),
+    )
+    def post(self, request: Request, token_id: int) -> Response:
+        token, secret = services.service_token_rotate(token=_get_service_token(token_id))
+        return ok(service_token_data(token, client_secret=secret))
+
+
+class ServiceTokenRefreshApi(AdminApiView):
+    queryset = ServiceToken.objects.all()
+    permission_classes = [ActionPermissions, WritesAllowed]
+
+    @extend_schema(
+        operation_id="service_tokens_refresh",
+        request=None,
+        responses={200: enveloped(ServiceTokenOutputSerializer), **error_responses()},
+        description="Extend the token by its duration, counted from now.",
+    )
+    def post(self, request: Request, token_id: int) -> Response:
+        token = services.service_token_refresh(token=_get_service_token(token_id))
+        return ok(service_token_data(token))
