@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from identity.views.certs import certs
+from identity.views.get_identity import get_identity
 
 app_name = "access"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("certs", certs, name="certs"),
+    path("get-identity", get_identity, name="get-identity"),
+]

@@ -1,0 +1,137 @@
+"""`/cdn-cgi/access/get-identity`: the identity behind the caller's Access token, as JSON.
+
+The token is looked for in this order, each candidate verified for its purpose:
+1. the app token (`CF_Authorization` on this host, type "app", an `aud` of an application of
+   this host);
+2. the org token (`CF_Authorization`, type "org"), only when this host is the login host;
+3. the `cf-access-token` header (as an app token, then as an org token on the login host).
+Every value of a repeated `CF_Authorization` cookie is tried in turn; the first that verifies
+wins, so a forged copy cannot shadow a valid one. No valid token: `401 {"err": ...}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from identity.clients import client_country, client_ip
+from identity.cookies import CF_AUTHORIZATION, TOKEN_HEADER, cookie_values
+from identity.login_urls import login_host_for
+from identity.tokens import AccessClaims, TokenError, TokenType, issuer_for, verify_access_token
+from policies.matching import normalize_host
+from policies.models import IdentityProvider
+from policies.rules import Subject, rules_match
+from policies.snapshot import Snapshot, get_snapshot
+
+logger = logging.getLogger("accessproject.access")
+
+_TOKEN_HEADER_META = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
+
+
+@never_cache
+@require_safe
+def get_identity(request: HttpRequest) -> HttpResponse:
+    """Answer the identity of the caller's token, or 401."""
+    host = request.get_host()
+    try:
+        snapshot = get_snapshot()
+    except Exception:  # the configuration cannot be loaded: fail closed
+        logger.exception("get-identity: the configuration snapshot is unavailable")
+        return JsonResponse({"err": "configuration unavailable"}, status=503)
+    claims = find_identity_claims(request, snapshot=snapshot, host=host)
+    if claims is None:
+        return JsonResponse({"err": "no valid Access token"}, status=401)
+    return JsonResponse(_identity(request, claims, snapshot))
+
+
+def find_identity_claims(
+    request: HttpRequest, *, snapshot: Snapshot, host: str
+) -> AccessClaims | None:
+    """The claims of the first token of the request that verifies for this host, in order."""
+    login_host = login_host_for(host)
+    issuer = issuer_for(login_host)
+    on_login_host = normalize_host(host) == normalize_host(login_host)
+    host_audiences = frozenset(app.aud for app in snapshot.applications_for_host(host))
+    cookies = cookie_values(request.headers.get("Cookie", ""), CF_AUTHORIZATION)
+    header = str(request.META.get(_TOKEN_HEADER_META, "")).strip()
+
+    searches: list[tuple[Iterable[str], TokenType]] = [(cookies, "app")]
+    if on_login_host:
+        searches.append((cookies, "org"))
+    if header:
+        searches.append(([header], "app"))
+        if on_login_host:
+            searches.append(([header], "org"))
+    for candidates, token_type in searches:
+        for token in candidates:
+            try:
+                claims = verify_access_token(
+                    token, audience=None, token_type=token_type, issuer=issuer
+                )
+            except TokenError:
+                continue
+            if token_type == "org" or host_audiences.intersection(claims.audiences):
+                return claims
+    return None
+
+
+def _identity(request: HttpRequest, claims: AccessClaims, snapshot: Snapshot) -> dict[str, Any]:
+    ip = client_ip(request)
+    country = client_country(request) or claims.country
+    service_token = (
+        snapshot.service_tokens.get(claims.common_name) if claims.is_service_token else None
+    )
+    subject = Subject(
+        email=claims.email or None,
+        ip=ip,
+        country=country or None,
+        login_method=claims.login_method or None,
+        auth_methods=frozenset(claims.auth_methods),
+        service_token=service_token.name if service_token else None,
+        is_service_token=claims.is_service_token,
+    )
+    groups = sorted(
+        name
+        for name, group in snapshot.groups.items()
+        if rules_match(group.include, group.require, group.exclude, subject, snapshot.groups)
+    )
+    identity: dict[str, Any] = {
+        "email": claims.email,
+        "idp": _identity_provider(claims, snapshot),
+        "user_uuid": claims.subject,
+        "id": claims.subject,
+        "iat": int(claims.issued_at.timestamp()),
+        "ip": str(ip) if ip is not None else "",
+        "country": country,
+        "geo": {"country": country},
+        "identity_nonce": claims.identity_nonce,
+        "groups": groups,
+        "amr": list(claims.auth_methods),
+    }
+    if claims.is_service_token:
+        identity.update(
+            {
+                "common_name": claims.common_name,
+                "service_token_id": str(service_token.id) if service_token else "",
+                "service_token_status": service_token is not None,
+            }
+        )
+    return identity
+
+
+def _identity_provider(claims: AccessClaims, snapshot: Snapshot) -> dict[str, str]:
+    if claims.is_service_token:
+        return {"id": "", "type": "service_token"}
+    name = claims.login_method
+    idp_type = snapshot.identity_providers.get(name, "")
+    idp_id = (
+        IdentityProvider.objects.filter(name=name).values_list("pk", flat=True).first()
+        if idp_type
+        else None
+    )
+    return {"id": str(idp_id) if idp_id is not None else "", "name": name, "type": idp_type}
