@@ -25,6 +25,8 @@ SameSite = Literal["None", "Lax", "Strict"]
 _SAME_SITE: dict[str, SameSite] = {"none": "None", "lax": "Lax", "strict": "Strict"}
 # A Cookie header far larger than any browser sends is not worth parsing.
 _MAX_COOKIE_HEADER = 64 * 1024
+# The state cookie outlives any reasonable sign-in, and no more.
+APP_SESSION_MAX_AGE = 3600
 
 
 def cookie_values(cookie_header: str, name: str) -> list[str]:
@@ -128,3 +130,19 @@ def clear_access_cookies(response: HttpResponseBase, *, secure: bool = False) ->
             httponly=True,
             samesite="Lax",
         )
+
+
+def set_app_session_cookie(response: HttpResponseBase, *, value: str, secure: bool) -> None:
+    """Set `CF_AppSession`, the state that binds a sign-in to this browser, before the login.
+
+    SameSite=Lax: it must come back on the top-level navigation to the authorized hop.
+    """
+    response.set_cookie(
+        CF_APP_SESSION,
+        value,
+        max_age=APP_SESSION_MAX_AGE,
+        path="/",
+        secure=_secure(secure),
+        httponly=True,
+        samesite="Lax",
+    )

@@ -1,13 +1,388 @@
-"""The gate (being built): passes every request through for now."""
+"""The gate: authentication and per-application CORS on every protected path.
 
+`__call__` turns the request into `RequestFacts`, asks `identity.gate.decide_request` and applies
+the `GateDecision`. Refusals are finished in one place (`_refuse`), and every decision but a bypass
+is logged to the `accessproject.access` logger as one structured record.
+"""
+
+from __future__ import annotations
+
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+
+from identity import cookies, login_urls
+from identity.clients import client_country, client_ip
+from identity.gate import (
+    GateDecision,
+    Outcome,
+    RequestFacts,
+    decide_request,
+)
+from identity.login_urls import login_host_for
+from identity.service_tokens import (
+    authenticate_service_token,
+    issue_service_access_token,
+    record_service_token_use,
+)
+from identity.tokens import AccessClaims, issuer_for, verify_access_token
+from policies.cors import PREFLIGHT_VARY, origin_is_allowed, response_cors_headers
+from policies.snapshot import CompiledApplication, CompiledServiceToken, Snapshot, get_snapshot
+
+logger = logging.getLogger("accessproject.access")
+
+ASSERTION_HEADER = "Cf-Access-Jwt-Assertion"
+EMAIL_HEADER = "Cf-Access-Authenticated-User-Email"
+TOKEN_HEADER = "cf-access-token"
+CLIENT_ID_HEADER = "CF-Access-Client-Id"
+CLIENT_SECRET_HEADER = "CF-Access-Client-Secret"
+DEFAULT_DENY_MESSAGE = "That account does not have access."
+
+# WSGI folds `-` and `_` into the same META key, so one key per header covers every spelling and
+# case a client can send.
+_ASSERTION_META = "HTTP_CF_ACCESS_JWT_ASSERTION"
+_EMAIL_META = "HTTP_CF_ACCESS_AUTHENTICATED_USER_EMAIL"
+_CLIENT_ID_META = "HTTP_CF_ACCESS_CLIENT_ID"
+_CLIENT_SECRET_META = "HTTP_CF_ACCESS_CLIENT_SECRET"
+_TOKEN_META = "HTTP_CF_ACCESS_TOKEN"
+_IDENTITY_META = (_ASSERTION_META, _EMAIL_META)
+
+_ALWAYS_OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+@dataclass(frozen=True)
+class RequestAccess:
+    """`request.access`: who passed the gate, for which application, and why."""
+
+    application: str
+    aud: str
+    email: str
+    common_name: str
+    policy: str
+    reason: str
+    identity_nonce: str
+    claims: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "application": self.application,
+            "aud": self.aud,
+            "email": self.email,
+            "common_name": self.common_name,
+            "policy": self.policy,
+            "reason": self.reason,
+            "identity_nonce": self.identity_nonce,
+            "claims": self.claims,
+        }
 
 
 class AccessGateMiddleware:
+    """Enforce DESIGN.md §4 on every request an application covers."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        # Identity headers are the gate's to set: client-sent copies never reach a view, protected
+        # or not.
+        for key in _IDENTITY_META:
+            request.META.pop(key, None)
+        if request.path_info in _ALWAYS_OPEN_PATHS:
+            return self.get_response(request)
+        try:
+            snapshot = get_snapshot()
+        except Exception:
+            logger.exception("configuration unavailable: refusing every gated request")
+            return _unavailable()
+        facts = _request_facts(request)
+        try:
+            decision = decide_request(
+                facts,
+                snapshot,
+                verify_token=partial(
+                    _verify_app_token, issuer=issuer_for(login_host_for(facts.host))
+                ),
+                authenticate_service_token=partial(_authenticate, snapshot=snapshot),
+            )
+        except Exception:
+            # Keys or state that cannot be loaded: fail closed.
+            logger.exception("gate decision failed: refusing the request")
+            return _unavailable()
+        return self._apply(request, facts, decision)
+
+    def _apply(
+        self, request: HttpRequest, facts: RequestFacts, decision: GateDecision
+    ) -> HttpResponse:
+        outcome = decision.outcome
+        if outcome is Outcome.UNTOUCHED or outcome is Outcome.BYPASS:
+            return self.get_response(request)
+        application = decision.application
+        assert application is not None
+        _log(request, facts, decision)
+        if outcome is Outcome.PREFLIGHT_TO_VIEW:
+            return self.get_response(request)
+        if outcome is Outcome.PREFLIGHT_ANSWERED:
+            return _preflight_response(decision)
+        if outcome is Outcome.PREFLIGHT_REFUSED:
+            return _refuse(
+                HttpResponse("Preflight refused.\n", status=403, content_type="text/plain")
+            )
+        if outcome is Outcome.BAD_PATH:
+            return _refuse(
+                HttpResponse(
+                    "Bad request: the path is not in canonical form.\n",
+                    status=400,
+                    content_type="text/plain",
+                )
+            )
+        if outcome is Outcome.UNAUTHENTICATED:
+            return _readable(_unauthenticated(request, facts, application), application, facts)
+        if outcome is Outcome.DENY:
+            return _readable(_denied(request, decision, application), application, facts)
+        return self._allow(request, facts, decision, application)
+
+    def _allow(
+        self,
+        request: HttpRequest,
+        facts: RequestFacts,
+        decision: GateDecision,
+        application: CompiledApplication,
+    ) -> HttpResponse:
+        token = decision.token
+        service_token = decision.service_token
+        if decision.issues_token and service_token is not None:
+            token = issue_service_access_token(
+                token=service_token,
+                application=application,
+                issuer=_issuer(facts),
+            )
+            record_service_token_use(service_token, application, facts.ip)
+        # The service token's secret is the gate's business, not the view's.
+        request.META.pop(_CLIENT_SECRET_META, None)
+        claims = decision.claims
+        email = claims.email if claims else ""
+        if token:
+            request.META[_ASSERTION_META] = token
+        if email:
+            request.META[_EMAIL_META] = email
+        request.access = RequestAccess(  # type: ignore[attr-defined]
+            application=application.name,
+            aud=application.aud,
+            email=email,
+            common_name=service_token.client_id if service_token else "",
+            policy=decision.verdict.policy.name
+            if decision.verdict and decision.verdict.policy
+            else "",
+            reason=decision.reason,
+            identity_nonce=claims.identity_nonce if claims else "",
+            claims=dict(claims.raw) if claims else {},
+        )
+        response = self.get_response(request)
+        if decision.issues_token and token:
+            cookies.set_app_token_cookie(
+                response,
+                token=token,
+                application=application,
+                secure=request.is_secure(),
+                max_age=int(application.session_duration.total_seconds()),
+            )
+        if application.cors_on_responses and application.cors is not None:
+            _add_response_cors_headers(response, application, facts)
+        return response
+
+
+def _request_facts(request: HttpRequest) -> RequestFacts:
+    meta = request.META
+    cookie_header = meta.get("HTTP_COOKIE", "")
+    return RequestFacts(
+        host=request.get_host(),
+        path=request.path_info,
+        method=request.method or "GET",
+        origin=meta.get("HTTP_ORIGIN"),
+        access_control_request_method=meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+        access_control_request_headers=meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+        cookie_tokens=tuple(cookies.cookie_values(cookie_header, cookies.CF_AUTHORIZATION)),
+        header_token=meta.get(_TOKEN_META),
+        binding_cookies=tuple(cookies.cookie_values(cookie_header, cookies.CF_BINDING)),
+        client_id=meta.get(_CLIENT_ID_META),
+        client_secret=meta.get(_CLIENT_SECRET_META),
+        ip=client_ip(request),
+        country=client_country(request),
+    )
+
+
+def _issuer(facts: RequestFacts) -> str:
+    return issuer_for(login_host_for(facts.host))
+
+
+def _verify_app_token(token: str, audience: str, *, issuer: str) -> AccessClaims:
+    return verify_access_token(token, audience=audience, token_type="app", issuer=issuer)
+
+
+def _authenticate(
+    client_id: str, client_secret: str, *, snapshot: Snapshot
+) -> CompiledServiceToken | None:
+    return authenticate_service_token(client_id, client_secret, snapshot, timezone.now())
+
+
+def _preflight_response(decision: GateDecision) -> HttpResponse:
+    assert decision.preflight is not None
+    response = HttpResponse(status=200)
+    for name, value in decision.preflight.headers:
+        response[name] = value
+    response["Content-Length"] = "0"
+    patch_vary_headers(response, PREFLIGHT_VARY)
+    return response
+
+
+def _refuse(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _unavailable() -> HttpResponse:
+    response = HttpResponse(
+        "Service unavailable: access configuration cannot be loaded.\n",
+        status=503,
+        content_type="text/plain",
+    )
+    response["Retry-After"] = "5"
+    return _refuse(response)
+
+
+def _redirect_target(request: HttpRequest) -> str:
+    return request.get_full_path_info()
+
+
+def _is_page_load(request: HttpRequest) -> bool:
+    mode = request.META.get("HTTP_SEC_FETCH_MODE")
+    if mode is not None and mode != "navigate":
+        return False
+    return "text/html" in request.META.get("HTTP_ACCEPT", "")
+
+
+def _unauthenticated(
+    request: HttpRequest, facts: RequestFacts, application: CompiledApplication
+) -> HttpResponse:
+    cookie_value, state_hash = login_urls.new_app_session_state()
+    login_url = login_urls.build_login_url(
+        application=application,
+        app_host=facts.host,
+        scheme=request.scheme or "https",
+        redirect_url=_redirect_target(request),
+        state_hash=state_hash,
+    )
+    wants_401 = (
+        request.META.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest"
+        or (application.service_auth_401_redirect and application.only_service_auth)
+        or (application.unauthenticated_401 and not _is_page_load(request))
+    )
+    response: HttpResponse
+    if wants_401:
+        response = JsonResponse({"error": "unauthenticated", "login_url": login_url}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="accessproject"'
+    else:
+        response = HttpResponseRedirect(login_url)
+    cookies.set_app_session_cookie(response, value=cookie_value, secure=request.is_secure())
+    return _refuse(response)
+
+
+def _denied(
+    request: HttpRequest, decision: GateDecision, application: CompiledApplication
+) -> HttpResponse:
+    non_identity = decision.service_token is not None
+    deny_url = (
+        application.custom_non_identity_deny_url if non_identity else application.custom_deny_url
+    )
+    if deny_url:
+        return _refuse(HttpResponseRedirect(deny_url))
+    message = application.custom_deny_message or DEFAULT_DENY_MESSAGE
+    claims = decision.claims
+    body = render_to_string(
+        "identity/deny.html",
+        {
+            "message": message,
+            "application": application.name,
+            "email": claims.email if claims else "",
+            "logout_url": "/cdn-cgi/access/logout",
+        },
+        request=request,
+    )
+    return _refuse(HttpResponse(body, status=403))
+
+
+def _readable(
+    response: HttpResponse, application: CompiledApplication, facts: RequestFacts
+) -> HttpResponse:
+    """The gate's own 401/403: readable by a script from an allowed origin, not an opaque error."""
+    if response.status_code in (401, 403) and application.cors is not None:
+        _add_response_cors_headers(response, application, facts)
+    return response
+
+
+def _add_response_cors_headers(
+    response: HttpResponse, application: CompiledApplication, facts: RequestFacts
+) -> None:
+    cors = application.cors
+    assert cors is not None
+    # Whether or not the origin is allowed, the answer depends on it: caches must know.
+    patch_vary_headers(response, ("Origin",))
+    if not origin_is_allowed(cors, facts.origin):
+        return
+    for name, value in response_cors_headers(cors, facts.origin):
+        # The view's own CORS headers win: never a second copy.
+        if name not in response:
+            response[name] = value
+
+
+def _policy_name(decision: GateDecision) -> str:
+    verdict = decision.verdict
+    return verdict.policy.name if verdict and verdict.policy else ""
+
+
+def _log(request: HttpRequest, facts: RequestFacts, decision: GateDecision) -> None:
+    application = decision.application
+    claims = decision.claims
+    service_token = decision.service_token
+    who = claims.email if claims and claims.email else (service_token.name if service_token else "")
+    record = {
+        "application": application.name if application else "",
+        "aud": application.aud if application else "",
+        "decision": decision.outcome.value,
+        "reason": decision.reason,
+        "policy": _policy_name(decision),
+        "who": who,
+        "client_ip": str(facts.ip) if facts.ip else "",
+        "method": facts.method,
+        "host": facts.host,
+        "path": facts.path,
+    }
+    logger.info(
+        "%s %s %s%s: %s (%s)",
+        record["decision"],
+        facts.method,
+        facts.host,
+        facts.path,
+        record["application"],
+        record["reason"],
+        extra={"access": record},
+    )
+
+
+__all__ = [
+    "ASSERTION_HEADER",
+    "CLIENT_ID_HEADER",
+    "CLIENT_SECRET_HEADER",
+    "DEFAULT_DENY_MESSAGE",
+    "EMAIL_HEADER",
+    "TOKEN_HEADER",
+    "AccessGateMiddleware",
+    "RequestAccess",
+]

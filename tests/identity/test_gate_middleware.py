@@ -1,0 +1,619 @@
+"""The gate through the full stack: `client`, the real MIDDLEWARE, `/demo/echo/` as the view.
+
+One test per row of DESIGN.md §4 and per sentence of the seed. The echo view answers JSON of what
+it received, so each test shows what the view did, and did not, see.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.test import Client
+
+from identity.cookies import CF_APP_SESSION, CF_AUTHORIZATION, CF_BINDING
+from identity.gate import binding_digest
+from identity.middleware import ASSERTION_HEADER, EMAIL_HEADER
+from tests.gatekit import (
+    API_HOST,
+    CALLER,
+    allow_policy,
+    echo,
+    make_application,
+    service_token,
+    token_for,
+)
+
+pytestmark = pytest.mark.django_db
+
+ACCESS_CONTROL = "access-control-"
+CREDENTIALED_GET = {
+    "allowed_origins": [CALLER],
+    "allowed_methods": ["GET"],
+    "allow_credentials": True,
+}
+
+
+def _cors_headers_of(response) -> dict[str, str]:
+    return {
+        k.lower(): v for k, v in response.headers.items() if k.lower().startswith(ACCESS_CONTROL)
+    }
+
+
+def _preflight(
+    client: Client, path: str, *, origin: str = CALLER, method: str = "PUT", headers=None
+):
+    extra = {"HTTP_ORIGIN": origin, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": method}
+    if headers is not None:
+        extra["HTTP_ACCESS_CONTROL_REQUEST_HEADERS"] = headers
+    return client.options(path, HTTP_HOST=API_HOST, **extra)
+
+
+# --- §4.7 and the seed's first sentence: only covered paths are touched -------------------------
+
+
+def test_path_no_application_covers_reaches_the_view_untouched(client):
+    make_application(domain=f"{API_HOST}/demo/echo/api")
+
+    response = echo(client, "/demo/echo/open/x")
+
+    assert response.status_code == 200
+    assert response.json()["access"] is None
+
+
+def test_every_request_to_a_protected_path_needs_a_valid_cookie(client):
+    make_application(domain=f"{API_HOST}/demo/echo/api")
+
+    response = echo(client, "/demo/echo/api/x")
+
+    assert response.status_code == 302
+
+
+# --- §4.1 bypass ------------------------------------------------------------------------------
+
+
+def test_bypass_policy_passes_without_any_check_and_is_not_logged(client, caplog):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app, precedence=2)
+    allow_policy(app, name="public", decision="bypass", precedence=1, include=[{"everyone": {}}])
+
+    with caplog.at_level(logging.INFO, logger="accessproject.access"):
+        response = echo(client, "/demo/echo/api/x", HTTP_CF_ACCESS_AUTHENTICATED_USER_EMAIL="x@y.z")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["access"] is None
+    assert body["headers"] == {}
+    assert not [r for r in caplog.records if r.name == "accessproject.access"]
+
+
+# --- §4.2 preflights --------------------------------------------------------------------------
+
+
+def test_preflight_with_options_preflight_bypass_reaches_the_view(client):
+    make_application(domain=f"{API_HOST}/demo/echo/api", options_preflight_bypass=True)
+
+    response = _preflight(client, "/demo/echo/api/x")
+
+    assert response.status_code == 200
+    assert response.json()["method"] == "OPTIONS"
+
+
+def test_preflight_allowed_is_answered_by_the_gate(client):
+    make_application(
+        domain=f"{API_HOST}/demo/echo/api",
+        cors_headers={
+            "allowed_origins": [CALLER],
+            "allowed_methods": ["GET", "PUT"],
+            "allowed_headers": ["X-Custom", "content-type"],
+            "allow_credentials": True,
+            "max_age": 600,
+        },
+    )
+
+    response = _preflight(client, "/demo/echo/api/x", headers="x-custom")
+
+    assert response.status_code == 200
+    assert response.content == b""  # the echo view never ran
+    assert response["Content-Length"] == "0"
+    assert _cors_headers_of(response) == {
+        "access-control-allow-origin": CALLER,
+        "access-control-allow-methods": "PUT",
+        "access-control-allow-headers": "x-custom",
+        "access-control-allow-credentials": "true",
+        "access-control-max-age": "600",
+    }
+    assert response["Vary"] == (
+        "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+    )
+
+
+@pytest.mark.parametrize(
+    ("origin", "method", "headers"),
+    [
+        ("https://evil.example", "PUT", None),
+        (CALLER, "DELETE", None),
+        (CALLER, "PUT", "x-other"),
+        (CALLER, "", None),
+        ("not an origin", "PUT", None),
+    ],
+)
+def test_preflight_not_allowed_is_refused_without_cors_headers(client, origin, method, headers):
+    make_application(
+        domain=f"{API_HOST}/demo/echo/api",
+        cors_headers={"allowed_origins": [CALLER], "allowed_methods": ["PUT"]},
+    )
+
+    response = _preflight(client, "/demo/echo/api/x", origin=origin, method=method, headers=headers)
+
+    assert response.status_code == 403
+    assert _cors_headers_of(response) == {}
+
+
+def test_preflight_without_cors_settings_is_refused_even_signed_in(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app)
+
+    response = _preflight(client, "/demo/echo/api/x")
+
+    assert response.status_code == 403
+    assert _cors_headers_of(response) == {}
+
+
+def test_plain_options_without_request_method_is_an_ordinary_request(client):
+    make_application(
+        domain=f"{API_HOST}/demo/echo/api",
+        cors_headers={"allowed_origins": [CALLER], "allowed_methods": ["PUT"]},
+    )
+
+    response = client.options("/demo/echo/api/x", HTTP_HOST=API_HOST, HTTP_ORIGIN=CALLER)
+
+    assert response.status_code == 302
+
+
+# --- §4.3-4.4 credentials and what the view receives --------------------------------------------
+
+
+def test_valid_cookie_reaches_the_view_with_identity(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+    token = token_for(app)
+    client.cookies[CF_AUTHORIZATION] = token
+
+    response = echo(client, "/demo/echo/api/x")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["headers"][ASSERTION_HEADER] == token
+    assert body["headers"][EMAIL_HEADER] == "alice@example.com"
+    assert body["access"]["email"] == "alice@example.com"
+    assert body["access"]["application"] == app.name
+    assert body["access"]["policy"] == "people"
+
+
+def test_token_in_cf_access_token_header_is_accepted(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+
+    response = echo(client, "/demo/echo/api/x", HTTP_CF_ACCESS_TOKEN=token_for(app))
+
+    assert response.status_code == 200
+    assert response.json()["access"]["email"] == "alice@example.com"
+
+
+def test_forged_cookie_does_not_shadow_a_valid_one(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+    valid = token_for(app)
+
+    response = echo(
+        client,
+        "/demo/echo/api/x",
+        HTTP_COOKIE=f"{CF_AUTHORIZATION}=forged.token.x; {CF_AUTHORIZATION}={valid}",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["headers"][ASSERTION_HEADER] == valid
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        lambda app, other: token_for(
+            app, lifetime=timedelta(minutes=5), issued_ago=timedelta(minutes=6)
+        ),
+        lambda app, other: token_for(other),
+        lambda app, other: token_for(app)[:-4] + "AAAA",
+        lambda app, other: "not-a-jwt",
+    ],
+    ids=["expired", "other-application", "tampered", "garbage"],
+)
+def test_invalid_tokens_are_treated_as_no_credentials(client, make_token):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    other = make_application(name="Other", domain="other.localhost")
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = make_token(app, other)
+
+    response = echo(client, "/demo/echo/api/x")
+
+    assert response.status_code == 302
+
+
+def test_binding_cookie_is_required_when_the_application_enables_it(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api", enable_binding_cookie=True)
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app, extra={"binding": binding_digest("b1")})
+
+    without = echo(client, "/demo/echo/api/x")
+    client.cookies[CF_BINDING] = "b1"
+    with_binding = echo(client, "/demo/echo/api/x")
+
+    assert without.status_code == 302
+    assert with_binding.status_code == 200
+
+
+def test_network_rules_are_checked_on_every_request(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app, require=[{"ip": {"ip": "10.0.0.0/8"}}])
+    client.cookies[CF_AUTHORIZATION] = token_for(app)
+
+    inside = echo(client, "/demo/echo/api/x", REMOTE_ADDR="10.1.2.3")
+    outside = echo(client, "/demo/echo/api/x", REMOTE_ADDR="192.0.2.7")
+
+    assert inside.status_code == 200
+    assert outside.status_code == 403
+
+
+def test_service_token_headers_pass_and_answer_with_an_app_token(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    token, secret = service_token()
+    allow_policy(app, decision="non_identity", include=[{"service_token": {"name": token.name}}])
+
+    response = echo(
+        client,
+        "/demo/echo/api/x",
+        HTTP_CF_ACCESS_CLIENT_ID=token.client_id,
+        HTTP_CF_ACCESS_CLIENT_SECRET=secret,
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["access"]["common_name"] == token.client_id
+    assert "Cf-Access-Client-Secret" not in body["headers"]
+    assert body["headers"][ASSERTION_HEADER]
+    assert response.cookies[CF_AUTHORIZATION].value == body["headers"][ASSERTION_HEADER]
+
+
+def test_wrong_service_token_secret_is_unauthenticated(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    token, _secret = service_token()
+    allow_policy(app, decision="non_identity", include=[{"service_token": {"name": token.name}}])
+
+    response = echo(
+        client,
+        "/demo/echo/api/x",
+        HTTP_CF_ACCESS_CLIENT_ID=token.client_id,
+        HTTP_CF_ACCESS_CLIENT_SECRET="0" * 64,
+    )
+
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "HTTP_CF_ACCESS_AUTHENTICATED_USER_EMAIL",
+        "HTTP_CF_ACCESS_JWT_ASSERTION",
+    ],
+)
+@pytest.mark.parametrize("path", ["/demo/echo/open/x", "/demo/echo/api/x"])
+def test_client_sent_identity_headers_are_removed(client, header, path):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app, email="bob@example.com")
+    allow_policy(app, name="bob", precedence=5, include=[{"email": {"email": "bob@example.com"}}])
+
+    response = echo(client, path, **{header: "mallory@example.com"})
+
+    assert response.status_code == 200
+    assert "mallory@example.com" not in response.json()["headers"].values()
+
+
+# --- §4.5 no valid credentials ----------------------------------------------------------------
+
+
+def test_unauthenticated_request_is_redirected_to_the_login_page(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+
+    response = echo(client, "/demo/echo/api/x?a=1")
+
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith(f"http://{API_HOST}/cdn-cgi/access/login/{API_HOST}?")
+    assert f"kid={app.aud}" in location
+    assert "redirect_url=%2Fdemo%2Fecho%2Fapi%2Fx%3Fa%3D1" in location
+    assert response.cookies[CF_APP_SESSION].value
+    assert response.cookies[CF_APP_SESSION]["httponly"]
+
+
+def test_xmlhttprequest_gets_401_instead_of_a_redirect(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+
+    response = echo(client, "/demo/echo/api/x", HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+
+    assert response.status_code == 401
+    assert response.json()["login_url"].startswith(f"http://{API_HOST}/cdn-cgi/access/login/")
+
+
+def test_service_auth_401_redirect_answers_401_on_service_only_applications(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api", service_auth_401_redirect=True)
+    allow_policy(app, decision="non_identity", include=[{"any_valid_service_token": {}}])
+
+    response = echo(client, "/demo/echo/api/x")
+
+    assert response.status_code == 401
+
+
+# --- §4.6 denied ------------------------------------------------------------------------------
+
+
+def test_denied_person_sees_the_default_deny_message(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app, email="mallory@example.com")
+
+    response = echo(client, "/demo/echo/api/x")
+
+    assert response.status_code == 403
+    assert b"That account does not have access." in response.content
+
+
+def test_denied_person_sees_the_custom_deny_message(client):
+    app = make_application(
+        domain=f"{API_HOST}/demo/echo/api", custom_deny_message="Ask the admins."
+    )
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app, email="mallory@example.com")
+
+    response = echo(client, "/demo/echo/api/x")
+
+    assert response.status_code == 403
+    assert b"Ask the admins." in response.content
+
+
+def test_denied_person_is_sent_to_the_custom_deny_url(client):
+    app = make_application(
+        domain=f"{API_HOST}/demo/echo/api", custom_deny_url="https://help.example.com/denied"
+    )
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app, email="mallory@example.com")
+
+    response = echo(client, "/demo/echo/api/x")
+
+    assert response.status_code == 302
+    assert response["Location"] == "https://help.example.com/denied"
+
+
+def test_block_policy_denies_before_a_later_allow(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app, name="block alice", decision="deny", precedence=1)
+    allow_policy(app, name="everyone", precedence=2, include=[{"everyone": {}}])
+    client.cookies[CF_AUTHORIZATION] = token_for(app)
+
+    response = echo(client, "/demo/echo/api/x")
+
+    assert response.status_code == 403
+
+
+# --- readable errors and the two opt-in options -----------------------------------------------
+
+
+def test_gate_401_is_readable_from_an_allowed_origin(client):
+    app = make_application(
+        domain=f"{API_HOST}/demo/echo/api",
+        cors_headers={
+            "allowed_origins": [CALLER],
+            "allowed_methods": ["GET"],
+            "allow_credentials": True,
+        },
+    )
+    allow_policy(app)
+
+    response = echo(
+        client, "/demo/echo/api/x", HTTP_ORIGIN=CALLER, HTTP_X_REQUESTED_WITH="XMLHttpRequest"
+    )
+
+    assert response.status_code == 401
+    assert response["Access-Control-Allow-Origin"] == CALLER
+    assert response["Access-Control-Allow-Credentials"] == "true"
+    assert "Origin" in response["Vary"]
+
+
+def test_gate_403_is_readable_from_an_allowed_origin_only(client):
+    app = make_application(
+        domain=f"{API_HOST}/demo/echo/api",
+        cors_headers={"allowed_origins": [CALLER], "allowed_methods": ["GET"]},
+    )
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app, email="mallory@example.com")
+
+    allowed = echo(client, "/demo/echo/api/x", HTTP_ORIGIN=CALLER)
+    other = echo(client, "/demo/echo/api/x", HTTP_ORIGIN="https://evil.example")
+
+    assert allowed.status_code == other.status_code == 403
+    assert allowed["Access-Control-Allow-Origin"] == CALLER
+    assert "Access-Control-Allow-Origin" not in other
+
+
+def test_seed_cookie_without_preflight_needs_the_view_to_set_cors_headers(client):
+    app = make_application(
+        domain=f"{API_HOST}/demo/echo/api",
+        cors_headers={
+            "allowed_origins": [CALLER],
+            "allowed_methods": ["GET"],
+            "allow_credentials": True,
+        },
+    )
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app)
+
+    plain = echo(client, "/demo/echo/api/x", HTTP_ORIGIN=CALLER)
+    view_cors = echo(client, "/demo/echo/api/x?cors=1", HTTP_ORIGIN=CALLER)
+
+    assert plain.status_code == 200
+    assert "Access-Control-Allow-Origin" not in plain
+    assert view_cors["Access-Control-Allow-Origin"] == CALLER
+
+
+def test_cors_on_responses_adds_headers_to_allowed_responses(client):
+    app = make_application(
+        domain=f"{API_HOST}/demo/echo/api",
+        cors_headers={
+            "allowed_origins": [CALLER],
+            "allowed_methods": ["GET"],
+            "allow_credentials": True,
+        },
+        cors_on_responses=True,
+    )
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app)
+
+    response = echo(client, "/demo/echo/api/x", HTTP_ORIGIN=CALLER)
+    other = echo(client, "/demo/echo/api/x", HTTP_ORIGIN="https://evil.example")
+
+    assert response["Access-Control-Allow-Origin"] == CALLER
+    assert response["Access-Control-Allow-Credentials"] == "true"
+    assert "Origin" in response["Vary"]
+    assert "Access-Control-Allow-Origin" not in other
+
+
+def test_cors_on_responses_never_duplicates_what_the_view_set(client):
+    app = make_application(
+        domain=f"{API_HOST}/demo/echo/api",
+        cors_headers={
+            "allowed_origins": [CALLER],
+            "allowed_methods": ["GET"],
+            "allow_credentials": True,
+        },
+        cors_on_responses=True,
+    )
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app)
+
+    response = echo(client, "/demo/echo/api/x?cors=1", HTTP_ORIGIN=CALLER)
+
+    assert response.headers["Access-Control-Allow-Origin"] == CALLER
+    assert response.headers["Vary"].count("Origin") == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "status"),
+    [
+        ({"HTTP_SEC_FETCH_MODE": "cors", "HTTP_ACCEPT": "*/*"}, 401),
+        ({"HTTP_ACCEPT": "application/json"}, 401),
+        ({"HTTP_SEC_FETCH_MODE": "navigate", "HTTP_ACCEPT": "text/html,*/*"}, 302),
+    ],
+)
+def test_unauthenticated_401_option_answers_scripts_with_json(client, extra, status):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api", unauthenticated_401=True)
+    allow_policy(app)
+
+    response = echo(client, "/demo/echo/api/x", **extra)
+
+    assert response.status_code == status
+    if status == 401:
+        assert response.json()["login_url"].startswith(f"http://{API_HOST}/cdn-cgi/access/login/")
+
+
+def test_without_the_option_scripts_are_redirected_like_pages(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+
+    response = echo(client, "/demo/echo/api/x", HTTP_SEC_FETCH_MODE="cors", HTTP_ACCEPT="*/*")
+
+    assert response.status_code == 302
+
+
+# --- canonical paths --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/demo//echo/api/x",
+        "/demo/echo//api/x",
+        "/demo/./echo/api/x",
+        "/demo/echo/./api/x",
+        "/demo/echo/api/../api/x",
+        "/demo/echo/x/../api/y",
+        "/demo/echo/api%2fx",
+        "/demo/echo/api%5cx",
+        "/demo/echo/api./x",
+        "/demo/echo/%2e%2e/echo/api/x",
+    ],
+)
+def test_non_canonical_paths_never_reach_a_protected_view_unauthenticated(client, path):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+
+    response = echo(client, path)
+
+    assert response.status_code in (302, 400, 404)
+    if response.status_code == 200:  # pragma: no cover - the failure this test exists for
+        pytest.fail("a protected view ran without credentials")
+
+
+# --- logging, failing closed, no queries ------------------------------------------------------
+
+
+def test_every_decision_is_logged_as_one_structured_record(client, caplog):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app)
+
+    with caplog.at_level(logging.INFO, logger="accessproject.access"):
+        echo(client, "/demo/echo/api/x", REMOTE_ADDR="192.0.2.9")
+
+    records = [r for r in caplog.records if r.name == "accessproject.access"]
+    assert len(records) == 1
+    assert records[0].access == {
+        "application": app.name,
+        "aud": app.aud,
+        "decision": "allow",
+        "reason": records[0].access["reason"],
+        "policy": "people",
+        "who": "alice@example.com",
+        "client_ip": "192.0.2.9",
+        "method": "GET",
+        "host": API_HOST,
+        "path": "/demo/echo/api/x",
+    }
+
+
+def test_broken_snapshot_fails_closed_with_503(client):
+    make_application(domain=f"{API_HOST}/demo/echo/api")
+
+    with mock.patch("identity.middleware.get_snapshot", side_effect=RuntimeError("broken")):
+        response = echo(client, "/demo/echo/open/x")
+
+    assert response.status_code == 503
+
+
+def test_gated_requests_make_no_sql_query_in_steady_state(
+    client, settings, django_assert_num_queries
+):
+    settings.ACCESS_VERSION_CHECK_INTERVAL = 3600
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app)
+    assert echo(client, "/demo/echo/api/x").status_code == 200  # warm-up
+
+    with django_assert_num_queries(0):
+        for _ in range(50):
+            assert echo(client, "/demo/echo/api/x").status_code == 200
+            assert echo(client, "/demo/echo/open/x").status_code == 200
