@@ -1,0 +1,43 @@
+"""The login page's forms: each POST names its `step`, and every form carries the flow fields.
+
+The flow fields (`kid`, `redirect_url`, `state`) travel as hidden inputs so the page works
+without JavaScript; the views validate them again on every POST (never trusted from the form).
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+
+class FlowForm(forms.Form):
+    """The hidden fields that carry the sign-in flow from one step to the next."""
+
+    kid = forms.CharField(required=False, max_length=64)
+    redirect_url = forms.CharField(required=False, max_length=2048, strip=False)
+    state = forms.CharField(required=False, max_length=256)
+
+
+class PinRequestForm(forms.Form):
+    """Step 1 of the one-time PIN: the address to send a code to."""
+
+    email = forms.EmailField(label="Email", max_length=254)
+
+    def clean_email(self) -> str:
+        # Addresses are compared case-insensitively everywhere (rules, throttles, PINs).
+        return str(self.cleaned_data["email"]).strip().lower()
+
+
+class PinVerifyForm(PinRequestForm):
+    """Step 2 of the one-time PIN: the code that was emailed."""
+
+    code = forms.RegexField(label="Code", regex=r"^\s*[0-9]{6}\s*$", max_length=12)
+
+    def clean_code(self) -> str:
+        return str(self.cleaned_data["code"]).strip()
+
+
+class PasswordForm(forms.Form):
+    """Username and password of a Django user."""
+
+    username = forms.CharField(label="Username", max_length=254)
+    password = forms.CharField(label="Password", max_length=4096, strip=False)
