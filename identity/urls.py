@@ -1,11 +1,18 @@
 from django.urls import path
 
+from identity.views.authorized import authorized
 from identity.views.certs import certs
 from identity.views.get_identity import get_identity
+from identity.views.login import login_page
+from identity.views.logout import logout
 
 app_name = "access"
 
 urlpatterns: list = [
+    path("login", login_page, name="login"),
+    path("login/<str:app_host>", login_page, name="login-app"),
+    path("authorized", authorized, name="authorized"),
+    path("logout", logout, name="logout"),
     path("certs", certs, name="certs"),
     path("get-identity", get_identity, name="get-identity"),
 ]

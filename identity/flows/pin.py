@@ -1,0 +1,180 @@
+"""One-time PIN: six digits by email, valid 10 minutes, single use, dead after 5 wrong tries.
+
+A PIN is bound to the browser flow that asked for it (the `CF_Session` cookie holds a random flow
+id), so a code read over someone's shoulder is useless in another browser. It is stored as an
+HMAC keyed by SECRET_KEY: a copy of the database alone does not reveal it, and a six-digit space
+cannot be searched without the key. Sending is throttled per address and per client IP; an
+address that no policy of the application could allow gets no email, but the page says the same
+thing either way (Access: "A code has been emailed to you"), so it tells nobody who may enter.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv6Address
+
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import F, QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from identity.events import record_event
+from identity.models import AuthEvent, OneTimePin
+from identity.throttles import PIN_SEND_PER_ADDRESS, PIN_SEND_PER_IP
+from policies.rules import Subject
+from policies.snapshot import CompiledApplication, Snapshot
+
+logger = logging.getLogger("accessproject.identity")
+
+PIN_DIGITS = 6
+PIN_LIFETIME = timedelta(minutes=10)
+MAX_ATTEMPTS = 5
+INVALID_CODE = "That code is not valid."
+THROTTLED = "Too many codes were requested. Wait a few minutes and try again."
+
+
+class PinRequestOutcome(StrEnum):
+    SENT = "sent"
+    NOT_ELIGIBLE = "not_eligible"  # no policy could allow the address: no email, same page
+    THROTTLED = "throttled"
+
+
+def _code_hash(*, code: str, email: str, flow_id: str) -> str:
+    value = f"{flow_id}:{email}:{code}"
+    return salted_hmac("accessproject.identity.pin", value, algorithm="sha256").hexdigest()
+
+
+def new_code() -> str:
+    """Six random decimal digits."""
+    return f"{secrets.randbelow(10**PIN_DIGITS):0{PIN_DIGITS}d}"
+
+
+def address_may_pass(
+    snapshot: Snapshot,
+    application: CompiledApplication | None,
+    *,
+    email: str,
+    login_method: str,
+    ip: IPv4Address | IPv6Address | None,
+    country: str,
+) -> bool:
+    """Whether some policy could let this address in with a PIN (any application, on the login
+    host's own page): otherwise no email is sent."""
+    subject = Subject(
+        email=email,
+        ip=ip,
+        country=country or None,
+        login_method=login_method,
+        auth_methods=frozenset({"otp"}),
+    )
+    candidates = [application] if application is not None else snapshot.applications.values()
+    return any(snapshot.decide(candidate, subject).allowed for candidate in candidates)
+
+
+def request_pin(
+    *,
+    snapshot: Snapshot,
+    application: CompiledApplication | None,
+    email: str,
+    login_method: str,
+    flow_id: str,
+    ip: IPv4Address | IPv6Address | None,
+    country: str,
+    now: datetime | None = None,
+) -> PinRequestOutcome:
+    """Send a new PIN to `email` for this flow, when the throttles and the policies allow it."""
+    now = now or timezone.now()
+    # Both throttles count every request, eligible or not: their answer may not depend on it.
+    address_count = PIN_SEND_PER_ADDRESS.hit(email, now=now)
+    ip_count = PIN_SEND_PER_IP.hit(str(ip), now=now) if ip is not None else 0
+    if address_count > PIN_SEND_PER_ADDRESS.limit or ip_count > PIN_SEND_PER_IP.limit:
+        return PinRequestOutcome.THROTTLED
+    if not address_may_pass(
+        snapshot, application, email=email, login_method=login_method, ip=ip, country=country
+    ):
+        logger.info("PIN not sent: no policy allows the address", extra={"flow": flow_id})
+        return PinRequestOutcome.NOT_ELIGIBLE
+
+    application_id = application.id if application is not None else None
+    # A new code replaces the flow's earlier ones.
+    _pins_of_flow(flow_id=flow_id, email=email, application_id=application_id).update(used_at=now)
+    code = new_code()
+    OneTimePin.objects.create(
+        email=email,
+        application_id=application_id,
+        code_hash=_code_hash(code=code, email=email, flow_id=flow_id),
+        created_at=now,
+        expires_at=now + PIN_LIFETIME,
+        client_ip=str(ip) if ip is not None else None,
+        flow_id=flow_id,
+    )
+    _send_pin_email(email=email, code=code, application=application)
+    record_event(
+        AuthEvent.Kind.PIN_SENT,
+        email=email,
+        application=application_id,
+        ip=ip,
+        detail={"login_method": login_method},
+    )
+    return PinRequestOutcome.SENT
+
+
+def _pins_of_flow(*, flow_id: str, email: str, application_id: int | None) -> QuerySet[OneTimePin]:
+    """The flow's unused PINs for this address and application (None = the login host's page)."""
+    pins = OneTimePin.objects.filter(flow_id=flow_id, email=email, used_at__isnull=True)
+    if application_id is None:
+        return pins.filter(application__isnull=True)
+    return pins.filter(application_id=application_id)
+
+
+def _send_pin_email(*, email: str, code: str, application: CompiledApplication | None) -> None:
+    context = {
+        "code": code,
+        "application": application,
+        "minutes": int(PIN_LIFETIME.total_seconds() // 60),
+    }
+    subject = render_to_string("identity/email/pin_subject.txt", context).strip()
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("identity/email/pin.txt", context),
+        to=[email],
+    )
+    message.attach_alternative(render_to_string("identity/email/pin.html", context), "text/html")
+    message.send()
+
+
+def verify_pin(
+    *,
+    email: str,
+    code: str,
+    application: CompiledApplication | None,
+    flow_id: str,
+    now: datetime | None = None,
+) -> bool:
+    """Whether `code` is this flow's current PIN for `email`; a success uses it up.
+
+    Every try spends one of the PIN's attempts *before* the comparison, in one UPDATE, so
+    concurrent guesses cannot exceed the limit. Every failure looks the same to the caller.
+    """
+    now = now or timezone.now()
+    application_id = application.id if application is not None else None
+    pin = (
+        _pins_of_flow(flow_id=flow_id, email=email, application_id=application_id)
+        .order_by("-created_at")
+        .first()
+    )
+    if pin is None or pin.expires_at <= now:
+        return False
+    spent = OneTimePin.objects.filter(
+        pk=pin.pk, used_at__isnull=True, attempts__lt=MAX_ATTEMPTS
+    ).update(attempts=F("attempts") + 1)
+    if not spent:
+        return False
+    expected = _code_hash(code=code, email=email, flow_id=flow_id)
+    if not constant_time_compare(pin.code_hash, expected):
+        return False
+    return bool(OneTimePin.objects.filter(pk=pin.pk, used_at__isnull=True).update(used_at=now))

@@ -1,0 +1,343 @@
+"""What happens once a person has proved who they are (PIN, password, or an existing session).
+
+The application's policies decide; a refusal is recorded and shown (or sent to the
+application's `custom_deny_url`); a pass starts the org session (its cookie on the login host)
+and mints a single-use authorization code that the browser takes to the application host's
+authorized hop. SSO is the same step with the identity read from a valid org token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from identity.clients import client_country, client_ip
+from identity.conf import conf
+from identity.cookies import CF_AUTHORIZATION, cookie_values, set_org_cookie
+from identity.events import record_event
+from identity.login_urls import LOGIN_PATH, authorized_url
+from identity.models import AccessSession, AuthEvent, AuthorizationCode
+from identity.sessions import new_identity_nonce, session_create
+from identity.tokens import (
+    AUTH_METHODS_CLAIM,
+    LOGIN_METHOD_CLAIM,
+    AccessClaims,
+    TokenError,
+    issue_token,
+    issuer_for,
+    verify_access_token,
+)
+from policies.decision import Verdict
+from policies.models import DEFAULT_DENY_MESSAGE
+from policies.rules import Subject
+from policies.snapshot import CompiledApplication, Snapshot
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+CODE_LIFETIME = timedelta(seconds=60)
+PIN_METHOD = "onetimepin"
+PASSWORD_METHOD = "password"
+# RFC 8176 authentication methods per identity provider type; tokens carry them (`amr`) with
+# the IdP name, so a later decision (SSO, the gate) can re-evaluate `auth_method` rules.
+AUTH_METHODS = {PIN_METHOD: frozenset({"otp"}), PASSWORD_METHOD: frozenset({"pwd"})}
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A validated sign-in flow: for an application (on `app_host`), or for the login host."""
+
+    snapshot: Snapshot
+    scheme: str
+    login_host: str
+    application: CompiledApplication | None = None
+    app_host: str = ""
+    redirect_url: str = "/"
+    state_hash: str = ""
+    kid: str = ""
+    raw_redirect_url: str = ""
+
+    @property
+    def app_origin(self) -> str:
+        return f"{self.scheme}://{self.app_host}" if self.app_host else ""
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who signed in, and how."""
+
+    email: str
+    login_method: str  # the identity provider's name
+    auth_methods: frozenset[str] = frozenset()
+    user: User | None = field(default=None, compare=False)
+
+
+def login_methods(snapshot: Snapshot, application: CompiledApplication | None) -> dict[str, str]:
+    """The identity providers offered, as {type: name}: the application's `allowed_idps`
+    (all when empty), or every provider on the login host's own page."""
+    allowed = set(application.allowed_idps) if application is not None else set()
+    offered: dict[str, str] = {}
+    for name, kind in sorted(snapshot.identity_providers.items()):
+        if (not allowed or name in allowed) and kind not in offered:
+            offered[kind] = name
+    return offered
+
+
+def subject_id(email: str) -> str:
+    """The token `sub`: a stable UUID per address, keyed by SECRET_KEY (Access's user id)."""
+    digest = salted_hmac("accessproject.identity.subject", email.lower(), algorithm="sha256")
+    return str(uuid.UUID(bytes=digest.digest()[:16], version=4))
+
+
+def subject_for(request: HttpRequest, person: Person) -> Subject:
+    """The policy subject for a person signing in from this request (IP and country are facts)."""
+    return Subject(
+        email=person.email,
+        ip=client_ip(request),
+        country=client_country(request) or None,
+        login_method=person.login_method,
+        auth_methods=person.auth_methods,
+    )
+
+
+def session_lifetime(verdict: Verdict, application: CompiledApplication | None) -> timedelta:
+    """The deciding policy's session duration, else the application's, else 24 hours."""
+    if verdict.policy is not None and verdict.policy.session_duration:
+        return verdict.policy.session_duration
+    if application is not None and application.session_duration:
+        return application.session_duration
+    return conf.default_session_duration
+
+
+def is_secure(request: HttpRequest) -> bool:
+    """Whether cookies must be Secure: on HTTPS, and always outside DEBUG."""
+    return request.is_secure() or not settings.DEBUG
+
+
+def deny_response(
+    request: HttpRequest, *, application: CompiledApplication, email: str
+) -> HttpResponse:
+    """The application's deny page (403), or a redirect to its `custom_deny_url`."""
+    if application.custom_deny_url:
+        return HttpResponseRedirect(application.custom_deny_url)
+    body = render_to_string(
+        "identity/deny.html",
+        {
+            "message": application.custom_deny_message or DEFAULT_DENY_MESSAGE,
+            "application": application,
+            "email": email,
+        },
+        request=request,
+    )
+    return HttpResponse(body, status=403)
+
+
+def form_targets(flow: Flow) -> tuple[str, ...]:
+    """Origins a form post on this flow's page may redirect to (the CSP `form-action`)."""
+    targets = [flow.app_origin] if flow.app_origin else []
+    if flow.application is not None and flow.application.custom_deny_url:
+        parts = urlsplit(flow.application.custom_deny_url)
+        targets.append(f"{parts.scheme}://{parts.netloc}")
+    return tuple(targets)
+
+
+def current_sign_in(request: HttpRequest, flow: Flow) -> AccessClaims | None:
+    """The identity of a still-valid session on the login host, for SSO, or None.
+
+    The org token is the session. Without a team domain the login host is the application host,
+    whose `CF_Authorization` then holds an app token instead: it proves the same sign-in.
+    """
+    values = cookie_values(request.META.get("HTTP_COOKIE", ""), CF_AUTHORIZATION)
+    issuer = issuer_for(flow.login_host)
+    token_types: tuple[Literal["app", "org"], ...] = ("org",)
+    if flow.app_host and flow.login_host == flow.app_host.lower():
+        token_types = ("org", "app")
+    for token_type in token_types:
+        for value in values:
+            try:
+                claims = verify_access_token(
+                    value, audience=None, token_type=token_type, issuer=issuer
+                )
+            except TokenError:
+                continue
+            if claims.email and not claims.common_name:
+                return claims
+    return None
+
+
+def person_from_claims(claims: AccessClaims) -> Person:
+    """The person a verified token stands for (its login method and methods, as claimed)."""
+    return Person(
+        email=claims.email,
+        login_method=claims.login_method,
+        auth_methods=frozenset(claims.auth_methods),
+    )
+
+
+def _extra_claims(person: Person) -> dict[str, object]:
+    return {
+        LOGIN_METHOD_CLAIM: person.login_method,
+        AUTH_METHODS_CLAIM: sorted(person.auth_methods),
+    }
+
+
+def _issue_code(
+    request: HttpRequest,
+    flow: Flow,
+    person: Person,
+    *,
+    identity_nonce: str,
+    lifetime: timedelta,
+    session: AccessSession | None,
+) -> str:
+    assert flow.application is not None
+    code = secrets.token_urlsafe(32)
+    now = timezone.now()
+    AuthorizationCode.objects.create(
+        code_hash=hashlib.sha256(code.encode()).hexdigest(),
+        application_id=flow.application.id,
+        state_hash=flow.state_hash,
+        email=person.email,
+        identity_nonce=identity_nonce,
+        login_method=person.login_method,
+        claims={
+            "sub": subject_id(person.email),
+            "country": client_country(request),
+            "lifetime": int(lifetime.total_seconds()),
+            **_extra_claims(person),
+        },
+        session=session,
+        redirect_url=flow.redirect_url,
+        created_at=now,
+        expires_at=now + CODE_LIFETIME,
+    )
+    return code
+
+
+def _refuse(
+    request: HttpRequest, flow: Flow, person: Person, verdict: Verdict, *, sso: bool
+) -> HttpResponse:
+    assert flow.application is not None
+    record_event(
+        AuthEvent.Kind.SIGN_IN_REFUSED,
+        email=person.email,
+        application=flow.application.id,
+        ip=client_ip(request),
+        detail={"reason": verdict.reason, "login_method": person.login_method, "sso": sso},
+    )
+    return deny_response(request, application=flow.application, email=person.email)
+
+
+def complete_sign_in(request: HttpRequest, flow: Flow, person: Person) -> HttpResponse:
+    """Finish a sign-in by PIN or password: decide, start the org session, go to the hop."""
+    application = flow.application
+    lifetime = conf.default_session_duration
+    if application is not None:
+        verdict = flow.snapshot.decide(application, subject_for(request, person))
+        if not verdict.allowed:
+            return _refuse(request, flow, person, verdict, sso=False)
+        lifetime = session_lifetime(verdict, application)
+
+    now = timezone.now()
+    ip = client_ip(request)
+    country = client_country(request)
+    identity_nonce = new_identity_nonce()
+    org_session = session_create(
+        email=person.email,
+        application=None,
+        identity_nonce=identity_nonce,
+        login_method=person.login_method,
+        issued_at=now,
+        expires_at=now + lifetime,
+        user=person.user,
+        ip=ip,
+        user_agent=request.headers.get("User-Agent", ""),
+        country=country,
+    )
+    org_token = issue_token(
+        token_type="org",
+        audiences=[conf.team_domain] if conf.team_domain else [],
+        email=person.email,
+        subject=subject_id(person.email),
+        identity_nonce=identity_nonce,
+        lifetime=lifetime,
+        issuer=issuer_for(flow.login_host),
+        country=country,
+        extra=_extra_claims(person),
+    )
+    record_event(
+        AuthEvent.Kind.SIGN_IN,
+        email=person.email,
+        application=application.id if application is not None else None,
+        ip=ip,
+        detail={"login_method": person.login_method, "sso": False},
+    )
+    if application is None:
+        response: HttpResponse = HttpResponseRedirect(LOGIN_PATH)
+    else:
+        code = _issue_code(
+            request,
+            flow,
+            person,
+            identity_nonce=identity_nonce,
+            lifetime=lifetime,
+            session=org_session,
+        )
+        response = HttpResponseRedirect(
+            authorized_url(scheme=flow.scheme, app_host=flow.app_host, code=code)
+        )
+    set_org_cookie(
+        response,
+        token=org_token,
+        secure=is_secure(request),
+        max_age=int(lifetime.total_seconds()),
+    )
+    return response
+
+
+def sso_sign_in(request: HttpRequest, flow: Flow, claims: AccessClaims) -> HttpResponse | None:
+    """Sign in to the flow's application with an existing session, without showing the page.
+
+    Returns None when the session's login method is not one this application accepts: the
+    person must then sign in again with one that is.
+    """
+    application = flow.application
+    assert application is not None
+    person = person_from_claims(claims)
+    if person.login_method not in login_methods(flow.snapshot, application).values():
+        return None
+    verdict = flow.snapshot.decide(application, subject_for(request, person))
+    if not verdict.allowed:
+        return _refuse(request, flow, person, verdict, sso=True)
+    org_session = AccessSession.objects.filter(
+        identity_nonce=claims.identity_nonce, application__isnull=True
+    ).first()
+    code = _issue_code(
+        request,
+        flow,
+        person,
+        identity_nonce=claims.identity_nonce,
+        lifetime=session_lifetime(verdict, application),
+        session=org_session,
+    )
+    record_event(
+        AuthEvent.Kind.SIGN_IN,
+        email=person.email,
+        application=application.id,
+        ip=client_ip(request),
+        detail={"login_method": person.login_method, "sso": True},
+    )
+    return HttpResponseRedirect(
+        authorized_url(scheme=flow.scheme, app_host=flow.app_host, code=code)
+    )

@@ -1,0 +1,305 @@
+"""The hosted login page: `/cdn-cgi/access/login/<app-host>?kid=&redirect_url=&state=` and
+`/cdn-cgi/access/login` (the login host's own page).
+
+GET shows the page (or, with a valid session, goes straight through SSO). The page's forms post
+back to the same URL with a `step`: `send_pin`, `verify_pin` or `password`. Every request is
+checked by `refuse_cross_site` (cross-site refusal, CSRF, framing and caching headers).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, QueryDict
+from django.template.loader import render_to_string
+from django.utils.http import urlencode
+
+from identity.clients import client_country, client_ip
+from identity.crosssite import apply_login_headers, refuse_cross_site
+from identity.flows.password import INCORRECT, identity_email, password_sign_in
+from identity.flows.pin import INVALID_CODE, THROTTLED, PinRequestOutcome, request_pin, verify_pin
+from identity.flows.signin import (
+    AUTH_METHODS,
+    PASSWORD_METHOD,
+    PIN_METHOD,
+    Flow,
+    Person,
+    complete_sign_in,
+    current_sign_in,
+    form_targets,
+    is_secure,
+    login_methods,
+    sso_sign_in,
+)
+from identity.forms import FlowForm, PasswordForm, PinRequestForm, PinVerifyForm
+from identity.login_urls import LOGIN_PATH, LOGOUT_PATH, login_host_for
+from identity.redirects import application_root, safe_redirect_url
+from policies.matching import normalize_host
+from policies.snapshot import SnapshotError, get_snapshot
+from policies.versioning import VersionUnavailable
+
+logger = logging.getLogger("accessproject.identity")
+
+FLOW_COOKIE = "CF_Session"  # Cloudflare's name for the login host's flow (CSRF) cookie
+FLOW_COOKIE_SALT = "accessproject.identity.flow"
+FLOW_COOKIE_MAX_AGE = 4 * 60 * 60
+STATE_PATTERN = re.compile(r"[0-9a-f]{64}")
+INVALID_LINK = "This sign-in link is not valid. Go back to the application and try again."
+
+
+class _InvalidFlow(Exception):
+    """The flow parameters cannot be trusted: answer with `response`."""
+
+    def __init__(self, response: HttpResponseBase) -> None:
+        super().__init__("invalid flow")
+        self.response = response
+
+
+def _message_page(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+    body = render_to_string("identity/refused.html", {"message": message}, request=request)
+    return HttpResponse(body, status=status)
+
+
+def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, Any]) -> Flow:
+    """Validate the flow parameters (from the query on GET, the hidden fields on POST)."""
+    try:
+        snapshot = get_snapshot()
+    except (SnapshotError, VersionUnavailable):
+        logger.exception("login page unavailable: the configuration cannot be loaded")
+        raise _InvalidFlow(
+            _message_page(request, "Sign-in is unavailable right now. Try again soon.", status=503)
+        ) from None
+    request_host = request.get_host().lower()
+    if app_host is None:
+        return Flow(snapshot=snapshot, scheme=request.scheme or "https", login_host=request_host)
+
+    form = FlowForm(params)
+    host = normalize_host(app_host)
+    if not form.is_valid() or host is None:
+        raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
+    kid = form.cleaned_data["kid"]
+    application = snapshot.by_aud.get(kid)
+    if application is None or application not in snapshot.applications_for_host(host):
+        raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
+
+    app_host = app_host.lower()
+    scheme = request.scheme or "https"
+    login_host = login_host_for(app_host)
+    raw_redirect = form.cleaned_data["redirect_url"]
+    redirect_url = safe_redirect_url(
+        raw_redirect,
+        app_host=app_host,
+        scheme=scheme,
+        snapshot=snapshot,
+        debug=settings.DEBUG,
+        fallback=application_root(application.domain),
+    )
+    if request_host != login_host:
+        # The org cookie belongs to the login host: send the browser there (GET only).
+        if request.method not in ("GET", "HEAD"):
+            raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
+        query = urlencode({"kid": kid, "redirect_url": raw_redirect, **_state_param(params)})
+        raise _InvalidFlow(
+            HttpResponseRedirect(f"{scheme}://{login_host}{LOGIN_PATH}/{app_host}?{query}")
+        )
+    state = str(params.get("state", ""))
+    if not STATE_PATTERN.fullmatch(state):
+        if request.method not in ("GET", "HEAD"):
+            raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
+        # No state: back to the application, whose gate starts a fresh flow with one.
+        target = (
+            redirect_url
+            if not redirect_url.startswith("/")
+            else (f"{scheme}://{app_host}{redirect_url}")
+        )
+        raise _InvalidFlow(HttpResponseRedirect(target))
+    return Flow(
+        snapshot=snapshot,
+        scheme=scheme,
+        login_host=login_host,
+        application=application,
+        app_host=app_host,
+        redirect_url=redirect_url,
+        state_hash=state,
+        kid=kid,
+        raw_redirect_url=raw_redirect,
+    )
+
+
+def _state_param(params: Mapping[str, Any]) -> dict[str, str]:
+    state = params.get("state")
+    return {"state": state} if isinstance(state, str) and state else {}
+
+
+def _flow_id(request: HttpRequest) -> str | None:
+    value = request.get_signed_cookie(FLOW_COOKIE, default=None, salt=FLOW_COOKIE_SALT)
+    return value if isinstance(value, str) and value else None
+
+
+def _set_flow_cookie(request: HttpRequest, response: HttpResponseBase, flow_id: str) -> None:
+    response.set_signed_cookie(
+        FLOW_COOKIE,
+        flow_id,
+        salt=FLOW_COOKIE_SALT,
+        max_age=FLOW_COOKIE_MAX_AGE,
+        path="/cdn-cgi/access/",
+        secure=is_secure(request),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _render(
+    request: HttpRequest,
+    flow: Flow,
+    template: str,
+    *,
+    status: int = 200,
+    **context: Any,
+) -> HttpResponse:
+    flow_fields = {"kid": flow.kid, "redirect_url": flow.raw_redirect_url, "state": flow.state_hash}
+    body = render_to_string(
+        template,
+        {
+            "application": flow.application,
+            "app_host": flow.app_host,
+            "flow": flow_fields,
+            "form_action": request.path,
+            "restart_url": f"{request.path}?{urlencode(flow_fields)}"
+            if flow.application
+            else request.path,
+            "methods": {
+                "pin": PIN_METHOD in (offered := login_methods(flow.snapshot, flow.application)),
+                "password": PASSWORD_METHOD in offered,
+            },
+            **context,
+        },
+        request=request,
+    )
+    return HttpResponse(body, status=status)
+
+
+def _show_page(request: HttpRequest, flow: Flow) -> HttpResponse:
+    claims = current_sign_in(request, flow)
+    if claims is not None:
+        if flow.application is None:
+            return HttpResponse(
+                render_to_string(
+                    "identity/signed_in.html",
+                    {"email": claims.email, "logout_action": LOGOUT_PATH},
+                    request=request,
+                )
+            )
+        response = sso_sign_in(request, flow, claims)
+        if response is not None:
+            return response
+    return _render(request, flow, "identity/login.html")
+
+
+def _send_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
+    offered = login_methods(flow.snapshot, flow.application)
+    form = PinRequestForm(request.POST)
+    if PIN_METHOD not in offered:
+        return _message_page(request, INVALID_LINK, status=400)
+    if not form.is_valid():
+        return _render(
+            request, flow, "identity/login.html", status=400, error="Enter a valid email address."
+        )
+    email = form.cleaned_data["email"]
+    flow_id = _flow_id(request) or secrets.token_urlsafe(32)
+    outcome = request_pin(
+        snapshot=flow.snapshot,
+        application=flow.application,
+        email=email,
+        login_method=offered[PIN_METHOD],
+        flow_id=flow_id,
+        ip=client_ip(request),
+        country=client_country(request),
+    )
+    if outcome is PinRequestOutcome.THROTTLED:
+        response = _render(
+            request, flow, "identity/login.html", status=429, error=THROTTLED, email=email
+        )
+    else:
+        # Sent or not, the page is the same: it must not tell who may sign in.
+        response = _render(request, flow, "identity/pin_sent.html", email=email)
+    _set_flow_cookie(request, response, flow_id)
+    return response
+
+
+def _verify_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
+    offered = login_methods(flow.snapshot, flow.application)
+    if PIN_METHOD not in offered:
+        return _message_page(request, INVALID_LINK, status=400)
+    form = PinVerifyForm(request.POST)
+    flow_id = _flow_id(request)
+    valid = (
+        form.is_valid()
+        and flow_id is not None
+        and verify_pin(
+            email=form.cleaned_data["email"],
+            code=form.cleaned_data["code"],
+            application=flow.application,
+            flow_id=flow_id,
+        )
+    )
+    if not valid:
+        email = str(request.POST.get("email", ""))[:254]
+        return _render(request, flow, "identity/pin_sent.html", error=INVALID_CODE, email=email)
+    person = Person(
+        email=form.cleaned_data["email"],
+        login_method=offered[PIN_METHOD],
+        auth_methods=AUTH_METHODS[PIN_METHOD],
+    )
+    return complete_sign_in(request, flow, person)
+
+
+def _password(request: HttpRequest, flow: Flow) -> HttpResponse:
+    offered = login_methods(flow.snapshot, flow.application)
+    if PASSWORD_METHOD not in offered:
+        return _message_page(request, INVALID_LINK, status=400)
+    form = PasswordForm(request.POST)
+    user = None
+    if form.is_valid():
+        user = password_sign_in(
+            request,
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+            ip=client_ip(request),
+        )
+    if user is None:
+        username = str(request.POST.get("username", ""))[:254]
+        return _render(request, flow, "identity/login.html", error=INCORRECT, username=username)
+    person = Person(
+        email=identity_email(user),
+        login_method=offered[PASSWORD_METHOD],
+        auth_methods=AUTH_METHODS[PASSWORD_METHOD],
+        user=user,
+    )
+    return complete_sign_in(request, flow, person)
+
+
+_STEPS = {"send_pin": _send_pin, "verify_pin": _verify_pin, "password": _password}
+
+
+@refuse_cross_site
+def login_page(request: HttpRequest, app_host: str | None = None) -> HttpResponseBase:
+    """The login page and its form posts (see the module docstring)."""
+    params: QueryDict = request.POST if request.method == "POST" else request.GET
+    try:
+        flow = _flow_for(request, app_host, params)
+    except _InvalidFlow as invalid:
+        apply_login_headers(invalid.response)
+        return invalid.response
+    if request.method == "POST":
+        step = _STEPS.get(str(request.POST.get("step", "")))
+        response = step(request, flow) if step else _message_page(request, INVALID_LINK, status=400)
+    else:
+        response = _show_page(request, flow)
+    apply_login_headers(response, form_targets=form_targets(flow))
+    return response

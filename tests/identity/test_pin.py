@@ -1,0 +1,220 @@
+"""One-time PIN: sending, anti-enumeration, expiry, single use, attempts, throttles."""
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from identity.flows.pin import INVALID_CODE, MAX_ATTEMPTS, new_code
+from identity.models import AuthEvent, OneTimePin
+from identity.throttles import PIN_SEND_PER_ADDRESS, Throttle
+from tests.identity.signin_support import (
+    Browser,
+    LoginFlow,
+    code_from,
+    make_application,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_team_domain(settings):
+    settings.ACCESS_TEAM_DOMAIN = ""
+
+
+@pytest.fixture
+def flow(db):
+    return LoginFlow(Browser(), make_application(domain="app.localhost/demo", name="Wiki"))
+
+
+def _other_code(code):
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def test_codes_are_six_digits():
+    assert all(len(new_code()) == 6 and new_code().isdigit() for _ in range(100))
+
+
+def test_sending_a_code_emails_it_in_text_and_html(flow, mailoutbox):
+    flow.open()
+    response = flow.send_pin("Ann@Example.com")
+    assert response.status_code == 200
+    assert b"A code has been emailed to you" in response.content
+    assert b'<label for="id_code">Code</label>' in response.content
+    [message] = mailoutbox
+    assert message.to == ["ann@example.com"]
+    code = code_from(message)
+    assert message.subject == f"Your sign-in code: {code}"
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    assert code in html
+    assert "Wiki" in html
+
+
+def test_the_code_is_stored_only_hashed(flow, mailoutbox):
+    flow.send_pin()
+    code = code_from(mailoutbox[0])
+    pin = OneTimePin.objects.get()
+    assert code not in pin.code_hash
+    assert pin.expires_at - pin.created_at == timedelta(minutes=10)
+    assert AuthEvent.objects.filter(kind=AuthEvent.Kind.PIN_SENT, email="ann@example.com").exists()
+
+
+def test_an_address_no_policy_allows_gets_the_same_page_and_no_email(flow, mailoutbox):
+    allowed = flow.send_pin("ann@example.com")
+    refused = flow.send_pin("eve@elsewhere.test")
+    assert refused.status_code == allowed.status_code == 200
+    assert b"A code has been emailed to you" in refused.content
+    assert len(mailoutbox) == 1
+    assert OneTimePin.objects.filter(email="eve@elsewhere.test").count() == 0
+
+
+def test_the_right_code_signs_in_and_goes_to_the_authorized_hop(flow, mailoutbox):
+    flow.send_pin()
+    response = flow.verify_pin(code_from(mailoutbox[0]))
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://app.localhost/cdn-cgi/access/authorized?code=")
+
+
+def test_a_wrong_code_is_not_valid(flow, mailoutbox):
+    flow.send_pin()
+    response = flow.verify_pin(_other_code(code_from(mailoutbox[0])))
+    assert response.status_code == 200
+    assert INVALID_CODE.encode() in response.content
+
+
+def test_a_code_works_once(flow, mailoutbox):
+    flow.send_pin()
+    code = code_from(mailoutbox[0])
+    assert flow.verify_pin(code).status_code == 302
+    response = flow.verify_pin(code)
+    assert response.status_code == 200
+    assert INVALID_CODE.encode() in response.content
+
+
+def test_a_code_expires_after_ten_minutes(flow, mailoutbox):
+    flow.send_pin()
+    code = code_from(mailoutbox[0])
+    later = timezone.now() + timedelta(minutes=10, seconds=1)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        response = flow.verify_pin(code)
+    assert response.status_code == 200
+    assert INVALID_CODE.encode() in response.content
+
+
+def test_a_code_still_works_just_before_it_expires(flow, mailoutbox):
+    flow.send_pin()
+    code = code_from(mailoutbox[0])
+    later = timezone.now() + timedelta(minutes=9, seconds=50)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        assert flow.verify_pin(code).status_code == 302
+
+
+def test_a_code_is_dead_after_five_wrong_tries(flow, mailoutbox):
+    flow.send_pin()
+    code = code_from(mailoutbox[0])
+    for _ in range(MAX_ATTEMPTS):
+        flow.verify_pin(_other_code(code))
+    response = flow.verify_pin(code)
+    assert response.status_code == 200
+    assert INVALID_CODE.encode() in response.content
+
+
+def test_the_fifth_try_may_still_be_right(flow, mailoutbox):
+    flow.send_pin()
+    code = code_from(mailoutbox[0])
+    for _ in range(MAX_ATTEMPTS - 1):
+        flow.verify_pin(_other_code(code))
+    assert flow.verify_pin(code).status_code == 302
+
+
+def test_a_code_only_works_in_the_browser_that_asked(flow, mailoutbox):
+    flow.send_pin()
+    code = code_from(mailoutbox[0])
+    thief = LoginFlow(Browser(), flow.application)
+    response = thief.verify_pin(code)
+    assert response.status_code == 200
+    assert INVALID_CODE.encode() in response.content
+
+
+def test_a_code_is_bound_to_its_address(flow, mailoutbox):
+    flow.send_pin("ann@example.com")
+    response = flow.verify_pin(code_from(mailoutbox[0]), email="bob@example.com")
+    assert INVALID_CODE.encode() in response.content
+
+
+def test_a_new_code_replaces_the_previous_one(flow, mailoutbox):
+    with mock.patch("identity.flows.pin.new_code", side_effect=["111111", "222222"]):
+        flow.send_pin()
+        flow.send_pin()
+    assert INVALID_CODE.encode() in flow.verify_pin("111111").content
+    assert flow.verify_pin("222222").status_code == 302
+
+
+def test_sending_is_throttled_per_address(flow, mailoutbox):
+    for _ in range(5):
+        assert flow.send_pin().status_code == 200
+    response = flow.send_pin()
+    assert response.status_code == 429
+    assert b"Too many codes were requested" in response.content
+    assert len(mailoutbox) == 5
+
+
+def test_sending_is_throttled_per_client_ip(flow, mailoutbox):
+    for number in range(20):
+        assert flow.send_pin(f"person{number}@example.com").status_code == 200
+    assert flow.send_pin("last@example.com").status_code == 429
+    assert len(mailoutbox) == 20
+
+
+def test_the_address_throttle_counts_addresses_no_policy_allows(flow, mailoutbox):
+    for _ in range(5):
+        flow.send_pin("eve@elsewhere.test")
+    assert flow.send_pin("eve@elsewhere.test").status_code == 429
+
+
+def test_the_address_throttle_ends_after_the_window(flow, mailoutbox):
+    for _ in range(6):
+        flow.send_pin()
+    later = timezone.now() + timedelta(minutes=20, seconds=1)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        assert flow.send_pin().status_code == 200
+    assert len(mailoutbox) == 6
+
+
+def test_an_invalid_email_is_refused_without_sending(flow, mailoutbox):
+    response = flow.send_pin("not-an-address")
+    assert response.status_code == 400
+    assert mailoutbox == []
+
+
+# The throttle itself
+
+
+def test_throttle_counts_hits_within_the_window():
+    throttle = Throttle("t", 3, timedelta(minutes=10))
+    now = timezone.now()
+    assert [throttle.hit("k", now=now) for _ in range(3)] == [1, 2, 3]
+    assert throttle.exceeded("k", now=now)
+
+
+def test_throttle_keys_are_independent():
+    throttle = Throttle("t", 3, timedelta(minutes=10))
+    now = timezone.now()
+    throttle.hit("a", now=now)
+    assert throttle.count("b", now=now) == 0
+
+
+def test_throttle_forgets_after_two_windows():
+    throttle = Throttle("t", 3, timedelta(minutes=10))
+    now = timezone.now()
+    for _ in range(3):
+        throttle.hit("k", now=now)
+    assert throttle.count("k", now=now + timedelta(minutes=20, seconds=1)) == 0
+
+
+def test_throttle_clear_forgets_the_key():
+    now = timezone.now()
+    PIN_SEND_PER_ADDRESS.hit("ann@example.com", now=now)
+    PIN_SEND_PER_ADDRESS.clear("ann@example.com", now=now)
+    assert PIN_SEND_PER_ADDRESS.count("ann@example.com", now=now) == 0
