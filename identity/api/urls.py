@@ -1,3 +1,18 @@
 """Routes of the identity half of `/api/access/` (mounted by accessproject/urls.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from identity.api import keys, logs, sessions
+
+urlpatterns = [
+    path("sessions", sessions.SessionListApi.as_view(), name="api-sessions"),
+    path("sessions/revoke", sessions.RevokeApi.as_view(), name="api-sessions-revoke"),
+    path(
+        "sessions/<int:session_id>/revoke",
+        sessions.SessionRevokeApi.as_view(),
+        name="api-session-revoke",
+    ),
+    path("keys", keys.KeyListApi.as_view(), name="api-keys"),
+    path("keys/rotate", keys.KeyRotateApi.as_view(), name="api-keys-rotate"),
+    path("logs", logs.AuthEventListApi.as_view(), name="api-logs"),
+]

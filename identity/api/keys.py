@@ -1,0 +1,87 @@
+"""`/api/access/keys`: the public signing keys, and rotating them (`POST keys/rotate`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from identity.keys import PublicSigningKey, published_keys, rotate_keys
+from identity.models import SigningKey
+from policies.api.base import AdminApiView
+from policies.api.envelope import enveloped, ok
+from policies.api.permissions import ActionPermissions, WritesAllowed
+from policies.api.responses import error_responses
+
+
+class JwkSerializer(serializers.Serializer[Any]):
+    kty = serializers.CharField()
+    kid = serializers.CharField()
+    alg = serializers.CharField()
+    use = serializers.CharField()
+    n = serializers.CharField()
+    e = serializers.CharField()
+
+
+class SigningKeyOutputSerializer(serializers.Serializer[Any]):
+    kid = serializers.CharField()
+    current = serializers.BooleanField(help_text="Whether this key signs new tokens.")
+    jwk = JwkSerializer()
+    cert = serializers.CharField(help_text="Self-signed PEM certificate of the public key.")
+    activated_at = serializers.DateTimeField()
+    retired_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="After this the key no longer verifies."
+    )
+
+
+def _key_data(key: PublicSigningKey, *, current: bool) -> dict[str, Any]:
+    return SigningKeyOutputSerializer(
+        {
+            "kid": key.kid,
+            "current": current,
+            "jwk": dict(key.jwk),
+            "cert": key.certificate_pem,
+            "activated_at": key.activated_at,
+            "retired_at": key.retired_at,
+            "expires_at": key.expires_at,
+        }
+    ).data
+
+
+def _keys_data() -> list[dict[str, Any]]:
+    keyset = published_keys()
+    return [_key_data(key, current=kid == keyset.current_kid) for kid, key in keyset.items()]
+
+
+class KeyListApi(AdminApiView):
+    queryset = SigningKey.objects.all()
+
+    @extend_schema(
+        operation_id="keys_list",
+        responses={200: enveloped(SigningKeyOutputSerializer, many=True), **error_responses()},
+        description="Every key that still verifies tokens, the current one first.",
+    )
+    def get(self, request: Request) -> Response:
+        return ok(_keys_data())
+
+
+class KeyRotateApi(AdminApiView):
+    queryset = SigningKey.objects.all()
+    permission_classes = [ActionPermissions, WritesAllowed]
+
+    @extend_schema(
+        operation_id="keys_rotate",
+        request=None,
+        responses={200: enveloped(SigningKeyOutputSerializer, many=True), **error_responses()},
+        description=(
+            "Make a new key current now. The previous key stops signing and keeps verifying "
+            "for 7 days. Returns the keys after the rotation."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        rotate_keys(reason=f"api:{request.user.get_username()}")
+        return ok(_keys_data())

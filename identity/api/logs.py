@@ -1,0 +1,69 @@
+"""`/api/access/logs`: recent authentication events (sign-ins, refusals, revocations, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from identity.models import AuthEvent
+from policies.api.base import AdminApiView
+from policies.api.envelope import enveloped
+from policies.api.pagination import PAGE_PARAMETERS, paginated
+from policies.api.responses import error_responses
+
+
+class AuthEventOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=AuthEvent.Kind.choices)
+    email = serializers.CharField(allow_blank=True)
+    application_id = serializers.IntegerField(allow_null=True)
+    ip = serializers.CharField(allow_null=True)
+    detail = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
+class AuthEventFilterSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=AuthEvent.Kind.choices, required=False)
+    email = serializers.CharField(required=False)
+    application = serializers.IntegerField(required=False)
+    since = serializers.DateTimeField(required=False)
+
+
+def _events_data(events: Sequence[AuthEvent]) -> list[dict[str, Any]]:
+    return [AuthEventOutputSerializer(event).data for event in events]
+
+
+class AuthEventListApi(AdminApiView):
+    queryset = AuthEvent.objects.all()
+
+    @extend_schema(
+        operation_id="logs_list",
+        parameters=[
+            *PAGE_PARAMETERS,
+            OpenApiParameter("kind", str, enum=AuthEvent.Kind.values, description="Event kind."),
+            OpenApiParameter("email", str, description="Events of this address."),
+            OpenApiParameter("application", int, description="Events of this application id."),
+            OpenApiParameter("since", str, description="ISO 8601 date-time; newer events only."),
+        ],
+        responses={200: enveloped(AuthEventOutputSerializer, many=True), **error_responses()},
+        description="Authentication events, newest first.",
+    )
+    def get(self, request: Request) -> Response:
+        filters = AuthEventFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        values = filters.validated_data
+        events = AuthEvent.objects.order_by("-created_at", "-pk")
+        if "kind" in values:
+            events = events.filter(kind=values["kind"])
+        if "email" in values:
+            events = events.filter(email__iexact=values["email"])
+        if "application" in values:
+            events = events.filter(application_id=values["application"])
+        if "since" in values:
+            events = events.filter(created_at__gte=values["since"])
+        return paginated(request, events, represent=_events_data)
