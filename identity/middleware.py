@@ -235,6 +235,7 @@ def _authenticate(
 def _preflight_response(decision: GateDecision) -> HttpResponse:
     assert decision.preflight is not None
     response = HttpResponse(status=200)
+    del response["Content-Type"]  # an empty answer has no type
     for name, value in decision.preflight.headers:
         response[name] = value
     response["Content-Length"] = "0"
