@@ -1,0 +1,244 @@
+"""Admin forms: the shared validation layer's errors attached to the fields they concern."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.forms.models import BaseInlineFormSet
+
+from policies import validation
+from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
+from policies.validation import Catalog, Errors
+
+RULE_HELP = (
+    "A JSON list of rules, each a one-key object: "
+    '{"everyone": {}}, {"email": {"email": "ann@example.com"}}, '
+    '{"email_domain": {"domain": "example.com"}}, {"ip": {"ip": "203.0.113.0/24"}}, '
+    '{"geo": {"country_code": "PT"}}, {"group": {"name": "staff"}}, '
+    '{"service_token": {"name": "ci"}}, {"any_valid_service_token": {}}, '
+    '{"login_method": {"name": "One-time PIN"}}, {"auth_method": {"auth_method": "mfa"}}.'
+)
+RULE_LIST_HELP = {
+    "include": f"Include (OR, at least one). {RULE_HELP}",
+    "require": "Require (AND: every rule must hold). Same shapes as include.",
+    "exclude": "Exclude (NOT: any match refuses). Same shapes as include.",
+}
+CORS_HELP = (
+    'JSON object, e.g. {"allowed_origins": ["https://web.example.com"], '
+    '"allowed_methods": ["GET", "POST"], "allowed_headers": ["content-type"], '
+    '"allow_credentials": true, "max_age": 600}. Also allow_all_origins, allow_all_methods, '
+    "allow_all_headers. Leave empty to let no preflight through."
+)
+
+
+def attach_errors(form: forms.BaseForm, errors: Errors) -> None:
+    """Put each `{path: [messages]}` error on the form field its path starts with.
+
+    A field that already failed its own parsing keeps that first error only: validation saw
+    no value for it and would only repeat the complaint.
+    """
+    existing = set(form.errors)
+    for path, messages in errors.items():
+        root = path.split(".")[0].split("[")[0]
+        field = root if root in form.fields else None
+        if field in existing:
+            continue
+        for message in messages:
+            text = message if field is None or path == root else f"{path}: {message}"
+            form.add_error(field, text)
+
+
+def _json_or_none(value: Any) -> Any:
+    return None if value in ("", None) else value
+
+
+class ApplicationForm(forms.ModelForm):
+    """An application, validated by `policies.validation` like the API and config files."""
+
+    class Meta:
+        model = Application
+        fields = sorted(validation.APPLICATION_FIELDS)
+        help_texts = {"cors_headers": CORS_HELP}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        values = self.service_fields()
+        stored_name = (
+            Application.objects.filter(pk=self.instance.pk).values_list("name", flat=True).first()
+        )
+        errors = validation.application_errors(
+            values,
+            catalog=Catalog.from_database(),
+            current_name=stored_name or values.get("name"),
+        )
+        attach_errors(self, errors)
+        return cleaned
+
+    def service_fields(self) -> dict[str, Any]:
+        """The cleaned values as `policies.services` takes them (identity providers by name)."""
+        values = {
+            name: self.cleaned_data[name]
+            for name in validation.APPLICATION_FIELDS
+            if name in self.cleaned_data
+        }
+        values["cors_headers"] = _json_or_none(values.get("cors_headers"))
+        values["destinations"] = values.get("destinations") or []
+        providers = self.cleaned_data.get("allowed_idps") or []
+        values["allowed_idps"] = sorted(provider.name for provider in providers)
+        return values
+
+
+POLICY_FIELDS = [
+    "name",
+    "decision",
+    "precedence",
+    "include",
+    "require",
+    "exclude",
+    "session_duration",
+]
+
+
+class PolicyForm(forms.ModelForm):
+    """One policy of the inline; the formset validates the whole set."""
+
+    class Meta:
+        model = Policy
+        fields = POLICY_FIELDS
+        help_texts = RULE_LIST_HELP
+
+    def validate_unique(self) -> None:
+        # Precedence and names are checked across the whole set by the formset, which allows
+        # swapping two policies' precedences in one save.
+        return
+
+    def service_fields(self) -> dict[str, Any]:
+        """The cleaned values as `policies.services` takes them."""
+        values = {name: self.cleaned_data.get(name) for name in POLICY_FIELDS}
+        for name in validation.RULE_LISTS:
+            values[name] = values[name] if values[name] is not None else []
+        values["session_duration"] = values["session_duration"] or ""
+        return values
+
+
+class PolicyInlineFormSet(BaseInlineFormSet):
+    """The application's policies, validated together (unique precedence, references)."""
+
+    def kept_forms(self) -> list[Any]:
+        """Forms that describe a policy to keep (not deleted, not an untouched extra form)."""
+        kept = []
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.cleaned_data:
+                continue
+            if self.can_delete and self._should_delete_form(form):  # type: ignore[attr-defined]
+                continue
+            kept.append(form)
+        return kept
+
+    def clean(self) -> None:
+        super().clean()
+        forms_ = [form for form in self.kept_forms() if not form.errors]
+        values = [form.service_fields() for form in forms_]
+        errors = validation.policy_set_errors(values, catalog=Catalog.from_database())
+        for index, form in enumerate(forms_):
+            prefix = f"[{index}]"
+            mine = {
+                path[len(prefix) :].lstrip("."): messages
+                for path, messages in errors.items()
+                if path.startswith(prefix + ".") or path == prefix
+            }
+            attach_errors(form, mine)
+
+
+class AccessGroupForm(forms.ModelForm):
+    """An access group, validated by `policies.validation` (references, cycles, users)."""
+
+    class Meta:
+        model = AccessGroup
+        fields = ["name", "include", "require", "exclude"]
+        help_texts = RULE_LIST_HELP
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        stored_name = (
+            AccessGroup.objects.filter(pk=self.instance.pk).values_list("name", flat=True).first()
+        )
+        errors = validation.group_errors(
+            self.service_fields(), catalog=Catalog.from_database(), current_name=stored_name
+        )
+        attach_errors(self, errors)
+        return cleaned
+
+    def service_fields(self) -> dict[str, Any]:
+        """The cleaned values as `policies.services` takes them."""
+        values = {name: self.cleaned_data.get(name) for name in self.Meta.fields}
+        for name in validation.RULE_LISTS:
+            values[name] = values[name] if values[name] is not None else []
+        return values
+
+
+class ServiceTokenForm(forms.ModelForm):
+    """Name and duration; the client id and secret are generated on creation."""
+
+    class Meta:
+        model = ServiceToken
+        fields = ["name", "duration"]
+        help_texts = {"duration": 'How long the token lasts: "8760h" (a year) or "forever".'}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        attach_errors(self, validation.service_token_errors(dict(cleaned)))
+        return cleaned
+
+
+class IdentityProviderForm(forms.ModelForm):
+    """An identity provider's name and type."""
+
+    class Meta:
+        model = IdentityProvider
+        fields = ["name", "type"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        errors = validation.identity_provider_errors(dict(cleaned))
+        stored_name = (
+            IdentityProvider.objects.filter(pk=self.instance.pk)
+            .values_list("name", flat=True)
+            .first()
+        )
+        if stored_name is not None and cleaned.get("name") not in (None, stored_name):
+            in_use = validation.reference_delete_errors(
+                "login_method", stored_name, catalog=Catalog.from_database()
+            )
+            validation.merge_errors(errors, in_use)
+        attach_errors(self, errors)
+        return cleaned
+
+
+class PolicyTesterForm(forms.Form):
+    """A request and an identity to run through the current configuration."""
+
+    METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+    url = forms.CharField(
+        label="URL", max_length=2048, help_text="e.g. https://app.example.com/reports/2024"
+    )
+    method = forms.ChoiceField(choices=[(method, method) for method in METHODS], initial="GET")
+    email = forms.EmailField(required=False)
+    ip = forms.GenericIPAddressField(label="IP address", required=False)
+    country = forms.RegexField(
+        regex=r"^[A-Za-z]{2}$", required=False, help_text="Two-letter ISO code, e.g. PT."
+    )
+    login_method = forms.ModelChoiceField(
+        queryset=IdentityProvider.objects.all(), required=False, to_field_name="name"
+    )
+    auth_methods = forms.CharField(
+        required=False, help_text="Comma-separated authentication methods, e.g. pwd, mfa."
+    )
+    service_token = forms.ModelChoiceField(
+        queryset=ServiceToken.objects.all(),
+        required=False,
+        to_field_name="name",
+        help_text="Test as this service token instead of a person.",
+    )
