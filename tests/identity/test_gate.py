@@ -1,0 +1,309 @@
+"""The gate's pure decision (identity.gate.decide_request): one test per row of DESIGN.md §4.
+
+No database and no HTTP: a snapshot is compiled by hand, tokens and service tokens are checked by
+fakes, so each test shows the decision alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
+from typing import Any
+
+from identity.gate import GateDecision, Outcome, RequestFacts, binding_digest, decide_request
+from identity.tokens import AccessClaims, TokenError
+from policies.cors import CorsPolicy
+from policies.decision import Action, CompiledPolicy
+from policies.matching import ApplicationIndex, compile_pattern
+from policies.rules import compile_rule
+from policies.snapshot import CompiledApplication, CompiledServiceToken, Snapshot
+
+HOST = "api.example.com"
+AUD = "a" * 64
+CALLER = "https://app.example.net"
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def _policy(name: str, action: Action, precedence: int, *include: dict[str, Any], **rest: Any):
+    return CompiledPolicy(
+        id=precedence,
+        name=name,
+        action=action,
+        precedence=precedence,
+        include=tuple(compile_rule(rule) for rule in include),
+        require=tuple(compile_rule(rule) for rule in rest.get("require", ())),
+    )
+
+
+ALICE_ONLY = _policy("alice", Action.ALLOW, 1, {"email": {"email": "alice@example.com"}})
+
+
+def _application(**fields: Any) -> CompiledApplication:
+    base = CompiledApplication(
+        id=1,
+        aud=AUD,
+        name="API",
+        domain=f"{HOST}/api",
+        destinations=(),
+        session_duration=timedelta(hours=24),
+        same_site_cookie_attribute="lax",
+        http_only_cookie_attribute=True,
+        enable_binding_cookie=False,
+        options_preflight_bypass=False,
+        cors=None,
+        cors_on_responses=False,
+        unauthenticated_401=False,
+        custom_deny_message="",
+        custom_deny_url="",
+        custom_non_identity_deny_url="",
+        service_auth_401_redirect=False,
+        allowed_idps=(),
+        auto_redirect_to_identity=False,
+        policies=(ALICE_ONLY,),
+    )
+    return replace(base, **fields)
+
+
+SERVICE_TOKEN = CompiledServiceToken(
+    id=7, name="ci", client_id="c" * 32 + ".access", secret_hash="unused", expires_at=None
+)
+
+
+def _snapshot(application: CompiledApplication) -> Snapshot:
+    return Snapshot(
+        version=1,
+        applications={application.id: application},
+        by_aud={application.aud: application},
+        index=ApplicationIndex([(compile_pattern(application.domain), application.id)]),
+        groups={},
+        service_tokens={SERVICE_TOKEN.client_id: SERVICE_TOKEN},
+        identity_providers={},
+    )
+
+
+def _claims(email: str = "alice@example.com", **raw: object) -> AccessClaims:
+    return AccessClaims(
+        email=email,
+        subject="user-1",
+        audiences=(AUD,),
+        token_type="app",
+        issued_at=NOW,
+        expires_at=NOW + timedelta(hours=1),
+        not_before=NOW,
+        issuer=f"https://{HOST}",
+        identity_nonce="nonce",
+        country="",
+        common_name=str(raw.pop("common_name", "")),
+        raw={"email": email, **raw},
+    )
+
+
+def _verifier(valid: dict[str, AccessClaims]):
+    def verify(token: str, audience: str) -> AccessClaims:
+        claims = valid.get(token)
+        if claims is None or audience not in claims.audiences:
+            raise TokenError("bad signature")
+        return claims
+
+    return verify
+
+
+def _authenticate(client_id: str, secret: str) -> CompiledServiceToken | None:
+    return SERVICE_TOKEN if (client_id, secret) == (SERVICE_TOKEN.client_id, "right") else None
+
+
+def _decide(
+    application: CompiledApplication, *, valid: dict[str, AccessClaims] | None = None, **facts: Any
+) -> GateDecision:
+    facts.setdefault("host", HOST)
+    facts.setdefault("path", "/api/items")
+    facts.setdefault("method", "GET")
+    return decide_request(
+        RequestFacts(**facts),
+        _snapshot(application),
+        verify_token=_verifier(valid or {}),
+        authenticate_service_token=_authenticate,
+    )
+
+
+CORS = CorsPolicy.from_data(
+    {"allowed_origins": [CALLER], "allowed_methods": ["GET", "PUT"], "allow_credentials": True}
+)
+PREFLIGHT = {"method": "OPTIONS", "origin": CALLER, "access_control_request_method": "PUT"}
+
+
+def test_row7_paths_no_application_covers_are_untouched():
+    assert _decide(_application(), path="/elsewhere").outcome is Outcome.UNTOUCHED
+
+
+def test_row1_bypass_policy_passes_before_anything_else():
+    bypass = _policy("public", Action.BYPASS, 2, {"everyone": {}})
+    application = _application(policies=(ALICE_ONLY, bypass))
+
+    assert _decide(application).outcome is Outcome.BYPASS
+    assert _decide(application, **PREFLIGHT).outcome is Outcome.BYPASS
+
+
+def test_row1_bypass_on_network_rules_uses_the_client_address():
+    bypass = _policy("office", Action.BYPASS, 2, {"ip": {"ip": "10.0.0.0/8"}})
+    application = _application(policies=(ALICE_ONLY, bypass))
+
+    assert _decide(application, ip=ip_address("10.1.1.1")).outcome is Outcome.BYPASS
+    assert _decide(application, ip=ip_address("192.0.2.1")).outcome is Outcome.UNAUTHENTICATED
+
+
+def test_row2_preflight_with_options_preflight_bypass_goes_to_the_view():
+    decision = _decide(_application(options_preflight_bypass=True), **PREFLIGHT)
+
+    assert decision.outcome is Outcome.PREFLIGHT_TO_VIEW
+
+
+def test_row2_preflight_allowed_by_cors_headers_is_answered():
+    decision = _decide(_application(cors=CORS), **PREFLIGHT)
+
+    assert decision.outcome is Outcome.PREFLIGHT_ANSWERED
+    assert decision.preflight is not None
+    assert dict(decision.preflight.headers)["Access-Control-Allow-Origin"] == CALLER
+
+
+def test_row2_preflight_not_allowed_is_refused_with_no_headers():
+    decision = _decide(_application(cors=CORS), **{**PREFLIGHT, "origin": "https://evil.example"})
+
+    assert decision.outcome is Outcome.PREFLIGHT_REFUSED
+    assert decision.preflight is not None
+    assert decision.preflight.headers == ()
+
+
+def test_row2_preflight_without_cors_settings_is_refused_even_with_a_valid_cookie():
+    decision = _decide(_application(), valid={"t": _claims()}, cookie_tokens=("t",), **PREFLIGHT)
+
+    assert decision.outcome is Outcome.PREFLIGHT_REFUSED
+
+
+def test_row2_empty_request_method_still_makes_a_preflight():
+    decision = _decide(
+        _application(cors=CORS), **{**PREFLIGHT, "access_control_request_method": ""}
+    )
+
+    assert decision.outcome is Outcome.PREFLIGHT_REFUSED
+
+
+def test_row2_options_without_request_method_is_an_ordinary_request():
+    decision = _decide(_application(cors=CORS), method="OPTIONS", origin=CALLER)
+
+    assert decision.outcome is Outcome.UNAUTHENTICATED
+
+
+def test_row3_cookie_verified_for_this_application_allows():
+    decision = _decide(_application(), valid={"t": _claims()}, cookie_tokens=("t",))
+
+    assert decision.outcome is Outcome.ALLOW
+    assert decision.token == "t"
+    assert decision.verdict is not None
+    assert decision.verdict.policy is ALICE_ONLY
+
+
+def test_row3_header_token_is_a_credential_too():
+    decision = _decide(_application(), valid={"h": _claims()}, header_token="h")
+
+    assert decision.outcome is Outcome.ALLOW
+
+
+def test_row3_each_cookie_value_is_tried_in_turn():
+    decision = _decide(_application(), valid={"good": _claims()}, cookie_tokens=("forged", "good"))
+
+    assert decision.outcome is Outcome.ALLOW
+    assert decision.token == "good"
+
+
+def test_row3_binding_cookie_must_match_the_token():
+    application = _application(enable_binding_cookie=True)
+    valid = {"t": _claims(binding=binding_digest("b1"))}
+
+    missing = _decide(application, valid=valid, cookie_tokens=("t",))
+    wrong = _decide(application, valid=valid, cookie_tokens=("t",), binding_cookies=("b2",))
+    right = _decide(application, valid=valid, cookie_tokens=("t",), binding_cookies=("b1",))
+
+    assert missing.outcome is Outcome.UNAUTHENTICATED
+    assert wrong.outcome is Outcome.UNAUTHENTICATED
+    assert right.outcome is Outcome.ALLOW
+
+
+def test_row3_network_rules_are_rechecked_with_the_request_address():
+    office = _policy(
+        "alice in office",
+        Action.ALLOW,
+        1,
+        {"email": {"email": "alice@example.com"}},
+        require=[{"ip": {"ip": "10.0.0.0/8"}}],
+    )
+    application = _application(policies=(office,))
+    valid = {"t": _claims()}
+
+    inside = _decide(application, valid=valid, cookie_tokens=("t",), ip=ip_address("10.0.0.5"))
+    outside = _decide(application, valid=valid, cookie_tokens=("t",), ip=ip_address("192.0.2.5"))
+
+    assert inside.outcome is Outcome.ALLOW
+    assert outside.outcome is Outcome.DENY
+
+
+def test_row3_service_token_headers_pass_a_service_auth_policy():
+    service = _policy("ci", Action.NON_IDENTITY, 1, {"service_token": {"name": "ci"}})
+    decision = _decide(
+        _application(policies=(service,)),
+        client_id=SERVICE_TOKEN.client_id,
+        client_secret="right",
+    )
+
+    assert decision.outcome is Outcome.ALLOW
+    assert decision.issues_token
+
+
+def test_row3_bad_service_token_headers_are_not_replaced_by_a_cookie():
+    decision = _decide(
+        _application(),
+        valid={"t": _claims()},
+        cookie_tokens=("t",),
+        client_id=SERVICE_TOKEN.client_id,
+        client_secret="wrong",
+    )
+
+    assert decision.outcome is Outcome.UNAUTHENTICATED
+
+
+def test_row3_service_token_jwt_is_refused_where_only_service_auth_lets_in():
+    service = _policy("ci", Action.NON_IDENTITY, 1, {"service_token": {"name": "ci"}})
+    claims = _claims(email="", common_name=SERVICE_TOKEN.client_id)
+
+    decision = _decide(_application(policies=(service,)), valid={"t": claims}, cookie_tokens=("t",))
+
+    assert decision.outcome is Outcome.UNAUTHENTICATED
+
+
+def test_row5_no_credentials_is_unauthenticated():
+    assert _decide(_application()).outcome is Outcome.UNAUTHENTICATED
+
+
+def test_row5_a_token_for_another_application_is_no_credential():
+    other = replace(_claims(), audiences=("b" * 64,))
+
+    decision = _decide(_application(), valid={"t": other}, cookie_tokens=("t",))
+
+    assert decision.outcome is Outcome.UNAUTHENTICATED
+
+
+def test_row6_no_matching_policy_denies():
+    decision = _decide(
+        _application(), valid={"t": _claims("bob@example.com")}, cookie_tokens=("t",)
+    )
+
+    assert decision.outcome is Outcome.DENY
+    assert decision.verdict is not None
+    assert decision.verdict.policy is None
+
+
+def test_non_canonical_path_on_a_protected_prefix_is_refused():
+    decision = _decide(_application(), path="/api/../api/items")
+
+    assert decision.outcome is Outcome.BAD_PATH
