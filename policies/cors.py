@@ -13,6 +13,7 @@ header names case-insensitively.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -75,6 +76,12 @@ def normalize_origin(value: str) -> str | None:
     """
     if not isinstance(value, str):
         return None
+    return _normalize_origin(value)
+
+
+# Browsers send the same few origins over and over; the bound keeps made-up ones from piling up.
+@functools.lru_cache(maxsize=4096)
+def _normalize_origin(value: str) -> str | None:
     if value == NULL_ORIGIN:
         return NULL_ORIGIN
     scheme, separator, authority = value.partition("://")

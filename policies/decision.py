@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from policies.rules import CompiledGroup, Rule, RulesOutcome, Subject, evaluate_rules
+from policies.rules import (
+    CompiledGroup,
+    Rule,
+    RulesOutcome,
+    Subject,
+    evaluate_rules,
+    rules_match,
+)
 
 __all__ = [
     "Action",
@@ -66,8 +73,15 @@ class PolicyTrace:
     policy: CompiledPolicy
     evaluated: bool
     matched: bool
-    explanation: str
     outcome: RulesOutcome | None = None
+    note: str = ""
+
+    @property
+    def explanation(self) -> str:
+        """Why the policy matched or not, as a short sentence (built only when asked for)."""
+        if self.outcome is not None:
+            return self.outcome.explanation
+        return self.note
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,16 +138,15 @@ def decide(
     person = _is_person(subject)
     for policy in ordered:
         if decided is not None:
-            trace.append(
-                PolicyTrace(policy, False, False, f"not evaluated: {decided.name!r} decided first")
-            )
+            note = f"not evaluated: {decided.name!r} decided first"
+            trace.append(PolicyTrace(policy, False, False, note=note))
             continue
         if policy.action in _PERSON_ONLY and not person:
-            explanation = f"{policy.action} policies need a signed-in person"
-            trace.append(PolicyTrace(policy, True, False, explanation))
+            note = f"{policy.action} policies need a signed-in person"
+            trace.append(PolicyTrace(policy, True, False, note=note))
             continue
         outcome = evaluate_rules(policy.include, policy.require, policy.exclude, subject, groups)
-        trace.append(PolicyTrace(policy, True, outcome.matched, outcome.explanation, outcome))
+        trace.append(PolicyTrace(policy, True, outcome.matched, outcome))
         if outcome.matched:
             decided = policy
     if decided is None:
@@ -147,12 +160,9 @@ def find_bypass(
     policies: Sequence[CompiledPolicy], subject: Subject, groups: Mapping[str, CompiledGroup]
 ) -> CompiledPolicy | None:
     """The first bypass policy, in evaluation order, that matches `subject`, if any."""
-    for policy in evaluation_order(policies):
-        if (
-            policy.action is Action.BYPASS
-            and evaluate_rules(
-                policy.include, policy.require, policy.exclude, subject, groups
-            ).matched
-        ):
+    # Only bypass policies can answer, and most applications have none: sort just those.
+    bypasses = [policy for policy in policies if policy.action is Action.BYPASS]
+    for policy in evaluation_order(bypasses) if len(bypasses) > 1 else bypasses:
+        if rules_match(policy.include, policy.require, policy.exclude, subject, groups):
             return policy
     return None

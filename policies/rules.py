@@ -477,6 +477,9 @@ class RulesOutcome:
         return f"include {self.include_matched} matched"
 
 
+_NOTHING_INCLUDED = RulesOutcome(matched=False)
+
+
 def _evaluate(
     include: Sequence[Rule],
     require: Sequence[Rule],
@@ -485,9 +488,13 @@ def _evaluate(
     groups: Mapping[str, CompiledGroup],
     visiting: _Visiting,
 ) -> RulesOutcome:
-    included = next((rule for rule in include if rule._matches(subject, groups, visiting)), None)
-    if included is None:  # include is an OR of at least one rule: an empty list admits nobody
-        return RulesOutcome(matched=False)
+    included = None
+    for rule in include:
+        if rule._matches(subject, groups, visiting):
+            included = rule
+            break
+    else:  # include is an OR of at least one rule: an empty list admits nobody
+        return _NOTHING_INCLUDED
     for rule in require:
         if not rule._matches(subject, groups, visiting):
             return RulesOutcome(matched=False, include_matched=included, require_failed=rule)
