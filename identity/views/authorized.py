@@ -35,6 +35,7 @@ from identity.cookies import (
 )
 from identity.crosssite import refuse_cross_site
 from identity.flows.signin import is_secure
+from identity.gate import binding_digest
 from identity.login_urls import login_host_for, state_hash_for
 from identity.models import AuthorizationCode
 from identity.redirects import application_root, safe_redirect_url
@@ -66,10 +67,6 @@ def _refusal(request: HttpRequest, reason: str) -> HttpResponse:
     logger.info("authorized hop refused", extra={"reason": reason, "host": request.get_host()})
     body = render_to_string("identity/refused.html", {"message": REFUSED}, request=request)
     return HttpResponse(body, status=400)
-
-
-def _binding_digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _find_code(request: HttpRequest, snapshot: Snapshot, host: str) -> AuthorizationCode:
@@ -157,7 +154,7 @@ def _exchange(request: HttpRequest) -> HttpResponseBase:
     extra: dict[str, object] = {name: claims[name] for name in _PASSED_CLAIMS if name in claims}
     binding = secrets.token_urlsafe(32) if application.enable_binding_cookie else ""
     if binding:
-        extra[BINDING_CLAIM] = _binding_digest(binding)
+        extra[BINDING_CLAIM] = binding_digest(binding)
 
     _create_app_session(request, code, now=now, lifetime=lifetime)
     token = issue_token(
