@@ -163,6 +163,8 @@ def _render(
     **context: Any,
 ) -> HttpResponse:
     flow_fields = {"kid": flow.kid, "redirect_url": flow.raw_redirect_url, "state": flow.state_hash}
+    offered = login_methods(flow.snapshot, flow.application)
+    restart_url = f"{request.path}?{urlencode(flow_fields)}" if flow.application else request.path
     body = render_to_string(
         template,
         {
@@ -170,13 +172,8 @@ def _render(
             "app_host": flow.app_host,
             "flow": flow_fields,
             "form_action": request.path,
-            "restart_url": f"{request.path}?{urlencode(flow_fields)}"
-            if flow.application
-            else request.path,
-            "methods": {
-                "pin": PIN_METHOD in (offered := login_methods(flow.snapshot, flow.application)),
-                "password": PASSWORD_METHOD in offered,
-            },
+            "restart_url": restart_url,
+            "methods": {"pin": PIN_METHOD in offered, "password": PASSWORD_METHOD in offered},
             **context,
         },
         request=request,
