@@ -1,0 +1,225 @@
+"""Identity admin: sessions (and revoking them), revocation cutoffs, signing keys, auth events.
+
+Every action goes through `identity.sessions` / `identity.keys`, the same services the API
+uses, so a revocation made here bumps the configuration version and every process refuses the
+tokens within a second. Records (sessions, keys, events) are read-only: they say what happened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import ngettext
+
+from identity import keys, sessions
+from identity.models import AccessSession, AuthEvent, RevocationCutoff, SigningKey
+from policies.models import Application
+from policies.versioning import bump_version
+
+
+def _actor(request: HttpRequest) -> str:
+    return str(request.user.get_username()) if request.user.is_authenticated else ""
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = "revoked"
+    parameter_name = "revoked"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Revoked"), ("no", "Not revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(revoked_at__isnull=True)
+        return queryset
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened: viewable, never added or edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AccessSession)
+class AccessSessionAdmin(_ReadOnlyAdmin):
+    list_display = (
+        "email",
+        "application",
+        "login_method",
+        "common_name",
+        "issued_at",
+        "expires_at",
+        "revoked_at",
+        "ip",
+        "country",
+    )
+    list_filter = ("application", "login_method", RevokedFilter, "issued_at")
+    search_fields = ("email", "identity_nonce", "common_name")
+    list_select_related = ("application",)
+    date_hierarchy = "issued_at"
+    ordering = ("-issued_at",)
+    actions = ("revoke_sessions", "revoke_user_tokens", "revoke_application_tokens")
+    fieldsets = (
+        (None, {"fields": ("email", "user", "application", "login_method", "common_name")}),
+        ("Lifetime", {"fields": ("issued_at", "expires_at", "revoked_at", "identity_nonce")}),
+        ("Client", {"fields": ("ip", "country", "user_agent")}),
+    )
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("identity.change_accesssession")
+
+    @admin.action(description="Revoke selected sessions", permissions=["revoke"])
+    def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[AccessSession]) -> None:
+        count = sessions.sessions_revoke(sessions=queryset, actor=_actor(request))
+        self.message_user(
+            request,
+            ngettext("Revoked %d session.", "Revoked %d sessions.", count) % count,
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description="Revoke all tokens of these users issued before now", permissions=["revoke"]
+    )
+    def revoke_user_tokens(self, request: HttpRequest, queryset: QuerySet[AccessSession]) -> None:
+        emails = sorted({email.lower() for email in queryset.values_list("email", flat=True)})
+        emails = [email for email in emails if email]
+        for email in emails:
+            sessions.revoke_tokens_issued_before(email=email, actor=_actor(request))
+        self.message_user(
+            request,
+            f"Tokens issued before now are refused for: {', '.join(emails)}."
+            if emails
+            else "No user to revoke: the selected sessions have no email (service tokens).",
+            messages.SUCCESS if emails else messages.WARNING,
+        )
+
+    @admin.action(
+        description="Revoke all tokens of these applications issued before now",
+        permissions=["revoke"],
+    )
+    def revoke_application_tokens(
+        self, request: HttpRequest, queryset: QuerySet[AccessSession]
+    ) -> None:
+        applications = Application.objects.filter(
+            pk__in=queryset.exclude(application=None).values("application")
+        ).order_by("name")
+        for application in applications:
+            sessions.revoke_tokens_issued_before(application=application, actor=_actor(request))
+        names = [application.name for application in applications]
+        self.message_user(
+            request,
+            f"Tokens issued before now are refused for: {', '.join(names)}."
+            if names
+            else "No application to revoke: the selected sessions are org (global) sessions.",
+            messages.SUCCESS if names else messages.WARNING,
+        )
+
+
+@admin.register(RevocationCutoff)
+class RevocationCutoffAdmin(admin.ModelAdmin):
+    """Add a cutoff to refuse tokens issued before now; delete it to accept them again."""
+
+    list_display = ("email_or_everyone", "application", "not_before", "created_by", "created_at")
+    list_filter = ("application", "not_before")
+    search_fields = ("email", "created_by")
+    list_select_related = ("application",)
+    fields = ("email", "application", "not_before", "created_by", "created_at")
+    readonly_fields = ("not_before", "created_by", "created_at")
+
+    @admin.display(description="email", ordering="email")
+    def email_or_everyone(self, obj: RevocationCutoff) -> str:
+        return obj.email or "everyone"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A cutoff is a moment in the past: editing it would silently widen or narrow it.
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: RevocationCutoff, form: Any, change: bool
+    ) -> None:
+        created = sessions.revoke_tokens_issued_before(
+            email=obj.email, application=obj.application, actor=_actor(request)
+        )
+        # The admin goes on with `obj` (log entry, message, redirect): make it the stored row.
+        obj.pk = created.pk
+        obj.email = created.email
+        obj.not_before = created.not_before
+        obj.created_by = created.created_by
+        obj.created_at = created.created_at
+        obj._state.adding = False
+        obj._state.db = created._state.db
+
+    def delete_model(self, request: HttpRequest, obj: RevocationCutoff) -> None:
+        super().delete_model(request, obj)
+        _forget_revocations()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RevocationCutoff]) -> None:
+        super().delete_queryset(request, queryset)
+        _forget_revocations()
+
+
+def _forget_revocations() -> None:
+    bump_version()
+    sessions._revocation_state.invalidate()
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(_ReadOnlyAdmin):
+    """Signing keys, public halves only; the private key is never displayed."""
+
+    list_display = ("kid", "algorithm", "status", "activated_at", "retired_at", "expires_at")
+    list_filter = ("retired_at",)
+    search_fields = ("kid",)
+    fields = (
+        "kid",
+        "algorithm",
+        "activated_at",
+        "retired_at",
+        "expires_at",
+        "public_jwk",
+        "certificate_pem",
+    )
+    actions = ("rotate",)
+
+    @admin.display(description="status")
+    def status(self, obj: SigningKey) -> str:
+        if obj.retired_at is None:
+            return "current"
+        if obj.expires_at is not None and obj.expires_at <= timezone.now():
+            return "expired"
+        return "previous (still verifies)"
+
+    def has_rotate_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description="Rotate the signing key now", permissions=["rotate"])
+    def rotate(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
+        new_key = keys.rotate_keys(reason=f"admin {_actor(request)}".strip())
+        self.message_user(
+            request,
+            f"Signing key {new_key.kid} is now current; the previous key verifies for 7 more days.",
+            messages.SUCCESS,
+        )
+
+
+@admin.register(AuthEvent)
+class AuthEventAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "email", "application", "ip")
+    list_filter = ("kind", "application", "created_at")
+    search_fields = ("email", "ip")
+    list_select_related = ("application",)
+    date_hierarchy = "created_at"
+    fields = ("created_at", "kind", "email", "application", "ip", "detail")
