@@ -54,6 +54,9 @@ _CLIENT_SECRET_META = "HTTP_CF_ACCESS_CLIENT_SECRET"
 _TOKEN_META = "HTTP_CF_ACCESS_TOKEN"
 _IDENTITY_META = (_ASSERTION_META, _EMAIL_META)
 
+# The gate's own endpoints (login, authorized hop, logout, identity, certs) answer for themselves,
+# whatever application covers the host; health checks must answer when the configuration cannot.
+ACCESS_ENDPOINTS_PREFIX = "/cdn-cgi/access/"
 _ALWAYS_OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
 
@@ -94,7 +97,8 @@ class AccessGateMiddleware:
         # or not.
         for key in _IDENTITY_META:
             request.META.pop(key, None)
-        if request.path_info in _ALWAYS_OPEN_PATHS:
+        path = request.path_info
+        if path in _ALWAYS_OPEN_PATHS or path.startswith(ACCESS_ENDPOINTS_PREFIX):
             return self.get_response(request)
         try:
             snapshot = get_snapshot()

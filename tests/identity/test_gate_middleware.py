@@ -617,3 +617,27 @@ def test_gated_requests_make_no_sql_query_in_steady_state(
         for _ in range(50):
             assert echo(client, "/demo/echo/api/x").status_code == 200
             assert echo(client, "/demo/echo/open/x").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/cdn-cgi/access/certs", "/cdn-cgi/access/get-identity", "/healthz"]
+)
+def test_the_gates_own_endpoints_answer_on_a_protected_host(client, path):
+    app = make_application(domain=API_HOST)
+    allow_policy(app)
+
+    response = echo(client, path)
+
+    assert response.status_code in (200, 401)
+    assert not response.has_header("Location")
+
+
+def test_login_page_is_reachable_on_a_host_an_application_covers_whole(client):
+    app = make_application(domain=API_HOST)
+    allow_policy(app)
+    location = echo(client, "/demo/").headers["Location"]
+
+    response = client.get(location, HTTP_HOST=API_HOST)
+
+    assert response.status_code == 200
+    assert b"Send me a code" in response.content
