@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from django.utils import timezone
 
 from identity import keys
+from identity.sessions import is_revoked
 
 TokenType = Literal["app", "org"]
 
@@ -168,19 +169,25 @@ def verify_access_token(
     `audience=None` skips the audience check (the caller then checks `claims.audiences`
     itself, e.g. against every application of a host).
     """
-    kid, signing_input, signature, payload_segment = _split(token)
-    key = keys.active_keyset().get(kid)
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH:
+        raise TokenError("malformed")
+    # A token seen before skips parsing and the RSA check; its key must still be verifying.
+    cached = _signature_cache.get(token)
+    if cached is not None:
+        kid, claims = cached
+    else:
+        kid, signing_input, signature, payload_segment = _split(token)
     now = timezone.now()
+    key = keys.active_keyset().get(kid)
     if key is None or not key.verifies_at(now):
         raise TokenError("unknown kid")
-    claims = _signature_cache.get(token)
-    if claims is None:
+    if cached is None:
         try:
             key.public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
         except (InvalidSignature, ValueError):
             raise TokenError("bad signature") from None
         claims = _parse_claims(payload_segment)
-        _signature_cache.put(token, claims)
+        _signature_cache.put(token, kid, claims)
     _check_claims(claims, now=now, audience=audience, token_type=token_type, issuer=issuer)
     return claims
 
@@ -193,8 +200,6 @@ def _check_claims(
     token_type: TokenType,
     issuer: str,
 ) -> None:
-    from identity.sessions import is_revoked
-
     if now >= claims.expires_at + LEEWAY:
         raise TokenError("expired")
     if now + LEEWAY < claims.not_before or now + LEEWAY < claims.issued_at:
@@ -232,9 +237,7 @@ def _json_object(raw: bytes) -> dict[str, object]:
     return value
 
 
-def _split(token: object) -> tuple[str, bytes, bytes, str]:
-    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH:
-        raise TokenError("malformed")
+def _split(token: str) -> tuple[str, bytes, bytes, str]:
     if not token.isascii():
         raise TokenError("malformed")
     parts = token.split(".")
@@ -299,28 +302,30 @@ def _parse_claims(payload_segment: str) -> AccessClaims:
 class _SignatureCache:
     """A bounded LRU of tokens whose signature verified, keyed by the token's SHA-256.
 
-    Only the signature check (and claim parsing, which depends on nothing else) is cached;
-    `verify_access_token` looks the key up before consulting the cache, so an entry dies with
-    its key, and re-checks time, audience, issuer, type and revocation on every call.
+    Only the signature check (and claim parsing, which depends on nothing else) is cached, with
+    the kid that verified it: `verify_access_token` still requires that key to be verifying, so
+    an entry dies with its key, and re-checks time, audience, issuer, type and revocation on
+    every call.
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[bytes, AccessClaims] = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[str, AccessClaims]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, token: str) -> AccessClaims | None:
-        digest = hashlib.sha256(token.encode("ascii")).digest()
+    def get(self, token: str) -> tuple[str, AccessClaims] | None:
+        """The (kid, claims) of a token whose signature verified before, or None."""
+        digest = _digest(token)
         with self._lock:
-            claims = self._entries.get(digest)
-            if claims is not None:
+            entry = self._entries.get(digest)
+            if entry is not None:
                 self._entries.move_to_end(digest)
-            return claims
+            return entry
 
-    def put(self, token: str, claims: AccessClaims) -> None:
-        digest = hashlib.sha256(token.encode("ascii")).digest()
+    def put(self, token: str, kid: str, claims: AccessClaims) -> None:
+        digest = _digest(token)
         with self._lock:
-            self._entries[digest] = claims
+            self._entries[digest] = (kid, claims)
             self._entries.move_to_end(digest)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
@@ -331,6 +336,11 @@ class _SignatureCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _digest(token: str) -> bytes:
+    # surrogatepass: a token that reaches the cache is ASCII, but the lookup comes first.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
 _signature_cache = _SignatureCache(SIGNATURE_CACHE_SIZE)

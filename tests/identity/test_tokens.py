@@ -364,7 +364,7 @@ def test_refused_signature_is_not_cached(clock):
 def test_signature_cache_is_bounded():
     cache = tokens._SignatureCache(2)
     for index in range(3):
-        cache.put(f"token-{index}", object())
+        cache.put(f"token-{index}", "kid", object())
 
     assert len(cache) == 2
     assert cache.get("token-0") is None
@@ -372,12 +372,12 @@ def test_signature_cache_is_bounded():
 
 def test_signature_cache_keeps_recently_used_entries():
     cache = tokens._SignatureCache(2)
-    cache.put("token-0", "zero")
-    cache.put("token-1", "one")
+    cache.put("token-0", "kid", "zero")
+    cache.put("token-1", "kid", "one")
     cache.get("token-0")
-    cache.put("token-2", "two")
+    cache.put("token-2", "kid", "two")
 
-    assert cache.get("token-0") == "zero"
+    assert cache.get("token-0") == ("kid", "zero")
     assert cache.get("token-1") is None
 
 
