@@ -3,6 +3,7 @@
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
 from identity.clients import client_country, client_ip, parse_ip
@@ -148,3 +149,10 @@ def test_tor_country_code_is_kept(settings):
     settings.ACCESS_TRUSTED_PROXIES = []
 
     assert client_country(_request(HTTP_CF_IPCOUNTRY="T1")) == "T1"
+
+
+def test_invalid_trusted_proxy_is_a_configuration_error(settings):
+    settings.ACCESS_TRUSTED_PROXIES = ["10.0.0.0/33"]
+
+    with pytest.raises(ImproperlyConfigured, match="ACCESS_TRUSTED_PROXIES"):
+        client_ip(_request("10.0.0.2"))

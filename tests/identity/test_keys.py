@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import IntegrityError
 
@@ -212,3 +213,12 @@ def test_rotate_command_prints_the_new_kid(clock):
 
     current = SigningKey.objects.get(retired_at__isnull=True)
     assert out.getvalue().strip().endswith(current.kid)
+
+
+@pytest.mark.parametrize("value", ["six weeks", "-1h", "0s"])
+def test_invalid_rotation_interval_is_a_configuration_error(clock, settings, value):
+    keys.signing_key()
+    settings.ACCESS_KEY_ROTATION = value
+
+    with pytest.raises(ImproperlyConfigured, match="ACCESS_KEY_ROTATION"):
+        keys.signing_key()
