@@ -62,7 +62,10 @@ class KeyListApi(AdminApiView):
 
     @extend_schema(
         operation_id="keys_list",
-        responses={200: enveloped(SigningKeyOutputSerializer, many=True), **error_responses()},
+        responses={
+            200: enveloped(SigningKeyOutputSerializer, many=True, paged=False),
+            **error_responses(),
+        },
         description="Every key that still verifies tokens, the current one first.",
     )
     def get(self, request: Request) -> Response:
@@ -76,7 +79,10 @@ class KeyRotateApi(AdminApiView):
     @extend_schema(
         operation_id="keys_rotate",
         request=None,
-        responses={200: enveloped(SigningKeyOutputSerializer, many=True), **error_responses()},
+        responses={
+            200: enveloped(SigningKeyOutputSerializer, many=True, paged=False),
+            **error_responses(),
+        },
         description=(
             "Make a new key current now. The previous key stops signing and keeps verifying "
             "for 7 days. Returns the keys after the rotation."

@@ -3,12 +3,13 @@
 from django.urls import path
 
 from identity.api import keys, logs, sessions
+from policies.api import converters  # noqa: F401  (registers <object_id:...>)
 
 urlpatterns = [
     path("sessions", sessions.SessionListApi.as_view(), name="api-sessions"),
     path("sessions/revoke", sessions.RevokeApi.as_view(), name="api-sessions-revoke"),
     path(
-        "sessions/<int:session_id>/revoke",
+        "sessions/<object_id:session_id>/revoke",
         sessions.SessionRevokeApi.as_view(),
         name="api-session-revoke",
     ),

@@ -116,7 +116,10 @@ class PolicyListApi(AdminApiView):
     @extend_schema(
         operation_id="apps_policies_replace",
         request=PolicyCreateInputSerializer(many=True),
-        responses={200: enveloped(PolicyOutputSerializer, many=True), **error_responses()},
+        responses={
+            200: enveloped(PolicyOutputSerializer, many=True, paged=False),
+            **error_responses(),
+        },
         description=(
             "Make the application's policies exactly these, matched by name: policies left out "
             "are deleted, and precedences may be swapped freely."

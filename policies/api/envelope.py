@@ -118,23 +118,25 @@ ErrorEnvelopeSerializer: type[serializers.Serializer[Any]] = type(
 )
 
 
-_envelopes: dict[tuple[str, bool], type[serializers.Serializer[Any]]] = {}
+_envelopes: dict[tuple[str, bool, bool], type[serializers.Serializer[Any]]] = {}
 
 
 def enveloped(
-    result: type[serializers.Serializer[Any]], *, many: bool = False
+    result: type[serializers.Serializer[Any]], *, many: bool = False, paged: bool | None = None
 ) -> type[serializers.Serializer[Any]]:
     """A serializer class describing the envelope around `result` (a list of them when `many`).
 
-    Named after `result` (`ApplicationEnvelope`, `ApplicationListEnvelope`), and built once per
-    name so that the schema has one component for each.
+    A paged list (`paged`, by default the same as `many`) has `result_info` too. Named after
+    `result` (`ApplicationEnvelope`, `ApplicationPageEnvelope`, `SigningKeyListEnvelope`), and
+    built once per name so that the schema has one component for each.
     """
+    paged = many if paged is None else paged
     base = result.__name__.removesuffix("Serializer").removesuffix("Output")
-    name = f"{base}{'List' if many else ''}Envelope"
-    key = (f"{result.__module__}.{result.__qualname__}", many)
+    name = f"{base}{'Page' if paged else 'List' if many else ''}Envelope"
+    key = (f"{result.__module__}.{result.__qualname__}", many, paged)
     if key not in _envelopes:
         fields = _envelope_fields(result(many=many))
-        if many:
+        if paged:
             fields["result_info"] = ResultInfoSerializer()
         _envelopes[key] = type(name, (serializers.Serializer,), fields)
     return _envelopes[key]

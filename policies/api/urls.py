@@ -5,6 +5,7 @@ from django.urls import path
 from policies.api import (
     access_policies,
     applications,
+    converters,  # noqa: F401  (registers <object_id:...>)
     groups,
     identity_providers,
     service_tokens,
@@ -12,32 +13,36 @@ from policies.api import (
 
 urlpatterns = [
     path("apps", applications.ApplicationListApi.as_view(), name="api-apps"),
-    path("apps/<int:application_id>", applications.ApplicationDetailApi.as_view(), name="api-app"),
     path(
-        "apps/<int:application_id>/policies",
+        "apps/<object_id:application_id>",
+        applications.ApplicationDetailApi.as_view(),
+        name="api-app",
+    ),
+    path(
+        "apps/<object_id:application_id>/policies",
         access_policies.PolicyListApi.as_view(),
         name="api-policies",
     ),
     path(
-        "apps/<int:application_id>/policies/<int:policy_id>",
+        "apps/<object_id:application_id>/policies/<object_id:policy_id>",
         access_policies.PolicyDetailApi.as_view(),
         name="api-policy",
     ),
     path("groups", groups.GroupListApi.as_view(), name="api-groups"),
-    path("groups/<int:group_id>", groups.GroupDetailApi.as_view(), name="api-group"),
+    path("groups/<object_id:group_id>", groups.GroupDetailApi.as_view(), name="api-group"),
     path("service_tokens", service_tokens.ServiceTokenListApi.as_view(), name="api-service-tokens"),
     path(
-        "service_tokens/<int:token_id>",
+        "service_tokens/<object_id:token_id>",
         service_tokens.ServiceTokenDetailApi.as_view(),
         name="api-service-token",
     ),
     path(
-        "service_tokens/<int:token_id>/rotate",
+        "service_tokens/<object_id:token_id>/rotate",
         service_tokens.ServiceTokenRotateApi.as_view(),
         name="api-service-token-rotate",
     ),
     path(
-        "service_tokens/<int:token_id>/refresh",
+        "service_tokens/<object_id:token_id>/refresh",
         service_tokens.ServiceTokenRefreshApi.as_view(),
         name="api-service-token-refresh",
     ),
@@ -47,7 +52,7 @@ urlpatterns = [
         name="api-identity-providers",
     ),
     path(
-        "identity_providers/<int:provider_id>",
+        "identity_providers/<object_id:provider_id>",
         identity_providers.IdentityProviderDetailApi.as_view(),
         name="api-identity-provider",
     ),

@@ -311,3 +311,10 @@ def test_wrong_method_is_405_in_the_envelope(api):
 
     assert response.status_code == 405
     assert response.json()["errors"][0]["code"] == 7001
+
+
+def test_id_too_large_for_the_database_is_404(api):
+    response = api.get(f"{APPS}/132628180063430936187162912096256")
+
+    assert response.status_code == 404
+    assert response.json()["success"] is False
