@@ -5,6 +5,7 @@ before gunicorn starts, so every worker serves the final configuration from its 
 Function-scoped: a fresh Chromium profile per test, so no cookie leaks between scenarios.
 """
 
+import json
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwrigh
 
 from tests.browser.browser import CHROMIUM, browser_is_required, launch_context
 from tests.browser.certificates import CertificateFiles, make_self_signed_certificate
+from tests.browser.scenario_config import CREATE_PASSWORD_USER, access_configuration
 from tests.browser.servers import (
     ALL_HOSTS,
     CallingSite,
@@ -84,14 +86,20 @@ def project(
     certificate: CertificateFiles,
     calling_site: CallingSite,
 ) -> Iterator[ProjectServer]:
-    """The project under gunicorn over HTTPS, on its own database, mail outbox and logs."""
+    """The project under gunicorn over HTTPS, on its own database, mail outbox and logs.
+
+    The scenarios' configuration is applied before gunicorn starts, so no worker ever serves
+    an older one.
+    """
+    run_dir = tmp_path_factory.mktemp("project")
+    config_file = run_dir / "access.json"
+    config_file.write_text(json.dumps(access_configuration(calling_site.origin()), indent=2))
     prepare: list[tuple[str, ...]] = [
         ("migrate", "--noinput"),
-        ("collectstatic", "--noinput"),
+        ("shell", "-c", CREATE_PASSWORD_USER),
+        ("access_apply", str(config_file)),
     ]
-    with running_project(
-        tmp_path_factory.mktemp("project"), certificate, prepare=prepare
-    ) as server:
+    with running_project(run_dir, certificate, prepare=prepare) as server:
         yield server
 
 

@@ -141,21 +141,34 @@ class ServerRecords:
         return [r for r in records if marker in r.path or marker in r.query]
 
     def visits(self, marker: str) -> list[ViewVisit]:
-        """Every request containing `marker` that reached a view, oldest first."""
+        """Every request to a path containing `marker` that reached a view, oldest first.
+
+        The path only: the login page carries the marker in its `redirect_url` query.
+        """
         visits = [ViewVisit(**json.loads(line)) for line in _read_lines(self.view_log)]
-        return [v for v in visits if marker in v.path or marker in v.query]
+        return [v for v in visits if marker in v.path]
 
     def wait_served(
-        self, marker: str, *, method: str, count: int = 1, timeout: float = DEFAULT_WAIT
+        self,
+        marker: str,
+        *,
+        method: str,
+        host: str | None = None,
+        count: int = 1,
+        timeout: float = DEFAULT_WAIT,
     ) -> list[ServedRequest]:
-        """The `method` requests containing `marker`, once at least `count` were logged."""
+        """The `method` requests containing `marker` (to `host`), once `count` were logged."""
 
         def read() -> list[ServedRequest] | None:
-            found = [r for r in self.served(marker) if r.method == method]
+            found = [
+                r
+                for r in self.served(marker)
+                if r.method == method and (host is None or r.host == host)
+            ]
             return found if len(found) >= count else None
 
         found = wait_for(read, timeout=timeout)
         if found is None:
-            seen = [(r.method, r.path, r.status) for r in self.served(marker)]
+            seen = [(r.host, r.method, r.path, r.status) for r in self.served(marker)]
             raise AssertionError(f"no {method} request with {marker!r} was served; saw {seen}")
         return found

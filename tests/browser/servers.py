@@ -182,6 +182,8 @@ def running_project(
         f"--error-logfile={server.error_log}",
         "--capture-output",
         "--graceful-timeout=2",
+        # Not the shared control socket in $HOME: other servers may run on this machine.
+        "--no-control-socket",
     ]
     process = subprocess.Popen(
         gunicorn_command,

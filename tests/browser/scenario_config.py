@@ -1,0 +1,103 @@
+"""The applications and people the browser scenarios run against, as an `access_apply` file.
+
+Each application protects its own prefix of the demo echo view, so every scenario reaches the
+same view and the view log shows exactly what it received.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from tests.browser.servers import API_HOST, SECOND_HOST
+
+CUSTOM_HEADER = "X-Api-Version"
+ALLOWED_METHODS = ["GET", "PUT"]
+PREFLIGHT_MAX_AGE = 600
+SESSION_DURATION = "1h"
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    username: str = ""
+    password: str = ""
+
+
+# Signs in with a password (a Django user).
+ADA = Person(email="ada@example.com", username="ada", password="correct horse battery staple")
+# Signs in with a one-time PIN (no Django user).
+GRACE = Person(email="grace@example.com")
+
+
+@dataclass(frozen=True)
+class ProtectedApp:
+    """An application of the scenarios: its name in the config file and the prefix it protects."""
+
+    name: str
+    host: str
+    path: str
+
+    @property
+    def domain(self) -> str:
+        return f"{self.host}{self.path}"
+
+    def path_for(self, marker: str) -> str:
+        return f"{self.path}/{marker}"
+
+
+# No CORS settings at all: the seed's default.
+PLAIN = ProtectedApp("Plain API", API_HOST, "/demo/echo/plain")
+# `cors_headers` for the calling site, with credentials, one custom header and two methods.
+CORS = ProtectedApp("CORS API", API_HOST, "/demo/echo/cors")
+# `options_preflight_bypass`: the view answers preflights itself.
+PREFLIGHT_BYPASS = ProtectedApp("Preflight Bypass API", API_HOST, "/demo/echo/bypass")
+# `cors_headers` and the opt-in 401 for scripts whose session is gone.
+STRICT = ProtectedApp("Unauthenticated 401 API", API_HOST, "/demo/echo/strict")
+# Another host, for single sign-on through the login host.
+SECOND = ProtectedApp("Second App", SECOND_HOST, "/demo/echo/second")
+
+APPS = (PLAIN, CORS, PREFLIGHT_BYPASS, STRICT, SECOND)
+
+
+def _application(app: ProtectedApp, **fields: Any) -> dict[str, Any]:
+    return {
+        "name": app.name,
+        "domain": app.domain,
+        "session_duration": SESSION_DURATION,
+        # Every application's cookie must travel on cross-site requests for CORS to matter.
+        "same_site_cookie_attribute": "none",
+        "policies": [
+            {
+                "name": "People at example.com",
+                "decision": "allow",
+                "precedence": 1,
+                "include": [{"email_domain": {"domain": "example.com"}}],
+            }
+        ],
+        **fields,
+    }
+
+
+def access_configuration(calling_origin: str) -> dict[str, Any]:
+    """The configuration file for the scenarios; `calling_origin` is the calling site's origin."""
+    cors_headers = {
+        "allowed_origins": [calling_origin],
+        "allowed_methods": ALLOWED_METHODS,
+        "allowed_headers": [CUSTOM_HEADER.lower()],
+        "allow_credentials": True,
+        "max_age": PREFLIGHT_MAX_AGE,
+    }
+    return {
+        "applications": [
+            _application(PLAIN),
+            _application(CORS, cors_headers=cors_headers),
+            _application(PREFLIGHT_BYPASS, options_preflight_bypass=True),
+            _application(STRICT, cors_headers=cors_headers, unauthenticated_401=True),
+            _application(SECOND),
+        ]
+    }
+
+
+CREATE_PASSWORD_USER = (
+    "from django.contrib.auth import get_user_model; "
+    f"get_user_model().objects.create_user({ADA.username!r}, {ADA.email!r}, {ADA.password!r})"
+)
