@@ -171,3 +171,6 @@ LOGGING = {
 # accessproject's own knobs, read lazily through policies.conf and identity.conf.
 ACCESS_TEAM_DOMAIN = env.str("ACCESS_TEAM_DOMAIN", default="")
 ACCESS_KEY_ROTATION = env.str("ACCESS_KEY_ROTATION", default="1008h")
+ACCESS_TRUSTED_PROXIES = env.list("ACCESS_TRUSTED_PROXIES", default=[])
+ACCESS_COUNTRY_HEADER = env.str("ACCESS_COUNTRY_HEADER", default="")
+ACCESS_SEND_EMAIL_IN_BACKGROUND = env.bool("ACCESS_SEND_EMAIL_IN_BACKGROUND", default=True)

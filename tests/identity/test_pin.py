@@ -1,9 +1,11 @@
 """One-time PIN: sending, anti-enumeration, expiry, single use, attempts, throttles."""
 
+import threading
 from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from identity.flows.pin import INVALID_CODE, MAX_ATTEMPTS, new_code
@@ -218,3 +220,25 @@ def test_throttle_clear_forgets_the_key():
     PIN_SEND_PER_ADDRESS.hit("ann@example.com", now=now)
     PIN_SEND_PER_ADDRESS.clear("ann@example.com", now=now)
     assert PIN_SEND_PER_ADDRESS.count("ann@example.com", now=now) == 0
+
+
+def test_in_background_the_page_answers_before_the_email_is_sent(flow, mailoutbox, settings):
+    settings.ACCESS_SEND_EMAIL_IN_BACKGROUND = True
+    release = threading.Event()
+    sent = threading.Event()
+    original_send = EmailMultiAlternatives.send
+
+    def slow_send(message, *args, **kwargs):
+        release.wait(timeout=10)
+        result = original_send(message, *args, **kwargs)
+        sent.set()
+        return result
+
+    flow.open()
+    with mock.patch.object(EmailMultiAlternatives, "send", slow_send):
+        response = flow.send_pin()
+        assert response.status_code == 200
+        assert mailoutbox == []  # the answer did not wait for the email
+        release.set()
+        assert sent.wait(timeout=10)
+    assert len(mailoutbox) == 1
