@@ -122,9 +122,12 @@ from unittest import mock
 from django.conf import settings
 from django.utils import timezone
 
+from identity import keys
 from identity.sessions import new_identity_nonce, session_create
 from identity.tokens import issue_token, issuer_for
 from policies.models import Application
+
+keys.signing_key()  # made now if this is the first token, not at the back-dated time
 
 apps = list(Application.objects.filter(name__in={names!r}))
 issued_at = timezone.now() - timedelta(seconds={issued_ago})

@@ -36,6 +36,8 @@ INTRUDER_HOST = "intruder.third.test"
 ALL_HOSTS = [API_HOST, SECOND_HOST, LOGIN_HOST, CALLING_HOST, INTRUDER_HOST]
 
 READY_TIMEOUT = 30.0
+# Chromium's helper connections that do not share the page's certificate exception say so.
+UNTRUSTED_CERTIFICATE_ALERT = "SSLV3_ALERT_CERTIFICATE_UNKNOWN"
 MANAGE_TIMEOUT = 120
 # The server inherits only these from the caller: anything else (the CI database and cache,
 # gunicorn knobs, log formats) could point it at shared services or change what it writes.
@@ -75,9 +77,15 @@ class ProjectServer:
         return run_manage(self.env, *args)
 
     def error_log_tail(self, lines: int = 40) -> str:
+        """The end of gunicorn's log (Django's too), without the test certificate's TLS noise."""
         if not self.error_log.exists():
             return ""
-        return "\n".join(self.error_log.read_text(errors="replace").splitlines()[-lines:])
+        kept = [
+            line
+            for line in self.error_log.read_text(errors="replace").splitlines()
+            if UNTRUSTED_CERTIFICATE_ALERT not in line
+        ]
+        return "\n".join(kept[-lines:])
 
 
 def project_environment(run_dir: Path, port: int) -> dict[str, str]:
