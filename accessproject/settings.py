@@ -171,6 +171,8 @@ LOGGING = {
 # accessproject's own knobs, read lazily through policies.conf and identity.conf.
 ACCESS_TEAM_DOMAIN = env.str("ACCESS_TEAM_DOMAIN", default="")
 ACCESS_KEY_ROTATION = env.str("ACCESS_KEY_ROTATION", default="1008h")
+# How often each process asks whether the configuration changed (seconds).
+ACCESS_VERSION_CHECK_INTERVAL = env.float("ACCESS_VERSION_CHECK_INTERVAL", default=0.5)
 ACCESS_TRUSTED_PROXIES = env.list("ACCESS_TRUSTED_PROXIES", default=[])
 ACCESS_COUNTRY_HEADER = env.str("ACCESS_COUNTRY_HEADER", default="")
 ACCESS_SEND_EMAIL_IN_BACKGROUND = env.bool("ACCESS_SEND_EMAIL_IN_BACKGROUND", default=True)

@@ -39,6 +39,7 @@ class VersionUnavailable(Exception):
 
 
 def _check_interval() -> float:
+    # Defined in settings.py, so this is a cached attribute read, not a failed lookup.
     return float(getattr(settings, "ACCESS_VERSION_CHECK_INTERVAL", DEFAULT_CHECK_INTERVAL))
 
 
@@ -92,6 +93,11 @@ def _bump_now() -> None:
         cache.set(VERSION_CACHE_KEY, version, timeout=None)
     except Exception:
         logger.warning("cache unreachable; other processes will read the version from the database")
+    invalidate_all()
+
+
+def invalidate_all() -> None:
+    """Forget every state this process built: the next `get()` of each rebuilds it."""
     for state in list(_registry):
         state.invalidate()
 

@@ -1,9 +1,13 @@
 """Fixtures shared by the whole suite."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.core.cache import cache
+
+from identity import tokens
+from policies.versioning import invalidate_all
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +16,23 @@ def _clear_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memory() -> Iterator[None]:
+    """Forget in-memory snapshots, keys, revocations and verified signatures between tests.
+
+    Each test's database is rolled back, but what was built from it lives in the process; a
+    stale state would let one test see another's applications, keys or revocations.
+    """
+    invalidate_all()
+    tokens._signature_cache.clear()
+    yield
+    invalidate_all()
+    tokens._signature_cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    """Admin and password tests log in often; a slow hasher proves nothing more here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

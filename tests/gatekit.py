@@ -17,16 +17,10 @@ from django.utils import timezone
 from identity.tokens import issue_token, issuer_for
 from policies import services
 from policies.models import Application, Policy, ServiceToken
-from policies.versioning import _registry
+from policies.versioning import invalidate_all as refresh_state
 
 API_HOST = "api.localhost"
 CALLER = "https://app.other.test"
-
-
-def refresh_state() -> None:
-    """Forget every in-memory state (snapshot, keys, revocations)."""
-    for state in _registry:
-        state.invalidate()
 
 
 def make_application(*, name: str = "API", domain: str, **fields: Any) -> Application:

@@ -6,27 +6,6 @@ from unittest import mock
 
 import pytest
 
-from identity import tokens
-from policies import versioning
-
-
-@pytest.fixture(autouse=True)
-def _fresh_identity_memory() -> Iterator[None]:
-    """Forget in-memory keys, revocations, snapshots and verified signatures between tests.
-
-    Each test's database is rolled back, but the states built from it live in the process; a
-    stale one would let a test see another test's keys or revocations.
-    """
-    _reset()
-    yield
-    _reset()
-
-
-def _reset() -> None:
-    for state in list(versioning._registry):
-        state.invalidate()
-    tokens._signature_cache.clear()
-
 
 class Clock:
     """A settable `timezone.now()`."""

@@ -16,7 +16,7 @@ from django.test import Client
 
 from identity.cookies import CF_APP_SESSION
 from identity.login_urls import new_app_session_state
-from policies.versioning import _registry
+from policies.versioning import invalidate_all
 from tests.factories import ApplicationFactory, PolicyFactory
 
 NAVIGATION = {
@@ -28,8 +28,7 @@ NAVIGATION = {
 
 def refresh_state() -> None:
     """Forget every in-memory state (snapshot, keys, revocations): rows were written directly."""
-    for state in _registry:
-        state.invalidate()
+    invalidate_all()
 
 
 def make_application(*, domain="app.localhost/demo", include=None, allowed_idps=(), **fields):
