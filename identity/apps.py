@@ -9,6 +9,7 @@ class IdentityConfig(AppConfig):
     verbose_name = "Access identity"
 
     def ready(self) -> None:
+        from identity import checks  # noqa: F401  (registers the system checks)
         from identity.api.setup import connect_api
 
         connect_api()
