@@ -1,0 +1,248 @@
+"""Real server processes for the multi-process and fault tests: gunicorn instances, a TCP proxy
+that can cut a database link, and a bounded poll.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Instance:
+    """One gunicorn master with its workers, as a host runs it (`gunicorn -c gunicorn.conf.py`)."""
+
+    def __init__(self, name: str, environment: Mapping[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.environment = {**environment, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        self.log_path = log_dir / f"gunicorn-{name}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, timeout: float = 60.0) -> Instance:
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+                cwd=PROJECT_DIR,
+                env=dict(self.environment),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited at start:\n{self.log()}")
+            try:
+                if self.request("GET", "/healthz", host="127.0.0.1").status == 200:
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not answer /healthz:\n{self.log()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-20_000:]
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        host: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        timeout: float = 10.0,
+    ) -> Answer:
+        """One request on a new connection (gunicorn's sync workers close after each answer)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request(method, path, body=body, headers={"Host": host, **(headers or {})})
+            response = connection.getresponse()
+            return Answer(
+                status=response.status,
+                headers={name.lower(): value for name, value in response.getheaders()},
+                body=response.read(),
+            )
+        finally:
+            connection.close()
+
+
+def settle(
+    probe: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    within: float,
+    streak: int = 8,
+    give_up_after: float = 10.0,
+) -> tuple[float, list[T]]:
+    """Probe until `streak` answers in a row satisfy `done`; return when that streak began
+    (seconds after the call) and every answer seen.
+
+    A streak, not a single answer, because each request may land on a different worker: every
+    worker must have caught up. The caller asserts the returned time against its bound; the poll
+    itself stops at `give_up_after` so a change never seen fails instead of hanging.
+    """
+    started = time.monotonic()
+    answers: list[T] = []
+    streak_began: float | None = None
+    in_a_row = 0
+    while time.monotonic() - started < max(within, give_up_after):
+        sent = time.monotonic() - started
+        answer = probe()
+        answers.append(answer)
+        if done(answer):
+            if in_a_row == 0:
+                streak_began = sent
+            in_a_row += 1
+            if in_a_row >= streak and streak_began is not None:
+                return streak_began, answers
+        else:
+            in_a_row = 0
+            streak_began = None
+    return float("inf"), answers
+
+
+class TcpProxy:
+    """A loopback TCP proxy to `upstream` that the test can cut and restore.
+
+    Cut: every open connection is reset and new ones are closed as soon as they are accepted, as
+    when a database host drops off the network. Restore: new connections pass again.
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._cut = threading.Event()
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+        self._acceptor.start()
+
+    def cut(self) -> None:
+        self._cut.set()
+        with self._lock:
+            sockets, self._open = self._open, set()
+        for sock in sockets:
+            _close(sock)
+
+    def restore(self) -> None:
+        self._cut.clear()
+
+    def close(self) -> None:
+        self._closing.set()
+        self.cut()
+        _close(self._listener)
+
+    def _accept(self) -> None:
+        while not self._closing.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self._cut.is_set():
+                _close(client)
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                _close(client)
+                continue
+            server.settimeout(None)
+            with self._lock:
+                self._open.update((client, server))
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            _close(source)
+            _close(target)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+def run_action(environment: Mapping[str, str], *arguments: str) -> str:
+    """Run `python -m tests.production.actions ...` in another process; return its stdout."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.production.actions", *arguments],
+        cwd=PROJECT_DIR,
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"action {arguments} failed:\n{completed.stderr}")
+    return completed.stdout
+
+
+def start_action(environment: Mapping[str, str], *arguments: str) -> subprocess.Popen[str]:
+    """Start an action whose JSON lines the test reads as they come (`read_json_line`)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.production.actions", *arguments],
+        cwd=PROJECT_DIR,
+        env={**os.environ, **environment},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def read_json_line(process: subprocess.Popen[str]) -> dict[str, Any]:
+    """The next JSON line an action printed; fails with its stderr if it ended first."""
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        process.wait(timeout=60)
+        stderr = process.stderr.read() if process.stderr else ""
+        raise RuntimeError(f"action ended without output ({process.returncode}):\n{stderr}")
+    result: dict[str, Any] = json.loads(line)
+    return result
