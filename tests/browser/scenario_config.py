@@ -48,6 +48,8 @@ class ProtectedApp:
 PLAIN = ProtectedApp("Plain API", API_HOST, "/demo/echo/plain")
 # `cors_headers` for the calling site, with credentials, one custom header and two methods.
 CORS = ProtectedApp("CORS API", API_HOST, "/demo/echo/cors")
+# The same `cors_headers`, opted in to the actual responses of allowed requests too.
+CORS_ON_RESPONSES = ProtectedApp("CORS Responses API", API_HOST, "/demo/echo/gatecors")
 # `options_preflight_bypass`: the view answers preflights itself.
 PREFLIGHT_BYPASS = ProtectedApp("Preflight Bypass API", API_HOST, "/demo/echo/bypass")
 # `cors_headers` and the opt-in 401 for scripts whose session is gone.
@@ -55,7 +57,7 @@ STRICT = ProtectedApp("Unauthenticated 401 API", API_HOST, "/demo/echo/strict")
 # Another host, for single sign-on through the login host.
 SECOND = ProtectedApp("Second App", SECOND_HOST, "/demo/echo/second")
 
-APPS = (PLAIN, CORS, PREFLIGHT_BYPASS, STRICT, SECOND)
+APPS = (PLAIN, CORS, CORS_ON_RESPONSES, PREFLIGHT_BYPASS, STRICT, SECOND)
 
 
 def _application(app: ProtectedApp, **fields: Any) -> dict[str, Any]:
@@ -90,6 +92,7 @@ def access_configuration(calling_origin: str) -> dict[str, Any]:
         "applications": [
             _application(PLAIN),
             _application(CORS, cors_headers=cors_headers),
+            _application(CORS_ON_RESPONSES, cors_headers=cors_headers, cors_on_responses=True),
             _application(PREFLIGHT_BYPASS, options_preflight_bypass=True),
             _application(STRICT, cors_headers=cors_headers, unauthenticated_401=True),
             _application(SECOND),

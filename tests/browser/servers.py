@@ -165,6 +165,8 @@ def running_project(
     port = free_port()
     env = project_environment(run_dir, port)
     (run_dir / "outbox").mkdir()
+    # STATIC_ROOT: WhiteNoise warns on every worker start when it is missing.
+    (run_dir / "static").mkdir()
     for command in prepare:
         run_manage(env, *command)
     server = ProjectServer(

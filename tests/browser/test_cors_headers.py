@@ -17,7 +17,7 @@ from tests.browser.flows import (
     sign_in_with_password,
 )
 from tests.browser.scenario_config import ADA, CORS, CUSTOM_HEADER, PREFLIGHT_MAX_AGE
-from tests.browser.servers import INTRUDER_HOST, CallingSite, ProjectServer
+from tests.browser.servers import API_HOST, INTRUDER_HOST, CallingSite, ProjectServer
 
 pytestmark = pytest.mark.browser
 
@@ -60,6 +60,17 @@ def test_credentialed_put_with_custom_header_succeeds_after_sign_in(
     assert visit.method == "PUT"
     assert "CF_Authorization" in visit.cookies
     assert visit.email == ADA.email
+
+
+def test_app_cookie_is_samesite_none_secure_and_httponly(
+    page: Page, project: ProjectServer, calling_site: CallingSite
+):
+    _signed_in_calling_page(page, project, calling_site)
+
+    [cookie] = page.context.cookies(project.url(API_HOST, CORS.path))
+
+    assert cookie["name"] == "CF_Authorization"
+    assert (cookie["sameSite"], cookie["secure"], cookie["httpOnly"]) == ("None", True, True)
 
 
 DISALLOWED: dict[str, tuple[str | None, dict[str, Any]]] = {
