@@ -26,6 +26,8 @@ class Person:
 ADA = Person(email="ada@example.com", username="ada", password="correct horse battery staple")
 # Signs in with a one-time PIN (no Django user).
 GRACE = Person(email="grace@example.com")
+# Holds a genuine token, but no policy lets this address in.
+MALLORY = Person(email="mallory@elsewhere.test")
 
 
 @dataclass(frozen=True)
