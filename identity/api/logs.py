@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from identity.models import AuthEvent
 from policies.api.base import AdminApiView
+from policies.api.converters import object_id_field
 from policies.api.envelope import enveloped
 from policies.api.pagination import PAGE_PARAMETERS, paginated
 from policies.api.responses import error_responses
@@ -30,7 +31,7 @@ class AuthEventOutputSerializer(serializers.Serializer[Any]):
 class AuthEventFilterSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=AuthEvent.Kind.choices, required=False)
     email = serializers.CharField(required=False)
-    application = serializers.IntegerField(required=False)
+    application = object_id_field(required=False)
     since = serializers.DateTimeField(required=False)
 
 

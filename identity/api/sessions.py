@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from identity.models import AccessSession, RevocationCutoff
 from identity.sessions import revoke_tokens_issued_before, session_revoke
 from policies.api.base import AdminApiView
+from policies.api.converters import object_id_field
 from policies.api.envelope import enveloped, ok
 from policies.api.pagination import PAGE_PARAMETERS, paginated
 from policies.api.permissions import ActionPermissions, WritesAllowed
@@ -44,7 +45,7 @@ class SessionOutputSerializer(serializers.Serializer[Any]):
 
 class SessionFilterSerializer(serializers.Serializer[Any]):
     email = serializers.CharField(required=False)
-    application = serializers.IntegerField(required=False)
+    application = object_id_field(required=False)
     active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
@@ -111,9 +112,7 @@ class SessionRevokeApi(AdminApiView):
 
 class RevokeInputSerializer(serializers.Serializer[Any]):
     email = serializers.EmailField(required=False, help_text="Every token of this person.")
-    application = serializers.IntegerField(
-        required=False, help_text="Every token of this application id."
-    )
+    application = object_id_field(required=False, help_text="Every token of this application id.")
 
     def validate_application(self, value: int) -> Application:
         application = Application.objects.filter(pk=value).first()

@@ -15,6 +15,8 @@ from policies.api.envelope import ResultInfo, ok
 
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 1000
+# Keeps the row offset, (page - 1) * per_page, within what every database accepts.
+MAX_PAGE = 10**9
 
 M = TypeVar("M", bound=Model)
 
@@ -22,14 +24,14 @@ M = TypeVar("M", bound=Model)
 class PageSerializer(serializers.Serializer[Any]):
     """The page the client asked for; a page past the end is empty, not an error."""
 
-    page = serializers.IntegerField(min_value=1, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     per_page = serializers.IntegerField(
         min_value=1, max_value=MAX_PER_PAGE, default=DEFAULT_PER_PAGE
     )
 
 
 PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number, from 1.", default=1),
+    OpenApiParameter("page", int, description=f"Page number, 1 to {MAX_PAGE}.", default=1),
     OpenApiParameter(
         "per_page",
         int,

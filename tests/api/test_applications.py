@@ -318,3 +318,10 @@ def test_id_too_large_for_the_database_is_404(api):
 
     assert response.status_code == 404
     assert response.json()["success"] is False
+
+
+def test_page_past_what_a_database_can_count_is_a_validation_error(api):
+    response = api.get(APPS, {"page": 10**30})
+
+    assert response.status_code == 400
+    assert error_messages(response)[0].startswith("page: Ensure this value is less than")

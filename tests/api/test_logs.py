@@ -65,3 +65,10 @@ def test_unknown_kind_is_a_validation_error(api):
 def test_needs_the_view_permission(client_with):
     assert client_with().get(LOGS).status_code == 403
     assert client_with("identity.view_authevent").get(LOGS).status_code == 200
+
+
+def test_application_id_past_64_bits_is_a_validation_error(api):
+    response = api.get(LOGS, {"application": 10**30})
+
+    assert response.status_code == 400
+    assert error_messages(response)[0].startswith("application: Ensure this value is less than")

@@ -10,7 +10,9 @@ import json
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
@@ -41,8 +43,32 @@ def _generated_schema() -> dict:
     return json.loads(OpenApiJsonRenderer().render(document))
 
 
+def _application_in_the_test_transaction():
+    """The project's WSGI application, minus closing the database connection around a request.
+
+    Django closes a connection whose transaction is still open when a request starts or finishes,
+    and the test's transaction is one; Django's own test client unhooks the same signals.
+    """
+    handler = get_wsgi_application()
+
+    def application(environ, start_response):
+        for signal in (request_started, request_finished):
+            signal.disconnect(close_old_connections)
+        try:
+            response = handler(environ, start_response)
+            try:
+                return [b"".join(response)]
+            finally:
+                response.close()
+        finally:
+            for signal in (request_started, request_finished):
+                signal.connect(close_old_connections)
+
+    return application
+
+
 schema = schemathesis.openapi.from_dict(_generated_schema())
-schema.app = get_wsgi_application()
+schema.app = _application_in_the_test_transaction()
 schema.config.phases.coverage.enabled = False
 
 

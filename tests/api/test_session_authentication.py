@@ -58,3 +58,12 @@ def test_schema_and_docs_pages_are_served(client):
     assert schema.status_code == 200
     assert b"/api/access/apps" in schema.content
     assert (docs.status_code, redoc.status_code) == (200, 200)
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_docs_pages_load_their_scripts_from_this_site(client, page):
+    response = client.get(page)
+
+    assert response.status_code == 200
+    assert b"cdn." not in response.content
+    assert b"/static/drf_spectacular_sidecar/" in response.content

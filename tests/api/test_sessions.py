@@ -140,3 +140,9 @@ def test_revoking_needs_permissions(client_with):
         client_with("identity.add_revocationcutoff").post(revoke, body, format="json").status_code
         == 201
     )
+
+
+def test_application_filter_past_64_bits_is_a_validation_error(api):
+    response = api.get(SESSIONS, {"application": 10**30})
+
+    assert response.status_code == 400
