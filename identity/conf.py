@@ -10,8 +10,8 @@ Settings (all optional):
 - `ACCESS_TRUSTED_PROXIES`: CIDRs of reverse proxies whose `X-Forwarded-For` is believed.
 - `ACCESS_COUNTRY_HEADER`: the request header carrying the client's country, set by a trusted
   edge (e.g. "CF-IPCountry"); "" = no country is known.
-- `ACCESS_SEND_EMAIL_IN_BACKGROUND`: send PIN emails off the request thread (default True), so
-  the page answers as fast for an address no policy allows as for one that gets an email.
+- `ACCESS_SEND_EMAIL_IN_BACKGROUND`: store and email PINs off the request thread (default True),
+  so the page answers as fast for an address no policy allows as for one that gets an email.
 """
 
 from __future__ import annotations

@@ -13,11 +13,22 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
 from django.core.cache import cache
 from django.utils import timezone
 
 _PREFIX = "accessproject:throttle"
+# One IPv6 client (a home, a phone, a cloud VM) routinely holds a whole /64 and can send from any
+# address in it: throttling per address would give it 2**64 fresh allowances.
+IPV6_CLIENT_PREFIX = 64
+
+
+def throttle_key_for_ip(ip: IPv4Address | IPv6Address) -> str:
+    """The key a client IP is throttled under: the IPv4 address, or the IPv6 address's /64."""
+    if isinstance(ip, IPv6Address):
+        return str(IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
+    return str(ip)
 
 
 def _digest(key: str) -> str:

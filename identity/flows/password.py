@@ -16,7 +16,7 @@ from django.http import HttpRequest
 
 from identity.events import record_event
 from identity.models import AuthEvent
-from identity.throttles import PASSWORD_PER_IP, PASSWORD_PER_USERNAME
+from identity.throttles import PASSWORD_PER_IP, PASSWORD_PER_USERNAME, throttle_key_for_ip
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -34,7 +34,7 @@ def password_sign_in(
     """The active user these credentials name, or None (wrong, unknown, or locked out)."""
     user = authenticate(request, username=username, password=password)
     username_key = username.strip().lower()
-    ip_key = str(ip) if ip is not None else ""
+    ip_key = throttle_key_for_ip(ip) if ip is not None else ""
     locked = PASSWORD_PER_USERNAME.is_locked(username_key) or (
         bool(ip_key) and PASSWORD_PER_IP.is_locked(ip_key)
     )

@@ -222,6 +222,8 @@ def test_throttle_clear_forgets_the_key():
     assert PIN_SEND_PER_ADDRESS.count("ann@example.com", now=now) == 0
 
 
+# Committed rows: the PIN is stored by the background thread, on its own connection.
+@pytest.mark.django_db(transaction=True)
 def test_in_background_the_page_answers_before_the_email_is_sent(flow, mailoutbox, settings):
     settings.ACCESS_SEND_EMAIL_IN_BACKGROUND = True
     release = threading.Event()
