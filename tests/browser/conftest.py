@@ -54,7 +54,7 @@ def pytest_runtest_makereport(
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print how many browser tests ran, so CI shows they were not silently skipped."""
     counts: dict[str, int] = {}
-    for outcome in ("passed", "failed", "error", "skipped"):
+    for outcome in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
         reports = terminalreporter.stats.get(outcome, [])
         counts[outcome] = len(
             {

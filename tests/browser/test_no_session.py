@@ -5,11 +5,11 @@ to the login page. The login page itself will not allow cross-site requests."
 """
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.browser.flows import app_url, call_api, is_login_url, login_query, new_marker
 from tests.browser.records import ServedRequest
-from tests.browser.scenario_config import PLAIN
+from tests.browser.scenario_config import ADA, PLAIN
 from tests.browser.servers import API_HOST, LOGIN_HOST, CallingSite, ProjectServer
 
 pytestmark = pytest.mark.browser
@@ -90,3 +90,28 @@ def test_login_page_cannot_be_framed_by_another_site(
     assert [(r.status, r.sec_fetch_dest, r.x_frame_options) for r in answers] == [
         (403, "iframe", "DENY")
     ]
+
+
+def test_login_form_refuses_a_post_from_another_site(
+    page: Page, project: ProjectServer, calling_site: CallingSite
+):
+    page.goto(calling_site.url())
+    marker = new_marker()
+    call_api(page, app_url(project, PLAIN, marker), {"credentials": "include"})
+    login_url = _login_url(project, marker)
+
+    with page.expect_navigation():
+        page.evaluate(
+            "([url, fields]) => postForm(url, fields)",
+            [login_url, {"step": "password", "username": ADA.username, "password": ADA.password}],
+        )
+
+    expect(page.get_by_role("heading", name="Cannot continue")).to_be_visible()
+    [refused] = project.records.wait_served(marker, method="POST", host=LOGIN_HOST)
+    assert (refused.status, refused.sec_fetch_site, refused.sec_fetch_mode) == (
+        403,
+        "cross-site",
+        "navigate",
+    )
+    assert refused.cors_headers == {}
+    assert project.records.visits(marker) == []

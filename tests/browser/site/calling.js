@@ -49,3 +49,19 @@ function frame(url) {
     document.body.appendChild(element);
   });
 }
+
+// Post a form to `url` from this page, as a cross-site page could try with the login form.
+function postForm(url, fields) {
+  const form = document.createElement("form");
+  form.method = "POST";
+  form.action = url;
+  for (const [name, value] of Object.entries(fields)) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.appendChild(input);
+  }
+  document.body.appendChild(form);
+  form.submit();
+}
