@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -217,9 +218,15 @@ def _check_claims(
 # --- parsing ----------------------------------------------------------------------------------
 
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _b64decode(segment: str) -> bytes:
     # JWTs use unpadded base64url; refuse anything else (padding, other alphabets, whitespace).
-    if not segment or "=" in segment:
+    # The check is explicit because `urlsafe_b64decode` skips characters outside its alphabet
+    # and takes `+` and `/` too: one signature would then have endless spellings, each a new
+    # token to the signature cache.
+    if not _BASE64URL.fullmatch(segment):
         raise TokenError("malformed")
     try:
         return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))

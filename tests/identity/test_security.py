@@ -1,5 +1,6 @@
 """Attacks from outside with an HTTP client: enumeration, throttling bypasses, confused tokens."""
 
+from datetime import timedelta
 from ipaddress import IPv4Address, IPv6Address
 from unittest import mock
 
@@ -10,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from identity.flows.password import INCORRECT
 from identity.throttles import throttle_key_for_ip
+from identity.tokens import TokenError, issue_token, verify_access_token
 from tests.identity.signin_support import Browser, LoginFlow, make_application
 
 
@@ -79,3 +81,35 @@ def test_password_failures_across_one_ipv6_slash_64_lock_out_all_of_it(flow, set
     response = flow.browser.post(flow.page_url, data, REMOTE_ADDR="2001:db8:1:2::ff")
     assert response.status_code == 200
     assert INCORRECT.encode() in response.content
+
+
+def _app_token() -> str:
+    return issue_token(
+        token_type="app",
+        audiences=["a" * 64],
+        email="ada@example.com",
+        subject="user-1",
+        identity_nonce="nonce-1",
+        lifetime=timedelta(hours=1),
+        issuer="https://app.localhost",
+    )
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        pytest.param(lambda sig: sig[:10] + "!~*$" + sig[10:], id="characters-outside-base64url"),
+        pytest.param(lambda sig: sig.replace("-", "+").replace("_", "/"), id="standard-alphabet"),
+    ],
+)
+def test_a_token_has_one_spelling(db, mangle):
+    # The lenient base64 decoder skipped foreign characters: one signature, many token strings.
+    header, payload, signature = _app_token().split(".")
+    with pytest.raises(TokenError) as caught:
+        verify_access_token(
+            f"{header}.{payload}.{mangle(signature)}",
+            audience="a" * 64,
+            token_type="app",
+            issuer="https://app.localhost",
+        )
+    assert caught.value.reason == "malformed"
