@@ -23,8 +23,20 @@ class PinRequestForm(forms.Form):
     email = forms.EmailField(label="Email", max_length=254)
 
     def clean_email(self) -> str:
+        local, _, domain = str(self.cleaned_data["email"]).strip().rpartition("@")
+        # Django's validator lets a few non-ASCII letters into the local part: its pattern is
+        # case-insensitive, and dotless i, long s and the Kelvin sign fold to ASCII letters.
+        # Such an identity is not the address it looks like, yet upper-cases to it in a
+        # downstream `UPPER()` or `iexact` comparison ("adm\u0131n" -> "ADMIN"); nor can it be
+        # delivered without SMTPUTF8. The domain goes into its one ASCII (IDNA) spelling.
+        if not local.isascii():
+            raise forms.ValidationError("Enter a valid email address.", code="invalid")
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise forms.ValidationError("Enter a valid email address.", code="invalid") from None
         # Addresses are compared case-insensitively everywhere (rules, throttles, PINs).
-        return str(self.cleaned_data["email"]).strip().lower()
+        return f"{local}@{domain}".lower()
 
 
 class PinVerifyForm(PinRequestForm):

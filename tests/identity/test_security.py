@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from identity.flows.password import INCORRECT
-from identity.throttles import throttle_key_for_ip
+from identity.throttles import PIN_SEND_PER_ADDRESS, throttle_key_for_ip
 from identity.tokens import TokenError, issue_token, verify_access_token
 from tests.identity.signin_support import Browser, LoginFlow, make_application
 
@@ -113,3 +113,18 @@ def test_a_token_has_one_spelling(db, mangle):
             issuer="https://app.localhost",
         )
     assert caught.value.reason == "malformed"
+
+
+@pytest.mark.parametrize("address", ["adm\u0131n@example.com", "\u017fam@example.com"])
+def test_an_address_that_only_folds_to_ascii_is_refused(flow, mailoutbox, address):
+    # "adm\u0131n".upper() == "ADMIN": a downstream iexact lookup would take it for admin.
+    response = flow.send_pin(address)
+    assert response.status_code == 400
+    assert b"Enter a valid email address." in response.content
+    assert mailoutbox == []
+
+
+def test_an_international_domain_gets_its_ascii_spelling(flow, mailoutbox):
+    flow.send_pin("ann@b\u00fccher.example")
+    assert mailoutbox == []  # no policy allows that domain; the throttle key is the ASCII form
+    assert PIN_SEND_PER_ADDRESS.count("ann@xn--bcher-kva.example") == 1
