@@ -140,10 +140,3 @@ def browser_context(
 @pytest.fixture
 def page(browser_context: BrowserContext) -> Page:
     return browser_context.pages[0] if browser_context.pages else browser_context.new_page()
-
-
-@pytest.fixture
-def calling_page(page: Page, calling_site: CallingSite) -> Page:
-    """The page of the calling site, ready to run `callApi` (see site/calling.js)."""
-    page.goto(calling_site.url())
-    return page

@@ -12,13 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from identity.cookies import CF_AUTHORIZATION
+from identity.login_urls import LOGIN_PATH
 from tests.browser.records import wait_for
 from tests.browser.scenario_config import ADA, Person, ProtectedApp
 from tests.browser.servers import LOGIN_HOST, ProjectServer
 
-LOGIN_PATH = "/cdn-cgi/access/login"
-LOGOUT_PATH = "/cdn-cgi/access/logout"
-COOKIE_NAME = "CF_Authorization"
 # The file email backend separates messages in one file with a line of 79 dashes.
 MESSAGE_SEPARATOR = "\n" + "-" * 79 + "\n"
 PIN_PATTERN = re.compile(r"(?<!\d)(\d{6})(?!\d)")
@@ -84,6 +83,12 @@ def sign_in_with_password(
     expect(page).to_have_url(re.compile(re.escape(project.url(LOGIN_HOST, LOGIN_PATH))))
     submit_password(page, person)
     expect(page).to_have_url(url)
+
+
+def sign_in_then_open(page: Page, project: ProjectServer, app: ProtectedApp, url: str) -> None:
+    """Sign in to `app` with a password in the top-level window, then open `url`."""
+    sign_in_with_password(page, project, app_url(project, app, new_marker()))
+    page.goto(url)
 
 
 def _messages(outbox: Path) -> list[EmailMessage]:
@@ -170,7 +175,7 @@ def set_app_cookie(context: BrowserContext, project: ProjectServer, host: str, t
     context.add_cookies(
         [
             {
-                "name": COOKIE_NAME,
+                "name": CF_AUTHORIZATION,
                 "value": token,
                 "url": project.url(host, "/"),
                 "secure": True,

@@ -59,8 +59,6 @@ STRICT = ProtectedApp("Unauthenticated 401 API", API_HOST, "/demo/echo/strict")
 # Another host, for single sign-on through the login host.
 SECOND = ProtectedApp("Second App", SECOND_HOST, "/demo/echo/second")
 
-APPS = (PLAIN, CORS, CORS_ON_RESPONSES, PREFLIGHT_BYPASS, STRICT, SECOND)
-
 
 def _application(app: ProtectedApp, **fields: Any) -> dict[str, Any]:
     return {

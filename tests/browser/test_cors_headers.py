@@ -9,31 +9,24 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
+from identity.cookies import CF_AUTHORIZATION
 from tests.browser.flows import (
     app_url,
     call_api,
     json_body,
     new_marker,
-    sign_in_with_password,
+    sign_in_then_open,
 )
 from tests.browser.scenario_config import ADA, CORS, CUSTOM_HEADER, PREFLIGHT_MAX_AGE
-from tests.browser.servers import API_HOST, INTRUDER_HOST, CallingSite, ProjectServer
+from tests.browser.servers import API_HOST, CALLING_HOST, INTRUDER_HOST, CallingSite, ProjectServer
 
 pytestmark = pytest.mark.browser
-
-
-def _signed_in_calling_page(
-    page: Page, project: ProjectServer, calling_site: CallingSite, host: str | None = None
-) -> Page:
-    sign_in_with_password(page, project, app_url(project, CORS, new_marker()))
-    page.goto(calling_site.url(host) if host else calling_site.url())
-    return page
 
 
 def test_credentialed_put_with_custom_header_succeeds_after_sign_in(
     page: Page, project: ProjectServer, calling_site: CallingSite
 ):
-    _signed_in_calling_page(page, project, calling_site)
+    sign_in_then_open(page, project, CORS, calling_site.url())
     marker = new_marker()
 
     seen = call_api(
@@ -46,7 +39,7 @@ def test_credentialed_put_with_custom_header_succeeds_after_sign_in(
     assert seen["status"] == 200
     body = json_body(seen)
     assert body["method"] == "PUT"
-    assert "CF_Authorization" in body["cookies"]
+    assert CF_AUTHORIZATION in body["cookies"]
     assert body["access"]["email"] == ADA.email
     assert body["headers"]["Cf-Access-Authenticated-User-Email"] == ADA.email
     [preflight] = project.records.wait_served(marker, method="OPTIONS")
@@ -58,25 +51,25 @@ def test_credentialed_put_with_custom_header_succeeds_after_sign_in(
     assert preflight.cors_headers["access-control-max-age"] == str(PREFLIGHT_MAX_AGE)
     [visit] = project.records.visits(marker)
     assert visit.method == "PUT"
-    assert "CF_Authorization" in visit.cookies
+    assert CF_AUTHORIZATION in visit.cookies
     assert visit.email == ADA.email
 
 
 def test_app_cookie_is_samesite_none_secure_and_httponly(
     page: Page, project: ProjectServer, calling_site: CallingSite
 ):
-    _signed_in_calling_page(page, project, calling_site)
+    sign_in_then_open(page, project, CORS, calling_site.url())
 
     [cookie] = page.context.cookies(project.url(API_HOST, CORS.path))
 
-    assert cookie["name"] == "CF_Authorization"
+    assert cookie["name"] == CF_AUTHORIZATION
     assert (cookie["sameSite"], cookie["secure"], cookie["httpOnly"]) == ("None", True, True)
 
 
-DISALLOWED: dict[str, tuple[str | None, dict[str, Any]]] = {
+DISALLOWED: dict[str, tuple[str, dict[str, Any]]] = {
     "origin": (INTRUDER_HOST, {"method": "PUT", "headers": {CUSTOM_HEADER: "2"}}),
-    "method": (None, {"method": "DELETE", "headers": {CUSTOM_HEADER: "2"}}),
-    "header": (None, {"method": "PUT", "headers": {"X-Not-Allowed": "1"}}),
+    "method": (CALLING_HOST, {"method": "DELETE", "headers": {CUSTOM_HEADER: "2"}}),
+    "header": (CALLING_HOST, {"method": "PUT", "headers": {"X-Not-Allowed": "1"}}),
 }
 
 
@@ -85,7 +78,7 @@ def test_fetch_with_disallowed_origin_method_or_header_fails_at_preflight(
     page: Page, project: ProjectServer, calling_site: CallingSite, disallowed: str
 ):
     host, init = DISALLOWED[disallowed]
-    _signed_in_calling_page(page, project, calling_site, host)
+    sign_in_then_open(page, project, CORS, calling_site.url(host))
     marker = new_marker()
 
     seen = call_api(

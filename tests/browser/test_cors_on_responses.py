@@ -13,7 +13,7 @@ from tests.browser.flows import (
     call_api,
     json_body,
     new_marker,
-    sign_in_with_password,
+    sign_in_then_open,
 )
 from tests.browser.scenario_config import ADA, CORS_ON_RESPONSES, CUSTOM_HEADER
 from tests.browser.servers import API_HOST, CallingSite, ProjectServer
@@ -25,8 +25,7 @@ pytestmark = pytest.mark.browser
 def test_script_reads_the_answer_with_exactly_one_copy_of_the_cors_headers(
     page: Page, project: ProjectServer, calling_site: CallingSite, view_sets_cors: bool
 ):
-    sign_in_with_password(page, project, app_url(project, CORS_ON_RESPONSES, new_marker()))
-    page.goto(calling_site.url())
+    sign_in_then_open(page, project, CORS_ON_RESPONSES, calling_site.url())
     marker = new_marker()
 
     seen = call_api(

@@ -3,12 +3,13 @@
 import pytest
 from playwright.sync_api import Page
 
+from identity.cookies import CF_AUTHORIZATION
 from tests.browser.flows import (
     app_url,
     call_api,
     json_body,
     new_marker,
-    sign_in_with_password,
+    sign_in_then_open,
 )
 from tests.browser.scenario_config import ADA, CUSTOM_HEADER, PREFLIGHT_BYPASS
 from tests.browser.servers import CallingSite, ProjectServer
@@ -16,15 +17,10 @@ from tests.browser.servers import CallingSite, ProjectServer
 pytestmark = pytest.mark.browser
 
 
-def _signed_in_calling_page(page: Page, project: ProjectServer, calling_site: CallingSite) -> None:
-    sign_in_with_password(page, project, app_url(project, PREFLIGHT_BYPASS, new_marker()))
-    page.goto(calling_site.url())
-
-
 def test_view_answer_without_cors_headers_makes_browser_refuse_the_request(
     page: Page, project: ProjectServer, calling_site: CallingSite
 ):
-    _signed_in_calling_page(page, project, calling_site)
+    sign_in_then_open(page, project, PREFLIGHT_BYPASS, calling_site.url())
     marker = new_marker()
 
     seen = call_api(
@@ -49,7 +45,7 @@ def test_view_answer_without_cors_headers_makes_browser_refuse_the_request(
 def test_view_answer_with_its_own_cors_headers_lets_the_request_through(
     page: Page, project: ProjectServer, calling_site: CallingSite
 ):
-    _signed_in_calling_page(page, project, calling_site)
+    sign_in_then_open(page, project, PREFLIGHT_BYPASS, calling_site.url())
     marker = new_marker()
 
     # An upload listener forces a preflight that only needs Allow-Origin and -Credentials,
@@ -67,7 +63,7 @@ def test_view_answer_with_its_own_cors_headers_lets_the_request_through(
     preflight, actual = project.records.visits(marker)
     assert (preflight.method, preflight.cookies, preflight.access) == ("OPTIONS", [], None)
     assert actual.method == "POST"
-    assert "CF_Authorization" in actual.cookies
+    assert CF_AUTHORIZATION in actual.cookies
     assert actual.email == ADA.email
     [answer] = project.records.wait_served(marker, method="OPTIONS")
     assert answer.content_type == "application/json"

@@ -7,8 +7,9 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, expect
 
+from identity.cookies import CF_AUTHORIZATION
+from identity.login_urls import LOGOUT_PATH
 from tests.browser.flows import (
-    LOGOUT_PATH,
     app_url,
     is_login_url,
     issue_app_token,
@@ -43,7 +44,7 @@ def _assert_landed_as(page: Page, project: ProjectServer, url: str, marker: str,
     assert body["headers"]["Cf-Access-Authenticated-User-Email"] == who.email
     [visit] = project.records.visits(marker)
     assert visit.email == who.email
-    assert "CF_Authorization" in visit.cookies
+    assert CF_AUTHORIZATION in visit.cookies
 
 
 def _open_protected_page_and_expect_login(page: Page, project: ProjectServer, url: str) -> None:

@@ -7,12 +7,13 @@ Access cookie, will require the origin to set its own CORS headers."
 import pytest
 from playwright.sync_api import Page
 
+from identity.cookies import CF_AUTHORIZATION
 from tests.browser.flows import (
     app_url,
     call_api,
     json_body,
     new_marker,
-    sign_in_with_password,
+    sign_in_then_open,
 )
 from tests.browser.scenario_config import ADA, PLAIN
 from tests.browser.servers import CallingSite, ProjectServer
@@ -23,15 +24,14 @@ pytestmark = pytest.mark.browser
 def _fetch_as_signed_in_person(
     page: Page, project: ProjectServer, calling_site: CallingSite, marker: str, query: str
 ) -> dict:
-    sign_in_with_password(page, project, app_url(project, PLAIN, new_marker()))
-    page.goto(calling_site.url())
+    sign_in_then_open(page, project, PLAIN, calling_site.url())
     return call_api(page, app_url(project, PLAIN, marker, query), {"credentials": "include"})
 
 
 def _assert_view_saw_signed_in_get(project: ProjectServer, marker: str) -> None:
     [visit] = project.records.visits(marker)
     assert visit.method == "GET"
-    assert "CF_Authorization" in visit.cookies
+    assert CF_AUTHORIZATION in visit.cookies
     assert visit.email == ADA.email
     assert visit.identity_headers["Cf-Access-Authenticated-User-Email"] == ADA.email
     assert [r.method for r in project.records.served(marker)] == ["GET"]
@@ -64,7 +64,7 @@ def test_body_is_readable_when_view_sets_its_own_cors_headers(
     body = json_body(seen)
     assert body["method"] == "GET"
     assert body["origin"] == calling_site.origin()
-    assert "CF_Authorization" in body["cookies"]
+    assert CF_AUTHORIZATION in body["cookies"]
     assert body["access"]["email"] == ADA.email
     [answer] = project.records.wait_served(marker, method="GET")
     assert answer.cors_headers == {
