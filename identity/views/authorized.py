@@ -7,7 +7,7 @@ unknown, expired or reused code, a code for another host, a missing or mismatche
 gets a 400 page and no cookie.
 
 The new token's `aud` lists this application plus every application of this host in a
-still-valid app token the browser already holds for the same person, so moving between the
+still-valid app token the browser already holds from the same sign-in, so moving between the
 applications of one host does not bounce through the login page. It never outlives any token it
 merges: the merged expiry is the earliest of them.
 """
@@ -100,10 +100,11 @@ def _merged_audiences(
     application: CompiledApplication,
     host: str,
     email: str,
+    identity_nonce: str,
     issuer: str,
     expires_at: datetime,
 ) -> tuple[list[str], datetime]:
-    """This application's AUD plus those of still-valid app tokens of this host, same person."""
+    """This application's AUD plus those of still-valid app tokens of this host, same sign-in."""
     host_audiences = {app.aud for app in snapshot.applications_for_host(host)}
     audiences = [application.aud]
     for value in cookie_values(request.META.get("HTTP_COOKIE", ""), CF_AUTHORIZATION):
@@ -112,6 +113,11 @@ def _merged_audiences(
         except TokenError:
             continue
         if claims.email.lower() != email.lower() or claims.common_name:
+            continue
+        # Only the same sign-in: revocation goes by (identity nonce, AUD), so an audience
+        # carried over under another sign-in's nonce would outlive revoking the session that
+        # granted it.
+        if claims.identity_nonce != identity_nonce:
             continue
         kept = [aud for aud in claims.audiences if aud in host_audiences and aud not in audiences]
         if kept:
@@ -147,6 +153,7 @@ def _exchange(request: HttpRequest) -> HttpResponseBase:
         application=application,
         host=host,
         email=code.email,
+        identity_nonce=code.identity_nonce,
         issuer=issuer,
         expires_at=now + lifetime,
     )

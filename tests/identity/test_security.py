@@ -9,10 +9,20 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from identity.cookies import CF_AUTHORIZATION
 from identity.flows.password import INCORRECT
+from identity.models import AccessSession
+from identity.sessions import session_revoke
 from identity.throttles import PIN_SEND_PER_ADDRESS, throttle_key_for_ip
 from identity.tokens import TokenError, issue_token, verify_access_token
-from tests.identity.signin_support import Browser, LoginFlow, make_application
+from tests.identity.signin_support import (
+    Browser,
+    LoginFlow,
+    follow_hop,
+    make_application,
+    refresh_state,
+    sign_in_with_pin,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -128,3 +138,24 @@ def test_an_international_domain_gets_its_ascii_spelling(flow, mailoutbox):
     flow.send_pin("ann@b\u00fccher.example")
     assert mailoutbox == []  # no policy allows that domain; the throttle key is the ASCII form
     assert PIN_SEND_PER_ADDRESS.count("ann@xn--bcher-kva.example") == 1
+
+
+def test_revoking_an_application_session_is_not_undone_by_a_later_sign_in(db, mailoutbox):
+    first = make_application(domain="app.localhost/one")
+    second = make_application(domain="app.localhost/two")
+    browser = Browser()
+    one = LoginFlow(browser, first, redirect_url="/one")
+    follow_hop(one, sign_in_with_pin(one, mailoutbox))
+    first_token = browser.cookies("app.localhost").pop(CF_AUTHORIZATION)
+    # A second, separate sign-in (a new identity nonce) while the first token is still valid.
+    two = LoginFlow(browser, second, redirect_url="/two")
+    hop = sign_in_with_pin(two, mailoutbox)
+    browser.cookies("app.localhost")[CF_AUTHORIZATION] = first_token
+    second_token = follow_hop(two, hop).cookies[CF_AUTHORIZATION].value
+    session_revoke(session=AccessSession.objects.get(application__aud=first.aud))
+    refresh_state()
+    with pytest.raises(TokenError) as caught:
+        verify_access_token(
+            second_token, audience=first.aud, token_type="app", issuer="https://app.localhost"
+        )
+    assert caught.value.reason == "wrong audience"
