@@ -23,7 +23,7 @@ from tests.browser.flows import (
     submit_pin,
 )
 from tests.browser.records import wait_for
-from tests.browser.scenario_config import ADA, GRACE, PLAIN, SECOND, Person
+from tests.browser.scenario_config import ADA, CORS, GRACE, PLAIN, SECOND, Person
 from tests.browser.servers import API_HOST, LOGIN_HOST, ProjectServer
 
 pytestmark = pytest.mark.browser
@@ -91,6 +91,24 @@ def test_second_application_is_entered_without_the_login_page(page: Page, projec
     # The login host was consulted, and only redirected: the page itself was never shown.
     assert login_answers
     assert all(300 <= r.status < 400 for r in login_answers)
+
+
+def test_applications_on_one_host_share_the_cookie_without_ping_pong(
+    page: Page, project: ProjectServer
+):
+    sign_in_with_password(page, project, app_url(project, PLAIN, new_marker()))
+    page.goto(app_url(project, CORS, new_marker()))  # another application, same host: SSO
+    markers = [new_marker(), new_marker()]
+
+    for app, marker in zip((PLAIN, CORS), markers, strict=True):
+        page.goto(app_url(project, app, marker))
+
+    # Both served straight away: the host's cookie now carries both audiences.
+    for marker in markers:
+        [answer] = project.records.wait_served(marker, method="GET")
+        assert answer.status == 200
+        [visit] = project.records.visits(marker)
+        assert visit.email == ADA.email
 
 
 def test_logout_ends_the_session_on_every_application(page: Page, project: ProjectServer):
