@@ -1,9 +1,9 @@
 """One JSON object per log line, for log pipelines (`LOG_FORMAT=json`).
 
 Every record carries `time`, `level`, `logger` and `message`; the `extra` fields a caller passed
-(the gate's access records: decision, reason, application, email, ...) become top-level keys, so
-a pipeline can filter on them without parsing the message. gunicorn's per-request records are
-turned into named fields the same way.
+become top-level keys (the gate's decision record arrives as one `access` object: decision,
+reason, application, who, ...), so a pipeline can filter on them without parsing the message.
+gunicorn's per-request records are turned into named fields the same way.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The same request shape is decided against a configuration of 10 applications (10
 10,000 applications (1,000 policies): the index must keep the larger one within 1.2x. A third
 figure times the gate's whole decision for a protected request whose token signature is cached.
 
-Run through `python -m tests.bench.run` (it sets up the environment); not part of `make test`.
+Run by `tests.bench.inprocess` in the environment `tests.bench.run` prepares (not by `make test`).
 """
 
 from __future__ import annotations
@@ -79,8 +79,18 @@ def _per_call_seconds(call: Callable[[], object], *, rounds: int, iterations: in
     return statistics.median(samples)
 
 
-def time_snapshot_decision(count: int, policy_every: int, *, rounds: int) -> DecisionTiming:
-    """Time `snapshot.match` + `snapshot.decide` over requests to applications with a policy."""
+@dataclass(frozen=True)
+class _Pass:
+    label: str
+    count: int
+    policies: int
+    build_seconds: float
+    decide_all: Callable[[], None]
+
+
+def _passes(count: int, policy_every: int, *, spreads: dict[str, int]) -> list[_Pass]:
+    """Store `count` applications and compile them; for each entry of `spreads` (label -> how
+    many applications the requests go to), a pass of REQUESTS_PER_ROUND decisions."""
     from policies.rules import Subject
     from policies.snapshot import build_snapshot
 
@@ -88,28 +98,69 @@ def time_snapshot_decision(count: int, policy_every: int, *, rounds: int) -> Dec
     started = time.perf_counter()
     snapshot = build_snapshot(0)
     build_seconds = time.perf_counter() - started
-
     subject = Subject(email="person@example.com", ip=IPv4Address("192.0.2.10"))
-    step = max(1, len(protected) // REQUESTS_PER_ROUND)
-    requests = [(host, f"{path}/items/42") for host, path in protected[::step]]
-    for host, path in requests:  # every request must reach a real decision, and an allow
-        application, _ = snapshot.match(host, path)
-        assert application is not None, (host, path)
-        assert snapshot.decide(application, subject).allowed
 
-    def decide_all() -> None:
-        for host, path in requests:
+    def decide_all_of(requests: list[tuple[str, str]]) -> Callable[[], None]:
+        def decide_all() -> None:
+            for host, path in requests:
+                application, _ = snapshot.match(host, path)
+                snapshot.decide(application, subject)  # type: ignore[arg-type]
+
+        return decide_all
+
+    passes = []
+    for label, spread in spreads.items():
+        step = max(1, len(protected) // spread)
+        targets = [(host, f"{path}/items/42") for host, path in protected[::step][:spread]]
+        for host, path in targets:  # every request must reach a real decision, and an allow
             application, _ = snapshot.match(host, path)
-            snapshot.decide(application, subject)  # type: ignore[arg-type]
+            assert application is not None, (host, path)
+            assert snapshot.decide(application, subject).allowed
+        requests = [targets[index % len(targets)] for index in range(REQUESTS_PER_ROUND)]
+        passes.append(_Pass(label, count, len(protected), build_seconds, decide_all_of(requests)))
+    return passes
 
-    per_round = _per_call_seconds(decide_all, rounds=rounds, iterations=20)
-    return DecisionTiming(
-        label=f"{count} applications",
-        applications=count,
-        policies=len(protected),
-        build_seconds=build_seconds,
-        per_decision_seconds=per_round / len(requests),
-    )
+
+def time_snapshot_decisions(*, rounds: int) -> tuple[list[DecisionTiming], dict[str, float]]:
+    """`snapshot.match` + `snapshot.decide` with 10 applications (10 policies) and with 10,000
+    (1,000 policies), all passes timed in alternation so that ratios (medians of per-pass
+    ratios) are not the machine's load changing between them.
+
+    With 10,000 applications, requests to 10 of them (as many as the small configuration has)
+    show how the lookup scales; requests spread over 1,000 add what the CPU caches cost.
+    """
+    passes = [
+        *_passes(10, 1, spreads={"10 applications": 10}),
+        *_passes(
+            10_000,
+            10,
+            spreads={"10,000 applications": 10, "10,000, requests over 1,000": 1000},
+        ),
+    ]
+    seconds: dict[str, list[float]] = {one.label: [] for one in passes}
+    for _ in range(rounds * 10):
+        for one in passes:
+            started = time.perf_counter()
+            one.decide_all()
+            seconds[one.label].append((time.perf_counter() - started) / REQUESTS_PER_ROUND)
+    baseline = seconds[passes[0].label]
+    ratios = {
+        one.label: statistics.median(
+            a / b for a, b in zip(seconds[one.label], baseline, strict=True)
+        )
+        for one in passes[1:]
+    }
+    timings = [
+        DecisionTiming(
+            label=one.label,
+            applications=one.count,
+            policies=one.policies,
+            build_seconds=one.build_seconds,
+            per_decision_seconds=statistics.median(seconds[one.label]),
+        )
+        for one in passes
+    ]
+    return timings, ratios
 
 
 def time_gate_decision(*, rounds: int) -> DecisionTiming:
@@ -164,7 +215,7 @@ def time_gate_decision(*, rounds: int) -> DecisionTiming:
     )
 
 
-def count_gated_queries(*, requests: int) -> int:
+def count_gated_queries(cookie: str, *, requests: int) -> int:
     """SQL queries made by `requests` protected requests through the real middleware stack.
 
     The version check interval is stretched so the count is what each request costs, not the
@@ -174,9 +225,11 @@ def count_gated_queries(*, requests: int) -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, override_settings
 
-    from tests.bench.seed import BENCH_HOST, seed_gate_configuration
+    from tests.bench.seed import BENCH_HOST
 
-    cookie = seed_gate_configuration()["cookie"]
+    # Without the cookie the gate must send the request to sign in, or this counts nothing.
+    refused = Client(HTTP_HOST=BENCH_HOST).get("/protected/")
+    assert refused.status_code == 302, refused
     client = Client(HTTP_HOST=BENCH_HOST, HTTP_COOKIE=cookie)
     with override_settings(ACCESS_VERSION_CHECK_INTERVAL=3600):
         warm_up = client.get("/protected/")
@@ -186,36 +239,3 @@ def count_gated_queries(*, requests: int) -> int:
                 response = client.get("/protected/")
                 assert response.status_code == 200, response
     return len(queries)
-
-
-def main() -> None:
-    """Print the decision figures as JSON (run by `tests.bench.run` in a prepared environment)."""
-    import json
-    import sys
-
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    gated_requests = 200
-    timings = [
-        time_snapshot_decision(10, 1, rounds=rounds),
-        time_snapshot_decision(10_000, 10, rounds=rounds),
-        time_gate_decision(rounds=rounds),
-    ]
-    queries = count_gated_queries(requests=gated_requests)
-    print(
-        json.dumps(
-            {
-                "gated_requests": gated_requests,
-                "queries": queries,
-                "timings": [vars(timing) for timing in timings],
-            }
-        )
-    )
-
-
-if __name__ == "__main__":
-    main()

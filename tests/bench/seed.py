@@ -7,6 +7,7 @@ stores the configuration and prints it as JSON for the load generator.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,44 @@ PREFLIGHT_HEADERS = {
     "Access-Control-Request-Headers": "content-type",
 }
 EVERYONE_AT_EXAMPLE = [{"email_domain": {"domain": "example.com"}}]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One request the benchmark repeats, and the answer that proves it measures the right thing."""
+
+    name: str
+    path: str
+    method: str
+    headers: dict[str, str]
+    expected_status: int
+    expected_header: tuple[str, str] | None = None
+
+
+def scenarios(cookie: str) -> list[Scenario]:
+    """Unprotected, protected (valid cookie, allow policy) and a preflight the gate answers.
+
+    The unprotected request carries the same cookie, as a browser's would on that host: the
+    difference between the two is then the gate's work alone, not Django parsing a longer
+    Cookie header.
+    """
+    host = {"Host": BENCH_HOST}
+    return [
+        Scenario("unprotected", "/open/", "GET", {**host, "Cookie": cookie}, 200),
+        Scenario("protected", "/protected/", "GET", {**host, "Cookie": cookie}, 200),
+        Scenario(
+            "preflight",
+            "/api/",
+            "OPTIONS",
+            {**host, **PREFLIGHT_HEADERS},
+            200,
+            ("Access-Control-Allow-Origin", ALLOWED_ORIGIN),
+        ),
+    ]
+
+
+# Without the cookie the gate must send the request to sign in: proof that it is engaged.
+UNAUTHENTICATED = Scenario("no cookie", "/protected/", "GET", {"Host": BENCH_HOST}, 302)
 
 
 def bench_environment(*, data_dir: str, port: int) -> dict[str, str]:

@@ -1,0 +1,50 @@
+"""The in-process half of `make bench`, printed as one JSON object.
+
+`python -m tests.bench.inprocess ROUNDS` runs in the environment `tests.bench.run` prepares (a
+fresh SQLite database): the decision for 10 and 10,000 applications, the gate's whole decision,
+the WSGI loop for the three scenarios, and the SQL queries per protected request.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def main() -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+    from tests.bench.decision import (
+        count_gated_queries,
+        time_gate_decision,
+        time_snapshot_decisions,
+    )
+    from tests.bench.seed import scenarios, seed_gate_configuration
+    from tests.bench.wsgi_loop import time_wsgi_requests
+
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    timings, scale = time_snapshot_decisions(rounds=rounds)
+    timings.append(time_gate_decision(rounds=rounds))
+    gated_requests = 200
+    cookie = seed_gate_configuration()["cookie"]
+    queries = count_gated_queries(cookie, requests=gated_requests)
+    wsgi = time_wsgi_requests(scenarios(cookie), requests=rounds * 1000)
+    print(
+        json.dumps(
+            {
+                "timings": [vars(timing) for timing in timings],
+                "scale": scale,
+                "gated_requests": gated_requests,
+                "queries": queries,
+                "wsgi": wsgi,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
