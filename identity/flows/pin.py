@@ -42,6 +42,8 @@ PIN_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 INVALID_CODE = "That code is not valid."
 THROTTLED = "Too many codes were requested. Wait a few minutes and try again."
+# Stored for an address that gets no email: no code's HMAC (64 hex digits) is ever equal to it.
+UNUSABLE_CODE_HASH = "!unusable"
 
 
 class PinRequestOutcome(StrEnum):
@@ -136,33 +138,41 @@ def _issue_pin(
     ip: IPv4Address | IPv6Address | None,
     now: datetime,
 ) -> None:
-    """Store and email a new PIN for an eligible address; for any other, only log it."""
-    if not eligible:
-        logger.info("PIN not sent: no policy allows the address", extra={"flow": flow_id})
-        return
+    """Store a new PIN for this flow and email it, when the address is eligible.
+
+    An address no policy allows gets a PIN that can never match (`UNUSABLE_CODE_HASH`) and no
+    email: a wrong code then costs the same database work (an attempt spent) for any address,
+    so checking a code does not tell who may sign in either.
+    """
     application_id = application.id if application is not None else None
+    code = new_code()
     with transaction.atomic():
         # A new code replaces the flow's earlier ones.
         _pins_of_flow(flow_id=flow_id, email=email, application_id=application_id).update(
             used_at=now
         )
-        code = new_code()
         OneTimePin.objects.create(
             email=email,
             application_id=application_id,
-            code_hash=_code_hash(code=code, email=email, flow_id=flow_id),
+            code_hash=_code_hash(code=code, email=email, flow_id=flow_id)
+            if eligible
+            else UNUSABLE_CODE_HASH,
             created_at=now,
             expires_at=now + PIN_LIFETIME,
             client_ip=str(ip) if ip is not None else None,
             flow_id=flow_id,
         )
-        record_event(
-            AuthEvent.Kind.PIN_SENT,
-            email=email,
-            application=application_id,
-            ip=ip,
-            detail={"login_method": login_method},
-        )
+        if eligible:
+            record_event(
+                AuthEvent.Kind.PIN_SENT,
+                email=email,
+                application=application_id,
+                ip=ip,
+                detail={"login_method": login_method},
+            )
+    if not eligible:
+        logger.info("PIN not sent: no policy allows the address", extra={"flow": flow_id})
+        return
     _pin_message(email=email, code=code, application=application).send()
 
 

@@ -1,5 +1,6 @@
 """Attacks from outside with an HTTP client: enumeration, throttling bypasses, confused tokens."""
 
+import re
 from datetime import timedelta
 from ipaddress import IPv4Address, IPv6Address
 from unittest import mock
@@ -159,3 +160,25 @@ def test_revoking_an_application_session_is_not_undone_by_a_later_sign_in(db, ma
             second_token, audience=first.aud, token_type="app", issuer="https://app.localhost"
         )
     assert caught.value.reason == "wrong audience"
+
+
+_VALUES = re.compile(r"'[^']*'|\b\d+\b")
+
+
+def _statements_of_pin_check(flow: LoginFlow, email: str) -> list[str]:
+    """The SQL a wrong code runs (values left out), after a PIN was requested for `email`."""
+    assert flow.send_pin(email).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        response = flow.verify_pin("000000", email=email)
+    assert response.status_code == 200
+    return [_VALUES.sub("?", query["sql"]) for query in queries.captured_queries]
+
+
+def test_a_wrong_code_costs_the_same_for_any_address(flow, mailoutbox):
+    # A wrong code spent an attempt (a database write) only when a PIN had really been stored,
+    # which told whether the address may sign in.
+    flow.open()
+    allowed = _statements_of_pin_check(flow, "ann@example.com")
+    refused = _statements_of_pin_check(flow, "eve@elsewhere.test")
+    assert allowed == refused
+    assert any(sql.startswith("UPDATE") for sql in refused)
