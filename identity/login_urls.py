@@ -49,21 +49,20 @@ def build_login_url(
 
     `<scheme>://<login host>/cdn-cgi/access/login/<app_host>?kid=<aud>&redirect_url=...&state=...`
     """
-    query = urlencode({"kid": application.aud, "redirect_url": redirect_url, "state": state_hash})
-    return f"{scheme}://{login_host_for(app_host)}{LOGIN_PATH}/{app_host}?{query}"
+    query = {"kid": application.aud, "redirect_url": redirect_url, "state": state_hash}
+    return f"{scheme}://{login_host_for(app_host)}{LOGIN_PATH}/{app_host}?{urlencode(query)}"
 
 
-def login_page_url(
-    *, application: _HasAud, app_host: str, scheme: str, redirect_url: str, state_hash: str
-) -> str:
-    """The login page URL, for places that show it (the gate's 401 JSON body): same as above."""
-    return build_login_url(
-        application=application,
-        app_host=app_host,
-        scheme=scheme,
-        redirect_url=redirect_url,
-        state_hash=state_hash,
-    )
+def login_page_url(*, application: _HasAud, app_host: str, scheme: str, redirect_url: str) -> str:
+    """The login page URL a script is given in the gate's 401 body: no state of its own.
+
+    A `CF_AppSession` cookie set on a cross-site fetch's answer is not stored by browsers
+    (SameSite=Lax), so a state bound to it could never be redeemed. The login page sends a
+    visit without state back to the application, whose gate starts the flow afresh with a
+    state cookie the browser keeps, as on any page load.
+    """
+    query = {"kid": application.aud, "redirect_url": redirect_url}
+    return f"{scheme}://{login_host_for(app_host)}{LOGIN_PATH}/{app_host}?{urlencode(query)}"
 
 
 def authorized_url(*, scheme: str, app_host: str, code: str) -> str:

@@ -276,25 +276,31 @@ def _is_page_load(request: HttpRequest) -> bool:
 def _unauthenticated(
     request: HttpRequest, facts: RequestFacts, application: CompiledApplication
 ) -> HttpResponse:
-    cookie_value, state_hash = login_urls.new_app_session_state()
-    login_url = login_urls.build_login_url(
-        application=application,
-        app_host=facts.host,
-        scheme=request.scheme or "https",
-        redirect_url=_redirect_target(request),
-        state_hash=state_hash,
-    )
+    scheme = request.scheme or "https"
+    redirect_url = _redirect_target(request)
     wants_401 = (
         request.META.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest"
         or (application.service_auth_401_redirect and application.only_service_auth)
         or (application.unauthenticated_401 and not _is_page_load(request))
     )
-    response: HttpResponse
     if wants_401:
-        response = JsonResponse({"error": "unauthenticated", "login_url": login_url}, status=401)
+        login_url = login_urls.login_page_url(
+            application=application, app_host=facts.host, scheme=scheme, redirect_url=redirect_url
+        )
+        response: HttpResponse = JsonResponse(
+            {"error": "unauthenticated", "login_url": login_url}, status=401
+        )
         response["WWW-Authenticate"] = 'Bearer realm="accessproject"'
-    else:
-        response = HttpResponseRedirect(login_url)
+        return _refuse(response)
+    cookie_value, state_hash = login_urls.new_app_session_state()
+    login_url = login_urls.build_login_url(
+        application=application,
+        app_host=facts.host,
+        scheme=scheme,
+        redirect_url=redirect_url,
+        state_hash=state_hash,
+    )
+    response = HttpResponseRedirect(login_url)
     cookies.set_app_session_cookie(response, value=cookie_value, secure=request.is_secure())
     return _refuse(response)
 

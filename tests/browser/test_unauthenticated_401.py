@@ -59,11 +59,6 @@ def test_fetch_after_session_expired_receives_readable_401_with_login_url(
 
 
 @pytest.mark.usefixtures("expired_session")
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: the 401 binds login_url to a CF_AppSession cookie set SameSite=Lax on "
-    "a cross-site fetch response, which Chromium does not store, so the authorized hop refuses",
-)
 def test_login_url_from_the_401_signs_the_person_in_again(
     page: Page, project: ProjectServer, calling_site: CallingSite
 ):

@@ -347,7 +347,29 @@ def test_xmlhttprequest_gets_401_instead_of_a_redirect(client):
     response = echo(client, "/demo/echo/api/x", HTTP_X_REQUESTED_WITH="XMLHttpRequest")
 
     assert response.status_code == 401
-    assert response.json()["login_url"].startswith(f"http://{API_HOST}/cdn-cgi/access/login/")
+    assert response.json()["login_url"] == (
+        f"http://{API_HOST}/cdn-cgi/access/login/{API_HOST}"
+        f"?kid={app.aud}&redirect_url=%2Fdemo%2Fecho%2Fapi%2Fx"
+    )
+    # A cross-site fetch's answer cannot store the state cookie: none is set.
+    assert CF_APP_SESSION not in response.cookies
+
+
+def test_login_url_of_a_401_leads_through_the_gate_to_a_fresh_flow(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+    login_url = echo(client, "/demo/echo/api/x", HTTP_X_REQUESTED_WITH="XMLHttpRequest").json()[
+        "login_url"
+    ]
+
+    bounce = client.get(login_url, HTTP_HOST=API_HOST)
+    restart = client.get(bounce["Location"], HTTP_HOST=API_HOST)
+
+    assert bounce.status_code == 302
+    assert bounce["Location"] == f"http://{API_HOST}/demo/echo/api/x"
+    assert restart.status_code == 302
+    assert "state=" in restart["Location"]
+    assert restart.cookies[CF_APP_SESSION].value
 
 
 def test_service_auth_401_redirect_answers_401_on_service_only_applications(client):

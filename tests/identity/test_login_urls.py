@@ -70,16 +70,19 @@ def test_login_url_with_team_domain_goes_to_the_login_host(settings):
     assert parse_qs(parts.query) == {"kid": [AUD], "redirect_url": ["/"], "state": ["0" * 64]}
 
 
-def test_login_page_url_is_the_login_url(settings):
-    settings.ACCESS_TEAM_DOMAIN = ""
-    arguments = {
-        "application": App(),
-        "app_host": "app.example.com",
-        "scheme": "https",
-        "redirect_url": "/x",
-        "state_hash": "1" * 64,
-    }
-    assert login_page_url(**arguments) == build_login_url(**arguments)
+def test_login_page_url_for_scripts_carries_no_state(settings):
+    settings.ACCESS_TEAM_DOMAIN = "access.example.com"
+
+    url = login_page_url(
+        application=App(), app_host="app.example.com", scheme="https", redirect_url="/x"
+    )
+
+    parts = urlsplit(url)
+    assert (parts.netloc, parts.path) == (
+        "access.example.com",
+        "/cdn-cgi/access/login/app.example.com",
+    )
+    assert parse_qs(parts.query) == {"kid": [AUD], "redirect_url": ["/x"]}
 
 
 def test_login_host_is_lowercased_application_host_without_team_domain(settings):
