@@ -132,3 +132,6 @@ PASSWORD_PER_USERNAME = Lockout(
     "password-username", 5, timedelta(minutes=10), ban=timedelta(minutes=10)
 )
 PASSWORD_PER_IP = Lockout("password-ip", 5, timedelta(minutes=10), ban=timedelta(minutes=10))
+# Each PIN dies after 5 wrong codes, but one client may ask for 20 PINs in 10 minutes (for any
+# addresses an email_domain rule allows): 10 wrong codes in 10 minutes ban its PIN checks.
+PIN_VERIFY_PER_IP = Lockout("pin-verify-ip", 10, timedelta(minutes=10), ban=timedelta(minutes=10))

@@ -31,7 +31,12 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from identity.conf import conf
 from identity.events import record_event
 from identity.models import AuthEvent, OneTimePin
-from identity.throttles import PIN_SEND_PER_ADDRESS, PIN_SEND_PER_IP, throttle_key_for_ip
+from identity.throttles import (
+    PIN_SEND_PER_ADDRESS,
+    PIN_SEND_PER_IP,
+    PIN_VERIFY_PER_IP,
+    throttle_key_for_ip,
+)
 from policies.rules import Subject
 from policies.snapshot import CompiledApplication, Snapshot
 
@@ -243,14 +248,20 @@ def verify_pin(
     code: str,
     application: CompiledApplication | None,
     flow_id: str,
+    ip: IPv4Address | IPv6Address | None = None,
     now: datetime | None = None,
 ) -> bool:
     """Whether `code` is this flow's current PIN for `email`; a success uses it up.
 
     Every try spends one of the PIN's attempts *before* the comparison, in one UPDATE, so
-    concurrent guesses cannot exceed the limit. Every failure looks the same to the caller.
+    concurrent guesses cannot exceed the limit. A wrong code also counts against the client
+    (`PIN_VERIFY_PER_IP`), whose checks then all fail for a while. Every failure looks the same
+    to the caller.
     """
     now = now or timezone.now()
+    ip_key = throttle_key_for_ip(ip) if ip is not None else ""
+    if ip_key and PIN_VERIFY_PER_IP.is_locked(ip_key, now=now):
+        return False
     application_id = application.id if application is not None else None
     pin = (
         _pins_of_flow(flow_id=flow_id, email=email, application_id=application_id)
@@ -266,5 +277,7 @@ def verify_pin(
         return False
     expected = _code_hash(code=code, email=email, flow_id=flow_id)
     if not constant_time_compare(pin.code_hash, expected):
+        if ip_key and PIN_VERIFY_PER_IP.record_failure(ip_key, now=now):
+            record_event(AuthEvent.Kind.LOCKOUT, ip=ip, detail={"scope": ["ip"], "step": "pin"})
         return False
     return bool(OneTimePin.objects.filter(pk=pin.pk, used_at__isnull=True).update(used_at=now))

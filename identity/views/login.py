@@ -243,6 +243,7 @@ def _verify_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
             code=form.cleaned_data["code"],
             application=flow.application,
             flow_id=flow_id,
+            ip=client_ip(request),
         )
     )
     if not valid:

@@ -12,13 +12,15 @@ from django.test.utils import CaptureQueriesContext
 
 from identity.cookies import CF_AUTHORIZATION
 from identity.flows.password import INCORRECT
+from identity.flows.pin import INVALID_CODE, MAX_ATTEMPTS
 from identity.models import AccessSession
 from identity.sessions import session_revoke
-from identity.throttles import PIN_SEND_PER_ADDRESS, throttle_key_for_ip
+from identity.throttles import PIN_SEND_PER_ADDRESS, PIN_VERIFY_PER_IP, throttle_key_for_ip
 from identity.tokens import TokenError, issue_token, verify_access_token
 from tests.identity.signin_support import (
     Browser,
     LoginFlow,
+    code_from,
     follow_hop,
     make_application,
     refresh_state,
@@ -182,3 +184,30 @@ def test_a_wrong_code_costs_the_same_for_any_address(flow, mailoutbox):
     refused = _statements_of_pin_check(flow, "eve@elsewhere.test")
     assert allowed == refused
     assert any(sql.startswith("UPDATE") for sql in refused)
+
+
+def _wrong_codes(flow: LoginFlow, mailoutbox, count: int, email: str = "ann@example.com") -> None:
+    for number in range(count):
+        if number % MAX_ATTEMPTS == 0:
+            flow.send_pin(email)
+        code = code_from(mailoutbox[-1])
+        flow.verify_pin(f"{(int(code) + 1) % 1_000_000:06d}", email=email)
+
+
+def test_wrong_codes_from_one_client_lock_its_pin_checks_out(flow, mailoutbox):
+    # Each PIN allows five tries, but one client could ask for twenty PINs (addresses at an
+    # allowed domain are endless): a hundred guesses at six digits every ten minutes.
+    _wrong_codes(flow, mailoutbox, PIN_VERIFY_PER_IP.limit)
+    flow.send_pin("bob@example.com")
+    response = flow.verify_pin(code_from(mailoutbox[-1]), email="bob@example.com")
+    assert response.status_code == 200
+    assert INVALID_CODE.encode() in response.content
+
+
+def test_the_pin_check_lock_out_is_per_client(flow, mailoutbox):
+    _wrong_codes(flow, mailoutbox, PIN_VERIFY_PER_IP.limit)
+    other = LoginFlow(Browser(), flow.application)
+    other.send_pin("bob@example.com")
+    data = {"step": "verify_pin", "email": "bob@example.com", "code": code_from(mailoutbox[-1])}
+    response = other.browser.post(other.page_url, {**data, **other.fields}, REMOTE_ADDR="192.0.2.7")
+    assert response.status_code == 302
