@@ -28,6 +28,7 @@ ServiceTokenAuthenticator = Callable[[str, str], CompiledServiceToken | None]
 
 class Outcome(StrEnum):
     UNTOUCHED = "untouched"  # no application covers the path
+    MISDIRECTED = "misdirected"  # a protected path asked for through a host nothing covers
     BAD_PATH = "bad_path"  # the path has several readings; refuse rather than guess
     BYPASS = "bypass"
     PREFLIGHT_TO_VIEW = "preflight_to_view"  # options_preflight_bypass
@@ -104,6 +105,10 @@ def decide_request(
     """Decide one request, per DESIGN.md §4."""
     application, non_canonical = snapshot.match(facts.host, facts.path)
     if application is None:
+        if not snapshot.covers_host(facts.host) and snapshot.protects_path_elsewhere(facts.path):
+            return GateDecision(
+                Outcome.MISDIRECTED, "this path is protected on another host, not on this one"
+            )
         return GateDecision(Outcome.UNTOUCHED, "no application covers this path")
     if non_canonical:
         return GateDecision(

@@ -127,6 +127,15 @@ class AccessGateMiddleware:
         outcome = decision.outcome
         if outcome is Outcome.UNTOUCHED or outcome is Outcome.BYPASS:
             return self.get_response(request)
+        if outcome is Outcome.MISDIRECTED:
+            _log(request, facts, decision)
+            return _refuse(
+                HttpResponse(
+                    "Misdirected request: this path is protected on another host.\n",
+                    status=421,
+                    content_type="text/plain",
+                )
+            )
         application = decision.application
         assert application is not None
         _log(request, facts, decision)

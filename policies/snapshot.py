@@ -14,7 +14,7 @@ snapshot.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -39,6 +39,9 @@ from policies.versioning import VersionedState
 logger = logging.getLogger("accessproject.snapshot")
 
 T = TypeVar("T")
+
+
+PATH_INDEX_HOST = "paths.invalid"
 
 
 class SnapshotError(Exception):
@@ -122,6 +125,11 @@ class Snapshot:
     groups: dict[str, CompiledGroup]
     service_tokens: dict[str, CompiledServiceToken]
     identity_providers: dict[str, str]
+    # The path-scoped patterns of every application, on one placeholder host (see
+    # `protects_path_elsewhere`).
+    path_index: ApplicationIndex[int] = field(
+        default_factory=lambda: ApplicationIndex([]), repr=False
+    )
     _by_host: dict[str, tuple[CompiledApplication, ...]] = field(default_factory=dict, repr=False)
 
     def match(self, host: str, path: str) -> tuple[CompiledApplication | None, bool]:
@@ -131,6 +139,20 @@ class Snapshot:
         if found is None:
             return None, False
         return self.applications[found.key], found.non_canonical
+
+    def covers_host(self, host: str) -> bool:
+        """Whether any application has a pattern on `host`."""
+        return bool(self.applications_for_host(host))
+
+    def protects_path_elsewhere(self, path: str) -> bool:
+        """Whether some application protects `path` (by a pattern with a path) on some host.
+
+        Django serves the same views on every host it accepts: a view an application protects
+        on one host must not be reachable, unprotected, through a host no application covers
+        (an IP address, a wildcard in ALLOWED_HOSTS). Whole-host patterns do not extend this
+        way, or one protected host would close every other host's paths.
+        """
+        return self.path_index.match(PATH_INDEX_HOST, path) is not None
 
     def decide(self, application: CompiledApplication, subject: Subject) -> Verdict:
         """Evaluate an application's policies for `subject`."""
@@ -174,6 +196,16 @@ def build_snapshot(version: int) -> Snapshot:
         groups=groups,
         service_tokens=tokens,
         identity_providers=providers,
+        path_index=path_index_for(entries),
+    )
+
+
+def path_index_for(entries: Iterable[tuple[HostPathPattern, int]]) -> ApplicationIndex[int]:
+    """The index behind `Snapshot.protects_path_elsewhere`: path-scoped patterns, host aside."""
+    return ApplicationIndex(
+        (compile_pattern(PATH_INDEX_HOST + pattern.path), key)
+        for pattern, key in entries
+        if pattern.path
     )
 
 

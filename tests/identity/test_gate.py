@@ -17,7 +17,12 @@ from policies.cors import CorsPolicy
 from policies.decision import Action, CompiledPolicy
 from policies.matching import ApplicationIndex, compile_pattern
 from policies.rules import compile_rule
-from policies.snapshot import CompiledApplication, CompiledServiceToken, Snapshot
+from policies.snapshot import (
+    CompiledApplication,
+    CompiledServiceToken,
+    Snapshot,
+    path_index_for,
+)
 
 HOST = "api.example.com"
 AUD = "a" * 64
@@ -71,14 +76,16 @@ SERVICE_TOKEN = CompiledServiceToken(
 
 
 def _snapshot(application: CompiledApplication) -> Snapshot:
+    entries = [(compile_pattern(application.domain), application.id)]
     return Snapshot(
         version=1,
         applications={application.id: application},
         by_aud={application.aud: application},
-        index=ApplicationIndex([(compile_pattern(application.domain), application.id)]),
+        index=ApplicationIndex(entries),
         groups={},
         service_tokens={SERVICE_TOKEN.client_id: SERVICE_TOKEN},
         identity_providers={},
+        path_index=path_index_for(entries),
     )
 
 
@@ -135,6 +142,27 @@ PREFLIGHT = {"method": "OPTIONS", "origin": CALLER, "access_control_request_meth
 
 def test_row7_paths_no_application_covers_are_untouched():
     assert _decide(_application(), path="/elsewhere").outcome is Outcome.UNTOUCHED
+
+
+def test_row7_a_protected_path_through_a_host_nothing_covers_is_misdirected():
+    decision = _decide(_application(), host="10.0.0.8:8000", path="/api/items")
+
+    assert decision.outcome is Outcome.MISDIRECTED
+
+
+def test_row7_an_unprotected_path_through_a_host_nothing_covers_is_untouched():
+    assert _decide(_application(), host="10.0.0.8", path="/public").outcome is Outcome.UNTOUCHED
+
+
+def test_row7_a_whole_host_application_protects_only_its_own_host():
+    application = _application(domain=HOST)
+
+    assert _decide(application, host="www.example.com").outcome is Outcome.UNTOUCHED
+
+
+def test_row7_another_application_on_the_host_keeps_the_path_untouched_there():
+    # The host is covered by an application (with other paths): its administrator decided.
+    assert _decide(_application(), path="/other").outcome is Outcome.UNTOUCHED
 
 
 def test_row1_bypass_policy_passes_before_anything_else():

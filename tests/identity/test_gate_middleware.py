@@ -663,3 +663,15 @@ def test_login_page_is_reachable_on_a_host_an_application_covers_whole(client):
 
     assert response.status_code == 200
     assert b"Send me a code" in response.content
+
+
+@pytest.mark.parametrize("host", ["[::1]:8000", "a.b.localhost", "127.0.0.1"])
+def test_protected_path_through_a_host_no_application_covers_is_refused(client, host):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+
+    response = client.get("/demo/echo/api/x", HTTP_HOST=host)
+    open_path = client.get("/demo/echo/open/x", HTTP_HOST=host)
+
+    assert response.status_code == 421
+    assert open_path.status_code == 200
