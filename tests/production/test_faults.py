@@ -190,3 +190,18 @@ def test_database_cut_while_the_configuration_changes_elsewhere_gives_503_never_
     )
     assert began <= RECOVERY_BOUND, statuses
     assert set(statuses) <= {403, 503}
+
+
+def test_without_redis_the_login_page_still_answers(without_redis, application):
+    redirect = without_redis.request("GET", application["path"], host=HOST)
+    assert redirect.status == 302
+    login_url = urlsplit(redirect.headers["location"])
+
+    page = without_redis.request(
+        "GET",
+        f"{login_url.path}?{login_url.query}",
+        host=login_url.hostname or HOST,
+        headers={"Cookie": redirect.headers.get("set-cookie", "").split(";")[0]},
+    )
+
+    assert page.status == 200
