@@ -16,7 +16,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from identity import cookies, login_urls
 from identity.clients import client_country, client_ip
@@ -198,6 +198,8 @@ class AccessGateMiddleware:
             claims=dict(claims.raw) if claims else {},
         )
         response = self.get_response(request)
+        # What a person may see behind the gate is theirs alone: no shared cache may keep it.
+        patch_cache_control(response, private=True)
         if decision.issues_token and token:
             cookies.set_app_token_cookie(
                 response,
@@ -384,8 +386,9 @@ def _log(request: HttpRequest, facts: RequestFacts, decision: GateDecision) -> N
         "host": facts.host,
         "path": facts.path,
     }
+    # %r: a host or path may hold control characters (a newline would forge a log line).
     logger.info(
-        "%s %s %s%s: %s (%s)",
+        "%s %s %r %r: %s (%s)",
         record["decision"],
         facts.method,
         facts.host,

@@ -194,6 +194,17 @@ def test_valid_cookie_reaches_the_view_with_identity(client):
     assert body["access"]["policy"] == "people"
 
 
+def test_allowed_responses_are_private_to_shared_caches(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+
+    response = echo(client, "/demo/echo/api/x", HTTP_CF_ACCESS_TOKEN=token_for(app))
+    untouched = echo(client, "/demo/echo/open/x")
+
+    assert response["Cache-Control"] == "private"
+    assert not untouched.has_header("Cache-Control")
+
+
 def test_token_in_cf_access_token_header_is_accepted(client):
     app = make_application(domain=f"{API_HOST}/demo/echo/api")
     allow_policy(app)
