@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from typing import Any
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -22,6 +24,30 @@ _PREFIX = "accessproject:throttle"
 # One IPv6 client (a home, a phone, a cloud VM) routinely holds a whole /64 and can send from any
 # address in it: throttling per address would give it 2**64 fresh allowances.
 IPV6_CLIENT_PREFIX = 64
+
+
+class ThrottleUnavailable(Exception):
+    """The cache holding the counters cannot be reached: sign-in must wait, not go unlimited."""
+
+
+class _Counters:
+    """The cache, with any failure to reach it raised as `ThrottleUnavailable` (fail closed)."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(cache, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except ValueError:
+                raise  # `incr` of a missing key: the caller starts the count again
+            except Exception as error:
+                raise ThrottleUnavailable(str(error)) from error
+
+        return call
+
+
+_counters = _Counters()
 
 
 def throttle_key_for_ip(ip: IPv4Address | IPv6Address) -> str:
@@ -58,7 +84,9 @@ class Throttle:
     def count(self, key: str, *, now: datetime | None = None) -> int:
         """How many events the window holds for `key`."""
         bucket, elapsed = self._position(now)
-        values = cache.get_many([self._bucket_key(key, bucket), self._bucket_key(key, bucket - 1)])
+        values = _counters.get_many(
+            [self._bucket_key(key, bucket), self._bucket_key(key, bucket - 1)]
+        )
         current = int(values.get(self._bucket_key(key, bucket), 0))
         previous = int(values.get(self._bucket_key(key, bucket - 1), 0))
         return self._weighted(current, previous, elapsed)
@@ -69,13 +97,13 @@ class Throttle:
         bucket_key = self._bucket_key(key, bucket)
         # Two windows of lifetime: the bucket is still read, weighted, during the next one.
         timeout = math.ceil(self.window.total_seconds() * 2)
-        cache.add(bucket_key, 0, timeout=timeout)
+        _counters.add(bucket_key, 0, timeout=timeout)
         try:
-            current = int(cache.incr(bucket_key))
+            current = int(_counters.incr(bucket_key))
         except ValueError:  # evicted between add and incr: start again at one
-            cache.set(bucket_key, 1, timeout=timeout)
+            _counters.set(bucket_key, 1, timeout=timeout)
             current = 1
-        previous = int(cache.get(self._bucket_key(key, bucket - 1), 0))
+        previous = int(_counters.get(self._bucket_key(key, bucket - 1), 0))
         return self._weighted(current, previous, elapsed)
 
     def exceeded(self, key: str, *, now: datetime | None = None) -> bool:
@@ -85,7 +113,7 @@ class Throttle:
     def clear(self, key: str, *, now: datetime | None = None) -> None:
         """Forget `key`'s events (for example after a successful sign-in)."""
         bucket, _ = self._position(now)
-        cache.delete_many([self._bucket_key(key, bucket), self._bucket_key(key, bucket - 1)])
+        _counters.delete_many([self._bucket_key(key, bucket), self._bucket_key(key, bucket - 1)])
 
 
 @dataclass(frozen=True)
@@ -106,7 +134,7 @@ class Lockout:
 
     def is_locked(self, key: str, *, now: datetime | None = None) -> bool:
         """True while `key` is banned."""
-        until = cache.get(self._ban_key(key))
+        until = _counters.get(self._ban_key(key))
         return isinstance(until, float) and (now or timezone.now()).timestamp() < until
 
     def record_failure(self, key: str, *, now: datetime | None = None) -> bool:
@@ -115,7 +143,7 @@ class Lockout:
         if self.failures.hit(key, now=now) < self.limit or self.is_locked(key, now=now):
             return False
         until = (now + self.ban).timestamp()
-        cache.set(self._ban_key(key), until, timeout=math.ceil(self.ban.total_seconds()) + 60)
+        _counters.set(self._ban_key(key), until, timeout=math.ceil(self.ban.total_seconds()) + 60)
         return True
 
     def clear(self, key: str, *, now: datetime | None = None) -> None:

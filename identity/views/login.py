@@ -39,6 +39,7 @@ from identity.flows.signin import (
 from identity.forms import FlowForm, PasswordForm, PinRequestForm, PinVerifyForm
 from identity.login_urls import LOGIN_PATH, LOGOUT_PATH, login_host_for
 from identity.redirects import application_root, safe_redirect_url
+from identity.throttles import ThrottleUnavailable
 from policies.matching import normalize_host
 from policies.snapshot import SnapshotError, get_snapshot
 from policies.versioning import VersionUnavailable
@@ -50,6 +51,7 @@ FLOW_COOKIE_SALT = "accessproject.identity.flow"
 FLOW_COOKIE_MAX_AGE = 4 * 60 * 60
 STATE_PATTERN = re.compile(r"[0-9a-f]{64}")
 INVALID_LINK = "This sign-in link is not valid. Go back to the application and try again."
+UNAVAILABLE = "Sign-in is unavailable right now. Try again soon."
 
 
 class _InvalidFlow(Exception):
@@ -71,9 +73,7 @@ def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, A
         snapshot = get_snapshot()
     except (SnapshotError, VersionUnavailable):
         logger.exception("login page unavailable: the configuration cannot be loaded")
-        raise _InvalidFlow(
-            _message_page(request, "Sign-in is unavailable right now. Try again soon.", status=503)
-        ) from None
+        raise _InvalidFlow(_message_page(request, UNAVAILABLE, status=503)) from None
     request_host = request.get_host().lower()
     if app_host is None:
         return Flow(snapshot=snapshot, scheme=request.scheme or "https", login_host=request_host)
@@ -296,7 +296,14 @@ def login_page(request: HttpRequest, app_host: str | None = None) -> HttpRespons
         return invalid.response
     if request.method == "POST":
         step = _STEPS.get(str(request.POST.get("step", "")))
-        response = step(request, flow) if step else _message_page(request, INVALID_LINK, status=400)
+        try:
+            response = (
+                step(request, flow) if step else _message_page(request, INVALID_LINK, status=400)
+            )
+        except ThrottleUnavailable:
+            # Without its counters a sign-in step would be unlimited: wait instead.
+            logger.exception("sign-in throttles unavailable")
+            response = _message_page(request, UNAVAILABLE, status=503)
     else:
         response = _show_page(request, flow)
     apply_login_headers(response, form_targets=form_targets(flow))

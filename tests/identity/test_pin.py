@@ -246,3 +246,26 @@ def test_in_background_the_page_answers_before_the_email_is_sent(flow, mailoutbo
         release.set()
         assert sent.wait(timeout=10)
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.parametrize("step", ["send_pin", "verify_pin", "password"])
+def test_sign_in_waits_with_503_when_the_throttle_cache_is_unreachable(flow, mailoutbox, step):
+    flow.open()
+    flow.send_pin()  # a flow with a code in flight, so every step reaches its throttles
+    mailoutbox.clear()
+    unreachable = mock.Mock(side_effect=ConnectionError("cache down"))
+    fields = {"email": "ann@example.com", "code": "123456", "username": "u", "password": "p"}
+
+    with mock.patch.multiple(
+        "identity.throttles.cache",
+        get=unreachable,
+        get_many=unreachable,
+        add=unreachable,
+        incr=unreachable,
+        set=unreachable,
+    ):
+        response = flow.post(step, **fields)
+
+    assert response.status_code == 503
+    assert b"Sign-in is unavailable right now" in response.content
+    assert mailoutbox == []
