@@ -259,7 +259,7 @@ def _apply_policies(
     token: str | None = None,
     service_token: CompiledServiceToken | None = None,
 ) -> GateDecision:
-    verdict = snapshot.decide(application, subject)
+    verdict = snapshot.decide(application, subject, with_trace=False)
     outcome = Outcome.ALLOW if verdict.allowed else Outcome.DENY
     return GateDecision(
         outcome,

@@ -124,30 +124,44 @@ def _reason(policy: CompiledPolicy) -> str:
 
 
 def decide(
-    policies: Sequence[CompiledPolicy], subject: Subject, groups: Mapping[str, CompiledGroup]
+    policies: Sequence[CompiledPolicy],
+    subject: Subject,
+    groups: Mapping[str, CompiledGroup],
+    *,
+    ordered: bool = False,
+    with_trace: bool = True,
 ) -> Verdict:
     """Evaluate `policies` in evaluation order; the first match decides, none is a deny.
 
-    `policies` may come in any order (a compiled application keeps them already ordered, and
-    sorting an ordered tuple is cheap). The trace lists every policy: those after the deciding
-    one are marked as not evaluated.
+    The trace lists every policy (those after the deciding one marked as not evaluated), for the
+    policy tester. The gate, deciding every request, passes `ordered=True` (a compiled
+    application keeps its policies in evaluation order) and `with_trace=False`: it needs only
+    the answer, and stops at the first match.
     """
-    ordered = evaluation_order(policies)
     trace: list[PolicyTrace] = []
     decided: CompiledPolicy | None = None
     person = _is_person(subject)
-    for policy in ordered:
+    for policy in policies if ordered else evaluation_order(policies):
         if decided is not None:
+            if not with_trace:
+                break
             note = f"not evaluated: {decided.name!r} decided first"
             trace.append(PolicyTrace(policy, False, False, note=note))
             continue
         if policy.action in _PERSON_ONLY and not person:
-            note = f"{policy.action} policies need a signed-in person"
-            trace.append(PolicyTrace(policy, True, False, note=note))
+            if with_trace:
+                note = f"{policy.action} policies need a signed-in person"
+                trace.append(PolicyTrace(policy, True, False, note=note))
             continue
-        outcome = evaluate_rules(policy.include, policy.require, policy.exclude, subject, groups)
-        trace.append(PolicyTrace(policy, True, outcome.matched, outcome))
-        if outcome.matched:
+        if with_trace:
+            outcome = evaluate_rules(
+                policy.include, policy.require, policy.exclude, subject, groups
+            )
+            trace.append(PolicyTrace(policy, True, outcome.matched, outcome))
+            matched = outcome.matched
+        else:
+            matched = rules_match(policy.include, policy.require, policy.exclude, subject, groups)
+        if matched:
             decided = policy
     if decided is None:
         return Verdict(allowed=False, policy=None, reason="no policy matched", trace=tuple(trace))

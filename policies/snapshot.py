@@ -154,9 +154,13 @@ class Snapshot:
         """
         return self.path_index.match(PATH_INDEX_HOST, path) is not None
 
-    def decide(self, application: CompiledApplication, subject: Subject) -> Verdict:
-        """Evaluate an application's policies for `subject`."""
-        return decide(application.policies, subject, self.groups)
+    def decide(
+        self, application: CompiledApplication, subject: Subject, *, with_trace: bool = True
+    ) -> Verdict:
+        """Evaluate an application's policies for `subject` (kept in evaluation order)."""
+        return decide(
+            application.policies, subject, self.groups, ordered=True, with_trace=with_trace
+        )
 
     def applications_for_host(self, host: str) -> tuple[CompiledApplication, ...]:
         """Every application with a pattern on `host` (they share the host's app cookie)."""

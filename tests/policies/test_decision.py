@@ -2,6 +2,9 @@
 
 from datetime import timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from policies.decision import Action, CompiledPolicy, decide, evaluation_order, find_bypass
 from policies.rules import Subject, compile_rule
 
@@ -148,3 +151,25 @@ def test_find_bypass_returns_the_first_matching_bypass():
 def test_find_bypass_ignores_other_actions():
     policies = [policy("CI", "non_identity", 1), policy("Allow", "allow", 2)]
     assert find_bypass(policies, ANN, {}) is None
+
+
+@given(
+    actions=st.lists(st.sampled_from(list(Action)), min_size=0, max_size=6),
+    matches=st.lists(st.booleans(), min_size=6, max_size=6),
+    subject=st.sampled_from([ANN, EVE, TOKEN, ANONYMOUS]),
+)
+def test_the_gates_trace_free_decision_agrees_with_the_traced_one(actions, matches, subject):
+    policies = evaluation_order(
+        policy(f"p{i}", action, i + 1, include=[EVERYONE if matches[i] else NOBODY_MATCHES])
+        for i, action in enumerate(actions)
+    )
+
+    traced = decide(policies, subject, {})
+    quick = decide(policies, subject, {}, ordered=True, with_trace=False)
+
+    assert (quick.allowed, quick.policy, quick.reason) == (
+        traced.allowed,
+        traced.policy,
+        traced.reason,
+    )
+    assert quick.trace == ()
