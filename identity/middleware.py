@@ -370,6 +370,8 @@ def _policy_name(decision: GateDecision) -> str:
 
 
 def _log(request: HttpRequest, facts: RequestFacts, decision: GateDecision) -> None:
+    if not logger.isEnabledFor(logging.INFO):
+        return  # ACCESS_LOG_LEVEL=WARNING: not even the record is built
     application = decision.application
     claims = decision.claims
     service_token = decision.service_token
