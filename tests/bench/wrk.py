@@ -77,7 +77,7 @@ def run_wrk(
         wrk_executable(),
         f"-t{threads}",
         f"-c{connections}",
-        f"-d{seconds}s",
+        f"-d{seconds:g}s",  # wrk reads "3s", not "3.0s"
         "--latency",
         "--timeout",
         "5s",
