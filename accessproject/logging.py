@@ -8,14 +8,11 @@ gunicorn's per-request records are turned into named fields the same way.
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from logging.handlers import QueueHandler, QueueListener
-from queue import SimpleQueue
-from typing import Any, TextIO
+from typing import Any
 
 # Attributes every LogRecord has; anything else on a record came from `extra`.
 _RECORD_ATTRIBUTES = frozenset(
@@ -80,45 +77,3 @@ def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
         if str(fields.get("status", "")).isdigit():
             fields["status"] = int(fields["status"])
     return fields
-
-
-class BackgroundStreamHandler(QueueHandler):
-    """A stream handler whose formatting and writing happen on a thread of their own.
-
-    The gate logs one record per decision; writing it to a pipe or a file costs tens of
-    microseconds, more than the decision itself. A request only puts the record on a queue; a
-    listener thread formats and writes it (in order). `setFormatter` applies to the writer, so
-    `LOGGING`'s `formatter` key configures it as for any stream handler.
-    """
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._queue: SimpleQueue[logging.LogRecord] = SimpleQueue()
-        super().__init__(self._queue)
-        self.writer = logging.StreamHandler(stream)
-        self._listener = QueueListener(self._queue, self.writer)
-        self._listener.start()
-        # Write out what is queued when the process ends.
-        atexit.register(self._stop)
-
-    def setFormatter(self, fmt: logging.Formatter | None) -> None:
-        self.writer.setFormatter(fmt)
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # The record stays in this process: no need to merge its arguments into the message
-        # for pickling, which would format it on the request's thread.
-        return record
-
-    def flush(self) -> None:
-        """Wait until every queued record is written (tests and shutdown)."""
-        self._stop()
-        self._listener.start()
-
-    def close(self) -> None:
-        self._stop()
-        self.writer.close()
-        super().close()
-
-    def _stop(self) -> None:
-        # QueueListener.stop writes out the queue, then joins the thread; only once.
-        if self._listener._thread is not None:
-            self._listener.stop()

@@ -168,13 +168,7 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "accessproject.logging.JsonFormatter"},
     },
-    # Records are written by a thread of their own: a request only queues them.
-    "handlers": {
-        "console": {
-            "class": "accessproject.logging.BackgroundStreamHandler",
-            "formatter": LOG_FORMAT,
-        }
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "accessproject.access": {"level": env.str("ACCESS_LOG_LEVEL", default="INFO")},
