@@ -59,6 +59,28 @@ def _secure(secure: bool) -> bool:
     return secure or not settings.DEBUG
 
 
+def _set(
+    response: HttpResponseBase,
+    name: str,
+    value: str,
+    *,
+    max_age: int,
+    secure: bool,
+    same_site: SameSite = "Lax",
+    http_only: bool = True,
+) -> None:
+    """Every Access cookie is host-wide (path /); SameSite=None is only ever sent with Secure."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=_secure(secure) or same_site == "None",
+        httponly=http_only,
+        samesite=same_site,
+    )
+
+
 def set_app_token_cookie(
     response: HttpResponseBase,
     *,
@@ -72,29 +94,20 @@ def set_app_token_cookie(
     SameSite=None requires Secure (browsers drop it otherwise); Chromium and Firefox treat
     http://localhost as a secure context, so this also works in local development.
     """
-    same_site = _same_site(application)
-    response.set_cookie(
+    _set(
+        response,
         CF_AUTHORIZATION,
         token,
         max_age=max_age,
-        path="/",
-        secure=_secure(secure) or same_site == "None",
-        httponly=application.http_only_cookie_attribute,
-        samesite=same_site,
+        secure=secure,
+        same_site=_same_site(application),
+        http_only=application.http_only_cookie_attribute,
     )
 
 
 def set_org_cookie(response: HttpResponseBase, *, token: str, secure: bool, max_age: int) -> None:
     """Set the org (global) session token on the login host: HttpOnly, SameSite=Lax."""
-    response.set_cookie(
-        CF_AUTHORIZATION,
-        token,
-        max_age=max_age,
-        path="/",
-        secure=_secure(secure),
-        httponly=True,
-        samesite="Lax",
-    )
+    _set(response, CF_AUTHORIZATION, token, max_age=max_age, secure=secure)
 
 
 def set_binding_cookie(
@@ -106,30 +119,20 @@ def set_binding_cookie(
     max_age: int,
 ) -> None:
     """Set `CF_Binding` next to the app token: HttpOnly always, same SameSite as the token."""
-    same_site = _same_site(application)
-    response.set_cookie(
+    _set(
+        response,
         CF_BINDING,
         value,
         max_age=max_age,
-        path="/",
-        secure=_secure(secure) or same_site == "None",
-        httponly=True,
-        samesite=same_site,
+        secure=secure,
+        same_site=_same_site(application),
     )
 
 
 def clear_access_cookies(response: HttpResponseBase, *, secure: bool = False) -> None:
     """Expire the Access cookies of this host (token, binding and state)."""
     for name in (CF_AUTHORIZATION, CF_BINDING, CF_APP_SESSION):
-        response.set_cookie(
-            name,
-            "",
-            max_age=0,
-            path="/",
-            secure=_secure(secure),
-            httponly=True,
-            samesite="Lax",
-        )
+        _set(response, name, "", max_age=0, secure=secure)
 
 
 def set_app_session_cookie(response: HttpResponseBase, *, value: str, secure: bool) -> None:
@@ -137,12 +140,4 @@ def set_app_session_cookie(response: HttpResponseBase, *, value: str, secure: bo
 
     SameSite=Lax: it must come back on the top-level navigation to the authorized hop.
     """
-    response.set_cookie(
-        CF_APP_SESSION,
-        value,
-        max_age=APP_SESSION_MAX_AGE,
-        path="/",
-        secure=_secure(secure),
-        httponly=True,
-        samesite="Lax",
-    )
+    _set(response, CF_APP_SESSION, value, max_age=APP_SESSION_MAX_AGE, secure=secure)
