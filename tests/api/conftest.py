@@ -1,32 +1,15 @@
 """Fixtures for the API tests: users with chosen permissions, and their API tokens."""
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
-from identity import tokens
 from identity.api.services import api_token_create
-from policies import versioning
 from tests.factories import UserFactory
 
 MakeUser = Callable[..., User]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_memory() -> Iterator[None]:
-    """Forget in-memory keys, revocations and snapshots between tests (built from rolled-back
-    databases, they would leak one test's keys or applications into the next)."""
-    _reset()
-    yield
-    _reset()
-
-
-def _reset() -> None:
-    for state in list(versioning._registry):
-        state.invalidate()
-    tokens._signature_cache.clear()
 
 
 @pytest.fixture
