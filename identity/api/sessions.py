@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -103,9 +103,7 @@ class SessionRevokeApi(AdminApiView):
         description="Revoke one session: its token is refused from now on.",
     )
     def post(self, request: Request, session_id: int) -> Response:
-        session = AccessSession.objects.filter(pk=session_id).first()
-        if session is None:
-            raise Http404
+        session = get_object_or_404(AccessSession, pk=session_id)
         session_revoke(session=session, actor=_actor(request))
         return ok(session_data(session))
 

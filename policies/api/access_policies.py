@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -18,13 +18,12 @@ from rest_framework.response import Response
 
 from policies import services
 from policies.api import schemas
-from policies.api.applications import get_application
 from policies.api.base import AdminApiView
 from policies.api.envelope import enveloped, ok
 from policies.api.fields import ServiceInputSerializer, ServiceValue
 from policies.api.pagination import PAGE_PARAMETERS, paginated
 from policies.api.responses import DeletedOutputSerializer, error_responses
-from policies.models import Policy
+from policies.models import Application, Policy
 from policies.selectors import application_policies, policy_fields
 
 
@@ -79,14 +78,9 @@ def _policies_data(policies: Sequence[Policy]) -> list[dict[str, Any]]:
 
 
 def _get_policy(application_id: int, policy_id: int) -> Policy:
-    policy = (
-        Policy.objects.select_related("application")
-        .filter(application_id=application_id, pk=policy_id)
-        .first()
+    return get_object_or_404(
+        Policy.objects.select_related("application"), application_id=application_id, pk=policy_id
     )
-    if policy is None:
-        raise Http404
-    return policy
 
 
 class PolicyListApi(AdminApiView):
@@ -98,7 +92,7 @@ class PolicyListApi(AdminApiView):
         responses={200: enveloped(PolicyOutputSerializer, many=True), **error_responses()},
     )
     def get(self, request: Request, application_id: int) -> Response:
-        application = get_application(application_id)
+        application = get_object_or_404(Application, pk=application_id)
         return paginated(request, application_policies(application), represent=_policies_data)
 
     @extend_schema(
@@ -107,7 +101,7 @@ class PolicyListApi(AdminApiView):
         responses={201: enveloped(PolicyOutputSerializer), **error_responses()},
     )
     def post(self, request: Request, application_id: int) -> Response:
-        application = get_application(application_id)
+        application = get_object_or_404(Application, pk=application_id)
         serializer = PolicyCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         policy = services.policy_create(application=application, **serializer.validated_data)
@@ -126,7 +120,7 @@ class PolicyListApi(AdminApiView):
         ),
     )
     def put(self, request: Request, application_id: int) -> Response:
-        application = get_application(application_id)
+        application = get_object_or_404(Application, pk=application_id)
         serializer = PolicyCreateInputSerializer(data=request.data, many=True)
         serializer.is_valid(raise_exception=True)
         policies = services.application_set_policies(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -90,14 +90,6 @@ def _applications_data(applications: Sequence[Application]) -> list[dict[str, An
     return [application_data(application) for application in applications]
 
 
-def get_application(application_id: int) -> Application:
-    """The application with this id, or a 404."""
-    application = Application.objects.filter(pk=application_id).first()
-    if application is None:
-        raise Http404
-    return application
-
-
 def _replacement(values: dict[str, Any]) -> dict[str, Any]:
     # PUT replaces the whole application: every field it omits goes back to its default.
     defaults = application_fields(Application())
@@ -136,7 +128,7 @@ class ApplicationDetailApi(AdminApiView):
         responses={200: enveloped(ApplicationOutputSerializer), **error_responses()},
     )
     def get(self, request: Request, application_id: int) -> Response:
-        return ok(application_data(get_application(application_id)))
+        return ok(application_data(get_object_or_404(Application, pk=application_id)))
 
     @extend_schema(
         operation_id="apps_update",
@@ -145,7 +137,7 @@ class ApplicationDetailApi(AdminApiView):
         description="Replace the application: fields left out go back to their defaults.",
     )
     def put(self, request: Request, application_id: int) -> Response:
-        application = get_application(application_id)
+        application = get_object_or_404(Application, pk=application_id)
         serializer = ApplicationCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.application_update(
@@ -160,7 +152,7 @@ class ApplicationDetailApi(AdminApiView):
         description="Change the fields given; the others keep their values.",
     )
     def patch(self, request: Request, application_id: int) -> Response:
-        application = get_application(application_id)
+        application = get_object_or_404(Application, pk=application_id)
         serializer = ApplicationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.application_update(application=application, **serializer.validated_data)
@@ -171,7 +163,7 @@ class ApplicationDetailApi(AdminApiView):
         responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
     )
     def delete(self, request: Request, application_id: int) -> Response:
-        application = get_application(application_id)
+        application = get_object_or_404(Application, pk=application_id)
         deleted_id = application.pk
         services.application_delete(application=application)
         return ok({"id": deleted_id})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -60,13 +60,6 @@ def _groups_data(groups: Sequence[AccessGroup]) -> list[dict[str, Any]]:
     return [group_data(group) for group in groups]
 
 
-def _get_group(group_id: int) -> AccessGroup:
-    group = AccessGroup.objects.filter(pk=group_id).first()
-    if group is None:
-        raise Http404
-    return group
-
-
 class GroupListApi(AdminApiView):
     queryset = AccessGroup.objects.all()
 
@@ -98,7 +91,7 @@ class GroupDetailApi(AdminApiView):
         responses={200: enveloped(GroupOutputSerializer), **error_responses()},
     )
     def get(self, request: Request, group_id: int) -> Response:
-        return ok(group_data(_get_group(group_id)))
+        return ok(group_data(get_object_or_404(AccessGroup, pk=group_id)))
 
     @extend_schema(
         operation_id="groups_partial_update",
@@ -106,7 +99,7 @@ class GroupDetailApi(AdminApiView):
         responses={200: enveloped(GroupOutputSerializer), **error_responses()},
     )
     def patch(self, request: Request, group_id: int) -> Response:
-        group = _get_group(group_id)
+        group = get_object_or_404(AccessGroup, pk=group_id)
         serializer = GroupInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.group_update(group=group, **serializer.validated_data)
@@ -117,7 +110,7 @@ class GroupDetailApi(AdminApiView):
         responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
     )
     def delete(self, request: Request, group_id: int) -> Response:
-        group = _get_group(group_id)
+        group = get_object_or_404(AccessGroup, pk=group_id)
         deleted_id = group.pk
         services.group_delete(group=group)
         return ok({"id": deleted_id})

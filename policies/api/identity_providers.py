@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -56,13 +56,6 @@ def _identity_providers_data(providers: Sequence[IdentityProvider]) -> list[dict
     return [identity_provider_data(provider) for provider in providers]
 
 
-def _get_identity_provider(provider_id: int) -> IdentityProvider:
-    provider = IdentityProvider.objects.filter(pk=provider_id).first()
-    if provider is None:
-        raise Http404
-    return provider
-
-
 class IdentityProviderListApi(AdminApiView):
     queryset = IdentityProvider.objects.all()
 
@@ -98,7 +91,7 @@ class IdentityProviderDetailApi(AdminApiView):
         responses={200: enveloped(IdentityProviderOutputSerializer), **error_responses()},
     )
     def get(self, request: Request, provider_id: int) -> Response:
-        return ok(identity_provider_data(_get_identity_provider(provider_id)))
+        return ok(identity_provider_data(get_object_or_404(IdentityProvider, pk=provider_id)))
 
     @extend_schema(
         operation_id="identity_providers_partial_update",
@@ -106,7 +99,7 @@ class IdentityProviderDetailApi(AdminApiView):
         responses={200: enveloped(IdentityProviderOutputSerializer), **error_responses()},
     )
     def patch(self, request: Request, provider_id: int) -> Response:
-        provider = _get_identity_provider(provider_id)
+        provider = get_object_or_404(IdentityProvider, pk=provider_id)
         serializer = IdentityProviderInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.identity_provider_update(provider=provider, **serializer.validated_data)
@@ -117,7 +110,7 @@ class IdentityProviderDetailApi(AdminApiView):
         responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
     )
     def delete(self, request: Request, provider_id: int) -> Response:
-        provider = _get_identity_provider(provider_id)
+        provider = get_object_or_404(IdentityProvider, pk=provider_id)
         deleted_id = provider.pk
         services.identity_provider_delete(provider=provider)
         return ok({"id": deleted_id})

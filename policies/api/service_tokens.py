@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -74,13 +74,6 @@ def _service_tokens_data(tokens: Sequence[ServiceToken]) -> list[dict[str, Any]]
     return [service_token_data(token) for token in tokens]
 
 
-def _get_service_token(token_id: int) -> ServiceToken:
-    token = ServiceToken.objects.filter(pk=token_id).first()
-    if token is None:
-        raise Http404
-    return token
-
-
 class ServiceTokenListApi(AdminApiView):
     queryset = ServiceToken.objects.all()
 
@@ -116,7 +109,7 @@ class ServiceTokenDetailApi(AdminApiView):
         responses={200: enveloped(ServiceTokenOutputSerializer), **error_responses()},
     )
     def get(self, request: Request, token_id: int) -> Response:
-        return ok(service_token_data(_get_service_token(token_id)))
+        return ok(service_token_data(get_object_or_404(ServiceToken, pk=token_id)))
 
     @extend_schema(
         operation_id="service_tokens_partial_update",
@@ -125,7 +118,7 @@ class ServiceTokenDetailApi(AdminApiView):
         description="Rename the token, or change its duration (which restarts it from now).",
     )
     def patch(self, request: Request, token_id: int) -> Response:
-        token = _get_service_token(token_id)
+        token = get_object_or_404(ServiceToken, pk=token_id)
         serializer = ServiceTokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.service_token_update(token=token, **serializer.validated_data)
@@ -136,7 +129,7 @@ class ServiceTokenDetailApi(AdminApiView):
         responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
     )
     def delete(self, request: Request, token_id: int) -> Response:
-        token = _get_service_token(token_id)
+        token = get_object_or_404(ServiceToken, pk=token_id)
         deleted_id = token.pk
         services.service_token_delete(token=token)
         return ok({"id": deleted_id})
@@ -156,7 +149,9 @@ class ServiceTokenRotateApi(AdminApiView):
         ),
     )
     def post(self, request: Request, token_id: int) -> Response:
-        token, secret = services.service_token_rotate(token=_get_service_token(token_id))
+        token, secret = services.service_token_rotate(
+            token=get_object_or_404(ServiceToken, pk=token_id)
+        )
         return ok(service_token_data(token, client_secret=secret))
 
 
@@ -171,5 +166,5 @@ class ServiceTokenRefreshApi(AdminApiView):
         description="Extend the token by its duration, counted from now.",
     )
     def post(self, request: Request, token_id: int) -> Response:
-        token = services.service_token_refresh(token=_get_service_token(token_id))
+        token = services.service_token_refresh(token=get_object_or_404(ServiceToken, pk=token_id))
         return ok(service_token_data(token))
