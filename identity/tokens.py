@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
 import threading
@@ -307,33 +306,32 @@ def _parse_claims(payload_segment: str) -> AccessClaims:
 
 
 class _SignatureCache:
-    """A bounded LRU of tokens whose signature verified, keyed by the token's SHA-256.
+    """A bounded LRU of tokens whose signature verified, keyed by the token itself.
 
     Only the signature check (and claim parsing, which depends on nothing else) is cached, with
     the kid that verified it: `verify_access_token` still requires that key to be verifying, so
     an entry dies with its key, and re-checks time, audience, issuer, type and revocation on
-    every call.
+    every call. The token string is its own key: hashing it with SHA-256 first cost more than
+    the lookup (the tokens are in this process's memory anyway, in the requests).
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[bytes, tuple[str, AccessClaims]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[str, AccessClaims]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, token: str) -> tuple[str, AccessClaims] | None:
         """The (kid, claims) of a token whose signature verified before, or None."""
-        digest = _digest(token)
         with self._lock:
-            entry = self._entries.get(digest)
+            entry = self._entries.get(token)
             if entry is not None:
-                self._entries.move_to_end(digest)
+                self._entries.move_to_end(token)
             return entry
 
     def put(self, token: str, kid: str, claims: AccessClaims) -> None:
-        digest = _digest(token)
         with self._lock:
-            self._entries[digest] = (kid, claims)
-            self._entries.move_to_end(digest)
+            self._entries[token] = (kid, claims)
+            self._entries.move_to_end(token)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
@@ -343,11 +341,6 @@ class _SignatureCache:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-def _digest(token: str) -> bytes:
-    # surrogatepass: a token that reaches the cache is ASCII, but the lookup comes first.
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
 _signature_cache = _SignatureCache(SIGNATURE_CACHE_SIZE)

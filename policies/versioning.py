@@ -14,6 +14,7 @@ back to the database; if both fail, the caller gets `VersionUnavailable` and fai
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -25,6 +26,8 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import DatabaseError, transaction
 from django.db.models import F
+from django.dispatch import receiver
+from django.test.signals import setting_changed
 
 logger = logging.getLogger("accessproject.snapshot")
 
@@ -38,9 +41,17 @@ class VersionUnavailable(Exception):
     """Neither the cache nor the database could say which configuration version is current."""
 
 
+@functools.cache
 def _check_interval() -> float:
-    # Defined in settings.py, so this is a cached attribute read, not a failed lookup.
+    # Read once: every gated request asks, several times. Tests that change the setting clear
+    # it through `setting_changed`.
     return float(getattr(settings, "ACCESS_VERSION_CHECK_INTERVAL", DEFAULT_CHECK_INTERVAL))
+
+
+@receiver(setting_changed)
+def _forget_check_interval(*, setting: str, **kwargs: object) -> None:
+    if setting == "ACCESS_VERSION_CHECK_INTERVAL":
+        _check_interval.cache_clear()
 
 
 def _cache_is_shared() -> bool:
