@@ -24,7 +24,6 @@ from policies.decision import Action, CompiledPolicy, Verdict, decide, evaluatio
 from policies.durations import parse_duration
 from policies.matching import ApplicationIndex, HostPathPattern, compile_pattern
 from policies.models import (
-    DEFAULT_DENY_MESSAGE,
     FOREVER,
     AccessGroup,
     Application,
@@ -65,7 +64,7 @@ class CompiledApplication:
     cors: CorsPolicy | None
     cors_on_responses: bool
     unauthenticated_401: bool
-    custom_deny_message: str
+    custom_deny_message: str  # never empty: the default text is filled in when compiled
     custom_deny_url: str
     custom_non_identity_deny_url: str
     service_auth_401_redirect: bool
@@ -290,7 +289,7 @@ def _compile_application(
         cors=cors,
         cors_on_responses=application.cors_on_responses,
         unauthenticated_401=application.unauthenticated_401,
-        custom_deny_message=application.custom_deny_message or DEFAULT_DENY_MESSAGE,
+        custom_deny_message=application.deny_message,
         custom_deny_url=application.custom_deny_url,
         custom_non_identity_deny_url=application.custom_non_identity_deny_url,
         service_auth_401_redirect=application.service_auth_401_redirect,

@@ -39,7 +39,6 @@ from identity.tokens import (
     verify_access_token,
 )
 from policies.decision import Verdict
-from policies.models import DEFAULT_DENY_MESSAGE
 from policies.rules import Subject
 from policies.snapshot import CompiledApplication, Snapshot
 
@@ -134,7 +133,7 @@ def deny_response(
     body = render_to_string(
         "identity/deny.html",
         {
-            "message": application.custom_deny_message or DEFAULT_DENY_MESSAGE,
+            "message": application.custom_deny_message,
             "application": application,
             "email": email,
         },
