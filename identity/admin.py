@@ -18,7 +18,6 @@ from django.utils.translation import ngettext
 from identity import keys, sessions
 from identity.models import AccessSession, AuthEvent, RevocationCutoff, SigningKey
 from policies.models import Application
-from policies.versioning import bump_version
 
 
 def _actor(request: HttpRequest) -> str:
@@ -164,16 +163,11 @@ class RevocationCutoffAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: RevocationCutoff) -> None:
         super().delete_model(request, obj)
-        _forget_revocations()
+        sessions.revocations_changed()
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RevocationCutoff]) -> None:
         super().delete_queryset(request, queryset)
-        _forget_revocations()
-
-
-def _forget_revocations() -> None:
-    bump_version()
-    sessions._revocation_state.invalidate()
+        sessions.revocations_changed()
 
 
 @admin.register(SigningKey)

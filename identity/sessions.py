@@ -163,7 +163,7 @@ def session_revoke(*, session: AccessSession, actor: str = "") -> bool:
             application=session.application_id,
             detail={"scope": "session", "session": session.pk, "actor": actor},
         )
-        _announce()
+        revocations_changed()
     return True
 
 
@@ -195,7 +195,7 @@ def sessions_revoke_for_nonce(identity_nonce: str, *, actor: str = "") -> int:
             email=sessions[0].email,
             detail={"scope": "sign-in", "sessions": len(sessions), "actor": actor},
         )
-        _announce()
+        revocations_changed()
     return len(sessions)
 
 
@@ -226,11 +226,12 @@ def revoke_tokens_issued_before(
                 "actor": actor,
             },
         )
-        _announce()
+        revocations_changed()
     return cutoff
 
 
-def _announce() -> None:
+def revocations_changed() -> None:
+    """Tell every process that sessions or cutoffs changed, so `is_revoked` rereads them."""
     # Other processes see the new version within a second of the commit; this process forgets
     # its state at once (a rebuild on this connection already reads the uncommitted rows).
     bump_version()
