@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 CLIENT_ID_HEADER = "CF-Access-Client-Id"
 CLIENT_SECRET_HEADER = "CF-Access-Client-Secret"
-LOGIN_METHOD = "service_token"
 # Longer values are not ours; refusing them early bounds the work an attacker can ask for.
 _MAX_CREDENTIAL_LENGTH = 256
 _USE_RECORD_INTERVAL = 60  # seconds
