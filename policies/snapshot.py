@@ -31,7 +31,7 @@ from policies.models import (
     Policy,
     ServiceToken,
 )
-from policies.rules import CompiledGroup, Rule, Subject, compile_rule
+from policies.rules import CompiledGroup, Subject, compile_rules
 from policies.secrets import verify_secret
 from policies.versioning import VersionedState
 
@@ -232,18 +232,12 @@ def _compile_row(row: Any, compiler: Callable[[Any], T]) -> T:
         raise SnapshotError(f"cannot compile {label}: {error}") from error
 
 
-def _compile_rules(data: object) -> tuple[Rule, ...]:
-    if not isinstance(data, list):
-        raise ValueError(f"rules must be a list, not {type(data).__name__}")
-    return tuple(compile_rule(item) for item in data)
-
-
 def _compile_group(group: AccessGroup) -> CompiledGroup:
     return CompiledGroup(
         name=group.name,
-        include=_compile_rules(group.include),
-        require=_compile_rules(group.require),
-        exclude=_compile_rules(group.exclude),
+        include=compile_rules(group.include, where="include"),
+        require=compile_rules(group.require, where="require"),
+        exclude=compile_rules(group.exclude, where="exclude"),
     )
 
 
@@ -253,9 +247,9 @@ def _compile_policy(policy: Policy) -> CompiledPolicy:
         name=policy.name,
         action=Action(policy.decision),
         precedence=policy.precedence,
-        include=_compile_rules(policy.include),
-        require=_compile_rules(policy.require),
-        exclude=_compile_rules(policy.exclude),
+        include=compile_rules(policy.include, where="include"),
+        require=compile_rules(policy.require, where="require"),
+        exclude=compile_rules(policy.exclude, where="exclude"),
         session_duration=parse_duration(policy.session_duration)
         if policy.session_duration
         else None,
