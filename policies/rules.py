@@ -85,10 +85,6 @@ class Rule:
         """Whether this rule holds for `subject`; groups are resolved by name in `groups`."""
         return self._matches(subject, groups, frozenset())
 
-    def uses_identity(self, groups: Mapping[str, CompiledGroup]) -> bool:
-        """Whether the rule looks at who the person is, resolving groups (unknown: True)."""
-        return self.is_identity
-
     def to_data(self) -> dict[str, dict[str, str]]:
         """The rule in its API shape, such as {"email": {"email": "ann@example.com"}}."""
         raise NotImplementedError
@@ -206,9 +202,6 @@ class GroupRule(Rule):
             group.include, group.require, group.exclude, subject, groups, visiting | {self.name}
         ).matched
 
-    def uses_identity(self, groups: Mapping[str, CompiledGroup]) -> bool:
-        return _group_uses_identity(self.name, groups, frozenset())
-
     def to_data(self) -> dict[str, dict[str, str]]:
         return {self.kind: {"name": self.name}}
 
@@ -274,21 +267,6 @@ class AuthMethodRule(Rule):
 
     def to_data(self) -> dict[str, dict[str, str]]:
         return {self.kind: {"auth_method": self.auth_method}}
-
-
-def _group_uses_identity(
-    name: str, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-) -> bool:
-    group = groups.get(name)
-    if group is None or name in visiting:
-        return True  # unknown or cyclic: assume the worst
-    for rule in (*group.include, *group.require, *group.exclude):
-        if isinstance(rule, GroupRule):
-            if _group_uses_identity(rule.name, groups, visiting | {name}):
-                return True
-        elif rule.is_identity:
-            return True
-    return False
 
 
 # --- compiling ---------------------------------------------------------------------------------

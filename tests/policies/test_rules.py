@@ -294,23 +294,6 @@ def test_group_cycle_does_not_match():
     assert matches({"group": {"name": "A"}}, Subject(email="x@y.z"), groups) is True
 
 
-def test_group_uses_identity_resolves_the_group():
-    groups = {"Office": group("Office", [{"ip": {"ip": "192.0.2.0/24"}}]), "Staff": STAFF}
-    assert compile_rule({"group": {"name": "Office"}}).uses_identity(groups) is False
-    assert compile_rule({"group": {"name": "Staff"}}).uses_identity(groups) is True
-
-
-def test_group_uses_identity_assumes_the_worst_for_unknown_or_cyclic_groups():
-    groups = {"A": group("A", [{"group": {"name": "A"}}])}
-    assert compile_rule({"group": {"name": "Missing"}}).uses_identity(groups) is True
-    assert compile_rule({"group": {"name": "A"}}).uses_identity(groups) is True
-
-
-def test_plain_rule_uses_identity_is_its_flag():
-    assert compile_rule({"ip": {"ip": "192.0.2.0/24"}}).uses_identity({}) is False
-    assert compile_rule({"email": {"email": "a@b.c"}}).uses_identity({}) is True
-
-
 # --- include / require / exclude ----------------------------------------------------------------
 
 
