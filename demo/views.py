@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
 IDENTITY_HEADER_PREFIX = "HTTP_CF_ACCESS_"
@@ -24,6 +25,7 @@ def _access_headers(request: HttpRequest) -> dict[str, str]:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """The demo page: who the gate says you are."""
     return render(request, "demo/home.html", {"access": _access_dict(request)})
 
 
@@ -34,19 +36,19 @@ def echo(request: HttpRequest, rest: str) -> JsonResponse:
     No CORS header is set unless the caller asks with `?cors=1`: then `Origin` is echoed with
     credentials allowed, as a view that handles its own CORS would.
     """
+    origin = request.headers.get("Origin")
     body = {
         "method": request.method,
         "path": request.path,
         "query": {key: request.GET.getlist(key) for key in request.GET},
         "headers": _access_headers(request),
-        "origin": request.headers.get("Origin"),
+        "origin": origin,
         "cookies": sorted(request.COOKIES),
         "access": _access_dict(request),
     }
     response = JsonResponse(body)
-    origin = request.headers.get("Origin")
     if request.GET.get("cors") == "1" and origin:
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Credentials"] = "true"
-        response["Vary"] = "Origin"
+        patch_vary_headers(response, ["Origin"])
     return response
