@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from ipaddress import ip_address
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
@@ -29,6 +28,7 @@ from policies.forms import (
     PolicyInlineFormSet,
     PolicyTesterForm,
     ServiceTokenForm,
+    split_tester_url,
 )
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.rules import Subject
@@ -187,7 +187,7 @@ class ApplicationAdmin(admin.ModelAdmin):
 
 
 def _run_tester(data: dict[str, Any]) -> dict[str, Any]:
-    parts = urlsplit(data["url"] if "//" in data["url"] else f"//{data['url']}")
+    parts = split_tester_url(data["url"])
     host, request_path = parts.hostname or "", parts.path or "/"
     try:
         snapshot = get_snapshot()

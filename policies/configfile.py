@@ -107,21 +107,25 @@ def parse_text(text: str, *, json_syntax: bool, source: str = "config") -> objec
     """Parse JSON or YAML text (YAML with safe loading only)."""
     if json_syntax:
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ConfigFileError(
-                [
-                    f"{source}: not valid JSON: {error.msg} "
-                    f"(line {error.lineno}, column {error.colno})"
-                ]
-            ) from error
+            return validation.decode_json(text)
+        except ValueError as error:
+            raise ConfigFileError([f"{source}: not valid JSON: {error}"]) from error
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigFileError([f"{source}: not valid YAML: {problem}{where}"]) from error
+    except RecursionError as error:
+        raise ConfigFileError([f"{source}: not valid YAML: it is nested too deeply"]) from error
+    except ValueError as error:  # a scalar PyYAML cannot convert (an integer of 5000 digits)
+        raise ConfigFileError([f"{source}: not valid YAML: {error}"]) from error
+    try:
+        validation.refuse_unstorable_text(value)
+    except ValueError as error:
+        raise ConfigFileError([f"{source}: not valid YAML: {error}"]) from error
+    return value
 
 
 # Planning
@@ -255,7 +259,8 @@ def _final_catalog(desired: dict[str, list[dict[str, Any]]], *, prune: bool) -> 
 
 
 def _pattern_texts(values: Mapping[str, Any]) -> list[str]:
-    texts = [values.get("domain"), *(values.get("destinations") or [])]
+    destinations = values.get("destinations")
+    texts = [values.get("domain"), *(destinations if isinstance(destinations, list) else [])]
     return [text for text in texts if isinstance(text, str)]
 
 

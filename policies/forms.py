@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.fields import InvalidJSONInput
 from django.forms.models import BaseInlineFormSet
 
 from policies import validation
@@ -49,6 +52,37 @@ def attach_errors(form: forms.BaseForm, errors: Errors) -> None:
             form.add_error(field, text)
 
 
+class StorableJSONField(forms.JSONField):
+    """Django's JSON form field, refusing what would crash it or the database.
+
+    Django catches only syntax errors: JSON nested too deeply, a number of thousands of digits
+    or an unpaired surrogate escape would raise while parsing the input or redisplaying it.
+    """
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and not self.disabled and value not in self.empty_values:
+            try:
+                validation.decode_json(value)
+            except ValueError as error:
+                raise ValidationError(
+                    self.error_messages["invalid"], code="invalid", params={"value": value}
+                ) from error
+        return super().to_python(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if isinstance(data, str) and not self.disabled:
+            try:
+                validation.decode_json(data)
+            except ValueError:
+                return InvalidJSONInput(data)
+        return super().bound_data(data, initial)
+
+
+RULE_FIELD_CLASSES: dict[str, type[forms.Field]] = dict.fromkeys(
+    validation.RULE_LISTS, StorableJSONField
+)
+
+
 def _json_or_none(value: Any) -> Any:
     return None if value in ("", None) else value
 
@@ -59,6 +93,7 @@ class ApplicationForm(forms.ModelForm):
     class Meta:
         model = Application
         fields = sorted(validation.APPLICATION_FIELDS)
+        field_classes = {"destinations": StorableJSONField, "cors_headers": StorableJSONField}
         help_texts = {"cors_headers": CORS_HELP}
 
     def clean(self) -> dict[str, Any]:
@@ -106,6 +141,7 @@ class PolicyForm(forms.ModelForm):
     class Meta:
         model = Policy
         fields = POLICY_FIELDS
+        field_classes = RULE_FIELD_CLASSES
         help_texts = RULE_LIST_HELP
 
     def validate_unique(self) -> None:
@@ -157,6 +193,7 @@ class AccessGroupForm(forms.ModelForm):
     class Meta:
         model = AccessGroup
         fields = ["name", "include", "require", "exclude"]
+        field_classes = RULE_FIELD_CLASSES
         help_texts = RULE_LIST_HELP
 
     def clean(self) -> dict[str, Any]:
@@ -188,7 +225,9 @@ class ServiceTokenForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        attach_errors(self, validation.service_token_errors(dict(cleaned)))
+        errors = validation.service_token_errors(dict(cleaned))
+        validation.merge_errors(errors, _rename_errors(self, "service_token", cleaned.get("name")))
+        attach_errors(self, errors)
         return cleaned
 
 
@@ -202,18 +241,33 @@ class IdentityProviderForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         errors = validation.identity_provider_errors(dict(cleaned))
-        stored_name = (
-            IdentityProvider.objects.filter(pk=self.instance.pk)
-            .values_list("name", flat=True)
-            .first()
-        )
-        if stored_name is not None and cleaned.get("name") not in (None, stored_name):
-            in_use = validation.reference_delete_errors(
-                "login_method", stored_name, catalog=Catalog.from_database()
-            )
-            validation.merge_errors(errors, in_use)
+        validation.merge_errors(errors, _rename_errors(self, "login_method", cleaned.get("name")))
         attach_errors(self, errors)
         return cleaned
+
+
+def _rename_errors(form: forms.ModelForm, kind: str, name: object) -> Errors:
+    """Renaming a service token or identity provider that rules name would break them."""
+    model = form._meta.model
+    stored_name = model.objects.filter(pk=form.instance.pk).values_list("name", flat=True).first()
+    if stored_name is None or name in (None, stored_name):
+        return {}
+    return validation.reference_delete_errors(kind, stored_name, catalog=Catalog.from_database())
+
+
+TESTER_URL_MESSAGE = "Enter a URL like https://app.example.com/path."
+
+
+def split_tester_url(url: str) -> SplitResult:
+    """The parts of a URL typed into the tester (the scheme may be left out).
+
+    Raises `ValueError` when it has no host, a malformed IPv6 host or a port out of range.
+    """
+    parts = urlsplit(url if "//" in url else f"//{url}")
+    if not parts.hostname:
+        raise ValueError("no host")
+    parts.port  # noqa: B018  (reading it checks that the port is a number in range)
+    return parts
 
 
 class PolicyTesterForm(forms.Form):
@@ -242,3 +296,11 @@ class PolicyTesterForm(forms.Form):
         to_field_name="name",
         help_text="Test as this service token instead of a person.",
     )
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        try:
+            split_tester_url(url)
+        except ValueError as error:
+            raise ValidationError(TESTER_URL_MESSAGE, code="invalid") from error
+        return url

@@ -10,13 +10,15 @@ config file passes the final state it describes, so objects can be written in an
 
 from __future__ import annotations
 
+import functools
+import itertools
 import secrets as random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from policies import validation
@@ -133,7 +135,7 @@ def _save_application(
             setattr(application, name, value)
     _full_clean(application, errors)
     raise_for_errors(errors)
-    application.save()
+    _save(application)
     application.allowed_idps.set(IdentityProvider.objects.filter(name__in=idp_names))
     bump_version()
 
@@ -191,16 +193,20 @@ def application_set_policies(
     for name, policy in existing.items():
         if name not in wanted:
             policy.delete()
-    top = max([policy.precedence for policy in existing.values()] + [0])
-    for offset, policy in enumerate(existing.values(), start=1):
+    # Park the kept rows on precedences neither they nor the new set use. The lowest free ones,
+    # not ones above the highest: that could pass the largest integer the column holds.
+    used = {policy.precedence for policy in existing.values()}
+    used.update(fields["precedence"] for fields in policies)
+    free = (number for number in itertools.count(1) if number not in used)
+    for policy in existing.values():
         if policy.name in wanted:
-            Policy.objects.filter(pk=policy.pk).update(precedence=top + offset)
+            Policy.objects.filter(pk=policy.pk).update(precedence=next(free))
     saved: list[Policy] = []
-    for fields in policies:
+    for index, fields in enumerate(policies):
         policy = existing.get(fields["name"]) or Policy(application=application)
         for name, value in {**policy_fields(policy), **fields}.items():
             setattr(policy, name, value)
-        policy.save()
+        _save(policy, recheck=_prefixed(f"[{index}]", _policy_clash_errors, policy))
         saved.append(policy)
     bump_version()
     return saved
@@ -208,29 +214,38 @@ def application_set_policies(
 
 def _save_policy(policy: Policy, values: Mapping[str, Any], *, catalog: Catalog | None) -> None:
     errors = validation.policy_errors(values, catalog=catalog or Catalog.from_database())
-    siblings = Policy.objects.filter(application=policy.application).exclude(pk=policy.pk)
-    precedence = values.get("precedence")
-    clash = siblings.filter(precedence=precedence).first() if isinstance(precedence, int) else None
-    if clash is not None:
-        validation.merge_errors(
-            errors,
-            {
-                "precedence": [
-                    f'precedence {clash.precedence} is already used by policy "{clash.name}"'
-                    "; give each policy its own precedence"
-                ]
-            },
-        )
-    if siblings.filter(name=values.get("name")).exists():
-        validation.merge_errors(
-            errors, {"name": ["another policy of this application has this name; rename one"]}
-        )
     for name, value in values.items():
         setattr(policy, name, value)
+    validation.merge_errors(errors, _policy_clash_errors(policy))
     _full_clean(policy, errors, validate_constraints=False)
     raise_for_errors(errors)
-    policy.save()
+    _save(policy, recheck=functools.partial(_policy_clash_errors, policy))
     bump_version()
+
+
+def _policy_clash_errors(policy: Policy) -> Errors:
+    """Another policy of the same application with this policy's precedence or name.
+
+    Values of the wrong type or out of range are left to `validation.policy_errors`.
+    """
+    errors: Errors = {}
+    siblings = Policy.objects.filter(application=policy.application).exclude(pk=policy.pk)
+    precedence: object = policy.precedence
+    clash = None
+    if (
+        isinstance(precedence, int)
+        and not isinstance(precedence, bool)
+        and 1 <= precedence <= validation.MAX_PRECEDENCE
+    ):
+        clash = siblings.filter(precedence=precedence).first()
+    if clash is not None:
+        errors["precedence"] = [
+            f'precedence {clash.precedence} is already used by policy "{clash.name}"'
+            "; give each policy its own precedence"
+        ]
+    if isinstance(policy.name, str) and siblings.filter(name=policy.name).exists():
+        errors["name"] = ["another policy of this application has this name; rename one"]
+    return errors
 
 
 # Access groups
@@ -278,7 +293,7 @@ def _save_group(
         setattr(group, name, value)
     _full_clean(group, errors)
     raise_for_errors(errors)
-    group.save()
+    _save(group)
     bump_version()
 
 
@@ -315,7 +330,7 @@ def service_token_create(
         token.expires_at = _expiry(duration)
     _full_clean(token, errors)
     raise_for_errors(errors)
-    token.save()
+    _save(token)
     bump_version()
     return token, secret
 
@@ -350,7 +365,7 @@ def service_token_update(
         token.expires_at = _expiry(token.duration)
     _full_clean(token, errors)
     raise_for_errors(errors)
-    token.save()
+    _save(token)
     bump_version()
     return token
 
@@ -466,7 +481,7 @@ def _save_identity_provider(
     provider.type = type_
     _full_clean(provider, errors)
     raise_for_errors(errors)
-    provider.save()
+    _save(provider)
     bump_version()
 
 
@@ -486,6 +501,43 @@ def _check_allowed_idps_users(errors: Errors, provider: IdentityProvider) -> Non
 
 
 # Helpers
+
+
+CONFLICT_MESSAGE = "another change was saved at the same time and conflicts; try again"
+
+
+def _save(instance: models.Model, *, recheck: Callable[[], Errors] | None = None) -> None:
+    """Save, turning a unique constraint that a concurrent write broke into a validation error.
+
+    Validation ran before another transaction committed the same name (or precedence); the
+    database's constraint then refuses the row. The checks are run again so that the error
+    says the same as it would have a moment later (`recheck`, by default the model's own
+    uniqueness checks), or that the change conflicts when it is gone again.
+    """
+    try:
+        with transaction.atomic():  # a savepoint: the outer transaction stays usable
+            instance.save()
+    except IntegrityError as error:
+        errors: Errors = {} if recheck is None else recheck()
+        if recheck is None:
+            try:
+                instance.validate_unique()
+                instance.validate_constraints()
+            except ValidationError as found:
+                errors = validation.errors_from_validation_error(found)
+        raise_for_errors(errors or {"__all__": [CONFLICT_MESSAGE]})
+        raise AssertionError("unreachable") from error
+
+
+def _prefixed(
+    prefix: str, check: Callable[[Policy], Errors], policy: Policy
+) -> Callable[[], Errors]:
+    def recheck() -> Errors:
+        errors: Errors = {}
+        validation.merge_errors(errors, check(policy), prefix)
+        return errors
+
+    return recheck
 
 
 def _full_clean(

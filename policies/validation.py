@@ -13,6 +13,7 @@ never depends on the order in which objects are written.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,11 @@ CORS_FIELDS = {
     "max_age": int,
 }
 MAX_AGE_RANGE = (-1, 86400)
+# The largest value a PositiveIntegerField holds on every supported database (PostgreSQL's integer).
+MAX_PRECEDENCE = 2_147_483_647
+# The columns that hold durations (Application/Policy.session_duration, ServiceToken.duration).
+MAX_DURATION_LENGTH = 32
+UNSTORABLE_TEXT = "must not contain NUL characters or unpaired surrogates"
 # RFC 9110 token characters: what a header name may be made of.
 HEADER_NAME_PATTERN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -182,6 +188,7 @@ def application_errors(
     """
     errors: Errors = {}
     _check_unknown(errors, fields, APPLICATION_FIELDS)
+    _check_storable_text(errors, fields)
     _check_name(errors, fields.get("name"), max_length=350)
     patterns = _check_patterns(errors, fields)
     _check_patterns_unique(errors, patterns, catalog=catalog, current_name=current_name)
@@ -276,13 +283,18 @@ def policy_errors(fields: Mapping[str, Any], *, catalog: Catalog) -> Errors:
     """Every problem with one policy's field values (precedence uniqueness is checked per set)."""
     errors: Errors = {}
     _check_unknown(errors, fields, POLICY_FIELDS)
+    _check_storable_text(errors, fields)
     _check_name(errors, fields.get("name"), max_length=200)
     decision = fields.get("decision")
     if decision not in Policy.Decision.values:
         _add(errors, "decision", f"must be one of {_choices(Policy.Decision)}")
     precedence = fields.get("precedence")
-    if not isinstance(precedence, int) or isinstance(precedence, bool) or precedence < 1:
-        _add(errors, "precedence", "must be a whole number of 1 or more")
+    if (
+        not isinstance(precedence, int)
+        or isinstance(precedence, bool)
+        or not 1 <= precedence <= MAX_PRECEDENCE
+    ):
+        _add(errors, "precedence", f"must be a whole number from 1 to {MAX_PRECEDENCE}")
     session_duration = fields.get("session_duration", "")
     if session_duration != "":
         _check_duration(errors, "session_duration", session_duration)
@@ -311,7 +323,7 @@ def policy_set_errors(policies: Sequence[Mapping[str, Any]], *, catalog: Catalog
     """Every problem with an application's complete list of policies, keyed `[index].field`."""
     errors: Errors = {}
     seen_precedence: dict[object, str] = {}
-    seen_names: set[object] = set()
+    seen_names: set[str] = set()
     for index, policy in enumerate(policies):
         prefix = f"[{index}]"
         if not isinstance(policy, Mapping):
@@ -319,9 +331,10 @@ def policy_set_errors(policies: Sequence[Mapping[str, Any]], *, catalog: Catalog
             continue
         merge_errors(errors, policy_errors(policy, catalog=catalog), prefix)
         name = policy.get("name")
-        if name in seen_names:
+        if isinstance(name, str) and name in seen_names:
             _add(errors, f"{prefix}.name", f'another policy is named "{name}"; rename one')
-        seen_names.add(name)
+        if isinstance(name, str):
+            seen_names.add(name)
         precedence = policy.get("precedence")
         if isinstance(precedence, int) and precedence in seen_precedence:
             _add(
@@ -344,6 +357,7 @@ def group_errors(
     """Every problem with an access group, its cycles, and what it would do to policies using it."""
     errors: Errors = {}
     _check_unknown(errors, fields, GROUP_FIELDS)
+    _check_storable_text(errors, fields)
     name = fields.get("name")
     _check_name(errors, name, max_length=200)
     _check_rule_lists(errors, fields, catalog=catalog)
@@ -400,6 +414,7 @@ def service_token_errors(fields: Mapping[str, Any]) -> Errors:
     """Every problem with a service token's name, duration and (optional) client id."""
     errors: Errors = {}
     _check_unknown(errors, fields, SERVICE_TOKEN_FIELDS)
+    _check_storable_text(errors, fields)
     _check_name(errors, fields.get("name"), max_length=200)
     duration = fields.get("duration", "8760h")
     if duration != FOREVER:
@@ -436,10 +451,83 @@ def identity_provider_errors(fields: Mapping[str, Any]) -> Errors:
     """Every problem with an identity provider's name and type."""
     errors: Errors = {}
     _check_unknown(errors, fields, IDENTITY_PROVIDER_FIELDS)
+    _check_storable_text(errors, fields)
     _check_name(errors, fields.get("name"), max_length=100)
     if fields.get("type") not in IdentityProvider.Type.values:
         _add(errors, "type", f"must be one of {_choices(IdentityProvider.Type)}")
     return errors
+
+
+# Text every database can store
+
+
+def decode_json(text: str) -> object:
+    """Parse JSON as the admin and config files read it; `ValueError` says what is wrong.
+
+    Besides syntax errors, refuses what `json.loads` accepts but nothing here can use or store:
+    nesting deeper than the interpreter recurses, numbers with thousands of digits, NaN and
+    Infinity, and text with a NUL character or an unpaired surrogate.
+    """
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{error.msg} (line {error.lineno}, column {error.colno})") from error
+    except RecursionError as error:
+        raise ValueError("it is nested too deeply") from error
+    except ValueError as error:  # an integer too long to convert, or NaN/Infinity
+        raise ValueError(str(error)) from error
+    refuse_unstorable_text(value)
+    return value
+
+
+def refuse_unstorable_text(value: object) -> None:
+    """Raise `ValueError` naming the first text in a parsed document that cannot be stored."""
+    path = next(unstorable_text_paths(value), None)
+    if path is not None:
+        raise ValueError(f"the text at {path} {UNSTORABLE_TEXT}")
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def unstorable_text_paths(value: object, path: str = "") -> Iterator[str]:
+    """The path of every key or text inside `value` that a database cannot store.
+
+    PostgreSQL refuses NUL characters in text and JSON, and no database takes an unpaired
+    surrogate (which JSON's "\\ud800" escape can produce). Walks iteratively: a parsed value
+    may be nested as deeply as its parser allowed.
+    """
+    pending: list[tuple[str, object]] = [(path, value)]
+    while pending:
+        where, item = pending.pop()
+        if isinstance(item, str):
+            if not _storable(item):
+                yield where or "__all__"
+        elif isinstance(item, Mapping):
+            for key, inner in item.items():
+                text = str(key)
+                if not _storable(text):
+                    yield where or "__all__"
+                    continue
+                pending.append((_join(where, text), inner))
+        elif isinstance(item, list | tuple):
+            pending.extend((f"{where}[{index}]", inner) for index, inner in enumerate(item))
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_storable_text(errors: Errors, fields: Mapping[str, Any]) -> None:
+    for path in unstorable_text_paths(fields):
+        _add(errors, path, UNSTORABLE_TEXT)
 
 
 # Helpers
@@ -500,6 +588,9 @@ def _check_duration(errors: Errors, path: str, value: object, *, hint: str = "")
     example = f'a duration like "30m", "2h45m" or "24h"{hint}'
     if not isinstance(value, str):
         _add(errors, path, f"must be {example}")
+        return
+    if len(value) > MAX_DURATION_LENGTH:
+        _add(errors, path, f"must be at most {MAX_DURATION_LENGTH} characters")
         return
     try:
         duration = parse_duration(value)
