@@ -14,12 +14,12 @@ from functools import partial
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from identity import cookies, login_urls
 from identity.clients import client_country, client_ip
+from identity.flows.signin import deny_response
 from identity.gate import (
     GateDecision,
     Outcome,
@@ -41,9 +41,6 @@ logger = logging.getLogger("accessproject.access")
 ASSERTION_HEADER = "Cf-Access-Jwt-Assertion"
 EMAIL_HEADER = "Cf-Access-Authenticated-User-Email"
 TOKEN_HEADER = "cf-access-token"
-CLIENT_ID_HEADER = "CF-Access-Client-Id"
-CLIENT_SECRET_HEADER = "CF-Access-Client-Secret"
-DEFAULT_DENY_MESSAGE = "That account does not have access."
 
 # WSGI folds `-` and `_` into the same META key, so one key per header covers every spelling and
 # case a client can send.
@@ -319,25 +316,14 @@ def _unauthenticated(
 def _denied(
     request: HttpRequest, decision: GateDecision, application: CompiledApplication
 ) -> HttpResponse:
-    non_identity = decision.service_token is not None
-    deny_url = (
-        application.custom_non_identity_deny_url if non_identity else application.custom_deny_url
-    )
-    if deny_url:
-        return _refuse(HttpResponseRedirect(deny_url))
-    message = application.custom_deny_message or DEFAULT_DENY_MESSAGE
     claims = decision.claims
-    body = render_to_string(
-        "identity/deny.html",
-        {
-            "message": message,
-            "application": application.name,
-            "email": claims.email if claims else "",
-            "logout_url": "/cdn-cgi/access/logout",
-        },
-        request=request,
+    response = deny_response(
+        request,
+        application=application,
+        email=claims.email if claims else "",
+        non_identity=decision.service_token is not None,
     )
-    return _refuse(HttpResponse(body, status=403))
+    return _refuse(response)
 
 
 def _readable(
@@ -403,9 +389,6 @@ def _log(request: HttpRequest, facts: RequestFacts, decision: GateDecision) -> N
 
 __all__ = [
     "ASSERTION_HEADER",
-    "CLIENT_ID_HEADER",
-    "CLIENT_SECRET_HEADER",
-    "DEFAULT_DENY_MESSAGE",
     "EMAIL_HEADER",
     "TOKEN_HEADER",
     "AccessGateMiddleware",

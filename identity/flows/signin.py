@@ -125,11 +125,22 @@ def is_secure(request: HttpRequest) -> bool:
 
 
 def deny_response(
-    request: HttpRequest, *, application: CompiledApplication, email: str
+    request: HttpRequest,
+    *,
+    application: CompiledApplication,
+    email: str,
+    non_identity: bool = False,
 ) -> HttpResponse:
-    """The application's deny page (403), or a redirect to its `custom_deny_url`."""
-    if application.custom_deny_url:
-        return HttpResponseRedirect(application.custom_deny_url)
+    """The application's deny page (403), or a redirect to its deny URL.
+
+    A refused person goes to `custom_deny_url`; a refused service token (non-identity) to
+    `custom_non_identity_deny_url`. Without the URL for the case, the deny page.
+    """
+    deny_url = (
+        application.custom_non_identity_deny_url if non_identity else application.custom_deny_url
+    )
+    if deny_url:
+        return HttpResponseRedirect(deny_url)
     body = render_to_string(
         "identity/deny.html",
         {

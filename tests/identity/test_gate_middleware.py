@@ -686,3 +686,31 @@ def test_protected_path_through_a_host_no_application_covers_is_refused(client, 
 
     assert response.status_code == 421
     assert open_path.status_code == 200
+
+
+def test_refused_service_token_goes_to_the_non_identity_deny_url(client):
+    app = make_application(
+        domain=f"{API_HOST}/demo/echo/api",
+        custom_deny_url="https://help.example.com/people",
+        custom_non_identity_deny_url="https://help.example.com/machines",
+    )
+    token, secret = service_token()
+    allow_policy(
+        app,
+        name="block ci",
+        decision="non_identity",
+        require=[{"ip": {"ip": "10.0.0.0/8"}}],
+        include=[{"service_token": {"name": token.name}}],
+    )
+    allow_policy(app, name="people", precedence=2)
+
+    response = echo(
+        client,
+        "/demo/echo/api/x",
+        REMOTE_ADDR="192.0.2.1",
+        HTTP_CF_ACCESS_CLIENT_ID=token.client_id,
+        HTTP_CF_ACCESS_CLIENT_SECRET=secret,
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "https://help.example.com/machines"
