@@ -43,25 +43,25 @@ def login_host_for(app_host: str) -> str:
 
 
 def build_login_url(
-    *, application: _HasAud, app_host: str, scheme: str, redirect_url: str, state_hash: str
+    *,
+    application: _HasAud,
+    app_host: str,
+    scheme: str,
+    redirect_url: str,
+    state_hash: str | None,
 ) -> str:
     """The login page URL for `application` reached on `app_host` (host with port, if any).
 
     `<scheme>://<login host>/cdn-cgi/access/login/<app_host>?kid=<aud>&redirect_url=...&state=...`
-    """
-    query = {"kid": application.aud, "redirect_url": redirect_url, "state": state_hash}
-    return f"{scheme}://{login_host_for(app_host)}{LOGIN_PATH}/{app_host}?{urlencode(query)}"
 
-
-def login_page_url(*, application: _HasAud, app_host: str, scheme: str, redirect_url: str) -> str:
-    """The login page URL a script is given in the gate's 401 body: no state of its own.
-
-    A `CF_AppSession` cookie set on a cross-site fetch's answer is not stored by browsers
-    (SameSite=Lax), so a state bound to it could never be redeemed. The login page sends a
-    visit without state back to the application, whose gate starts the flow afresh with a
-    state cookie the browser keeps, as on any page load.
+    `state_hash=None` leaves the state out: the gate's 401 body does, because a `CF_AppSession`
+    cookie set on a cross-site fetch's answer is not stored by browsers (SameSite=Lax), so a
+    state bound to it could never be redeemed. The login page sends a visit without state back
+    to the application, whose gate starts the flow afresh with a state cookie the browser keeps.
     """
     query = {"kid": application.aud, "redirect_url": redirect_url}
+    if state_hash is not None:
+        query["state"] = state_hash
     return f"{scheme}://{login_host_for(app_host)}{LOGIN_PATH}/{app_host}?{urlencode(query)}"
 
 

@@ -292,8 +292,12 @@ def _unauthenticated(
         or (application.unauthenticated_401 and not _is_page_load(request))
     )
     if wants_401:
-        login_url = login_urls.login_page_url(
-            application=application, app_host=facts.host, scheme=scheme, redirect_url=redirect_url
+        login_url = login_urls.build_login_url(
+            application=application,
+            app_host=facts.host,
+            scheme=scheme,
+            redirect_url=redirect_url,
+            state_hash=None,
         )
         response: HttpResponse = JsonResponse(
             {"error": "unauthenticated", "login_url": login_url}, status=401

@@ -37,7 +37,7 @@ from identity.flows.signin import (
     sso_sign_in,
 )
 from identity.forms import FlowForm, PasswordForm, PinRequestForm, PinVerifyForm
-from identity.login_urls import LOGIN_PATH, LOGOUT_PATH, login_host_for
+from identity.login_urls import LOGOUT_PATH, build_login_url, login_host_for
 from identity.redirects import application_root, safe_redirect_url
 from identity.throttles import ThrottleUnavailable
 from policies.matching import normalize_host
@@ -103,10 +103,15 @@ def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, A
         # The org cookie belongs to the login host: send the browser there (GET only).
         if request.method not in ("GET", "HEAD"):
             raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
-        query = urlencode({"kid": kid, "redirect_url": raw_redirect, **_state_param(params)})
-        raise _InvalidFlow(
-            HttpResponseRedirect(f"{scheme}://{login_host}{LOGIN_PATH}/{app_host}?{query}")
+        state = params.get("state")
+        url = build_login_url(
+            application=application,
+            app_host=app_host,
+            scheme=scheme,
+            redirect_url=raw_redirect,
+            state_hash=state if isinstance(state, str) and state else None,
         )
+        raise _InvalidFlow(HttpResponseRedirect(url))
     state = str(params.get("state", ""))
     if not STATE_PATTERN.fullmatch(state):
         if request.method not in ("GET", "HEAD"):
@@ -129,11 +134,6 @@ def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, A
         kid=kid,
         raw_redirect_url=raw_redirect,
     )
-
-
-def _state_param(params: Mapping[str, Any]) -> dict[str, str]:
-    state = params.get("state")
-    return {"state": state} if isinstance(state, str) and state else {}
 
 
 def _flow_id(request: HttpRequest) -> str | None:

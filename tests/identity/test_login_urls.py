@@ -9,7 +9,6 @@ from identity.login_urls import (
     authorized_url,
     build_login_url,
     login_host_for,
-    login_page_url,
     logout_url,
     new_app_session_state,
     state_hash_for,
@@ -73,8 +72,12 @@ def test_login_url_with_team_domain_goes_to_the_login_host(settings):
 def test_login_page_url_for_scripts_carries_no_state(settings):
     settings.ACCESS_TEAM_DOMAIN = "access.example.com"
 
-    url = login_page_url(
-        application=App(), app_host="app.example.com", scheme="https", redirect_url="/x"
+    url = build_login_url(
+        application=App(),
+        app_host="app.example.com",
+        scheme="https",
+        redirect_url="/x",
+        state_hash=None,
     )
 
     parts = urlsplit(url)
