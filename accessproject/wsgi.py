@@ -1,4 +1,8 @@
-"""WSGI entry point: `gunicorn accessproject.wsgi`."""
+"""WSGI entry point: `gunicorn accessproject.wsgi`.
+
+The gate's preflight fast path wraps Django's handler (DESIGN.md §5): preflights of
+applications with `cors_headers` are answered before Django builds its request cycle.
+"""
 
 import os
 
@@ -6,4 +10,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "accessproject.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from identity.fastpath import PreflightFastPath  # noqa: E402  (needs Django set up)
+
+application = PreflightFastPath(django_application)

@@ -8,7 +8,9 @@ edge. With nothing configured, the client is the TCP peer and has no known count
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any
 
 from django.http import HttpRequest
 
@@ -43,10 +45,16 @@ def _is_trusted_proxy(address: ClientIP) -> bool:
 
 def client_ip(request: HttpRequest) -> ClientIP | None:
     """The client's address: REMOTE_ADDR, or the X-Forwarded-For hop just outside our proxies."""
-    address = parse_ip(str(request.META.get("REMOTE_ADDR", "")))
+    return client_ip_from_meta(request.META)
+
+
+def client_ip_from_meta(meta: Mapping[str, Any]) -> ClientIP | None:
+    """`client_ip` from a WSGI environ or `request.META` (the gate's WSGI fast path has no
+    request)."""
+    address = parse_ip(str(meta.get("REMOTE_ADDR", "")))
     if address is None or not conf.trusted_proxies:
         return address
-    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+    forwarded = str(meta.get("HTTP_X_FORWARDED_FOR", ""))
     hops = [hop for hop in forwarded.split(",") if hop.strip()]
     # Walk from the right: each hop was appended by the proxy before it. Stop at the first
     # address that is not one of ours: everything to its left is the client's own claim.
@@ -60,17 +68,22 @@ def client_ip(request: HttpRequest) -> ClientIP | None:
 
 def client_country(request: HttpRequest) -> str:
     """The client's ISO country code (upper case) from the trusted country header, or ""."""
+    return client_country_from_meta(request.META)
+
+
+def client_country_from_meta(meta: Mapping[str, Any]) -> str:
+    """`client_country` from a WSGI environ or `request.META`."""
     header = conf.country_header
     if not header:
         return ""
     if conf.trusted_proxies:
         # With proxies declared, only a request that came through one of them carries a
         # country header the edge wrote.
-        peer = parse_ip(str(request.META.get("REMOTE_ADDR", "")))
+        peer = parse_ip(str(meta.get("REMOTE_ADDR", "")))
         if peer is None or not _is_trusted_proxy(peer):
             return ""
     meta_key = "HTTP_" + header.upper().replace("-", "_")
-    value = str(request.META.get(meta_key, "")).strip().upper()
+    value = str(meta.get(meta_key, "")).strip().upper()
     if len(value) != 2 or not value.isascii() or not value.isalnum():
         return ""
     if value in _UNKNOWN_COUNTRIES:

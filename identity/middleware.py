@@ -8,7 +8,7 @@ is logged to the `accessproject.access` logger as one structured record.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from identity import cookies, login_urls
-from identity.clients import client_country, client_ip
+from identity.clients import client_country_from_meta, client_ip_from_meta
 from identity.flows.signin import deny_response
 from identity.gate import (
     GateDecision,
@@ -125,7 +125,7 @@ class AccessGateMiddleware:
         if outcome is Outcome.UNTOUCHED or outcome is Outcome.BYPASS:
             return self.get_response(request)
         if outcome is Outcome.MISDIRECTED:
-            _log(request, facts, decision)
+            log_decision(facts, decision)
             return _refuse(
                 HttpResponse(
                     "Misdirected request: this path is protected on another host.\n",
@@ -135,15 +135,11 @@ class AccessGateMiddleware:
             )
         application = decision.application
         assert application is not None
-        _log(request, facts, decision)
+        log_decision(facts, decision)
         if outcome is Outcome.PREFLIGHT_TO_VIEW:
             return self.get_response(request)
-        if outcome is Outcome.PREFLIGHT_ANSWERED:
-            return _preflight_response(decision)
-        if outcome is Outcome.PREFLIGHT_REFUSED:
-            return _refuse(
-                HttpResponse("Preflight refused.\n", status=403, content_type="text/plain")
-            )
+        if outcome is Outcome.PREFLIGHT_ANSWERED or outcome is Outcome.PREFLIGHT_REFUSED:
+            return preflight_response(decision)
         if outcome is Outcome.BAD_PATH:
             return _refuse(
                 HttpResponse(
@@ -211,12 +207,22 @@ class AccessGateMiddleware:
 
 
 def _request_facts(request: HttpRequest) -> RequestFacts:
-    meta = request.META
-    cookie_header = meta.get("HTTP_COOKIE", "")
-    return RequestFacts(
+    return request_facts(
+        request.META,
         host=request.get_host(),
         path=request.path_info,
         method=request.method or "GET",
+    )
+
+
+def request_facts(meta: Mapping[str, Any], *, host: str, path: str, method: str) -> RequestFacts:
+    """The gate's facts from `request.META` or a WSGI environ (the same keys), host and path
+    already worked out as Django's request would."""
+    cookie_header = meta.get("HTTP_COOKIE", "")
+    return RequestFacts(
+        host=host,
+        path=path,
+        method=method,
         origin=meta.get("HTTP_ORIGIN"),
         access_control_request_method=meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
         access_control_request_headers=meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
@@ -225,8 +231,8 @@ def _request_facts(request: HttpRequest) -> RequestFacts:
         binding_cookies=tuple(cookies.cookie_values(cookie_header, cookies.CF_BINDING)),
         client_id=meta.get(_CLIENT_ID_META),
         client_secret=meta.get(_CLIENT_SECRET_META),
-        ip=client_ip(request),
-        country=client_country(request),
+        ip=client_ip_from_meta(meta),
+        country=client_country_from_meta(meta),
     )
 
 
@@ -244,8 +250,10 @@ def _authenticate(
     return authenticate_service_token(client_id, client_secret, snapshot, timezone.now())
 
 
-def _preflight_response(decision: GateDecision) -> HttpResponse:
-    assert decision.preflight is not None
+def preflight_response(decision: GateDecision) -> HttpResponse:
+    """The gate's answer to a preflight: 200 with the CORS headers, or 403 with none at all."""
+    if decision.outcome is not Outcome.PREFLIGHT_ANSWERED or decision.preflight is None:
+        return _refuse(HttpResponse("Preflight refused.\n", status=403, content_type="text/plain"))
     response = HttpResponse(status=200)
     del response["Content-Type"]  # an empty answer has no type
     for name, value in decision.preflight.headers:
@@ -359,7 +367,8 @@ def _policy_name(decision: GateDecision) -> str:
     return verdict.policy.name if verdict and verdict.policy else ""
 
 
-def _log(request: HttpRequest, facts: RequestFacts, decision: GateDecision) -> None:
+def log_decision(facts: RequestFacts, decision: GateDecision) -> None:
+    """One structured record of a decision on the `accessproject.access` logger."""
     if not logger.isEnabledFor(logging.INFO):
         return  # ACCESS_LOG_LEVEL=WARNING: not even the record is built
     application = decision.application

@@ -1,0 +1,130 @@
+"""The WSGI preflight fast path answers exactly as the gate middleware does, or steps aside."""
+
+import io
+import sys
+
+import pytest
+
+from identity.fastpath import PreflightFastPath
+from tests.gatekit import API_HOST, CALLER, allow_policy, make_application
+
+pytestmark = pytest.mark.django_db
+
+CORS = {
+    "allowed_origins": [CALLER],
+    "allowed_methods": ["GET", "PUT"],
+    "allowed_headers": ["x-custom"],
+    "allow_credentials": True,
+    "max_age": 300,
+}
+
+
+def _environ(path, *, host=API_HOST, method="OPTIONS", **headers):
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": host,
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    environ.update(headers)
+    return environ
+
+
+class Downstream:
+    """Stands for Django's handler: records that it was asked."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, environ, start_response):
+        self.calls.append(environ["PATH_INFO"])
+        start_response("204 No Content", [])
+        return [b""]
+
+
+def _call(app, environ):
+    seen = {}
+
+    def start_response(status, headers):
+        seen["status"] = int(status.split()[0])
+        seen["headers"] = dict(headers)
+
+    body = b"".join(app(environ, start_response))
+    return seen["status"], seen["headers"], body
+
+
+def _access_control(headers):
+    return {k.lower(): v for k, v in headers.items() if k.lower().startswith("access-control-")}
+
+
+@pytest.mark.parametrize(
+    ("origin", "method", "request_headers"),
+    [
+        (CALLER, "PUT", "x-custom"),
+        (CALLER, "GET", None),
+        ("https://evil.example", "PUT", None),
+        (CALLER, "DELETE", None),
+        (CALLER, "PUT", "x-other"),
+        (CALLER, "", None),
+    ],
+)
+def test_answers_as_the_gate_middleware_does(client, origin, method, request_headers):
+    make_application(domain=f"{API_HOST}/demo/echo/api", cors_headers=CORS)
+    headers = {"HTTP_ORIGIN": origin, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": method}
+    if request_headers is not None:
+        headers["HTTP_ACCESS_CONTROL_REQUEST_HEADERS"] = request_headers
+    downstream = Downstream()
+
+    status, fast_headers, body = _call(
+        PreflightFastPath(downstream), _environ("/demo/echo/api/x", **headers)
+    )
+    through_django = client.options("/demo/echo/api/x", HTTP_HOST=API_HOST, **headers)
+
+    assert downstream.calls == []
+    assert status == through_django.status_code
+    assert _access_control(fast_headers) == _access_control(through_django.headers)
+    assert fast_headers.get("Vary") == through_django.headers.get("Vary")
+    if status == 200:
+        assert body == b""
+        assert fast_headers["Content-Length"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "host", "environ_headers"),
+    [
+        ({"cors_headers": CORS}, "/demo/echo/api/x", API_HOST, {"HTTP_ORIGIN": CALLER}),
+        ({"options_preflight_bypass": True}, "/demo/echo/api/x", API_HOST, None),
+        ({"cors_headers": CORS}, "/demo/echo/open/x", API_HOST, None),
+        ({"cors_headers": CORS}, "/demo/echo/api/x", "not-allowed.example", None),
+        ({"cors_headers": CORS}, "/demo/echo//api/x", API_HOST, None),
+    ],
+    ids=["not-a-preflight", "preflight-bypass", "uncovered-path", "disallowed-host", "bad-path"],
+)
+def test_steps_aside_for_everything_the_gate_does_not_answer_itself(
+    fields, path, host, environ_headers
+):
+    application = make_application(domain=f"{API_HOST}/demo/echo/api", **fields)
+    allow_policy(application)
+    headers = environ_headers or {
+        "HTTP_ORIGIN": CALLER,
+        "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT",
+    }
+    downstream = Downstream()
+
+    status, _headers, _body = _call(
+        PreflightFastPath(downstream), _environ(path, host=host, **headers)
+    )
+
+    assert downstream.calls == [path]
+    assert status == 204
