@@ -496,11 +496,17 @@ def unstorable_text_paths(value: object, path: str = "") -> Iterator[str]:
 
     PostgreSQL refuses NUL characters in text and JSON, and no database takes an unpaired
     surrogate (which JSON's "\\ud800" escape can produce). Walks iteratively: a parsed value
-    may be nested as deeply as its parser allowed.
+    may be nested as deeply as its parser allowed, and each list or mapping is visited once, as
+    YAML aliases can make a document refer to itself.
     """
     pending: list[tuple[str, object]] = [(path, value)]
+    visited: set[int] = set()
     while pending:
         where, item = pending.pop()
+        if isinstance(item, Mapping | list | tuple):
+            if id(item) in visited:
+                continue
+            visited.add(id(item))
         if isinstance(item, str):
             if not _storable(item):
                 yield where or "__all__"

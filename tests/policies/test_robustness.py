@@ -18,7 +18,7 @@ from django.db import IntegrityError
 from django.test import Client
 
 from policies import services, validation
-from policies.configfile import ConfigFileError, parse_text
+from policies.configfile import ConfigFileError, parse_text, plan_config
 from policies.models import AccessGroup, Application, Policy, ServiceToken
 from policies.validation import MAX_PRECEDENCE, Catalog
 
@@ -311,3 +311,10 @@ def test_setting_policies_next_to_the_largest_precedence_stays_in_range() -> Non
         ("first", 1),
         ("last", MAX_PRECEDENCE),
     ]
+
+
+def test_a_yaml_document_that_refers_to_itself_is_an_error_not_a_hang() -> None:
+    with pytest.raises(ConfigFileError) as caught:
+        plan_config(parse_text("applications: &a [*a]", json_syntax=False, source="c"))
+
+    assert caught.value.errors == ["applications[0]: must be an object with a name"]
