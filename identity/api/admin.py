@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Model
-from django.forms import Form
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
+from django.db.models import ForeignKey, Model
+from django.forms import Form, ModelChoiceField
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
@@ -17,6 +19,27 @@ from identity.api.services import api_token_create
 _PLAIN_TOKEN_ATTRIBUTE = "_accessproject_plain_api_token"
 
 
+class CheckedAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget, redisplaying only submitted values that name an object.
+
+    Django's own looks every submitted value up with an `__in` query to show its label, so a
+    value that is not an id ("abc", an integer past 64 bits) raises instead of showing the
+    form's "Select a valid choice" error.
+    """
+
+    def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
+        field = self.choices.field
+        assert isinstance(field, ModelChoiceField)
+        usable = []
+        for item in value:
+            try:
+                field.to_python(item)
+            except ValidationError:
+                continue
+            usable.append(item)
+        return super().optgroups(name, usable, attr)
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "read_only", "expires_at", "last_used_at", "created_at"]
@@ -24,6 +47,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["name", "user__username", "user__email", "key_id"]
     autocomplete_fields = ["user"]
     readonly_fields = ["key_id", "last_used_at", "created_at"]
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name in self.autocomplete_fields:
+            kwargs["widget"] = CheckedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
         if obj is None:

@@ -3,8 +3,10 @@
 import json
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
+from identity.api.models import ApiToken
 from policies import services
 from policies.models import Application, Policy
 from tests.api.conftest import error_messages
@@ -86,3 +88,16 @@ def test_replacing_policies_with_a_huge_precedence_is_a_validation_error(api: AP
         "[0].precedence: must be a whole number from 1 to 2147483647"
     ]
     assert not Policy.objects.exists()
+
+
+@pytest.mark.parametrize("user", ["abc", "999999999999999999999", "0"])
+def test_the_api_token_admin_refuses_a_user_that_is_not_one(
+    admin_client: Client, user: str
+) -> None:
+    response = admin_client.post("/admin/identity/apitoken/add/", {"name": "ci", "user": user})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["user"] == [
+        "Select a valid choice. That choice is not one of the available choices."
+    ]
+    assert not ApiToken.objects.exists()
