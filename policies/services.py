@@ -198,9 +198,13 @@ def application_set_policies(
     used = {policy.precedence for policy in existing.values()}
     used.update(fields["precedence"] for fields in policies)
     free = (number for number in itertools.count(1) if number not in used)
-    for policy in existing.values():
-        if policy.name in wanted:
-            Policy.objects.filter(pk=policy.pk).update(precedence=next(free))
+    try:
+        with transaction.atomic():  # a savepoint, as in _save
+            for policy in existing.values():
+                if policy.name in wanted:
+                    Policy.objects.filter(pk=policy.pk).update(precedence=next(free))
+    except IntegrityError as error:  # a concurrent write took a parking place
+        raise ValidationError({"__all__": [CONFLICT_MESSAGE]}) from error
     saved: list[Policy] = []
     for index, fields in enumerate(policies):
         policy = existing.get(fields["name"]) or Policy(application=application)

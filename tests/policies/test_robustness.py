@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError
+from django.db.models import QuerySet
 from django.test import Client
 
 from policies import services, validation
@@ -318,3 +319,18 @@ def test_a_yaml_document_that_refers_to_itself_is_an_error_not_a_hang() -> None:
         plan_config(parse_text("applications: &a [*a]", json_syntax=False, source="c"))
 
     assert caught.value.errors == ["applications[0]: must be an object with a name"]
+
+
+def test_a_concurrent_write_while_policies_are_reordered_is_a_validation_error() -> None:
+    application = _application()
+    services.policy_create(application=application, **_policy())  # type: ignore[arg-type]
+
+    with (
+        mock.patch.object(QuerySet, "update", side_effect=IntegrityError("UNIQUE constraint")),
+        pytest.raises(ValidationError) as caught,
+    ):
+        services.application_set_policies(application=application, policies=[_policy()])
+
+    assert caught.value.message_dict == {
+        "__all__": ["another change was saved at the same time and conflicts; try again"]
+    }
