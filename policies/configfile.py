@@ -161,7 +161,7 @@ def _desired_state(data: object) -> dict[str, list[dict[str, Any]]]:
     )
     desired: dict[str, list[dict[str, Any]]] = {}
     for section in SECTIONS:
-        items = data.get(section) or []
+        items = _list_or_empty(data.get(section))
         if not isinstance(items, list):
             errors.append(f"{section}: must be a list of objects, each with a name")
             continue
@@ -186,6 +186,12 @@ def _desired_state(data: object) -> dict[str, list[dict[str, Any]]]:
     return desired
 
 
+def _list_or_empty(value: object) -> object:
+    """A list as given; a key left empty (null) as no items. Anything else stays as it is, to be
+    refused: `{}`, `""` or `false` taken as "nothing" would delete every stored object."""
+    return [] if value is None else value
+
+
 def _application_values(item: Mapping[str, Any]) -> dict[str, Any]:
     """An application's fields as the file gives them, over the defaults."""
     values = {**application_fields(Application()), **item}
@@ -196,7 +202,7 @@ def _application_values(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _policy_items(item: Mapping[str, Any]) -> list[Any]:
-    value = item.get("policies") or []
+    value = _list_or_empty(item.get("policies"))
     return value if isinstance(value, list) else []
 
 
@@ -281,7 +287,7 @@ def _validate(desired: dict[str, list[dict[str, Any]]], catalog: Catalog, errors
             _application_values(item), catalog=catalog, current_name=item["name"]
         )
         merge_errors(errors, found, prefix)
-        if not isinstance(item.get("policies") or [], list):
+        if not isinstance(_list_or_empty(item.get("policies")), list):
             merge_errors(errors, {"policies": ["must be a list of policies"]}, prefix)
             continue
         policies = _policy_items(item)

@@ -334,3 +334,30 @@ def test_a_concurrent_write_while_policies_are_reordered_is_a_validation_error()
     assert caught.value.message_dict == {
         "__all__": ["another change was saved at the same time and conflicts; try again"]
     }
+
+
+@pytest.mark.parametrize("value", [{}, "", False, 0])
+def test_an_empty_value_of_the_wrong_type_for_a_section_is_an_error(value: object) -> None:
+    with pytest.raises(ConfigFileError) as caught:
+        plan_config({"applications": value}, prune=True)
+
+    assert caught.value.errors == ["applications: must be a list of objects, each with a name"]
+
+
+@pytest.mark.parametrize("value", [{}, "", False, 0])
+def test_policies_of_the_wrong_type_are_an_error_not_no_policies(value: object) -> None:
+    application = _application()
+    services.policy_create(application=application, **_policy())  # type: ignore[arg-type]
+    config = {"applications": [{"name": "a", "domain": "a.example.com", "policies": value}]}
+
+    with pytest.raises(ConfigFileError) as caught:
+        plan_config(config)
+
+    assert caught.value.errors == ["applications[0].policies: must be a list of policies"]
+    assert Policy.objects.count() == 1
+
+
+def test_an_empty_section_is_no_objects() -> None:
+    plan = plan_config(parse_text("applications:\ngroups:\n", json_syntax=False))
+
+    assert plan.describe() == ["no changes"]
