@@ -395,38 +395,30 @@ def test_service_auth_401_redirect_answers_401_on_service_only_applications(clie
 # --- §4.6 denied ------------------------------------------------------------------------------
 
 
-def test_denied_person_sees_the_default_deny_message(client):
-    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+def _as_refused_person(client, **application_fields):
+    """Mallory, signed in, asking for an application whose policy allows only Alice."""
+    app = make_application(domain=f"{API_HOST}/demo/echo/api", **application_fields)
     allow_policy(app)
     client.cookies[CF_AUTHORIZATION] = token_for(app, email="mallory@example.com")
+    return echo(client, "/demo/echo/api/x")
 
-    response = echo(client, "/demo/echo/api/x")
+
+def test_denied_person_sees_the_default_deny_message(client):
+    response = _as_refused_person(client)
 
     assert response.status_code == 403
     assert b"That account does not have access." in response.content
 
 
 def test_denied_person_sees_the_custom_deny_message(client):
-    app = make_application(
-        domain=f"{API_HOST}/demo/echo/api", custom_deny_message="Ask the admins."
-    )
-    allow_policy(app)
-    client.cookies[CF_AUTHORIZATION] = token_for(app, email="mallory@example.com")
-
-    response = echo(client, "/demo/echo/api/x")
+    response = _as_refused_person(client, custom_deny_message="Ask the admins.")
 
     assert response.status_code == 403
     assert b"Ask the admins." in response.content
 
 
 def test_denied_person_is_sent_to_the_custom_deny_url(client):
-    app = make_application(
-        domain=f"{API_HOST}/demo/echo/api", custom_deny_url="https://help.example.com/denied"
-    )
-    allow_policy(app)
-    client.cookies[CF_AUTHORIZATION] = token_for(app, email="mallory@example.com")
-
-    response = echo(client, "/demo/echo/api/x")
+    response = _as_refused_person(client, custom_deny_url="https://help.example.com/denied")
 
     assert response.status_code == 302
     assert response["Location"] == "https://help.example.com/denied"
