@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from django import forms
 
+from identity.redirects import MAX_REDIRECT_LENGTH
+
 
 class FlowForm(forms.Form):
     """The hidden fields that carry the sign-in flow from one step to the next."""
 
     kid = forms.CharField(required=False, max_length=64)
-    redirect_url = forms.CharField(required=False, max_length=2048, strip=False)
+    # No max_length: a protected URL too long to come back to is not a broken link. The view
+    # falls back to the application's root for it (identity.redirects.safe_redirect_url).
+    redirect_url = forms.CharField(required=False, strip=False)
     state = forms.CharField(required=False, max_length=256)
+
+    def clean_redirect_url(self) -> str:
+        value: str = self.cleaned_data["redirect_url"]
+        return "" if len(value) > MAX_REDIRECT_LENGTH else value
 
 
 class PinRequestForm(forms.Form):

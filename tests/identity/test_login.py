@@ -45,6 +45,15 @@ def test_page_carries_the_flow_in_hidden_fields_for_forms_without_javascript(flo
     assert "<script" not in html
 
 
+def test_a_protected_url_too_long_to_return_to_signs_in_to_the_application_root(application):
+    flow = LoginFlow(Browser(), application, redirect_url="/demo/" + "x" * 3000)
+
+    response = flow.open()
+
+    assert response.status_code == 200
+    assert '<input type="hidden" name="redirect_url" value="">' in response.content.decode()
+
+
 def test_page_offers_only_the_allowed_identity_provider(db):
     pin = IdentityProvider.objects.get(type=IdentityProvider.Type.ONE_TIME_PIN)
     application = make_application(domain="app.localhost/demo", allowed_idps=[pin])
