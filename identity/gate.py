@@ -181,6 +181,13 @@ def _decide_with_credentials(
             return GateDecision(
                 Outcome.UNAUTHENTICATED, "the token's service token no longer exists", application
             )
+        if claims.secret_version != service_token.secret_version:
+            # Rotating a secret is how a leaked one is cut off: what it earned goes with it.
+            return GateDecision(
+                Outcome.UNAUTHENTICATED,
+                "the token was minted before the service token's secret was rotated",
+                application,
+            )
         if application.only_service_auth:
             # Access: with only Service Auth policies the service token must be sent every time.
             return GateDecision(

@@ -17,7 +17,7 @@ from django.core.cache import cache
 
 from identity.events import record_event
 from identity.models import AuthEvent
-from identity.tokens import issue_token
+from identity.tokens import SECRET_VERSION_CLAIM, issue_token
 from policies.secrets import hash_secret, verify_secret
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ def issue_service_access_token(
         lifetime=lifetime,
         issuer=issuer,
         common_name=token.client_id,
+        extra={SECRET_VERSION_CLAIM: token.secret_version},
     )
 
 

@@ -44,6 +44,8 @@ SIGNATURE_CACHE_SIZE = 10_000
 LOGIN_METHOD_CLAIM = "login_method"
 AUTH_METHODS_CLAIM = "amr"
 BINDING_CLAIM = "binding"
+# A service token's app token carries the secret version it was minted under.
+SECRET_VERSION_CLAIM = "secret_version"
 
 # Claims the issuer sets; `extra` may not override them.
 _REGISTERED_CLAIMS = frozenset(
@@ -105,6 +107,12 @@ class AccessClaims:
         if not isinstance(value, list):
             return ()
         return tuple(method for method in value if isinstance(method, str))
+
+    @property
+    def secret_version(self) -> int | None:
+        """The service token secret version an app token was minted under (None: not said)."""
+        value = self.raw.get(SECRET_VERSION_CLAIM)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def binding(self) -> str:

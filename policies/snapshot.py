@@ -91,6 +91,8 @@ class CompiledServiceToken:
     expires_at: datetime | None
     previous_secret_hash: str | None = None
     previous_secret_expires_at: datetime | None = None
+    # Raised by every rotation: app tokens minted for an earlier secret stop counting.
+    secret_version: int = 1
 
     def secret_hashes(self, now: datetime) -> tuple[str, ...]:
         """The hashes a presented secret may match at `now` (current first)."""
@@ -305,6 +307,7 @@ def _compile_service_token(token: ServiceToken) -> CompiledServiceToken:
         expires_at=token.expires_at,
         previous_secret_hash=token.previous_secret_hash or None,
         previous_secret_expires_at=token.previous_secret_expires_at,
+        secret_version=token.client_secret_version,
     )
 
 

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from typing import Any
 
+import pytest
+
 from identity.gate import GateDecision, Outcome, RequestFacts, binding_digest, decide_request
 from identity.tokens import AccessClaims, TokenError
 from policies.cors import CorsPolicy
@@ -302,11 +304,26 @@ def test_row3_bad_service_token_headers_are_not_replaced_by_a_cookie():
 
 def test_row3_service_token_jwt_is_refused_where_only_service_auth_lets_in():
     service = _policy("ci", Action.NON_IDENTITY, 1, {"service_token": {"name": "ci"}})
-    claims = _claims(email="", common_name=SERVICE_TOKEN.client_id)
+    claims = _claims(email="", common_name=SERVICE_TOKEN.client_id, secret_version=1)
 
     decision = _decide(_application(policies=(service,)), valid={"t": claims}, cookie_tokens=("t",))
 
     assert decision.outcome is Outcome.UNAUTHENTICATED
+
+
+@pytest.mark.parametrize(
+    ("secret_version", "outcome"), [(1, Outcome.ALLOW), (0, Outcome.UNAUTHENTICATED)]
+)
+def test_row3_a_service_token_jwt_counts_only_for_the_current_secret(secret_version, outcome):
+    service = _policy("ci", Action.NON_IDENTITY, 1, {"service_token": {"name": "ci"}})
+    people = _policy("people", Action.ALLOW, 2, {"email": {"email": "alice@example.com"}})
+    claims = _claims(email="", common_name=SERVICE_TOKEN.client_id, secret_version=secret_version)
+
+    decision = _decide(
+        _application(policies=(service, people)), valid={"t": claims}, cookie_tokens=("t",)
+    )
+
+    assert decision.outcome is outcome
 
 
 def test_row5_no_credentials_is_unauthenticated():

@@ -16,6 +16,8 @@ from django.test import Client
 from identity.cookies import CF_APP_SESSION, CF_AUTHORIZATION, CF_BINDING
 from identity.gate import binding_digest
 from identity.middleware import ASSERTION_HEADER, EMAIL_HEADER
+from policies import services
+from policies.versioning import invalidate_all as refresh_state
 from tests.gatekit import (
     API_HOST,
     CALLER,
@@ -706,3 +708,31 @@ def test_refused_service_token_goes_to_the_non_identity_deny_url(client):
 
     assert response.status_code == 302
     assert response["Location"] == "https://help.example.com/machines"
+
+
+def test_rotating_a_service_token_secret_cuts_off_the_app_tokens_it_earned(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    token, secret = service_token()
+    allow_policy(
+        app, name="ci", decision="non_identity", include=[{"service_token": {"name": token.name}}]
+    )
+    allow_policy(app, name="people", precedence=2)
+    earned = (
+        echo(
+            client,
+            "/demo/echo/api/x",
+            HTTP_CF_ACCESS_CLIENT_ID=token.client_id,
+            HTTP_CF_ACCESS_CLIENT_SECRET=secret,
+        )
+        .cookies[CF_AUTHORIZATION]
+        .value
+    )
+    client.cookies.clear()
+
+    before = echo(client, "/demo/echo/api/x", HTTP_CF_ACCESS_TOKEN=earned)
+    services.service_token_rotate(token=token)
+    refresh_state()
+    after = echo(client, "/demo/echo/api/x", HTTP_CF_ACCESS_TOKEN=earned)
+
+    assert before.status_code == 200
+    assert after.status_code == 302
