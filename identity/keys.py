@@ -316,6 +316,30 @@ def rotate_keys(*, reason: str = "manual") -> SigningKey:
     return new_key
 
 
+def retire_previous_keys(*, reason: str = "manual") -> int:
+    """Stop trusting every retired key now, not 7 days from its retirement (a leaked key).
+
+    Every token a retired key signed fails from this moment; the current key is untouched.
+    Returns how many keys were cut off.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        cut = list(
+            SigningKey.objects.filter(retired_at__isnull=False, expires_at__gt=now).values_list(
+                "kid", flat=True
+            )
+        )
+        SigningKey.objects.filter(kid__in=cut).update(expires_at=now)
+        if cut:
+            record_event(
+                AuthEvent.Kind.KEY_ROTATION, detail={"retired_kids": cut, "reason": reason}
+            )
+            bump_version()
+    _key_state.invalidate()
+    logger.info("previous signing keys no longer verify: %s (%s)", cut, reason)
+    return len(cut)
+
+
 def published_keys() -> Keyset:
     """The keyset `/cdn-cgi/access/certs` publishes, making sure a current key exists."""
     signing_key()

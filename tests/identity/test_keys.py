@@ -13,6 +13,7 @@ from django.db import IntegrityError
 
 from identity import keys
 from identity.models import AuthEvent, SigningKey
+from identity.tokens import TokenError, issue_token, verify_access_token
 
 pytestmark = pytest.mark.django_db
 
@@ -213,6 +214,29 @@ def test_rotate_command_prints_the_new_kid(clock):
 
     current = SigningKey.objects.get(retired_at__isnull=True)
     assert out.getvalue().strip().endswith(current.kid)
+
+
+def test_rotate_command_can_stop_trusting_previous_keys_at_once(clock):
+    first = keys.signing_key().kid
+    token = issue_token(
+        token_type="app",
+        audiences=["a" * 64],
+        email="ann@example.com",
+        subject="ann",
+        identity_nonce="n",
+        lifetime=timedelta(hours=1),
+        issuer="https://access.example.com",
+    )
+    out = StringIO()
+
+    call_command("access_rotate_keys", "--retire-previous", stdout=out)
+
+    assert first not in keys.active_keyset()
+    assert "Previous keys no longer trusted: 1" in out.getvalue()
+    with pytest.raises(TokenError, match="unknown kid"):
+        verify_access_token(
+            token, audience=None, token_type="app", issuer="https://access.example.com"
+        )
 
 
 @pytest.mark.parametrize("value", ["six weeks", "-1h", "0s"])

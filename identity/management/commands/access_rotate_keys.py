@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
-from identity.keys import rotate_keys
+from identity.keys import retire_previous_keys, rotate_keys
 
 
 class Command(BaseCommand):
@@ -15,6 +15,17 @@ class Command(BaseCommand):
         "verifying tokens for 7 more days."
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--retire-previous",
+            action="store_true",
+            help="A key leaked: also stop trusting every previous key now (their tokens fail at "
+            "once, and people sign in again).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         new_key = rotate_keys(reason="command")
         self.stdout.write(f"New signing key: {new_key.kid}")
+        if options["retire_previous"]:
+            count = retire_previous_keys(reason="command")
+            self.stdout.write(f"Previous keys no longer trusted: {count}")
