@@ -107,9 +107,7 @@ class AccessGateMiddleware:
             decision = decide_request(
                 facts,
                 snapshot,
-                verify_token=partial(
-                    _verify_app_token, issuer=issuer_for(login_host_for(facts.host))
-                ),
+                verify_token=partial(_verify_app_token, issuer=_issuer(facts)),
                 authenticate_service_token=partial(_authenticate, snapshot=snapshot),
             )
         except Exception:
@@ -126,12 +124,8 @@ class AccessGateMiddleware:
             return self.get_response(request)
         if outcome is Outcome.MISDIRECTED:
             log_decision(facts, decision)
-            return _refuse(
-                HttpResponse(
-                    "Misdirected request: this path is protected on another host.\n",
-                    status=421,
-                    content_type="text/plain",
-                )
+            return _plain_refusal(
+                421, "Misdirected request: this path is protected on another host."
             )
         application = decision.application
         assert application is not None
@@ -141,13 +135,7 @@ class AccessGateMiddleware:
         if outcome is Outcome.PREFLIGHT_ANSWERED or outcome is Outcome.PREFLIGHT_REFUSED:
             return preflight_response(decision)
         if outcome is Outcome.BAD_PATH:
-            return _refuse(
-                HttpResponse(
-                    "Bad request: the path is not in canonical form.\n",
-                    status=400,
-                    content_type="text/plain",
-                )
-            )
+            return _plain_refusal(400, "Bad request: the path is not in canonical form.")
         if outcome is Outcome.UNAUTHENTICATED:
             return _readable(_unauthenticated(request, facts, application), application, facts)
         if outcome is Outcome.DENY:
@@ -183,9 +171,7 @@ class AccessGateMiddleware:
             aud=application.aud,
             email=email,
             common_name=service_token.client_id if service_token else "",
-            policy=decision.verdict.policy.name
-            if decision.verdict and decision.verdict.policy
-            else "",
+            policy=_policy_name(decision),
             reason=decision.reason,
             identity_nonce=claims.identity_nonce if claims else "",
             claims=dict(claims.raw) if claims else {},
@@ -263,19 +249,19 @@ def preflight_response(decision: GateDecision) -> HttpResponse:
     return response
 
 
+def _plain_refusal(status: int, text: str) -> HttpResponse:
+    return _refuse(HttpResponse(text + "\n", status=status, content_type="text/plain"))
+
+
 def _refuse(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     return response
 
 
 def _unavailable() -> HttpResponse:
-    response = HttpResponse(
-        "Service unavailable: access configuration cannot be loaded.\n",
-        status=503,
-        content_type="text/plain",
-    )
+    response = _plain_refusal(503, "Service unavailable: access configuration cannot be loaded.")
     response["Retry-After"] = "5"
-    return _refuse(response)
+    return response
 
 
 def _redirect_target(request: HttpRequest) -> str:
