@@ -54,18 +54,17 @@ def answer_preflight_early(environ: dict[str, Any]) -> HttpResponse | None:
     request = WSGIRequest(environ)
     try:
         host = request.get_host()
-        snapshot = get_snapshot()
+        facts = request_facts(request.META, host=host, path=request.path_info, method="OPTIONS")
+        decision = decide_request(
+            facts,
+            get_snapshot(),
+            verify_token=_no_credentials,
+            authenticate_service_token=_no_service_token,
+        )
     except DisallowedHost:
         return None  # Django answers 400, as for any request
     except Exception:
-        return None  # Django's gate answers 503 and logs why
-    facts = request_facts(request.META, host=host, path=request.path_info, method="OPTIONS")
-    decision = decide_request(
-        facts,
-        snapshot,
-        verify_token=_no_credentials,
-        authenticate_service_token=_no_service_token,
-    )
+        return None  # Django's gate decides again, and answers 503 with the reason logged
     if decision.outcome not in _ANSWERED_HERE:
         return None
     log_decision(facts, decision)

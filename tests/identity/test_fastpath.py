@@ -128,3 +128,21 @@ def test_steps_aside_for_everything_the_gate_does_not_answer_itself(
 
     assert downstream.calls == [path]
     assert status == 204
+
+
+def test_steps_aside_when_the_configuration_cannot_load(monkeypatch):
+    make_application(domain=f"{API_HOST}/demo/echo/api", cors_headers=CORS)
+    monkeypatch.setattr("identity.fastpath.get_snapshot", _broken)
+    downstream = Downstream()
+    headers = {"HTTP_ORIGIN": CALLER, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT"}
+
+    status, _headers, _body = _call(
+        PreflightFastPath(downstream), _environ("/demo/echo/api/x", **headers)
+    )
+
+    assert downstream.calls == ["/demo/echo/api/x"]
+    assert status == 204
+
+
+def _broken():
+    raise RuntimeError("database unreachable")
