@@ -15,14 +15,16 @@ further down) before anything is written; then the plan is applied in one transa
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from django.db import transaction
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from policies import services, validation
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
@@ -103,23 +105,41 @@ def load_file(path: Path) -> object:
     return parse_text(text, json_syntax=path.suffix.lower() == ".json", source=str(path))
 
 
+def _yaml() -> YAML:
+    """A YAML 1.2 reader and writer that builds plain values only (no tags naming Python types).
+
+    YAML 1.2, unlike the 1.1 that PyYAML reads, takes `NO`, `on` and `y` for text rather than
+    booleans and `1:30` for text rather than the base-60 number 90: a country code or a duration
+    in a file means what it says. A new instance each time, as one is not safe to share between
+    threads.
+    """
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
+    return yaml
+
+
 def parse_text(text: str, *, json_syntax: bool, source: str = "config") -> object:
-    """Parse JSON or YAML text (YAML with safe loading only)."""
+    """Parse JSON or YAML 1.2 text (YAML with safe loading only).
+
+    A YAML mapping that repeats a key is an error (YAML 1.2 requires unique keys), not the
+    last value silently winning.
+    """
     if json_syntax:
         try:
             return validation.decode_json(text)
         except ValueError as error:
             raise ConfigFileError([f"{source}: not valid JSON: {error}"]) from error
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as error:
+        value = _yaml().load(text)
+    except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigFileError([f"{source}: not valid YAML: {problem}{where}"]) from error
     except RecursionError as error:
         raise ConfigFileError([f"{source}: not valid YAML: it is nested too deeply"]) from error
-    except ValueError as error:  # a scalar PyYAML cannot convert (an integer of 5000 digits)
+    except ValueError as error:  # a scalar that cannot be converted (an integer of 5000 digits)
         raise ConfigFileError([f"{source}: not valid YAML: {error}"]) from error
     try:
         validation.refuse_unstorable_text(value)
@@ -551,4 +571,6 @@ def dump_text(data: Mapping[str, Any], *, json_syntax: bool) -> str:
     """Serialize a configuration as JSON or YAML (keys in the order the format lists them)."""
     if json_syntax:
         return json.dumps(data, indent=2) + "\n"
-    return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)
+    out = io.StringIO()
+    _yaml().dump(dict(data), out)
+    return out.getvalue()

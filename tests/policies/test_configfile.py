@@ -4,10 +4,10 @@ import json
 from io import StringIO
 
 import pytest
-import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from policies.configfile import ConfigFileError, dump_text, parse_text
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.secrets import verify_secret
 from tests.factories import ApplicationFactory, PolicyFactory
@@ -43,7 +43,7 @@ CONFIG = {
 
 def write(tmp_path, data, name="access.yaml"):
     path = tmp_path / name
-    text = json.dumps(data) if name.endswith(".json") else yaml.safe_dump(data)
+    text = dump_text(data, json_syntax=name.endswith(".json"))
     path.write_text(text)
     return path
 
@@ -243,3 +243,75 @@ def test_export_has_no_secrets(tmp_path):
     data = json.loads(out.getvalue())
     assert data["service_tokens"][0].keys() == {"name", "duration", "client_id"}
     assert "sha256" not in out.getvalue()
+
+
+# YAML 1.2: the words and numbers YAML 1.1 (PyYAML) reads as something else stay as written.
+
+
+def test_norway_country_code_is_text_not_false(tmp_path):
+    path = tmp_path / "access.yaml"
+    path.write_text(
+        "applications:\n"
+        "- name: a\n"
+        "  domain: a.example.com\n"
+        "  policies:\n"
+        "  - name: p\n"
+        "    decision: allow\n"
+        "    precedence: 1\n"
+        "    include:\n"
+        "    - geo: {country_code: NO}\n"
+    )
+
+    apply(path)
+
+    assert Policy.objects.get().include == [{"geo": {"country_code": "NO"}}]
+
+
+def test_a_duration_written_with_a_colon_is_text_not_base_60(tmp_path):
+    path = tmp_path / "access.yaml"
+    path.write_text("service_tokens:\n- name: ci\n  duration: 1:30\n")
+    err = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("access_apply", str(path), stdout=StringIO(), stderr=err)
+
+    assert err.getvalue().splitlines() == [
+        "service_tokens[0].duration: '1:30' is not a duration; use Go duration syntax such as "
+        '30m, 2h45m or 24h; write a duration like "30m", "2h45m" or "24h" or "forever"'
+    ]
+    assert not ServiceToken.objects.exists()
+
+
+@pytest.mark.parametrize("word", ["NO", "No", "no", "Yes", "yes", "on", "ON", "off", "Off"])
+def test_words_yaml_1_1_reads_as_booleans_are_text(word):
+    assert parse_text(f"value: {word}", json_syntax=False) == {"value": word}
+
+
+@pytest.mark.parametrize("text", ["1:30", "190:20:30", "-1:30"])
+def test_numbers_with_colons_are_text_not_base_60(text):
+    assert parse_text(f"value: {text}", json_syntax=False) == {"value": text}
+
+
+def test_a_leading_zero_is_decimal_not_octal():
+    assert parse_text("value: 012", json_syntax=False) == {"value": 12}
+
+
+@pytest.mark.parametrize("name", ["NO", "1:30", "0o17", "1e3", "012", "null", "~"])
+def test_export_writes_text_that_reads_back_as_the_same_text(tmp_path, name):
+    # YAML 1.1 writers leave 0o17 and 1e3 bare; a YAML 1.2 reader takes them for numbers.
+    apply(write(tmp_path, {"groups": [{"name": name, "include": [{"everyone": {}}]}]}))
+    out = StringIO()
+
+    call_command("access_export", stdout=out)
+
+    assert parse_text(out.getvalue(), json_syntax=False)["groups"][0]["name"] == name
+
+
+def test_a_repeated_key_is_an_error_not_the_last_value_winning():
+    with pytest.raises(ConfigFileError) as caught:
+        parse_text("groups:\n- name: staff\n  name: admins\n", json_syntax=False, source="c")
+
+    assert caught.value.errors == [
+        'c: not valid YAML: found duplicate key "name" with value "admins" '
+        '(original value: "staff") (line 3, column 3)'
+    ]
