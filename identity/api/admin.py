@@ -8,13 +8,13 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db.models import ForeignKey, Model
-from django.forms import Form, ModelChoiceField
+from django.forms import Form, ModelChoiceField, Select
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
 from identity.api.models import ApiToken
-from identity.api.services import api_token_create
+from identity.api.services import api_token_create, api_token_owners
 
 _PLAIN_TOKEN_ATTRIBUTE = "_accessproject_plain_api_token"
 
@@ -51,6 +51,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def formfield_for_foreignkey(
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> Any:
+        if db_field.name == "user":
+            owners = api_token_owners(created_by=request.user)  # type: ignore[arg-type]
+            kwargs["queryset"] = owners
+            if not request.user.is_superuser:
+                # Only themselves to choose from (and no autocomplete over every user).
+                kwargs["initial"] = request.user.pk
+                kwargs["widget"] = Select
+                return super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name in self.autocomplete_fields:
             kwargs["widget"] = CheckedAutocompleteSelect(
                 db_field, self.admin_site, using=kwargs.get("using")
@@ -73,7 +81,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         token, plain = api_token_create(
-            name=obj.name, user=obj.user, read_only=obj.read_only, expires_at=obj.expires_at
+            name=obj.name,
+            user=obj.user,
+            created_by=request.user,  # type: ignore[arg-type]
+            read_only=obj.read_only,
+            expires_at=obj.expires_at,
         )
         obj.pk = token.pk
         obj.key_id = token.key_id

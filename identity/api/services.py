@@ -6,7 +6,10 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from identity.api.models import ApiToken
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
 TOKEN_PREFIX = "apt"
 # Recording every use would write on every API call; once a minute says "in use" well enough.
 LAST_USE_RESOLUTION = timedelta(minutes=1)
+FOR_ANOTHER_USER = "Only a superuser may create an API token for another user."
 
 
 class ApiTokenError(Exception):
@@ -28,15 +32,32 @@ class ApiTokenError(Exception):
         self.reason = reason
 
 
+def api_token_owners(*, created_by: User) -> QuerySet[User]:
+    """The users `created_by` may create an API token for: everyone for a superuser, else
+    only themselves.
+
+    A token acts with its user's permissions: letting anyone who may add tokens pick the user
+    would let them borrow any account's rights, the superuser's included.
+    """
+    users: QuerySet[User] = get_user_model()._default_manager.all()
+    if created_by.is_active and created_by.is_superuser:
+        return users
+    return users.filter(pk=created_by.pk)
+
+
 @transaction.atomic
 def api_token_create(
     *,
     name: str,
     user: User,
+    created_by: User,
     read_only: bool = True,
     expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token for `user`; returns it and the plain token, which is never shown again."""
+    """Create a token for `user` on behalf of `created_by` (see `api_token_owners`);
+    returns it and the plain token, which is never shown again."""
+    if not api_token_owners(created_by=created_by).filter(pk=user.pk).exists():
+        raise ValidationError({"user": FOR_ANOTHER_USER})
     secret = generate_secret()
     token = ApiToken(
         name=name,

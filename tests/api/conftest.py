@@ -34,7 +34,9 @@ def bearer(token: str) -> dict[str, str]:
 
 def token_client(user: User, *, read_only: bool = False) -> APIClient:
     """An API client that sends a fresh API token of `user`."""
-    _, plain = api_token_create(name=f"token of {user.username}", user=user, read_only=read_only)
+    _, plain = api_token_create(
+        name=f"token of {user.username}", user=user, created_by=user, read_only=read_only
+    )
     client = APIClient()
     client.credentials(**bearer(plain))
     return client

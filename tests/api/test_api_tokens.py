@@ -18,8 +18,14 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
+def _create(user=None, **fields):
+    """A token `user` (a fresh one by default) makes for themselves."""
+    user = user or UserFactory()
+    return api_token_create(name="ci", user=user, created_by=user, **fields)
+
+
 def test_created_token_is_stored_only_as_a_hash():
-    token, plain = api_token_create(name="ci", user=UserFactory())
+    token, plain = _create()
 
     prefix, key_id, secret = plain.split("_")
     assert (prefix, key_id) == ("apt", token.key_id)
@@ -29,22 +35,20 @@ def test_created_token_is_stored_only_as_a_hash():
 
 
 def test_new_tokens_are_read_only_by_default():
-    token, _ = api_token_create(name="ci", user=UserFactory())
+    token, _ = _create()
 
     assert token.read_only is True
 
 
 def test_token_cannot_be_created_already_expired():
     with pytest.raises(ValidationError) as caught:
-        api_token_create(
-            name="ci", user=UserFactory(), expires_at=timezone.now() - timedelta(seconds=1)
-        )
+        _create(expires_at=timezone.now() - timedelta(seconds=1))
 
     assert caught.value.message_dict == {"expires_at": ["must be in the future"]}
 
 
 def test_authenticate_returns_the_token():
-    token, plain = api_token_create(name="ci", user=UserFactory())
+    token, plain = _create()
 
     assert api_token_authenticate(plain) == token
 
@@ -60,7 +64,7 @@ def test_authenticate_returns_the_token():
     ],
 )
 def test_wrong_tokens_are_refused(mangle):
-    _, plain = api_token_create(name="ci", user=UserFactory())
+    _, plain = _create()
 
     with pytest.raises(ApiTokenError) as caught:
         api_token_authenticate(mangle(plain))
@@ -69,9 +73,7 @@ def test_wrong_tokens_are_refused(mangle):
 
 
 def test_expired_token_is_refused():
-    _, plain = api_token_create(
-        name="ci", user=UserFactory(), expires_at=timezone.now() + timedelta(hours=1)
-    )
+    _, plain = _create(expires_at=timezone.now() + timedelta(hours=1))
 
     with pytest.raises(ApiTokenError) as caught:
         api_token_authenticate(plain, now=timezone.now() + timedelta(hours=2))
@@ -80,7 +82,7 @@ def test_expired_token_is_refused():
 
 
 def test_token_of_inactive_user_is_refused():
-    _, plain = api_token_create(name="ci", user=UserFactory(is_active=False))
+    _, plain = _create(UserFactory(is_active=False))
 
     with pytest.raises(ApiTokenError) as caught:
         api_token_authenticate(plain)
@@ -89,7 +91,7 @@ def test_token_of_inactive_user_is_refused():
 
 
 def test_first_use_is_recorded():
-    token, plain = api_token_create(name="ci", user=UserFactory())
+    token, plain = _create()
     now = timezone.now()
 
     api_token_authenticate(plain, now=now)
@@ -99,7 +101,7 @@ def test_first_use_is_recorded():
 
 
 def test_use_is_recorded_at_most_once_a_minute(django_assert_num_queries):
-    token, plain = api_token_create(name="ci", user=UserFactory())
+    token, plain = _create()
     first = timezone.now()
     api_token_authenticate(plain, now=first)
 
@@ -111,7 +113,7 @@ def test_use_is_recorded_at_most_once_a_minute(django_assert_num_queries):
 
 
 def test_use_after_a_minute_is_recorded_again():
-    token, plain = api_token_create(name="ci", user=UserFactory())
+    token, plain = _create()
     first = timezone.now()
     api_token_authenticate(plain, now=first)
 

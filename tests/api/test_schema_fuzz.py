@@ -83,7 +83,7 @@ def test_the_fuzzed_schema_is_the_served_one(client):
 @pytest.fixture
 def bearer_header(db):
     user = UserFactory(username="fuzzer", is_staff=True, is_superuser=True)
-    _, plain = api_token_create(name="fuzz", user=user, read_only=False)
+    _, plain = api_token_create(name="fuzz", user=user, created_by=user, read_only=False)
     return {"Authorization": f"Bearer {plain}"}
 
 

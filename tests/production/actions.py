@@ -73,7 +73,9 @@ def seed() -> dict[str, Any]:
     administrator = get_user_model().objects.create_superuser(
         "administrator", "administrator@example.com", None
     )
-    _, api_token = api_token_create(name="multiprocess", user=administrator, read_only=False)
+    _, api_token = api_token_create(
+        name="multiprocess", user=administrator, created_by=administrator, read_only=False
+    )
     return {
         "api_token": api_token,
         "service": {"client_id": service_token.client_id, "client_secret": client_secret},
