@@ -152,12 +152,17 @@ class AccessGateMiddleware:
         token = decision.token
         service_token = decision.service_token
         if decision.issues_token and service_token is not None:
-            token = issue_service_access_token(
-                token=service_token,
-                application=application,
-                issuer=_issuer(facts),
-            )
-            record_service_token_use(service_token, application, facts.ip)
+            try:
+                token = issue_service_access_token(
+                    token=service_token,
+                    application=application,
+                    issuer=_issuer(facts),
+                )
+                record_service_token_use(service_token, application, facts.ip)
+            except Exception:
+                # No key to sign with, or the use cannot be recorded: fail closed, as above.
+                logger.exception("service token answer failed: refusing the request")
+                return _unavailable()
         # The service token's secret is the gate's business, not the view's.
         request.META.pop(_CLIENT_SECRET_META, None)
         claims = decision.claims

@@ -8,6 +8,7 @@ from django.core.cache import cache
 
 from identity import tokens
 from policies.versioning import invalidate_all
+from tests import viewspy
 
 
 @pytest.fixture(autouse=True)
@@ -36,3 +37,12 @@ def _fresh_memory() -> Iterator[None]:
 def _fast_password_hasher(settings: Any) -> None:
     """Admin and password tests log in often; a slow hasher proves nothing more here."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def views_reached(settings: Any) -> Iterator[list[str]]:
+    """The paths of the requests that reached a view (`tests.viewspy`), in order."""
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.viewspy.ViewSpyMiddleware"]
+    viewspy.reached.clear()
+    yield viewspy.reached
+    viewspy.reached.clear()

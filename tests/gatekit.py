@@ -6,11 +6,14 @@ helper forgets the in-memory states itself; the next request rebuilds them from 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from unittest import mock
 
+from django.db import OperationalError, connection
+from django.db.models import Model
 from django.test import Client
 from django.utils import timezone
 
@@ -21,6 +24,14 @@ from policies.versioning import invalidate_all as refresh_state
 
 API_HOST = "api.localhost"
 CALLER = "https://app.other.test"
+
+# A Redis cache on a port nothing listens on: every call fails as an unreachable Redis does.
+UNREACHABLE_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+    }
+}
 
 
 def make_application(*, name: str = "API", domain: str, **fields: Any) -> Application:
@@ -84,3 +95,18 @@ def echo(client: Client, path: str, *, method: str = "get", **extra: Any) -> Any
     """Call the demo echo view (or whatever answers first) on the API host."""
     extra.setdefault("HTTP_HOST", API_HOST)
     return getattr(client, method)(path, **extra)
+
+
+@contextmanager
+def database_refuses(*models: type[Model]) -> Iterator[None]:
+    """Make every query on these models' tables (every query, when none is named) fail as a lost
+    database connection does, with Django's `OperationalError`."""
+    tables = [model._meta.db_table for model in models]
+
+    def refuse(execute, sql, params, many, context):
+        if not tables or any(table in sql for table in tables):
+            raise OperationalError("the database is unreachable")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse):
+        yield
