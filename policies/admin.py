@@ -8,15 +8,19 @@ identity through the current configuration and shows every policy's verdict.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from ipaddress import ip_address
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.forms import BaseForm, BaseFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
+from django.utils.cache import add_never_cache_headers
 
 from policies import services
 from policies.decision import Verdict
@@ -260,6 +264,23 @@ class AccessGroupAdmin(ServicesDeleteMixin, admin.ModelAdmin):
         services.group_delete(group=obj)
 
 
+_SECRETS_ATTRIBUTE = "_accessproject_service_token_secrets"
+
+
+@dataclass(frozen=True)
+class _ShownSecret:
+    """A service token's credentials as the secrets page shows them."""
+
+    name: str
+    client_id: str
+    secret: str
+    previous_secret_expires_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ServiceToken, secret: str) -> _ShownSecret:
+        return cls(token.name, token.client_id, secret, token.previous_secret_expires_at)
+
+
 @admin.register(ServiceToken)
 class ServiceTokenAdmin(ServicesDeleteMixin, admin.ModelAdmin):
     form = ServiceTokenForm
@@ -296,13 +317,40 @@ class ServiceTokenAdmin(ServicesDeleteMixin, admin.ModelAdmin):
             name=form.cleaned_data["name"], duration=form.cleaned_data["duration"]
         )
         obj.pk, obj.client_id, obj._state = saved.pk, saved.client_id, saved._state
-        _show_secret(self, request, saved, secret)
+        # Handed to response_add only: never stored in a message, a session or a cookie.
+        setattr(request, _SECRETS_ATTRIBUTE, [_ShownSecret.of(saved, secret)])
+
+    def response_add(
+        self, request: HttpRequest, obj: ServiceToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        shown = getattr(request, _SECRETS_ATTRIBUTE, None)
+        if shown is None:
+            return super().response_add(request, obj, post_url_continue)
+        return self._secrets_page(request, shown, title=f"Service token {obj.name} created")
 
     @admin.action(description="Rotate the client secret (the old one works 24 more hours)")
-    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[ServiceToken]) -> None:
-        for token in queryset:
-            token, secret = services.service_token_rotate(token=token)
-            _show_secret(self, request, token, secret)
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[ServiceToken]) -> HttpResponse:
+        # All or none: a failure half-way must not leave rotated secrets nobody was shown.
+        with transaction.atomic():
+            shown = [
+                _ShownSecret.of(*services.service_token_rotate(token=token))
+                for token in queryset.order_by("name")
+            ]
+        return self._secrets_page(request, shown, title="Service token secrets rotated")
+
+    def _secrets_page(
+        self, request: HttpRequest, shown: list[_ShownSecret], *, title: str
+    ) -> HttpResponse:
+        """The new secrets, on a page of their own that no cache keeps (shown this once)."""
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "secrets": shown,
+        }
+        response = TemplateResponse(request, "admin/policies/servicetoken/secrets.html", context)
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Refresh: extend by the token's duration from now")
     def refresh(self, request: HttpRequest, queryset: QuerySet[ServiceToken]) -> None:
@@ -316,18 +364,6 @@ class ServiceTokenAdmin(ServicesDeleteMixin, admin.ModelAdmin):
 
     def delete_through_service(self, obj: ServiceToken) -> None:
         services.service_token_delete(token=obj)
-
-
-def _show_secret(
-    model_admin: admin.ModelAdmin[Any], request: HttpRequest, token: ServiceToken, secret: str
-) -> None:
-    # Shown once, on the next page only: the database keeps just its hash.
-    model_admin.message_user(
-        request,
-        f'Service token "{token.name}": CF-Access-Client-Id: {token.client_id} '
-        f"CF-Access-Client-Secret: {secret} — copy the secret now; it will not be shown again.",
-        level=messages.WARNING,
-    )
 
 
 @admin.register(IdentityProvider)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -96,9 +97,16 @@ class ServiceTokenListApi(AdminApiView):
         serializer = ServiceTokenCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         token, secret = services.service_token_create(**serializer.validated_data)
-        return ok(
-            service_token_data(token, client_secret=secret), status_code=status.HTTP_201_CREATED
-        )
+        return _answer_with_secret(token, secret, status_code=status.HTTP_201_CREATED)
+
+
+def _answer_with_secret(
+    token: ServiceToken, secret: str, *, status_code: int = status.HTTP_200_OK
+) -> Response:
+    """The token with its new secret, in an answer no cache may keep (it is shown once)."""
+    response = ok(service_token_data(token, client_secret=secret), status_code=status_code)
+    add_never_cache_headers(response)
+    return response
 
 
 class ServiceTokenDetailApi(AdminApiView):
@@ -152,7 +160,7 @@ class ServiceTokenRotateApi(AdminApiView):
         token, secret = services.service_token_rotate(
             token=get_object_or_404(ServiceToken, pk=token_id)
         )
-        return ok(service_token_data(token, client_secret=secret))
+        return _answer_with_secret(token, secret)
 
 
 class ServiceTokenRefreshApi(AdminApiView):

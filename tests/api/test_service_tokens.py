@@ -28,6 +28,18 @@ def test_create_returns_the_secret_once(api):
     assert all("client_secret" not in item for item in api.get(TOKENS).json()["result"])
 
 
+@pytest.mark.parametrize("action", ["create", "rotate"])
+def test_answers_holding_a_secret_are_never_cached(api, action):
+    if action == "create":
+        response = api.post(TOKENS, {"name": "ci", "duration": "24h"}, format="json")
+    else:
+        response = api.post(f"{TOKENS}/{ServiceTokenFactory().pk}/rotate")
+
+    assert "client_secret" in response.json()["result"]
+    assert "no-store" in response["Cache-Control"].split(", ")
+    assert "private" in response["Cache-Control"].split(", ")
+
+
 def test_create_sets_the_expiry_from_the_duration(api):
     before = timezone.now()
 
