@@ -25,6 +25,9 @@ POLICY_RULES = {
     "exclude": [{"email": {"email": "blocked@example.com"}}],
 }
 REQUESTS_PER_ROUND = 1000
+# The large configuration: 10,000 applications on 1,000 hosts, a policy on every 10th.
+SCALE_APPLICATIONS = 10_000
+SCALE_POLICY_EVERY = 10
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def _layout(count: int) -> list[tuple[str, str]]:
 
 
 @transaction.atomic
-def _store_configuration(count: int, policy_every: int) -> list[tuple[str, str]]:
+def store_configuration(count: int, policy_every: int) -> list[tuple[str, str]]:
     """Write `count` applications, one policy on every `policy_every`-th; return their patterns."""
     from policies.models import Application, Policy
 
@@ -94,7 +97,7 @@ def _passes(count: int, policy_every: int, *, spreads: dict[str, int]) -> list[_
     from policies.rules import Subject
     from policies.snapshot import build_snapshot
 
-    protected = _store_configuration(count, policy_every)
+    protected = store_configuration(count, policy_every)
     started = time.perf_counter()
     snapshot = build_snapshot(0)
     build_seconds = time.perf_counter() - started
@@ -132,8 +135,8 @@ def time_snapshot_decisions(*, rounds: int) -> tuple[list[DecisionTiming], dict[
     passes = [
         *_passes(10, 1, spreads={"10 applications": 10}),
         *_passes(
-            10_000,
-            10,
+            SCALE_APPLICATIONS,
+            SCALE_POLICY_EVERY,
             spreads={"10,000 applications": 10, "10,000, requests over 1,000": 1000},
         ),
     ]
@@ -170,7 +173,7 @@ def time_gate_decision(*, rounds: int) -> DecisionTiming:
     from identity.tokens import issue_token, issuer_for, verify_access_token
     from policies.snapshot import build_snapshot
 
-    protected = _store_configuration(10, 1)
+    protected = store_configuration(10, 1)
     snapshot = build_snapshot(0)
     host, path = protected[0]
     application, _ = snapshot.match(host, path)
@@ -239,3 +242,44 @@ def count_gated_queries(cookie: str, *, requests: int) -> int:
                 response = client.get("/protected/")
                 assert response.status_code == 200, response
     return len(queries)
+
+
+@dataclass(frozen=True)
+class SnapshotCost:
+    applications: int
+    policies: int
+    build_seconds: float  # median over the builds
+    held_bytes: int  # allocated by the build and still held by the snapshot (tracemalloc)
+    peak_bytes: int  # the most the build had allocated at once
+
+
+def measure_snapshot_build(*, builds: int) -> SnapshotCost:
+    """Build the 10,000-application snapshot `builds` times (median time), then once more under
+    tracemalloc for the memory the snapshot holds (timed runs are not traced: tracing is slow)."""
+    import gc
+    import tracemalloc
+
+    from policies.snapshot import build_snapshot
+
+    protected = store_configuration(SCALE_APPLICATIONS, SCALE_POLICY_EVERY)
+    seconds = []
+    for _ in range(builds):
+        gc.collect()
+        started = time.perf_counter()
+        build_snapshot(0)
+        seconds.append(time.perf_counter() - started)
+    gc.collect()
+    tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    snapshot = build_snapshot(0)
+    gc.collect()
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert snapshot.applications  # held until here, so `held` is what it keeps
+    return SnapshotCost(
+        applications=SCALE_APPLICATIONS,
+        policies=len(protected),
+        build_seconds=statistics.median(seconds),
+        held_bytes=held - before,
+        peak_bytes=peak - before,
+    )

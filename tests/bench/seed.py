@@ -1,7 +1,9 @@
 """The benchmark's configuration: a protected application, a CORS application and a valid cookie.
 
-`python -m tests.bench.seed` (in the environment `tests.bench.run` prepares) migrates the database,
-stores the configuration and prints it as JSON for the load generator.
+`python -m tests.bench.seed [project|scale|anchor]` (in the environment `tests.bench.run` prepares)
+migrates the database, stores the configuration and prints it as JSON for the load generator:
+`project` the two applications, `scale` the same plus 10,000 applications (1,000 policies), and
+`anchor` a signed-in Django user's session cookie for the `LoginRequiredMiddleware` anchor.
 """
 
 from __future__ import annotations
@@ -32,6 +34,36 @@ class Scenario:
     headers: dict[str, str]
     expected_status: int
     expected_header: tuple[str, str] | None = None
+    server: str = "project"  # which gunicorn serves it: the project or one of the anchors
+
+
+def anchor_scenarios(cookie: str, session_cookie: str) -> list[Scenario]:
+    """The same tiny view served by plain Django: bare, its default stack, and its default stack
+    with `LoginRequiredMiddleware` and a signed-in database session.
+
+    Each carries the project's `CF_Authorization` cookie too, so every request parses the same
+    Cookie header.
+    """
+    host = {"Host": BENCH_HOST}
+    return [
+        Scenario("bare Django", "/open/", "GET", {**host, "Cookie": cookie}, 200, server="bare"),
+        Scenario(
+            "default stack",
+            "/open/",
+            "GET",
+            {**host, "Cookie": cookie},
+            200,
+            server="default_stack",
+        ),
+        Scenario(
+            "login required",
+            "/protected/",
+            "GET",
+            {**host, "Cookie": f"{cookie}; {session_cookie}"},
+            200,
+            server="login_required",
+        ),
+    ]
 
 
 def scenarios(cookie: str) -> list[Scenario]:
@@ -138,12 +170,34 @@ def seed_gate_configuration() -> dict[str, Any]:
     return {"cookie": f"CF_Authorization={token}"}
 
 
+def seed_anchor_session() -> dict[str, Any]:
+    """A Django user signed in with a database session: the `LoginRequiredMiddleware` anchor."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.create_user("bench", "bench@example.com", "bench-password")
+    client = Client()
+    client.force_login(user)
+    return {"session_cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies['sessionid'].value}"}
+
+
 def main() -> None:
+    import sys
+
     import django
     from django.core.management import call_command
 
+    mode = sys.argv[1] if len(sys.argv) > 1 else "project"
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
+    if mode == "anchor":
+        print(json.dumps(seed_anchor_session()))
+        return
+    if mode == "scale":
+        from tests.bench.decision import SCALE_APPLICATIONS, SCALE_POLICY_EVERY, store_configuration
+
+        store_configuration(SCALE_APPLICATIONS, SCALE_POLICY_EVERY)
     print(json.dumps(seed_gate_configuration()))
 
 

@@ -15,7 +15,7 @@ from tests.bench.seed import Scenario
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
 
 
-def _environ(scenario: Scenario) -> dict[str, Any]:
+def environ_for(scenario: Scenario) -> dict[str, Any]:
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scenario.method,
         "PATH_INFO": scenario.path,
@@ -36,7 +36,7 @@ def _environ(scenario: Scenario) -> dict[str, Any]:
     return environ
 
 
-def _call(application: Any, environ: dict[str, Any]) -> str:
+def call(application: Any, environ: dict[str, Any]) -> str:
     status: list[str] = []
 
     def start_response(value: str, headers: list[tuple[str, str]], *exc_info: object) -> None:
@@ -54,12 +54,11 @@ def _call(application: Any, environ: dict[str, Any]) -> str:
 def time_wsgi_requests(scenarios: list[Scenario], *, requests: int) -> dict[str, list[float]]:
     """Seconds taken by each request of each scenario, the scenarios alternating request by
     request, so that a change in the machine's load hits all of them alike."""
-    from django.core.wsgi import get_wsgi_application
+    from accessproject.wsgi import application
 
-    application = get_wsgi_application()
-    environs = {scenario.name: _environ(scenario) for scenario in scenarios}
+    environs = {scenario.name: environ_for(scenario) for scenario in scenarios}
     for scenario in scenarios:
-        status = _call(application, environs[scenario.name])
+        status = call(application, environs[scenario.name])
         if int(status.split()[0]) != scenario.expected_status:
             raise AssertionError(f"{scenario.name}: answered {status}")
     samples: dict[str, list[float]] = {scenario.name: [] for scenario in scenarios}
@@ -67,6 +66,6 @@ def time_wsgi_requests(scenarios: list[Scenario], *, requests: int) -> dict[str,
     for _ in range(requests):
         for name, environ in environs.items():
             started = clock()
-            _call(application, environ)
+            call(application, environ)
             samples[name].append(clock() - started)
     return samples
