@@ -25,7 +25,7 @@ INCORRECT = "Incorrect username or password."
 
 
 def password_sign_in(
-    request: HttpRequest,
+    request: HttpRequest | None,
     *,
     username: str,
     password: str,
