@@ -9,7 +9,10 @@ class IdentityConfig(AppConfig):
     verbose_name = "Access identity"
 
     def ready(self) -> None:
-        from identity import checks  # noqa: F401  (registers the system checks)
+        from identity import (
+            accounts,  # noqa: F401  (revokes the sign-ins of users who lose their account)
+            checks,  # noqa: F401  (registers the system checks)
+        )
         from identity.api.setup import connect_api
 
         connect_api()

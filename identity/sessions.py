@@ -18,6 +18,7 @@ from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from identity.models import AccessSession, AuthEvent, RevocationCutoff
 from policies.versioning import VersionedState, bump_version
 
 if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import User
 
     from identity.tokens import AccessClaims
@@ -66,6 +68,14 @@ def _build_revocation_state(version: int) -> RevocationState:
             nonces.add(nonce)
         else:
             nonce_audiences.add((nonce, aud))
+    # A user deactivated behind the signals' back (`QuerySet.update()`) loses their sign-ins at
+    # the latest when this state is next rebuilt; `identity.accounts` revokes them at once.
+    if _user_field_exists("is_active"):
+        nonces.update(
+            AccessSession.objects.filter(user__is_active=False, expires_at__gt=now)
+            .exclude(identity_nonce="")
+            .values_list("identity_nonce", flat=True)
+        )
     cutoffs: dict[tuple[str, str], datetime] = {}
     for email, aud, not_before in RevocationCutoff.objects.values_list(
         "email", "application__aud", "not_before"
@@ -74,6 +84,12 @@ def _build_revocation_state(version: int) -> RevocationState:
         if key not in cutoffs or cutoffs[key] < not_before:
             cutoffs[key] = not_before
     return RevocationState(frozenset(nonces), frozenset(nonce_audiences), cutoffs)
+
+
+def _user_field_exists(name: str) -> bool:
+    # A custom user model may have no such column (AbstractBaseUser's is_active is a constant).
+    fields = get_user_model()._meta.concrete_fields
+    return any(field.name == name for field in fields)
 
 
 _revocation_state: VersionedState[RevocationState] = VersionedState(
@@ -197,6 +213,55 @@ def sessions_revoke_for_nonce(identity_nonce: str, *, actor: str = "") -> int:
         )
         revocations_changed()
     return len(sessions)
+
+
+def sessions_revoke_for_user(*, user: AbstractBaseUser, reason: str, actor: str = "") -> int:
+    """Revoke every sign-in of a Django user (deactivated, deleted, password changed).
+
+    Each unexpired session linked to the user names a sign-in; every session of those sign-ins
+    (the org session and the application sessions minted from it) is revoked, as a logout would.
+    Returns how many sessions were revoked.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        nonces = set(
+            AccessSession.objects.filter(user_id=user.pk, expires_at__gt=now)
+            .exclude(identity_nonce="")
+            .values_list("identity_nonce", flat=True)
+        )
+        if not nonces:
+            return 0
+        count = AccessSession.objects.filter(
+            identity_nonce__in=nonces, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        if not count:
+            return 0
+        record_event(
+            AuthEvent.Kind.REVOCATION,
+            email=str(getattr(user, user.get_email_field_name(), "") or user.get_username()),
+            detail={"scope": "user", "reason": reason, "sessions": count, "actor": actor},
+        )
+        revocations_changed()
+    return count
+
+
+def sign_in_is_live(
+    session: AccessSession | None, *, needs_user: bool, now: datetime | None = None
+) -> bool:
+    """Whether a sign-in may still open applications (SSO, the authorized hop).
+
+    Read from the database, not from the in-memory revocation state a second behind: the session
+    exists and is neither revoked nor expired, and when it is a Django user's (or `needs_user`:
+    a password sign-in, whose user may since have been deleted) that user exists and is active.
+    """
+    if session is None or session.revoked_at is not None:
+        return False
+    if session.expires_at <= (now or timezone.now()):
+        return False
+    if session.user_id is None:
+        return not needs_user
+    user = session.user
+    return user is not None and bool(getattr(user, "is_active", True))
 
 
 def revoke_tokens_issued_before(

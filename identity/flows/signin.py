@@ -28,7 +28,7 @@ from identity.cookies import CF_AUTHORIZATION, cookie_values, set_org_cookie
 from identity.events import record_event
 from identity.login_urls import LOGIN_PATH, authorized_url
 from identity.models import AccessSession, AuthEvent, AuthorizationCode
-from identity.sessions import new_identity_nonce, session_create
+from identity.sessions import new_identity_nonce, session_create, sign_in_is_live
 from identity.tokens import (
     AUTH_METHODS_CLAIM,
     LOGIN_METHOD_CLAIM,
@@ -195,6 +195,12 @@ def person_from_claims(claims: AccessClaims) -> Person:
     )
 
 
+def signed_in_as_user(snapshot: Snapshot, login_method: str) -> bool:
+    """Whether a sign-in by this identity provider is a Django user's (whose account must still
+    exist and be active for the sign-in to open anything)."""
+    return snapshot.identity_providers.get(login_method) == PASSWORD_METHOD
+
+
 def _extra_claims(person: Person) -> dict[str, object]:
     return {
         LOGIN_METHOD_CLAIM: person.login_method,
@@ -319,20 +325,28 @@ def complete_sign_in(request: HttpRequest, flow: Flow, person: Person) -> HttpRe
 def sso_sign_in(request: HttpRequest, flow: Flow, claims: AccessClaims) -> HttpResponse | None:
     """Sign in to the flow's application with an existing session, without showing the page.
 
-    Returns None when the session's login method is not one this application accepts: the
-    person must then sign in again with one that is.
+    Returns None when the session's login method is not one this application accepts, or when
+    the sign-in is over (`sign_in_is_live`): the person must then sign in again.
     """
     application = flow.application
     assert application is not None
     person = person_from_claims(claims)
     if person.login_method not in login_methods(flow.snapshot, application).values():
         return None
+    org_session = (
+        AccessSession.objects.select_related("user")
+        .filter(identity_nonce=claims.identity_nonce, application__isnull=True)
+        .first()
+    )
+    # The database, not the token: a sign-in revoked a moment ago, or whose user has since been
+    # deactivated or deleted, signs in nowhere else (the person sees the sign-in page).
+    if not sign_in_is_live(
+        org_session, needs_user=signed_in_as_user(flow.snapshot, person.login_method)
+    ):
+        return None
     verdict = flow.snapshot.decide(application, subject_for(request, person))
     if not verdict.allowed:
         return _refuse(request, flow, person, verdict, sso=True)
-    org_session = AccessSession.objects.filter(
-        identity_nonce=claims.identity_nonce, application__isnull=True
-    ).first()
     code = _issue_code(
         request,
         flow,

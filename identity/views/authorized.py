@@ -34,12 +34,12 @@ from identity.cookies import (
     set_binding_cookie,
 )
 from identity.crosssite import refuse_cross_site
-from identity.flows.signin import is_secure
+from identity.flows.signin import is_secure, signed_in_as_user
 from identity.gate import binding_digest
 from identity.login_urls import login_host_for, state_hash_for
 from identity.models import AuthorizationCode
 from identity.redirects import application_root, safe_redirect_url
-from identity.sessions import session_create
+from identity.sessions import session_create, sign_in_is_live
 from identity.tokens import (
     BINDING_CLAIM,
     TokenError,
@@ -90,6 +90,9 @@ def _find_code(request: HttpRequest, snapshot: Snapshot, host: str) -> Authoriza
     states = cookie_values(request.META.get("HTTP_COOKIE", ""), CF_APP_SESSION)
     if not any(secrets.compare_digest(state_hash_for(value), found.state_hash) for value in states):
         raise _Refused("state cookie missing or mismatched")
+    needs_user = signed_in_as_user(snapshot, found.login_method)
+    if not sign_in_is_live(found.session, needs_user=needs_user):
+        raise _Refused("sign-in revoked, or its user deactivated or deleted")
     return found
 
 

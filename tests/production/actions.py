@@ -21,8 +21,9 @@ SERVICE_PATH = f"{ECHO_PATH}/service"
 ALLOWED_DOMAIN = "example.com"
 
 
-def _mint(email: str, aud: str) -> dict[str, Any]:
-    """Record a sign-in to the application with `aud` and return its app token."""
+def _mint(email: str, aud: str, *, user: Any = None) -> dict[str, Any]:
+    """Record a sign-in to the application with `aud` (of Django `user`, when given) and
+    return its app token."""
     from django.utils import timezone
 
     from identity.sessions import new_identity_nonce, session_create
@@ -39,6 +40,7 @@ def _mint(email: str, aud: str) -> dict[str, Any]:
         login_method="multiprocess test",
         issued_at=now,
         expires_at=now + timedelta(hours=1),
+        user=user,
     )
     token = issue_token(
         token_type="app",
@@ -104,6 +106,25 @@ def mint(email: str, aud: str) -> dict[str, Any]:
     return _mint(email, aud)
 
 
+def mint_for_user(username: str, aud: str) -> dict[str, Any]:
+    """A password sign-in's token: the session belongs to the Django user `username` (made now)."""
+    from django.contrib.auth import get_user_model
+
+    email = f"{username}@{ALLOWED_DOMAIN}"
+    user = get_user_model().objects.create_user(username, email, "multiprocess password")
+    return _mint(email, aud, user=user)
+
+
+def deactivate_user(username: str) -> dict[str, Any]:
+    """An administrator unticks *Active* (a save through the ORM, as the admin makes it)."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username=username)
+    user.is_active = False
+    user.save()
+    return {"deactivated_at": time.time()}
+
+
 def rotate_and_mint(email: str, aud: str) -> dict[str, Any]:
     """Rotate the signing keys (what `access_rotate_keys` does), then sign with the new key.
 
@@ -131,6 +152,8 @@ ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "seed": seed,
     "new-application": new_application,
     "mint": mint,
+    "mint-for-user": mint_for_user,
+    "deactivate-user": deactivate_user,
     "rotate-and-mint": rotate_and_mint,
     "set-policy-domain": set_policy_domain,
 }

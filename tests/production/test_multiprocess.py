@@ -90,6 +90,27 @@ def test_a_logout_through_one_instance_is_enforced_by_the_other_within_a_second(
     assert set(statuses) <= {200, 302}
 
 
+def test_deactivating_a_user_through_another_process_is_enforced_within_a_second(
+    deployment, instance_a, instance_b, application
+):
+    bob = deployment.action("mint-for-user", "bob", application["aud"])
+    for instance in (instance_a, instance_b):
+        assert _status(instance, application["path"], bob["token"]) == 200
+
+    deployment.action("deactivate-user", "bob")
+
+    began, statuses = settle(
+        lambda: tuple(
+            _status(instance, application["path"], bob["token"])
+            for instance in (instance_a, instance_b)
+        ),
+        lambda both: both == (302, 302),
+        within=PROPAGATION_BOUND,
+    )
+    assert began <= PROPAGATION_BOUND, statuses
+    assert {status for both in statuses for status in both} <= {200, 302}
+
+
 def _published_kids(instance: Instance) -> set[str]:
     """The key ids an instance's workers verify with, as `/cdn-cgi/access/certs` lists them."""
     answer = instance.request("GET", "/cdn-cgi/access/certs", host=HOST)
