@@ -4,6 +4,7 @@ Every variable is listed in README.md's configuration table. With `DEBUG` off th
 hold and `manage.py check --deploy` reports nothing.
 """
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import environ
@@ -50,6 +51,24 @@ INSTALLED_APPS = [
     "policies",
     "identity",
 ]
+
+# Background work (PIN emails) goes through Django's tasks framework: `django.tasks` on Django 6,
+# the `django-tasks` backport on Django 5.2 (identity/background.py imports whichever is here).
+# TASK_BACKEND=immediate runs a task in the web process once the answer has been sent;
+# TASK_BACKEND=database queues it in the database for `manage.py db_worker` (docs/deployment.md).
+TASKS_PACKAGE = "django.tasks" if find_spec("django.tasks") is not None else "django_tasks"
+if TASKS_PACKAGE == "django_tasks":
+    INSTALLED_APPS.append("django_tasks")
+TASK_BACKEND = env.str("TASK_BACKEND", default="immediate")
+if TASK_BACKEND == "immediate":
+    TASKS = {"default": {"BACKEND": f"{TASKS_PACKAGE}.backends.immediate.ImmediateBackend"}}
+elif TASK_BACKEND == "database":
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+else:
+    raise ImproperlyConfigured(
+        f"TASK_BACKEND must be 'immediate' or 'database', not {TASK_BACKEND!r}."
+    )
 
 ACCESS_DEMO = env.bool("ACCESS_DEMO", default=DEBUG)
 if ACCESS_DEMO:
@@ -184,4 +203,3 @@ ACCESS_TRUSTED_PROXIES = env.list("ACCESS_TRUSTED_PROXIES", default=[])
 ACCESS_COUNTRY_HEADER = env.str("ACCESS_COUNTRY_HEADER", default="")
 ACCESS_MAX_APPLICATION_PATTERNS = env.int("ACCESS_MAX_APPLICATION_PATTERNS", default=5)
 ACCESS_SERVICE_TOKEN_ROTATION_GRACE = env.str("ACCESS_SERVICE_TOKEN_ROTATION_GRACE", default="24h")
-ACCESS_SEND_EMAIL_IN_BACKGROUND = env.bool("ACCESS_SEND_EMAIL_IN_BACKGROUND", default=True)

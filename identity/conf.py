@@ -10,8 +10,6 @@ Settings (all optional):
 - `ACCESS_TRUSTED_PROXIES`: CIDRs of reverse proxies whose `X-Forwarded-For` is believed.
 - `ACCESS_COUNTRY_HEADER`: the request header carrying the client's country, set by a trusted
   edge (e.g. "CF-IPCountry"); "" = no country is known.
-- `ACCESS_SEND_EMAIL_IN_BACKGROUND`: store and email PINs off the request thread (default True),
-  so the page answers as fast for an address no policy allows as for one that gets an email.
 """
 
 from __future__ import annotations
@@ -61,10 +59,6 @@ class IdentitySettings:
     @property
     def country_header(self) -> str:
         return str(getattr(settings, "ACCESS_COUNTRY_HEADER", "") or "").strip()
-
-    @property
-    def send_email_in_background(self) -> bool:
-        return bool(getattr(settings, "ACCESS_SEND_EMAIL_IN_BACKGROUND", True))
 
     @property
     def default_session_duration(self) -> timedelta:

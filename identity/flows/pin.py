@@ -10,25 +10,20 @@ thing either way (Access: "A code has been emailed to you"), so it tells nobody 
 
 from __future__ import annotations
 
-import functools
 import logging
 import secrets
-import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address
 
 from django.core.mail import EmailMultiAlternatives
-from django.core.signals import request_finished
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import F, QuerySet
-from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from identity.conf import conf
+from identity.background import enqueue_after_response, task
 from identity.events import record_event
 from identity.models import AuthEvent, OneTimePin
 from identity.throttles import (
@@ -102,10 +97,10 @@ def request_pin(
 ) -> PinRequestOutcome:
     """Send a new PIN to `email` for this flow, when the throttles and the policies allow it.
 
-    With `ACCESS_SEND_EMAIL_IN_BACKGROUND` (the default) everything after the throttles runs off
-    the request thread: storing the PIN, the email and the event cost several database writes
-    that an address no policy allows would skip, and that difference in answer time (tens of
-    milliseconds on one request) would tell an outsider which addresses may sign in.
+    Everything after the throttles (storing the PIN, the email, the event) is the `issue_pin`
+    task, enqueued after the response for every address: those database writes and the email
+    would otherwise make the answer slower (tens of milliseconds) for an address that may sign
+    in than for one no policy allows, and tell an outsider which is which.
     """
     now = now or timezone.now()
     # Both throttles count every request, eligible or not: their answer may not depend on it.
@@ -116,40 +111,41 @@ def request_pin(
     eligible = address_may_pass(
         snapshot, application, email=email, login_method=login_method, ip=ip, country=country
     )
-    issue = functools.partial(
-        _issue_pin,
+    enqueue_after_response(
+        issue_pin,
         eligible=eligible,
-        application=application,
+        application_id=application.id if application is not None else None,
+        application_name=application.name if application is not None else None,
         email=email,
         login_method=login_method,
         flow_id=flow_id,
-        ip=ip,
-        now=now,
+        ip=str(ip) if ip is not None else None,
+        requested_at=now.isoformat(),
     )
-    if conf.send_email_in_background:
-        _after_response(issue)
-    else:
-        issue()
     return PinRequestOutcome.SENT if eligible else PinRequestOutcome.NOT_ELIGIBLE
 
 
-def _issue_pin(
+@task
+def issue_pin(
     *,
     eligible: bool,
-    application: CompiledApplication | None,
+    application_id: int | None,
+    application_name: str | None,
     email: str,
     login_method: str,
     flow_id: str,
-    ip: IPv4Address | IPv6Address | None,
-    now: datetime,
+    ip: str | None,
+    requested_at: str,
 ) -> None:
     """Store a new PIN for this flow and email it, when the address is eligible.
 
     An address no policy allows gets a PIN that can never match (`UNUSABLE_CODE_HASH`) and no
     email: a wrong code then costs the same database work (an attempt spent) for any address,
-    so checking a code does not tell who may sign in either.
+    so checking a code does not tell who may sign in either. The code itself is made here, so
+    it is never written to a queue. The PIN's ten minutes count from the request, however long
+    it waited in the queue.
     """
-    application_id = application.id if application is not None else None
+    now = datetime.fromisoformat(requested_at)
     code = new_code()
     with transaction.atomic():
         # A new code replaces the flow's earlier ones.
@@ -164,7 +160,7 @@ def _issue_pin(
             else UNUSABLE_CODE_HASH,
             created_at=now,
             expires_at=now + PIN_LIFETIME,
-            client_ip=str(ip) if ip is not None else None,
+            client_ip=ip,
             flow_id=flow_id,
         )
         if eligible:
@@ -178,42 +174,7 @@ def _issue_pin(
     if not eligible:
         logger.info("PIN not sent: no policy allows the address", extra={"flow": flow_id})
         return
-    _pin_message(email=email, code=code, application=application).send()
-
-
-# Work queued by this thread's current request, started once its response has been sent.
-_pending = threading.local()
-
-
-def _after_response(work: Callable[[], None]) -> None:
-    """Run `work` on a thread of its own once the current response has been sent.
-
-    Started any earlier, the work would compete with the answer for the interpreter and still
-    make it measurably slower (about 2 ms) for an address that gets a PIN.
-    """
-    jobs: list[Callable[[], None]] | None = getattr(_pending, "jobs", None)
-    if jobs is None:
-        jobs = _pending.jobs = []
-    jobs.append(work)
-
-
-@receiver(request_finished, dispatch_uid="identity.flows.pin.start_pending")
-def _start_pending(**kwargs: object) -> None:
-    """`request_finished` (the WSGI server closed the response): start the queued work."""
-    jobs: list[Callable[[], None]] = getattr(_pending, "jobs", None) or []
-    _pending.jobs = []
-    for work in jobs:
-        threading.Thread(target=_in_background, args=(work,), daemon=True).start()
-
-
-def _in_background(work: Callable[[], None]) -> None:
-    """Run `work` on this thread: log any failure, close this thread's connections."""
-    try:
-        work()
-    except Exception:
-        logger.exception("the one-time PIN could not be issued")
-    finally:
-        connections.close_all()
+    _pin_message(email=email, code=code, application_name=application_name).send()
 
 
 def _pins_of_flow(*, flow_id: str, email: str, application_id: int | None) -> QuerySet[OneTimePin]:
@@ -224,12 +185,10 @@ def _pins_of_flow(*, flow_id: str, email: str, application_id: int | None) -> Qu
     return pins.filter(application_id=application_id)
 
 
-def _pin_message(
-    *, email: str, code: str, application: CompiledApplication | None
-) -> EmailMultiAlternatives:
+def _pin_message(*, email: str, code: str, application_name: str | None) -> EmailMultiAlternatives:
     context = {
         "code": code,
-        "application": application,
+        "application_name": application_name,
         "minutes": int(PIN_LIFETIME.total_seconds() // 60),
     }
     subject = render_to_string("identity/email/pin_subject.txt", context).strip()

@@ -27,3 +27,14 @@ def clock() -> Iterator[Clock]:
     fake = Clock(datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
     with mock.patch("django.utils.timezone.now", fake):
         yield fake
+
+
+@pytest.fixture
+def task_queue(settings):
+    """Tasks enqueued are kept, never run (Django's dummy backend): `task_queue.results`."""
+    from identity.flows.pin import issue_pin
+
+    settings.TASKS = {
+        "default": {"BACKEND": f"{settings.TASKS_PACKAGE}.backends.dummy.DummyBackend"}
+    }
+    return issue_pin.get_backend()

@@ -33,6 +33,7 @@ class Answer:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    set_cookies: tuple[str, ...] = ()  # each Set-Cookie header (`headers` keeps only one)
 
 
 class Instance:
@@ -98,6 +99,7 @@ class Instance:
                 status=response.status,
                 headers={name.lower(): value for name, value in response.getheaders()},
                 body=response.read(),
+                set_cookies=tuple(response.headers.get_all("Set-Cookie") or ()),
             )
         finally:
             connection.close()
