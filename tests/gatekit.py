@@ -1,7 +1,9 @@
 """Helpers for tests of the gate: applications and policies through the services, and tokens.
 
-Services announce changes on commit, which a test's rolled-back transaction never reaches, so each
-helper forgets the in-memory states itself; the next request rebuilds them from the database.
+Services announce a change when their transaction commits (`transaction.on_commit`). A test's
+transaction is rolled back, never committed, so each helper runs the commit callbacks the code
+registered, as the commit would (`committed()`): a service that forgot to announce its change
+leaves the gate deciding with stale memory, and the test that uses it fails.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ from unittest import mock
 
 from django.db import OperationalError, connection
 from django.db.models import Model
-from django.test import Client
+from django.test import Client, TestCase
 from django.utils import timezone
 
 from identity.tokens import issue_token, issuer_for
 from policies import services
 from policies.models import Application, Policy, ServiceToken
-from policies.versioning import invalidate_all as refresh_state
 
 API_HOST = "api.localhost"
 CALLER = "https://app.other.test"
@@ -34,10 +35,16 @@ UNREACHABLE_CACHE = {
 }
 
 
+@contextmanager
+def committed() -> Iterator[list[Any]]:
+    """Run the commit callbacks registered inside the block when it ends, as a commit would."""
+    with TestCase.captureOnCommitCallbacks(execute=True) as callbacks:
+        yield callbacks
+
+
 def make_application(*, name: str = "API", domain: str, **fields: Any) -> Application:
-    application = services.application_create(name=name, domain=domain, **fields)
-    refresh_state()
-    return application
+    with committed():
+        return services.application_create(name=name, domain=domain, **fields)
 
 
 def allow_policy(
@@ -50,22 +57,20 @@ def allow_policy(
     **fields: Any,
 ) -> Policy:
     """A policy (by default: allow alice@example.com)."""
-    policy = services.policy_create(
-        application=application,
-        name=name,
-        decision=decision,
-        precedence=precedence,
-        include=include if include is not None else [{"email": {"email": "alice@example.com"}}],
-        **fields,
-    )
-    refresh_state()
-    return policy
+    with committed():
+        return services.policy_create(
+            application=application,
+            name=name,
+            decision=decision,
+            precedence=precedence,
+            include=include if include is not None else [{"email": {"email": "alice@example.com"}}],
+            **fields,
+        )
 
 
 def service_token(name: str = "ci") -> tuple[ServiceToken, str]:
-    token, secret = services.service_token_create(name=name)
-    refresh_state()
-    return token, secret
+    with committed():
+        return services.service_token_create(name=name)
 
 
 def token_for(

@@ -7,6 +7,7 @@ both named CF_Authorization). `Browser` keeps one jar per host and sends each ho
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -16,8 +17,8 @@ from django.test import Client
 
 from identity.cookies import CF_APP_SESSION
 from identity.login_urls import new_app_session_state
-from policies.versioning import invalidate_all
-from tests.factories import ApplicationFactory, PolicyFactory
+from policies import services
+from tests.gatekit import committed
 
 NAVIGATION = {
     "HTTP_SEC_FETCH_SITE": "cross-site",
@@ -26,21 +27,26 @@ NAVIGATION = {
 }
 
 
-def refresh_state() -> None:
-    """Forget every in-memory state (snapshot, keys, revocations): rows were written directly."""
-    invalidate_all()
+_application_names = itertools.count(1)
 
 
 def make_application(*, domain="app.localhost/demo", include=None, allowed_idps=(), **fields):
-    """An application with one allow policy (default: anyone at example.com)."""
-    application = ApplicationFactory(domain=domain, **fields)
-    PolicyFactory(
-        application=application,
-        include=include or [{"email_domain": {"domain": "example.com"}}],
-    )
-    if allowed_idps:
-        application.allowed_idps.set(allowed_idps)
-    refresh_state()
+    """An application with one allow policy (default: anyone at example.com), through the
+    services, with their commit callbacks run (`allowed_idps`: providers or their names)."""
+    fields.setdefault("name", f"Application {next(_application_names)}")
+    with committed():
+        application = services.application_create(
+            domain=domain,
+            allowed_idps=[getattr(idp, "name", idp) for idp in allowed_idps],
+            **fields,
+        )
+        services.policy_create(
+            application=application,
+            name="people",
+            decision="allow",
+            precedence=1,
+            include=include or [{"email_domain": {"domain": "example.com"}}],
+        )
     return application
 
 
@@ -67,7 +73,11 @@ class Browser:
         self.client.cookies.clear()
         send = getattr(self.client, method.lower())
         arguments = {} if data is None else {"data": data}
-        response = send(path, secure=parts.scheme == "https", HTTP_HOST=host, **arguments, **extra)
+        # What the request wrote is announced when it ends, as after a real request's commit.
+        with committed():
+            response = send(
+                path, secure=parts.scheme == "https", HTTP_HOST=host, **arguments, **extra
+            )
         for name, morsel in response.cookies.items():
             if morsel["max-age"] in (0, "0") or not morsel.value:
                 self.jars[host].pop(name, None)

@@ -11,14 +11,14 @@ from identity.cookies import CF_APP_SESSION, CF_AUTHORIZATION, CF_BINDING
 from identity.login_urls import new_app_session_state
 from identity.models import AccessSession, AuthorizationCode
 from identity.tokens import verify_access_token
-from policies.models import Policy
+from policies import services
+from tests.gatekit import committed
 from tests.identity.signin_support import (
     NAVIGATION,
     Browser,
     LoginFlow,
     follow_hop,
     make_application,
-    refresh_state,
     sign_in_with_pin,
 )
 
@@ -97,8 +97,8 @@ def test_the_application_cookie_attributes_follow_the_application(db, mailoutbox
 
 def test_the_deciding_policys_session_duration_wins(db, mailoutbox):
     application = make_application(domain="app.localhost/demo", session_duration="2h")
-    Policy.objects.filter(application=application).update(session_duration="30m")
-    refresh_state()
+    with committed():
+        services.policy_update(policy=application.policies.get(), session_duration="30m")
     flow = LoginFlow(Browser(), application)
     response = follow_hop(flow, sign_in_with_pin(flow, mailoutbox))
     assert response.cookies[CF_AUTHORIZATION]["max-age"] == 1800

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from identity.crosssite import content_security_policy, login_request_refusal
-from tests.identity.signin_support import Browser, LoginFlow, make_application, refresh_state
+from tests.identity.signin_support import Browser, LoginFlow, make_application
 
 OWN = "https://access.localhost"
 SITES = ["same-origin", "same-site", "cross-site", "none"]
@@ -196,7 +196,6 @@ def test_post_with_csrf_token_from_the_page_is_accepted(db, settings, mailoutbox
     flow = LoginFlow(Browser(enforce_csrf_checks=True), application)
     page = flow.open()
     token = page.content.decode().split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
-    refresh_state()
     response = flow.browser.post(
         flow.page_url,
         {

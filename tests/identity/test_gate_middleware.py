@@ -17,11 +17,11 @@ from identity.cookies import CF_APP_SESSION, CF_AUTHORIZATION, CF_BINDING
 from identity.gate import binding_digest
 from identity.middleware import ASSERTION_HEADER, EMAIL_HEADER
 from policies import services
-from policies.versioning import invalidate_all as refresh_state
 from tests.gatekit import (
     API_HOST,
     CALLER,
     allow_policy,
+    committed,
     echo,
     make_application,
     service_token,
@@ -721,8 +721,8 @@ def test_rotating_a_service_token_secret_cuts_off_the_app_tokens_it_earned(clien
     client.cookies.clear()
 
     before = echo(client, "/demo/echo/api/x", HTTP_CF_ACCESS_TOKEN=earned)
-    services.service_token_rotate(token=token)
-    refresh_state()
+    with committed():
+        services.service_token_rotate(token=token)
     after = echo(client, "/demo/echo/api/x", HTTP_CF_ACCESS_TOKEN=earned)
 
     assert before.status_code == 200

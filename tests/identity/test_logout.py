@@ -11,7 +11,6 @@ from tests.identity.signin_support import (
     LoginFlow,
     follow_hop,
     make_application,
-    refresh_state,
     sign_in_with_pin,
 )
 
@@ -38,7 +37,6 @@ def browser(db, mailoutbox):
 
 
 def _refused(token, token_type="app"):
-    refresh_state()
     try:
         verify_access_token(token, audience=None, token_type=token_type, issuer=ISSUER)
     except TokenError as error:

@@ -16,13 +16,13 @@ from identity.models import AccessSession
 from identity.sessions import session_revoke
 from identity.throttles import PIN_SEND_PER_ADDRESS, PIN_VERIFY_PER_IP, throttle_key_for_ip
 from identity.tokens import TokenError, issue_token, verify_access_token
+from tests.gatekit import committed
 from tests.identity.signin_support import (
     Browser,
     LoginFlow,
     code_from,
     follow_hop,
     make_application,
-    refresh_state,
     sign_in_with_pin,
 )
 
@@ -161,8 +161,8 @@ def test_revoking_an_application_session_is_not_undone_by_a_later_sign_in(db, ma
     hop = sign_in_with_pin(two, mailoutbox)
     browser.cookies("app.localhost")[CF_AUTHORIZATION] = first_token
     second_token = follow_hop(two, hop).cookies[CF_AUTHORIZATION].value
-    session_revoke(session=AccessSession.objects.get(application__aud=first.aud))
-    refresh_state()
+    with committed():
+        session_revoke(session=AccessSession.objects.get(application__aud=first.aud))
     with pytest.raises(TokenError) as caught:
         verify_access_token(
             second_token, audience=first.aud, token_type="app", issuer="https://app.localhost"

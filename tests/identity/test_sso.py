@@ -7,6 +7,7 @@ from identity.models import AuthEvent
 from identity.sessions import sessions_revoke_for_nonce
 from identity.tokens import verify_access_token
 from policies.models import IdentityProvider
+from tests.gatekit import committed
 from tests.identity.signin_support import (
     NAVIGATION,
     Browser,
@@ -14,7 +15,6 @@ from tests.identity.signin_support import (
     code_from,
     follow_hop,
     make_application,
-    refresh_state,
     sign_in_with_pin,
 )
 
@@ -134,8 +134,8 @@ def test_a_revoked_org_session_no_longer_signs_in(browser, signed_in):
     claims = verify_access_token(
         token, audience=None, token_type="org", issuer="https://access.localhost"
     )
-    sessions_revoke_for_nonce(claims.identity_nonce)
-    refresh_state()
+    with committed():
+        sessions_revoke_for_nonce(claims.identity_nonce)
     tracker = make_application(domain="tracker.localhost/demo")
     response = _flow(browser, tracker, "tracker.localhost").open()
     assert response.status_code == 200
