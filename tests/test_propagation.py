@@ -31,6 +31,7 @@ from unittest import mock
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
@@ -180,7 +181,9 @@ def _identity_provider() -> dict[str, Any]:
 def _signed_in_alice() -> dict[str, Any]:
     context = _application_for_alice()
     now = timezone.now()
+    context["user"] = get_user_model().objects.create_user("alice", "alice@example.com")
     context["session"] = sessions.session_create(
+        user=context["user"],
         email="alice@example.com",
         application=context["application"],
         identity_nonce="nonce-alice@example.com",  # the nonce `token_for` puts in the token
@@ -524,6 +527,15 @@ WRITES = [
         after=302,
     ),
     Write(
+        sessions.sessions_revoke_for_user,
+        "revocations",
+        _signed_in_alice,
+        lambda c: sessions.sessions_revoke_for_user(user=c["user"], reason="deactivated"),
+        as_alice,
+        before=200,
+        after=302,
+    ),
+    Write(
         sessions.revoke_tokens_issued_before,
         "revocations",
         _alice_signed_in_a_minute_ago,
@@ -585,6 +597,7 @@ NOT_WRITES = {
     sessions.new_identity_nonce: "reads nothing, writes nothing",
     sessions.revocation_state: "reads",
     sessions.is_revoked: "reads",
+    sessions.sign_in_is_live: "reads",
     sessions.revocations_changed: "the announcement itself, proven by the admin's cutoff deletes",
 }
 

@@ -14,13 +14,13 @@ from django.utils import timezone
 
 from identity.cookies import CF_AUTHORIZATION
 from identity.models import AccessSession, AuthEvent
+from policies.versioning import invalidate_all
 from tests.identity.signin_support import (
     NAVIGATION,
     Browser,
     LoginFlow,
     follow_hop,
     make_application,
-    refresh_state,
 )
 
 LOGIN_HOST = "access.localhost"
@@ -167,7 +167,7 @@ def test_a_queryset_update_is_caught_when_revocations_are_next_rebuilt(browser, 
     # `QuerySet.update()` sends no signal: the session stays unrevoked in the database, but the
     # revocation state refuses sessions of inactive users whenever it is rebuilt.
     get_user_model().objects.filter(pk=ann.pk).update(is_active=False)
-    refresh_state()
+    invalidate_all()  # the next rebuild, whatever causes it
 
     assert _wiki(browser).status_code == 302
     assert _sso_to_tracker(browser).status_code == 200
