@@ -284,31 +284,28 @@ class HostPathPattern:
     path: str
     _host_globs: tuple[_LabelGlob | None, ...] = field(repr=False, compare=False)
     _path_regex: re.Pattern[str] | None = field(repr=False, compare=False)
+    # Worked out once: the index reads them for every entry it builds and every host it matches.
+    host_is_wildcard: bool = field(init=False, repr=False, compare=False)
+    path_is_wildcard: bool = field(init=False, repr=False, compare=False)
+    # Sort key, smaller is more specific: longer literal path first, then a path without `*`
+    # before one with, then an exact host before a wildcard host, then a longer literal host.
+    specificity: tuple[int, bool, bool, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        host_is_wildcard = any(glob is not None for glob in self._host_globs)
+        path_is_wildcard = WILDCARD in self.path
+        object.__setattr__(self, "host_is_wildcard", host_is_wildcard)
+        object.__setattr__(self, "path_is_wildcard", path_is_wildcard)
+        specificity = (
+            -len(self.path.replace(WILDCARD, "")),
+            path_is_wildcard,
+            host_is_wildcard,
+            -len(self.host.replace(WILDCARD, "")),
+        )
+        object.__setattr__(self, "specificity", specificity)
 
     def __str__(self) -> str:
         return self.text
-
-    @property
-    def host_is_wildcard(self) -> bool:
-        return any(glob is not None for glob in self._host_globs)
-
-    @property
-    def path_is_wildcard(self) -> bool:
-        return WILDCARD in self.path
-
-    @property
-    def specificity(self) -> tuple[int, bool, bool, int]:
-        """Sort key: smaller is more specific.
-
-        Longer literal path first, then a path without `*` before one with, then an exact host
-        before a wildcard host, then a longer literal host.
-        """
-        return (
-            -len(self.path.replace(WILDCARD, "")),
-            self.path_is_wildcard,
-            self.host_is_wildcard,
-            -len(self.host.replace(WILDCARD, "")),
-        )
 
     def matches_host(self, host: str) -> bool:
         """Whether this pattern's host covers `host` (already normalized)."""

@@ -173,7 +173,12 @@ class Application(models.Model):
     @property
     def deny_message(self) -> str:
         """The text of the deny page."""
-        return self.custom_deny_message or DEFAULT_DENY_MESSAGE
+        return self.deny_message_for(self.custom_deny_message)
+
+    @staticmethod
+    def deny_message_for(custom_deny_message: str) -> str:
+        """The deny page's text for a stored `custom_deny_message` (empty: the default)."""
+        return custom_deny_message or DEFAULT_DENY_MESSAGE
 
 
 class Policy(models.Model):

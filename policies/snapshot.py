@@ -13,10 +13,12 @@ snapshot.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from policies.cors import CorsPolicy
@@ -177,17 +179,38 @@ class Snapshot:
 
 
 def build_snapshot(version: int) -> Snapshot:
-    """Compile the stored configuration in a few queries; raise `SnapshotError` on a bad row."""
+    """Compile the stored configuration in a few queries; raise `SnapshotError` on a bad row.
+
+    Rows are read as plain values (no model instances, no per-row related querysets) and
+    patterns are compiled once per distinct text: at 10,000 applications the build is a few
+    bulk queries and a loop, cheap enough to run often and off the request path.
+    """
     groups = {
         group.name: _compile_row(group, _compile_group) for group in AccessGroup.objects.all()
     }
+    policies: dict[int, list[CompiledPolicy]] = {}
+    for row in Policy.objects.order_by().values(*_POLICY_FIELDS):
+        compiled_policy = _compile_row(_Row("Policy", row), _compile_policy)
+        policies.setdefault(row["application_id"], []).append(compiled_policy)
+    providers_by_application: dict[int, list[str]] = {}
+    for application_id, provider in Application.allowed_idps.through.objects.values_list(
+        "application_id", "identityprovider__name"
+    ):
+        providers_by_application.setdefault(application_id, []).append(provider)
     applications: dict[int, CompiledApplication] = {}
     entries: list[tuple[HostPathPattern, int]] = []
-    queryset = Application.objects.prefetch_related("allowed_idps", "policies")
-    for application in queryset:
-        compiled, patterns = _compile_row(application, _compile_application)
-        applications[compiled.id] = compiled
-        entries.extend((pattern, compiled.id) for pattern in patterns)
+    for row in Application.objects.order_by().values(*_APPLICATION_FIELDS):
+        pk = row["id"]
+        compiled, patterns = _compile_row(
+            _Row("Application", row),
+            partial(
+                _compile_application,
+                policies=policies.get(pk, ()),
+                providers=providers_by_application.get(pk, ()),
+            ),
+        )
+        applications[pk] = compiled
+        entries.extend((pattern, pk) for pattern in patterns)
     tokens = {
         token.client_id: _compile_row(token, _compile_service_token)
         for token in ServiceToken.objects.all()
@@ -208,9 +231,7 @@ def build_snapshot(version: int) -> Snapshot:
 def path_index_for(entries: Iterable[tuple[HostPathPattern, int]]) -> ApplicationIndex[int]:
     """The index behind `Snapshot.protects_path_elsewhere`: path-scoped patterns, host aside."""
     return ApplicationIndex(
-        (compile_pattern(PATH_INDEX_HOST + pattern.path), key)
-        for pattern, key in entries
-        if pattern.path
+        (_pattern(PATH_INDEX_HOST + pattern.path), key) for pattern, key in entries if pattern.path
     )
 
 
@@ -224,12 +245,73 @@ def get_snapshot() -> Snapshot:
 
 # Compilers, one per model
 
+# The columns the gate needs, read with `values()`: building model instances and their related
+# managers cost more than everything else at 10,000 applications.
+_APPLICATION_FIELDS = (
+    "id",
+    "aud",
+    "name",
+    "domain",
+    "destinations",
+    "session_duration",
+    "same_site_cookie_attribute",
+    "http_only_cookie_attribute",
+    "enable_binding_cookie",
+    "options_preflight_bypass",
+    "cors_headers",
+    "cors_on_responses",
+    "unauthenticated_401",
+    "custom_deny_message",
+    "custom_deny_url",
+    "custom_non_identity_deny_url",
+    "service_auth_401_redirect",
+    "auto_redirect_to_identity",
+)
+_POLICY_FIELDS = (
+    "id",
+    "application_id",
+    "name",
+    "decision",
+    "precedence",
+    "include",
+    "require",
+    "exclude",
+    "session_duration",
+)
+
+# Compiled patterns are immutable: one per distinct text serves every application and every
+# rebuild (applications on many hosts share paths; a rebuild recompiles nothing it saw before).
+_pattern = functools.lru_cache(maxsize=1 << 16)(compile_pattern)
+_duration = functools.lru_cache(maxsize=1024)(parse_duration)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A row read with `values()`, named as the error message names it."""
+
+    model: str
+    values: Mapping[str, Any]
+
+    @property
+    def pk(self) -> Any:
+        return self.values["id"]
+
+    @property
+    def name(self) -> Any:
+        return self.values.get("name", "")
+
+
+def _label(row: Any) -> str:
+    if isinstance(row, _Row):
+        return f"{row.model} {row.pk} ({row.name!r})"
+    return f"{type(row).__name__} {row.pk} ({getattr(row, 'name', '')!r})"
+
 
 def _compile_row(row: Any, compiler: Callable[[Any], T]) -> T:
     try:
         return compiler(row)
     except Exception as error:
-        label = f"{type(row).__name__} {row.pk} ({getattr(row, 'name', '')!r})"
+        label = _label(row)
         logger.error("cannot compile %s: %s", label, error)
         raise SnapshotError(f"cannot compile {label}: {error}") from error
 
@@ -243,54 +325,56 @@ def _compile_group(group: AccessGroup) -> CompiledGroup:
     )
 
 
-def _compile_policy(policy: Policy) -> CompiledPolicy:
+def _compile_policy(row: _Row) -> CompiledPolicy:
+    policy = row.values
     return CompiledPolicy(
-        id=policy.pk,
-        name=policy.name,
-        action=Action(policy.decision),
-        precedence=policy.precedence,
-        include=compile_rules(policy.include, where="include"),
-        require=compile_rules(policy.require, where="require"),
-        exclude=compile_rules(policy.exclude, where="exclude"),
-        session_duration=parse_duration(policy.session_duration)
-        if policy.session_duration
+        id=policy["id"],
+        name=policy["name"],
+        action=Action(policy["decision"]),
+        precedence=policy["precedence"],
+        include=compile_rules(policy["include"], where="include"),
+        require=compile_rules(policy["require"], where="require"),
+        exclude=compile_rules(policy["exclude"], where="exclude"),
+        session_duration=_duration(policy["session_duration"])
+        if policy["session_duration"]
         else None,
     )
 
 
 def _compile_application(
-    application: Application,
+    row: _Row, *, policies: Iterable[CompiledPolicy], providers: Iterable[str]
 ) -> tuple[CompiledApplication, list[HostPathPattern]]:
-    destinations = application.destinations
+    application = row.values
+    destinations = application["destinations"]
     if not isinstance(destinations, list) or not all(isinstance(d, str) for d in destinations):
         raise ValueError("destinations must be a list of patterns")
-    patterns = [compile_pattern(text) for text in [application.domain, *destinations]]
+    patterns = [_pattern(text) for text in [application["domain"], *destinations]]
+    cors_headers = application["cors_headers"]
     cors = (
         None
-        if application.cors_headers is None
-        else CorsPolicy.from_data(_mapping(application.cors_headers, "cors_headers"))
+        if cors_headers is None
+        else CorsPolicy.from_data(_mapping(cors_headers, "cors_headers"))
     )
-    policies = [_compile_row(policy, _compile_policy) for policy in application.policies.all()]
     compiled = CompiledApplication(
-        id=application.pk,
-        aud=application.aud,
-        name=application.name,
-        domain=application.domain,
+        id=application["id"],
+        aud=application["aud"],
+        name=application["name"],
+        domain=application["domain"],
         destinations=tuple(destinations),
-        session_duration=parse_duration(application.session_duration),
-        same_site_cookie_attribute=application.same_site_cookie_attribute,
-        http_only_cookie_attribute=application.http_only_cookie_attribute,
-        enable_binding_cookie=application.enable_binding_cookie,
-        options_preflight_bypass=application.options_preflight_bypass,
+        session_duration=_duration(application["session_duration"]),
+        same_site_cookie_attribute=application["same_site_cookie_attribute"],
+        http_only_cookie_attribute=application["http_only_cookie_attribute"],
+        enable_binding_cookie=application["enable_binding_cookie"],
+        options_preflight_bypass=application["options_preflight_bypass"],
         cors=cors,
-        cors_on_responses=application.cors_on_responses,
-        unauthenticated_401=application.unauthenticated_401,
-        custom_deny_message=application.deny_message,
-        custom_deny_url=application.custom_deny_url,
-        custom_non_identity_deny_url=application.custom_non_identity_deny_url,
-        service_auth_401_redirect=application.service_auth_401_redirect,
-        allowed_idps=tuple(sorted(provider.name for provider in application.allowed_idps.all())),
-        auto_redirect_to_identity=application.auto_redirect_to_identity,
+        cors_on_responses=application["cors_on_responses"],
+        unauthenticated_401=application["unauthenticated_401"],
+        custom_deny_message=Application.deny_message_for(application["custom_deny_message"]),
+        custom_deny_url=application["custom_deny_url"],
+        custom_non_identity_deny_url=application["custom_non_identity_deny_url"],
+        service_auth_401_redirect=application["service_auth_401_redirect"],
+        allowed_idps=tuple(sorted(providers)),
+        auto_redirect_to_identity=application["auto_redirect_to_identity"],
         policies=evaluation_order(policies),
     )
     return compiled, patterns
