@@ -4,7 +4,7 @@ One key signs at a time (the current key). It rotates when it is older than
 `ACCESS_KEY_ROTATION` (6 weeks by default) or on demand (`manage.py access_rotate_keys`, the
 admin, the API); the key it replaces stops signing at once but keeps verifying for 7 more days,
 so tokens issued just before a rotation stay valid. Verification reads `active_keyset()`, an
-in-memory map rebuilt when the configuration version moves: no SQL query per token.
+in-memory map rebuilt when the signing keys' version moves: no SQL query per token.
 
 Private keys are encrypted with Fernet under a key derived from SECRET_KEY (HKDF/SHA-256), so a
 database dump alone cannot mint tokens. Changing SECRET_KEY makes stored keys unreadable: the
@@ -38,7 +38,7 @@ from jwt.algorithms import RSAAlgorithm
 from identity.conf import conf
 from identity.events import record_event
 from identity.models import AuthEvent, SigningKey
-from policies.versioning import VersionedState, bump_version
+from policies.versioning import SIGNING_KEYS, VersionedState, bump_version
 
 logger = logging.getLogger("accessproject.keys")
 
@@ -230,12 +230,14 @@ def _build_key_state(version: int) -> _KeyState:
     return _KeyState(keyset=keyset, current_ciphertext=current.private_key if current else None)
 
 
-_key_state: VersionedState[_KeyState] = VersionedState(_build_key_state, name="signing keys")
+_key_state: VersionedState[_KeyState] = VersionedState(
+    _build_key_state, name="signing keys", watches=SIGNING_KEYS
+)
 _creation_lock = threading.Lock()
 
 
 def active_keyset() -> Keyset:
-    """Every key that still verifies, from memory (rebuilt when the configuration version moves)."""
+    """Every key that still verifies, from memory (rebuilt when the keys' version moves)."""
     return _key_state.get().keyset
 
 
@@ -301,7 +303,7 @@ def _retire_and_replace(current: SigningKey | None, now: datetime, *, reason: st
             "reason": reason,
         },
     )
-    bump_version()
+    bump_version(SIGNING_KEYS)
     logger.info("signing key %s is now current (%s)", new_key.kid, reason)
     return new_key
 
@@ -334,7 +336,7 @@ def retire_previous_keys(*, reason: str = "manual") -> int:
             record_event(
                 AuthEvent.Kind.KEY_ROTATION, detail={"retired_kids": cut, "reason": reason}
             )
-            bump_version()
+            bump_version(SIGNING_KEYS)
     _key_state.invalidate()
     logger.info("previous signing keys no longer verify: %s (%s)", cut, reason)
     return len(cut)

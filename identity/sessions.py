@@ -2,8 +2,9 @@
 
 Every sign-in is an `AccessSession`. Revoking one (logout, the admin, the API) or creating a
 `RevocationCutoff` ("tokens issued before now", per person or per application) bumps the
-configuration version, and every process rebuilds its in-memory `RevocationState` within a
-second. `is_revoked(claims)` reads only that state: no SQL query per token.
+revocations' version, and every process rebuilds its in-memory `RevocationState` within a
+second (and nothing else: the policy snapshot and the signing keys have versions of their own).
+`is_revoked(claims)` reads only that state: no SQL query per token.
 
 A token is tied to its sessions by `identity_nonce` (one per sign-in, shared by the org session
 and the application tokens minted from it), so logging out revokes them all.
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from identity.events import record_event
 from identity.models import AccessSession, AuthEvent, RevocationCutoff
-from policies.versioning import VersionedState, bump_version
+from policies.versioning import REVOCATIONS, VersionedState, bump_version
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -93,7 +94,7 @@ def _user_field_exists(name: str) -> bool:
 
 
 _revocation_state: VersionedState[RevocationState] = VersionedState(
-    _build_revocation_state, name="revocations"
+    _build_revocation_state, name="revocations", watches=REVOCATIONS
 )
 
 
@@ -298,6 +299,7 @@ def revoke_tokens_issued_before(
 def revocations_changed() -> None:
     """Tell every process that sessions or cutoffs changed, so `is_revoked` rereads them."""
     # Other processes see the new version within a second of the commit; this process forgets
-    # its state at once (a rebuild on this connection already reads the uncommitted rows).
-    bump_version()
+    # its state at once (a rebuild on this connection already reads the uncommitted rows). Only
+    # the revocations' version moves: the policy snapshot and the keys are not rebuilt.
+    bump_version(REVOCATIONS)
     _revocation_state.invalidate()

@@ -24,7 +24,8 @@ def new_aud() -> str:
 
 
 class ConfigVersion(models.Model):
-    """The single row (pk=1) whose `version` every process watches (see policies.versioning)."""
+    """One row per in-memory state whose `version` every process watches (policies.versioning):
+    1 the policy snapshot, 2 the signing keys, 3 the revocations."""
 
     version = models.BigIntegerField(default=0)
 

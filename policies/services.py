@@ -36,7 +36,7 @@ from policies.models import (
 from policies.secrets import generate_secret, hash_secret
 from policies.selectors import application_fields, group_fields, policy_fields
 from policies.validation import Catalog, Errors, raise_for_errors
-from policies.versioning import bump_version
+from policies.versioning import POLICIES, bump_version
 
 
 class ApplicationFields(TypedDict, total=False):
@@ -116,7 +116,7 @@ def application_update(
 def application_delete(*, application: Application) -> None:
     """Delete an application and its policies."""
     application.delete()
-    bump_version()
+    bump_version(POLICIES)
 
 
 def _save_application(
@@ -137,7 +137,7 @@ def _save_application(
     raise_for_errors(errors)
     _save(application)
     application.allowed_idps.set(IdentityProvider.objects.filter(name__in=idp_names))
-    bump_version()
+    bump_version(POLICIES)
 
 
 # Policies
@@ -171,7 +171,7 @@ def policy_update(
 def policy_delete(*, policy: Policy) -> None:
     """Delete a policy."""
     policy.delete()
-    bump_version()
+    bump_version(POLICIES)
 
 
 @transaction.atomic
@@ -212,7 +212,7 @@ def application_set_policies(
             setattr(policy, name, value)
         _save(policy, recheck=_prefixed(f"[{index}]", _policy_clash_errors, policy))
         saved.append(policy)
-    bump_version()
+    bump_version(POLICIES)
     return saved
 
 
@@ -224,7 +224,7 @@ def _save_policy(policy: Policy, values: Mapping[str, Any], *, catalog: Catalog 
     _full_clean(policy, errors, validate_constraints=False)
     raise_for_errors(errors)
     _save(policy, recheck=functools.partial(_policy_clash_errors, policy))
-    bump_version()
+    bump_version(POLICIES)
 
 
 def _policy_clash_errors(policy: Policy) -> Errors:
@@ -280,7 +280,7 @@ def group_delete(*, group: AccessGroup, catalog: Catalog | None = None) -> None:
     catalog = catalog or Catalog.from_database()
     raise_for_errors(validation.group_delete_errors(group.name, catalog=catalog))
     group.delete()
-    bump_version()
+    bump_version(POLICIES)
 
 
 def _save_group(
@@ -298,7 +298,7 @@ def _save_group(
     _full_clean(group, errors)
     raise_for_errors(errors)
     _save(group)
-    bump_version()
+    bump_version(POLICIES)
 
 
 # Service tokens
@@ -335,7 +335,7 @@ def service_token_create(
     _full_clean(token, errors)
     raise_for_errors(errors)
     _save(token)
-    bump_version()
+    bump_version(POLICIES)
     return token, secret
 
 
@@ -370,7 +370,7 @@ def service_token_update(
     _full_clean(token, errors)
     raise_for_errors(errors)
     _save(token)
-    bump_version()
+    bump_version(POLICIES)
     return token
 
 
@@ -396,7 +396,7 @@ def service_token_rotate(
     token.secret_hash = hash_secret(secret)
     token.client_secret_version += 1
     token.save()
-    bump_version()
+    bump_version(POLICIES)
     return token, secret
 
 
@@ -405,7 +405,7 @@ def service_token_refresh(*, token: ServiceToken) -> ServiceToken:
     """Extend a token by its duration, counted from now (as Access's "Refresh")."""
     token.expires_at = _expiry(token.duration)
     token.save(update_fields=["expires_at", "updated_at"])
-    bump_version()
+    bump_version(POLICIES)
     return token
 
 
@@ -417,7 +417,7 @@ def service_token_delete(*, token: ServiceToken, catalog: Catalog | None = None)
         validation.reference_delete_errors("service_token", token.name, catalog=catalog)
     )
     token.delete()
-    bump_version()
+    bump_version(POLICIES)
 
 
 def _expiry(duration: str) -> datetime | None:
@@ -467,7 +467,7 @@ def identity_provider_delete(*, provider: IdentityProvider, catalog: Catalog | N
     _check_allowed_idps_users(errors, provider)
     raise_for_errors(errors)
     provider.delete()
-    bump_version()
+    bump_version(POLICIES)
 
 
 def _save_identity_provider(
@@ -486,7 +486,7 @@ def _save_identity_provider(
     _full_clean(provider, errors)
     raise_for_errors(errors)
     _save(provider)
-    bump_version()
+    bump_version(POLICIES)
 
 
 def _check_allowed_idps_users(errors: Errors, provider: IdentityProvider) -> None:

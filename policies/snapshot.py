@@ -2,8 +2,10 @@
 
 `build_snapshot` reads every application, policy, group, service token and identity provider once
 and compiles them into the frozen values of the pure core. `get_snapshot()` keeps the result until
-the configuration version moves (`policies.versioning.VersionedState`): a change made by any
-process is seen within a second, and in steady state a decision makes no query.
+the policies' version moves (`policies.versioning.VersionedState`), then rebuilds it on a thread
+of its own while the previous snapshot keeps serving: a change made by any process is enforced
+within a second, a logout or a key rotation rebuilds nothing here, and in steady state a decision
+makes no query.
 
 A stored row that cannot be compiled (edited by hand in the database, say) makes the build raise
 `SnapshotError` after logging which row it was: the gate then answers 503. Skipping the row could
@@ -35,7 +37,7 @@ from policies.models import (
 )
 from policies.rules import CompiledGroup, Subject, compile_rules
 from policies.secrets import verify_secret
-from policies.versioning import VersionedState
+from policies.versioning import POLICIES, VersionedState
 
 logger = logging.getLogger("accessproject.snapshot")
 
@@ -235,7 +237,11 @@ def path_index_for(entries: Iterable[tuple[HostPathPattern, int]]) -> Applicatio
     )
 
 
-_state: VersionedState[Snapshot] = VersionedState(build_snapshot, name="policies snapshot")
+# Rebuilt in the background: the previous snapshot serves while the next one compiles (within
+# the staleness bound of `policies.versioning`).
+_state: VersionedState[Snapshot] = VersionedState(
+    build_snapshot, name="policies snapshot", watches=POLICIES, background=True
+)
 
 
 def get_snapshot() -> Snapshot:
