@@ -184,13 +184,27 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"()": "accessproject.logging.PlainFormatter"},
         "json": {"()": "accessproject.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {
+        "not_access": {"()": "accessproject.logging.DropLogger", "name": "accessproject.access"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["not_access"],
+        },
+        # One record per decision, written in batches; refusals at once (accessproject/logging.py).
+        "access": {"class": "accessproject.logging.BatchingStreamHandler", "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        "accessproject.access": {"level": env.str("ACCESS_LOG_LEVEL", default="INFO")},
+        "accessproject.access": {
+            "level": env.str("ACCESS_LOG_LEVEL", default="INFO"),
+            "handlers": ["access"],
+        },
     },
 }
 
