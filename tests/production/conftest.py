@@ -27,8 +27,9 @@ SKIP_REASON = (
     "multi-process tests need PostgreSQL and Redis: set DATABASE_URL=postgres://... and "
     "CACHE_URL=redis://... (.ci/run's second pass does)"
 )
-# A Redis database of its own: the suite's autouse fixture flushes the one in CACHE_URL.
-MULTIPROCESS_REDIS_DB = 15
+# A Redis database of its own: the suite's autouse fixture flushes the one in CACHE_URL. Set
+# MULTIPROCESS_REDIS_DB when several people run these tests on one Redis at once.
+MULTIPROCESS_REDIS_DB = int(os.environ.get("MULTIPROCESS_REDIS_DB", "15"))
 
 
 @dataclass(frozen=True)
