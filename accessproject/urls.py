@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from common.api.errors import no_route
 from identity.views import health
-from policies.api.errors import no_route
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -13,6 +13,3 @@ class IdentityConfig(AppConfig):
             accounts,  # noqa: F401  (revokes the sign-ins of users who lose their account)
             checks,  # noqa: F401  (registers the system checks)
         )
-        from identity.api.setup import connect_api
-
-        connect_api()

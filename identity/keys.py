@@ -35,10 +35,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 
+from common.versioning import SIGNING_KEYS, VersionedState, bump_version
 from identity.conf import conf
 from identity.events import record_event
 from identity.models import AuthEvent, SigningKey
-from policies.versioning import SIGNING_KEYS, VersionedState, bump_version
 
 logger = logging.getLogger("accessproject.keys")
 

@@ -191,6 +191,3 @@ class AuthEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.email}".strip()
-
-
-from identity.api.models import ApiToken  # noqa: E402, F401

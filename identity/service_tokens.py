@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 
+from common.credentials import hash_secret, verify_secret
 from identity.events import record_event
 from identity.models import AuthEvent
 from identity.tokens import SECRET_VERSION_CLAIM, issue_token
-from policies.secrets import hash_secret, verify_secret
 
 if TYPE_CHECKING:
     from policies.snapshot import CompiledApplication, CompiledServiceToken, Snapshot

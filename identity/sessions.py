@@ -23,9 +23,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from common.versioning import REVOCATIONS, VersionedState, bump_version
 from identity.events import record_event
 from identity.models import AccessSession, AuthEvent, RevocationCutoff
-from policies.versioning import REVOCATIONS, VersionedState, bump_version
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser

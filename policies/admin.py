@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.cache import add_never_cache_headers
 
+from common.versioning import VersionUnavailable
 from policies import services
 from policies.decision import Verdict
 from policies.forms import (
@@ -38,7 +39,6 @@ from policies.models import AccessGroup, Application, IdentityProvider, Policy, 
 from policies.rules import Subject
 from policies.snapshot import CompiledApplication, SnapshotError, get_snapshot
 from policies.validation import Catalog, group_delete_errors, reference_delete_errors
-from policies.versioning import VersionUnavailable
 
 
 class ServicesDeleteMixin:

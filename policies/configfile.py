@@ -26,9 +26,10 @@ from django.db import transaction
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from common.credentials import verify_secret
+from common.text import decode_json, refuse_unstorable_text
 from policies import services, validation
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
-from policies.secrets import verify_secret
 from policies.selectors import (
     application_fields,
     application_policies,
@@ -127,7 +128,7 @@ def parse_text(text: str, *, json_syntax: bool, source: str = "config") -> objec
     """
     if json_syntax:
         try:
-            return validation.decode_json(text)
+            return decode_json(text)
         except ValueError as error:
             raise ConfigFileError([f"{source}: not valid JSON: {error}"]) from error
     try:
@@ -142,7 +143,7 @@ def parse_text(text: str, *, json_syntax: bool, source: str = "config") -> objec
     except ValueError as error:  # a scalar that cannot be converted (an integer of 5000 digits)
         raise ConfigFileError([f"{source}: not valid YAML: {error}"]) from error
     try:
-        validation.refuse_unstorable_text(value)
+        refuse_unstorable_text(value)
     except ValueError as error:
         raise ConfigFileError([f"{source}: not valid YAML: {error}"]) from error
     return value

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput
 from django.forms.models import BaseInlineFormSet
 
+from common.text import decode_json
 from policies import validation
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.validation import Catalog, Errors
@@ -62,7 +63,7 @@ class StorableJSONField(forms.JSONField):
     def to_python(self, value: Any) -> Any:
         if isinstance(value, str) and not self.disabled and value not in self.empty_values:
             try:
-                validation.decode_json(value)
+                decode_json(value)
             except ValueError as error:
                 raise ValidationError(
                     self.error_messages["invalid"], code="invalid", params={"value": value}
@@ -72,7 +73,7 @@ class StorableJSONField(forms.JSONField):
     def bound_data(self, data: Any, initial: Any) -> Any:
         if isinstance(data, str) and not self.disabled:
             try:
-                validation.decode_json(data)
+                decode_json(data)
             except ValueError:
                 return InvalidJSONInput(data)
         return super().bound_data(data, initial)

@@ -23,19 +23,6 @@ def new_aud() -> str:
     return secrets.token_hex(32)
 
 
-class ConfigVersion(models.Model):
-    """One row per in-memory state whose `version` every process watches (policies.versioning):
-    1 the policy snapshot, 2 the signing keys, 3 the revocations."""
-
-    version = models.BigIntegerField(default=0)
-
-    class Meta:
-        verbose_name = "configuration version"
-
-    def __str__(self) -> str:
-        return f"configuration version {self.version}"
-
-
 class IdentityProvider(models.Model):
     """A way to sign in, referenced by name from `login_method` rules and `allowed_idps`."""
 

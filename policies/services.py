@@ -21,6 +21,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from common.credentials import generate_secret, hash_secret
+from common.versioning import POLICIES, bump_version
 from policies import validation
 from policies.conf import conf
 from policies.durations import parse_duration
@@ -33,10 +35,8 @@ from policies.models import (
     Policy,
     ServiceToken,
 )
-from policies.secrets import generate_secret, hash_secret
 from policies.selectors import application_fields, group_fields, policy_fields
 from policies.validation import Catalog, Errors, raise_for_errors
-from policies.versioning import POLICIES, bump_version
 
 
 class ApplicationFields(TypedDict, total=False):

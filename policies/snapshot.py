@@ -2,7 +2,7 @@
 
 `build_snapshot` reads every application, policy, group, service token and identity provider once
 and compiles them into the frozen values of the pure core. `get_snapshot()` keeps the result until
-the policies' version moves (`policies.versioning.VersionedState`), then rebuilds it on a thread
+the policies' version moves (`common.versioning.VersionedState`), then rebuilds it on a thread
 of its own while the previous snapshot keeps serving: a change made by any process is enforced
 within a second, a logout or a key rotation rebuilds nothing here, and in steady state a decision
 makes no query.
@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from common.credentials import verify_secret
+from common.versioning import POLICIES, VersionedState
 from policies.cors import CorsPolicy
 from policies.decision import Action, CompiledPolicy, Verdict, decide, evaluation_order
 from policies.durations import parse_duration
@@ -36,8 +38,6 @@ from policies.models import (
     ServiceToken,
 )
 from policies.rules import CompiledGroup, Subject, compile_rules
-from policies.secrets import verify_secret
-from policies.versioning import POLICIES, VersionedState
 
 logger = logging.getLogger("accessproject.snapshot")
 
@@ -238,7 +238,7 @@ def path_index_for(entries: Iterable[tuple[HostPathPattern, int]]) -> Applicatio
 
 
 # Rebuilt in the background: the previous snapshot serves while the next one compiles (within
-# the staleness bound of `policies.versioning`).
+# the staleness bound of `common.versioning`).
 _state: VersionedState[Snapshot] = VersionedState(
     build_snapshot, name="policies snapshot", watches=POLICIES, background=True
 )

@@ -13,7 +13,6 @@ never depends on the order in which objects are written.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
+from common.text import UNSTORABLE_TEXT, join_path, unstorable_text_paths
 from policies.conf import conf
 from policies.cors import normalize_origin
 from policies.durations import parse_duration
@@ -51,7 +51,6 @@ MAX_AGE_RANGE = (-1, 86400)
 MAX_PRECEDENCE = 2_147_483_647
 # The columns that hold durations (Application/Policy.session_duration, ServiceToken.duration).
 MAX_DURATION_LENGTH = 32
-UNSTORABLE_TEXT = "must not contain NUL characters or unpaired surrogates"
 # RFC 9110 token characters: what a header name may be made of.
 HEADER_NAME_PATTERN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -170,7 +169,7 @@ def errors_from_validation_error(error: ValidationError) -> Errors:
 def merge_errors(target: Errors, source: Mapping[str, Sequence[str]], prefix: str = "") -> None:
     """Add `source`'s errors to `target`, under `prefix` (e.g. `applications[2]`)."""
     for path, messages in source.items():
-        key = _join(prefix, "" if path == "__all__" else path) or "__all__"
+        key = join_path(prefix, "" if path == "__all__" else path) or "__all__"
         bucket = target.setdefault(key, [])
         bucket.extend(message for message in messages if message not in bucket)
 
@@ -458,79 +457,6 @@ def identity_provider_errors(fields: Mapping[str, Any]) -> Errors:
     return errors
 
 
-# Text every database can store
-
-
-def decode_json(text: str) -> object:
-    """Parse JSON as the admin and config files read it; `ValueError` says what is wrong.
-
-    Besides syntax errors, refuses what `json.loads` accepts but nothing here can use or store:
-    nesting deeper than the interpreter recurses, numbers with thousands of digits, NaN and
-    Infinity, and text with a NUL character or an unpaired surrogate.
-    """
-    try:
-        value = json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{error.msg} (line {error.lineno}, column {error.colno})") from error
-    except RecursionError as error:
-        raise ValueError("it is nested too deeply") from error
-    except ValueError as error:  # an integer too long to convert, or NaN/Infinity
-        raise ValueError(str(error)) from error
-    refuse_unstorable_text(value)
-    return value
-
-
-def refuse_unstorable_text(value: object) -> None:
-    """Raise `ValueError` naming the first text in a parsed document that cannot be stored."""
-    path = next(unstorable_text_paths(value), None)
-    if path is not None:
-        raise ValueError(f"the text at {path} {UNSTORABLE_TEXT}")
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def unstorable_text_paths(value: object, path: str = "") -> Iterator[str]:
-    """The path of every key or text inside `value` that a database cannot store.
-
-    PostgreSQL refuses NUL characters in text and JSON, and no database takes an unpaired
-    surrogate (which JSON's "\\ud800" escape can produce). Walks iteratively: a parsed value
-    may be nested as deeply as its parser allowed, and each list or mapping is visited once, as
-    YAML aliases can make a document refer to itself.
-    """
-    pending: list[tuple[str, object]] = [(path, value)]
-    visited: set[int] = set()
-    while pending:
-        where, item = pending.pop()
-        if isinstance(item, Mapping | list | tuple):
-            if id(item) in visited:
-                continue
-            visited.add(id(item))
-        if isinstance(item, str):
-            if not _storable(item):
-                yield where or "__all__"
-        elif isinstance(item, Mapping):
-            for key, inner in item.items():
-                text = str(key)
-                if not _storable(text):
-                    yield where or "__all__"
-                    continue
-                pending.append((_join(where, text), inner))
-        elif isinstance(item, list | tuple):
-            pending.extend((f"{where}[{index}]", inner) for index, inner in enumerate(item))
-
-
-def _storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _check_storable_text(errors: Errors, fields: Mapping[str, Any]) -> None:
     for path in unstorable_text_paths(fields):
         _add(errors, path, UNSTORABLE_TEXT)
@@ -543,14 +469,6 @@ def _add(errors: Errors, path: str, message: str) -> None:
     bucket = errors.setdefault(path or "__all__", [])
     if message not in bucket:
         bucket.append(message)
-
-
-def _join(prefix: str, path: str) -> str:
-    if not prefix:
-        return path
-    if not path:
-        return prefix
-    return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
 
 
 def _choices(choices: Any) -> str:

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
+from common.versioning import invalidate_all
 from identity import tokens
-from policies.versioning import invalidate_all
 from tests import viewspy
 
 

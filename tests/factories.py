@@ -5,6 +5,7 @@
 import factory
 from factory.django import DjangoModelFactory
 
+from common.credentials import hash_secret
 from policies.models import (
     AccessGroup,
     Application,
@@ -12,7 +13,6 @@ from policies.models import (
     Policy,
     ServiceToken,
 )
-from policies.secrets import hash_secret
 
 
 class IdentityProviderFactory(DjangoModelFactory):

@@ -1,12 +1,9 @@
-"""DRF authentication: API tokens for `/api/access/`, and Access itself for APIs behind the gate.
+"""DRF authentication with Access itself, for APIs behind the gate.
 
-- `ApiTokenAuthentication` reads `Authorization: Bearer apt_...`. The user is the token's user,
-  `request.auth` the `ApiToken` (its `read_only` flag is enforced by
-  `policies.api.permissions.WritesAllowed`).
-- `AccessAuthentication` is for DRF views on paths the gate protects: the gate has already checked
-  the Access token and set `request.access`; this class turns that into `request.user` (the Django
-  user with that email, or an `AccessUser`) and `request.auth` (the token's claims). See
-  docs/api.md.
+`AccessAuthentication` is for DRF views on paths the gate protects: the gate has already checked
+the Access token and set `request.access`; this class turns that into `request.user` (the Django
+user with that email, or an `AccessUser`) and `request.auth` (the token's claims). See
+docs/api.md. API tokens for `/api/access/` itself are `common.api.authentication`'s.
 """
 
 from __future__ import annotations
@@ -14,40 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
-
-from identity.api.models import ApiToken
-from identity.api.services import ApiTokenError, api_token_authenticate
-
-BEARER = b"bearer"
-
-
-class ApiTokenAuthentication(BaseAuthentication):
-    """`Authorization: Bearer <token>` with an API token created in Django admin."""
-
-    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != BEARER:
-            return None  # another scheme, or none: not ours to judge
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(
-                "The Authorization header must be 'Bearer <token>', with no spaces in the token."
-            )
-        try:
-            raw = parts[1].decode("ascii")
-        except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("Invalid API token.") from None
-        try:
-            token = api_token_authenticate(raw)
-        except ApiTokenError as error:
-            raise exceptions.AuthenticationFailed(error.reason) from None
-        return token.user, token
-
-    def authenticate_header(self, request: Request) -> str:
-        # Makes DRF answer 401 (not 403) to unauthenticated callers, naming the scheme to use.
-        return 'Bearer realm="api"'
 
 
 class AccessUser:

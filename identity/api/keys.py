@@ -9,12 +9,12 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.api.base import AdminApiView
+from common.api.envelope import enveloped, ok
+from common.api.permissions import ActionPermissions, WritesAllowed
+from common.api.responses import error_responses
 from identity.keys import PublicSigningKey, published_keys, rotate_keys
 from identity.models import SigningKey
-from policies.api.base import AdminApiView
-from policies.api.envelope import enveloped, ok
-from policies.api.permissions import ActionPermissions, WritesAllowed
-from policies.api.responses import error_responses
 
 
 class JwkSerializer(serializers.Serializer[Any]):

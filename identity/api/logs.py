@@ -10,12 +10,12 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.api.base import AdminApiView
+from common.api.converters import object_id_field
+from common.api.envelope import enveloped
+from common.api.pagination import PAGE_PARAMETERS, paginated
+from common.api.responses import error_responses
 from identity.models import AuthEvent
-from policies.api.base import AdminApiView
-from policies.api.converters import object_id_field
-from policies.api.envelope import enveloped
-from policies.api.pagination import PAGE_PARAMETERS, paginated
-from policies.api.responses import error_responses
 
 
 class AuthEventOutputSerializer(serializers.Serializer[Any]):

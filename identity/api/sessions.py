@@ -16,14 +16,14 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.api.base import AdminApiView
+from common.api.converters import object_id_field
+from common.api.envelope import enveloped, ok
+from common.api.pagination import PAGE_PARAMETERS, paginated
+from common.api.permissions import ActionPermissions, WritesAllowed
+from common.api.responses import error_responses
 from identity.models import AccessSession, RevocationCutoff
 from identity.sessions import revoke_tokens_issued_before, session_revoke
-from policies.api.base import AdminApiView
-from policies.api.converters import object_id_field
-from policies.api.envelope import enveloped, ok
-from policies.api.pagination import PAGE_PARAMETERS, paginated
-from policies.api.permissions import ActionPermissions, WritesAllowed
-from policies.api.responses import error_responses
 from policies.models import Application
 
 

@@ -2,8 +2,8 @@
 
 from django.urls import path
 
+from common.api import converters  # noqa: F401  (registers <object_id:...>)
 from identity.api import keys, logs, sessions
-from policies.api import converters  # noqa: F401  (registers <object_id:...>)
 
 urlpatterns = [
     path("sessions", sessions.SessionListApi.as_view(), name="api-sessions"),

@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from common.versioning import VersionUnavailable
 from identity.clients import client_ip
 from identity.cookies import (
     CF_APP_SESSION,
@@ -49,7 +50,6 @@ from identity.tokens import (
 )
 from policies.matching import normalize_host
 from policies.snapshot import CompiledApplication, Snapshot, SnapshotError, get_snapshot
-from policies.versioning import VersionUnavailable
 
 logger = logging.getLogger("accessproject.access")
 

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.template.loader import render_to_string
 from django.utils.http import urlencode
 
+from common.versioning import VersionUnavailable
 from identity.clients import client_country, client_ip
 from identity.crosssite import apply_login_headers, refuse_cross_site
 from identity.flows.password import INCORRECT, identity_email, password_sign_in
@@ -42,7 +43,6 @@ from identity.redirects import application_root, safe_redirect_url
 from identity.throttles import ThrottleUnavailable
 from policies.matching import normalize_host
 from policies.snapshot import SnapshotError, get_snapshot
-from policies.versioning import VersionUnavailable
 
 logger = logging.getLogger("accessproject.identity")
 

@@ -1,3 +1,2 @@
 """The administration REST API for applications, policies, groups, service tokens and identity
-providers, and the plumbing every `/api/access/` endpoint shares (envelope, errors, pages,
-permissions), so that `identity.api` builds on it without `policies` knowing about identity."""
+providers (the shared kit every `/api/access/` endpoint builds on is `common.api`)."""

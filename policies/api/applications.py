@@ -11,13 +11,13 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.api.base import AdminApiView
+from common.api.envelope import enveloped, ok
+from common.api.pagination import PAGE_PARAMETERS, paginated
+from common.api.responses import DeletedOutputSerializer, error_responses
 from policies import services
 from policies.api import schemas
-from policies.api.base import AdminApiView
-from policies.api.envelope import enveloped, ok
 from policies.api.fields import ServiceInputSerializer, ServiceValue
-from policies.api.pagination import PAGE_PARAMETERS, paginated
-from policies.api.responses import DeletedOutputSerializer, error_responses
 from policies.models import Application
 from policies.selectors import application_fields
 

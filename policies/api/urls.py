@@ -2,14 +2,8 @@
 
 from django.urls import path
 
-from policies.api import (
-    access_policies,
-    applications,
-    converters,  # noqa: F401  (registers <object_id:...>)
-    groups,
-    identity_providers,
-    service_tokens,
-)
+from common.api import converters  # noqa: F401  (registers <object_id:...>)
+from policies.api import access_policies, applications, groups, identity_providers, service_tokens
 
 urlpatterns = [
     path("apps", applications.ApplicationListApi.as_view(), name="api-apps"),

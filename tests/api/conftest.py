@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
-from identity.api.services import api_token_create
+from common.api.tokens import api_token_create
 from tests.factories import UserFactory
 
 MakeUser = Callable[..., User]

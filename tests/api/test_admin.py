@@ -5,13 +5,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from identity.api.models import ApiToken
-from identity.api.services import api_token_authenticate
+from common.api.tokens import api_token_authenticate
+from common.models import ApiToken
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-ADD = "/admin/identity/apitoken/add/"
+ADD = "/admin/common/apitoken/add/"
 
 
 @pytest.fixture
@@ -39,8 +39,8 @@ def test_created_token_is_shown_once_and_works(admin_client):
     token = ApiToken.objects.get(name="deploy")
     assert api_token_authenticate(plain) == token
     assert token.read_only is True
-    changelist = admin_client.get("/admin/identity/apitoken/")
-    change = admin_client.get(f"/admin/identity/apitoken/{token.pk}/change/")
+    changelist = admin_client.get("/admin/common/apitoken/")
+    change = admin_client.get(f"/admin/common/apitoken/{token.pk}/change/")
     for page in (changelist, change):
         assert page.status_code == 200
         assert plain.split("_")[2].encode() not in page.content
@@ -72,7 +72,7 @@ def test_change_page_keeps_the_user_fixed(admin_client):
     token = ApiToken.objects.get()
 
     admin_client.post(
-        f"/admin/identity/apitoken/{token.pk}/change/",
+        f"/admin/common/apitoken/{token.pk}/change/",
         {"name": "renamed", "user": other.pk, "read_only": ""},
     )
 

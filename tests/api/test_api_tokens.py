@@ -6,13 +6,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from identity.api.models import ApiToken
-from identity.api.services import (
+from common.api.tokens import (
     ApiTokenError,
     api_token_authenticate,
     api_token_create,
 )
-from policies.secrets import verify_secret
+from common.credentials import verify_secret
+from common.models import ApiToken
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

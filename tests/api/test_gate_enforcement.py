@@ -5,7 +5,7 @@ import time
 import pytest
 from django.test import Client
 
-from policies.versioning import invalidate_all
+from common.versioning import invalidate_all
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from identity.api.models import ApiToken
+from common.models import ApiToken
 from policies import services
 from policies.models import Application, Policy
 from tests.api.conftest import error_messages
@@ -94,7 +94,7 @@ def test_replacing_policies_with_a_huge_precedence_is_a_validation_error(api: AP
 def test_the_api_token_admin_refuses_a_user_that_is_not_one(
     admin_client: Client, user: str
 ) -> None:
-    response = admin_client.post("/admin/identity/apitoken/add/", {"name": "ci", "user": user})
+    response = admin_client.post("/admin/common/apitoken/add/", {"name": "ci", "user": user})
 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["user"] == [

@@ -24,7 +24,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from identity.api.services import api_token_create
+from common.api.tokens import api_token_create
 from tests.factories import UserFactory
 
 CHECKS = [

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from common.credentials import verify_secret
 from policies.models import ServiceToken
-from policies.secrets import verify_secret
 from tests.api.conftest import error_messages
 from tests.factories import PolicyFactory, ServiceTokenFactory
 

@@ -6,14 +6,14 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
-from identity.api.models import ApiToken
-from identity.api.services import api_token_create
+from common.api.tokens import api_token_create
+from common.models import ApiToken
 from tests.api.conftest import bearer, error_messages
 from tests.factories import ApplicationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-ADD = "/admin/identity/apitoken/add/"
+ADD = "/admin/common/apitoken/add/"
 
 
 def _grant(user, *codenames):

@@ -19,11 +19,11 @@ from django.core.signals import request_started
 from django.db import close_old_connections
 from django.test import override_settings
 
+from common.versioning import invalidate_all
 from identity.cookies import CF_AUTHORIZATION
 from identity.fastpath import PreflightFastPath
 from identity.models import AccessSession, AuthEvent, RevocationCutoff, SigningKey
 from policies.snapshot import get_snapshot
-from policies.versioning import invalidate_all
 from tests.gatekit import (
     API_HOST,
     CALLER,

@@ -5,6 +5,7 @@ from unittest import mock
 
 import pytest
 
+from common.credentials import hash_secret
 from identity import service_tokens
 from identity.models import AuthEvent
 from identity.service_tokens import (
@@ -13,7 +14,6 @@ from identity.service_tokens import (
     record_service_token_use,
 )
 from identity.tokens import verify_access_token
-from policies.secrets import hash_secret
 from policies.snapshot import CompiledServiceToken, get_snapshot
 from tests.factories import ApplicationFactory, ServiceTokenFactory
 
@@ -119,7 +119,7 @@ def test_unknown_client_id_costs_a_hash_comparison_too():
 
 
 def test_secret_is_compared_in_constant_time():
-    with mock.patch("policies.secrets.hmac.compare_digest", return_value=False) as compare:
+    with mock.patch("common.credentials.hmac.compare_digest", return_value=False) as compare:
         authenticate_service_token(CLIENT_ID, SECRET, FakeSnapshot(_compiled()), NOW)
 
     assert compare.call_count == 1

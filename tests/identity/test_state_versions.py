@@ -1,7 +1,7 @@
 """A logout, a revocation or a key rotation rebuilds nothing of the policy snapshot, and a
 revocation made by another process is still seen at the first check after the interval.
 
-The states' clock is moved by hand (`policies.versioning.clock`); nothing here waits.
+The states' clock is moved by hand (`common.versioning.clock`); nothing here waits.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
+from common import versioning
+from common.models import ConfigVersion
 from identity import keys, sessions
 from identity.models import AccessSession
 from identity.tokens import TokenError, issue_token, verify_access_token
-from policies import versioning
-from policies.models import ConfigVersion
 from policies.services import policy_create
 from policies.snapshot import get_snapshot
 from tests.factories import ApplicationFactory

@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
+from common.versioning import invalidate_all
 from identity.cookies import CF_AUTHORIZATION
 from identity.models import AccessSession, AuthEvent
-from policies.versioning import invalidate_all
 from tests.identity.signin_support import (
     NAVIGATION,
     Browser,

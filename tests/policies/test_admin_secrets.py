@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from common.credentials import verify_secret
 from policies.models import ServiceToken
-from policies.secrets import verify_secret
 from tests.factories import ServiceTokenFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from common.credentials import verify_secret
 from policies.configfile import ConfigFileError, dump_text, parse_text
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
-from policies.secrets import verify_secret
 from tests.factories import ApplicationFactory, PolicyFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,13 +5,8 @@ import re
 import pytest
 from django.db import IntegrityError
 
-from policies.models import (
-    DEFAULT_DENY_MESSAGE,
-    Application,
-    ConfigVersion,
-    IdentityProvider,
-    Policy,
-)
+from common.models import ConfigVersion
+from policies.models import DEFAULT_DENY_MESSAGE, Application, IdentityProvider, Policy
 
 pytestmark = pytest.mark.django_db
 

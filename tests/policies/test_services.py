@@ -6,9 +6,10 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 
+from common.credentials import verify_secret
+from common.models import ConfigVersion
 from policies import services
-from policies.models import AccessGroup, Application, ConfigVersion, IdentityProvider, Policy
-from policies.secrets import verify_secret
+from policies.models import AccessGroup, Application, IdentityProvider, Policy
 from tests.factories import (
     AccessGroupFactory,
     ApplicationFactory,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from common.credentials import hash_secret
 from policies import services
 from policies.decision import Action
 from policies.rules import Subject
-from policies.secrets import hash_secret
 from policies.snapshot import SnapshotError, get_snapshot, invalidate_snapshot
 from tests.factories import (
     AccessGroupFactory,

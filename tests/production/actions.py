@@ -58,7 +58,7 @@ def seed() -> dict[str, Any]:
     """A service-auth application with its service token, and an administrator's API token."""
     from django.contrib.auth import get_user_model
 
-    from identity.api.services import api_token_create
+    from common.api.tokens import api_token_create
     from policies.services import application_create, policy_create, service_token_create
 
     service_token, client_secret = service_token_create(name="multiprocess robot")

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from policies.api.envelope import ApiError, envelope, failure
+from common.api.envelope import ApiError, envelope, failure
 
 # Codes follow Cloudflare's API where it has one for the same failure.
 CODE_VALIDATION = 1004

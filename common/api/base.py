@@ -1,8 +1,8 @@
 """The base of every `/api/access/` endpoint: authentication, permissions, errors, renderers.
 
-Authentication belongs to the identity app (API tokens, sign-in sessions), which `policies` never
-imports: `identity` hands its classes over with `use_authentication()` when it is ready. Until it
-does, no request is authenticated and every endpoint answers 401/403: the API fails closed.
+Callers authenticate with an API token first (so an anonymous caller gets a 401 naming Bearer),
+then with an admin's Django session: DRF's `SessionAuthentication` enforces CSRF for signed-in
+browsers, which is what makes the browsable API safe to use from the admin's session.
 """
 
 from __future__ import annotations
@@ -10,24 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
-from rest_framework.authentication import BaseAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from policies.api.errors import api_exception_handler
-from policies.api.permissions import ModelPermissions, WritesAllowed
-from policies.validation import refuse_unstorable_text
-
-# Filled in place by use_authentication(): DRF reads `authentication_classes` on every request.
-_authentication_classes: list[type[BaseAuthentication]] = []
-
-
-def use_authentication(*classes: type[BaseAuthentication]) -> None:
-    """Set how every administration endpoint authenticates callers (the first decides the 401)."""
-    _authentication_classes[:] = classes
+from common.api.authentication import ApiTokenAuthentication
+from common.api.errors import api_exception_handler
+from common.api.permissions import ModelPermissions, WritesAllowed
+from common.text import refuse_unstorable_text
 
 
 class StrictJSONParser(JSONParser):
@@ -62,7 +55,7 @@ class AdminApiView(APIView):
     serializers (see the modules next to this one).
     """
 
-    authentication_classes = _authentication_classes
+    authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [ModelPermissions, WritesAllowed]
     parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer]

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from policies.api.envelope import ResultInfo, ok
+from common.api.envelope import ResultInfo, ok
 
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 1000

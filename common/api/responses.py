@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from policies.api.envelope import ErrorEnvelopeSerializer
+from common.api.envelope import ErrorEnvelopeSerializer
 
 ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 415)
 

@@ -42,6 +42,8 @@ from django.db.models import F
 from django.dispatch import receiver
 from django.test.signals import setting_changed
 
+from common.models import ConfigVersion
+
 logger = logging.getLogger("accessproject.snapshot")
 
 DEFAULT_CHECK_INTERVAL = 0.5
@@ -99,8 +101,6 @@ def _cache_key(state: str) -> str:
 
 
 def _read_database_version(state: str) -> int:
-    from policies.models import ConfigVersion
-
     try:
         row = (
             ConfigVersion.objects.filter(pk=_VERSION_ROWS[state])
@@ -139,8 +139,6 @@ def bump_version(state: str) -> None:
 
 
 def _bump_now(state: str) -> None:
-    from policies.models import ConfigVersion
-
     row = _VERSION_ROWS[state]
     with transaction.atomic():
         updated = ConfigVersion.objects.filter(pk=row).update(version=F("version") + 1)

@@ -1,4 +1,4 @@
-"""API tokens: how scripts, CI pipelines and infrastructure-as-code call `/api/access/`."""
+"""What both apps store: the configuration version every process watches, and API tokens."""
 
 from __future__ import annotations
 
@@ -8,6 +8,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+
+class ConfigVersion(models.Model):
+    """One row per in-memory state whose `version` every process watches (common.versioning):
+    1 the policy snapshot, 2 the signing keys, 3 the revocations."""
+
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "configuration version"
+
+    def __str__(self) -> str:
+        return f"configuration version {self.version}"
 
 
 class ApiToken(models.Model):

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from identity.api.models import ApiToken
-from policies.secrets import generate_secret, hash_secret, verify_secret
+from common.credentials import generate_secret, hash_secret, verify_secret
+from common.models import ApiToken
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -2,7 +2,7 @@
 
 import pytest
 
-from policies.secrets import generate_secret, hash_secret, verify_secret
+from common.credentials import generate_secret, hash_secret, verify_secret
 
 
 def test_generate_secret_gives_64_hex_characters():

@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
-from identity.api.models import ApiToken
-from identity.api.services import api_token_create, api_token_owners
+from common.api.tokens import api_token_create, api_token_owners
+from common.models import ApiToken
 
 _PLAIN_TOKEN_ATTRIBUTE = "_accessproject_plain_api_token"
 
@@ -107,6 +107,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
             "token": obj,
             "plain_token": plain,
         }
-        response = TemplateResponse(request, "admin/identity/apitoken/created.html", context)
+        response = TemplateResponse(request, "admin/common/apitoken/created.html", context)
         add_never_cache_headers(response)
         return response

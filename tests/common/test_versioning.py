@@ -13,16 +13,17 @@ from collections.abc import Callable
 import pytest
 from django.db.models import F
 
-from policies import versioning
-from policies.models import Application, ConfigVersion, Policy
-from policies.snapshot import get_snapshot
-from policies.versioning import (
+from common import versioning
+from common.models import ConfigVersion
+from common.versioning import (
     MAX_STALENESS,
     POLICIES,
     REVOCATIONS,
     SIGNING_KEYS,
     VersionedState,
 )
+from policies.models import Application, Policy
+from policies.snapshot import get_snapshot
 
 INTERVAL = 0.5
 
