@@ -21,6 +21,8 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from policies.durations import parse_duration
+
 DEFAULT_KEY_ROTATION = "1008h"  # 6 weeks, as Access does
 PREVIOUS_KEY_GRACE = timedelta(days=7)
 DEFAULT_SESSION_DURATION = timedelta(hours=24)
@@ -35,8 +37,6 @@ class IdentitySettings:
 
     @property
     def key_rotation(self) -> timedelta:
-        from policies.durations import parse_duration
-
         text = str(getattr(settings, "ACCESS_KEY_ROTATION", DEFAULT_KEY_ROTATION) or "")
         try:
             interval = parse_duration(text)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address
 
-from identity.tokens import AccessClaims, TokenError
+from identity.claims import AccessClaims, TokenError
 from policies.cors import PreflightAnswer, answer_preflight
 from policies.decision import Verdict, find_bypass
 from policies.rules import Subject

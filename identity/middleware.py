@@ -18,8 +18,9 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from identity import cookies, login_urls
+from identity.claims import AccessClaims
 from identity.clients import client_country_from_meta, client_ip_from_meta
-from identity.flows.signin import deny_response
+from identity.denial import deny_response
 from identity.gate import (
     GateDecision,
     Outcome,
@@ -32,7 +33,7 @@ from identity.service_tokens import (
     issue_service_access_token,
     record_service_token_use,
 )
-from identity.tokens import AccessClaims, issuer_for, verify_access_token
+from identity.tokens import issuer_for, verify_access_token
 from policies.cors import PREFLIGHT_VARY, origin_is_allowed, response_cors_headers
 from policies.snapshot import CompiledApplication, CompiledServiceToken, Snapshot, get_snapshot
 

@@ -14,17 +14,17 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
+from django.utils import timezone
 
 from common.credentials import hash_secret, verify_secret
+from identity.claims import SECRET_VERSION_CLAIM
 from identity.events import record_event
 from identity.models import AuthEvent
-from identity.tokens import SECRET_VERSION_CLAIM, issue_token
+from identity.tokens import issue_token
 
 if TYPE_CHECKING:
     from policies.snapshot import CompiledApplication, CompiledServiceToken, Snapshot
 
-CLIENT_ID_HEADER = "CF-Access-Client-Id"
-CLIENT_SECRET_HEADER = "CF-Access-Client-Secret"
 # Longer values are not ours; refusing them early bounds the work an attacker can ask for.
 _MAX_CREDENTIAL_LENGTH = 256
 _USE_RECORD_INTERVAL = 60  # seconds
@@ -66,8 +66,6 @@ def issue_service_access_token(
     """The app token Access mints for a service token: `common_name` = client id, `sub` = ""."""
     lifetime = lifetime or application.session_duration
     if token.expires_at is not None:
-        from django.utils import timezone
-
         # Never outlive the credential that earned it.
         remaining = token.expires_at - timezone.now()
         lifetime = max(min(lifetime, remaining), timedelta(seconds=1))

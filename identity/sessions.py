@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import User
 
-    from identity.tokens import AccessClaims
+    from identity.claims import AccessClaims
     from policies.models import Application
 
 

@@ -26,7 +26,7 @@ from policies.conf import conf
 from policies.cors import normalize_origin
 from policies.durations import parse_duration
 from policies.matching import HostPathPattern, PatternError, compile_pattern
-from policies.models import Application, IdentityProvider, Policy
+from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.rules import Rule, RuleError, compile_rule
 
 Errors = dict[str, list[str]]
@@ -113,8 +113,6 @@ class Catalog:
     @classmethod
     def from_database(cls) -> Catalog:
         """The catalog of what is stored now."""
-        from policies.models import AccessGroup, ServiceToken
-
         groups = {
             group.name: _all_rules(group.include, group.require, group.exclude)
             for group in AccessGroup.objects.all()

@@ -18,26 +18,19 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from identity.claims import AUTH_METHODS_CLAIM, LOGIN_METHOD_CLAIM, AccessClaims, TokenError
 from identity.clients import client_country, client_ip
 from identity.conf import conf
 from identity.cookies import CF_AUTHORIZATION, cookie_values, set_org_cookie
+from identity.denial import deny_response
 from identity.events import record_event
 from identity.login_urls import LOGIN_PATH, authorized_url
 from identity.models import AccessSession, AuthEvent, AuthorizationCode
 from identity.sessions import new_identity_nonce, session_create, sign_in_is_live
-from identity.tokens import (
-    AUTH_METHODS_CLAIM,
-    LOGIN_METHOD_CLAIM,
-    AccessClaims,
-    TokenError,
-    issue_token,
-    issuer_for,
-    verify_access_token,
-)
+from identity.tokens import issue_token, issuer_for, verify_access_token
 from policies.decision import Verdict
 from policies.rules import Subject
 from policies.snapshot import CompiledApplication, Snapshot
@@ -122,35 +115,6 @@ def session_lifetime(verdict: Verdict, application: CompiledApplication | None) 
 def is_secure(request: HttpRequest) -> bool:
     """Whether cookies must be Secure: on HTTPS, and always outside DEBUG."""
     return request.is_secure() or not settings.DEBUG
-
-
-def deny_response(
-    request: HttpRequest,
-    *,
-    application: CompiledApplication,
-    email: str,
-    non_identity: bool = False,
-) -> HttpResponse:
-    """The application's deny page (403), or a redirect to its deny URL.
-
-    A refused person goes to `custom_deny_url`; a refused service token (non-identity) to
-    `custom_non_identity_deny_url`. Without the URL for the case, the deny page.
-    """
-    deny_url = (
-        application.custom_non_identity_deny_url if non_identity else application.custom_deny_url
-    )
-    if deny_url:
-        return HttpResponseRedirect(deny_url)
-    body = render_to_string(
-        "identity/deny.html",
-        {
-            "message": application.custom_deny_message,
-            "application": application,
-            "email": email,
-        },
-        request=request,
-    )
-    return HttpResponse(body, status=403)
 
 
 def form_targets(flow: Flow) -> tuple[str, ...]:

@@ -19,10 +19,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from identity.claims import AccessClaims, TokenError
 from identity.clients import client_country, client_ip
 from identity.cookies import CF_AUTHORIZATION, TOKEN_HEADER, cookie_values
 from identity.login_urls import login_host_for
-from identity.tokens import AccessClaims, TokenError, TokenType, issuer_for, verify_access_token
+from identity.tokens import TokenType, issuer_for, verify_access_token
 from policies.matching import normalize_host
 from policies.models import IdentityProvider
 from policies.rules import Subject, rules_match

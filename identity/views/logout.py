@@ -13,6 +13,7 @@ from typing import Literal
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.loader import render_to_string
 
+from identity.claims import AccessClaims, TokenError
 from identity.clients import client_ip
 from identity.cookies import CF_AUTHORIZATION, clear_access_cookies, cookie_values
 from identity.crosssite import refuse_cross_site
@@ -21,7 +22,7 @@ from identity.flows.signin import is_secure
 from identity.login_urls import login_host_for, logout_url
 from identity.models import AuthEvent
 from identity.sessions import sessions_revoke_for_nonce
-from identity.tokens import AccessClaims, TokenError, issuer_for, verify_access_token
+from identity.tokens import issuer_for, verify_access_token
 
 _TOKEN_TYPES: tuple[Literal["app", "org"], ...] = ("app", "org")
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from identity.claims import AccessClaims, TokenError
 from identity.gate import GateDecision, Outcome, RequestFacts, binding_digest, decide_request
-from identity.tokens import AccessClaims, TokenError
 from policies.cors import CorsPolicy
 from policies.decision import Action, CompiledPolicy
 from policies.matching import ApplicationIndex, compile_pattern

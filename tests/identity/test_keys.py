@@ -12,8 +12,9 @@ from django.core.management import call_command
 from django.db import IntegrityError
 
 from identity import keys
+from identity.claims import TokenError
 from identity.models import AuthEvent, SigningKey
-from identity.tokens import TokenError, issue_token, verify_access_token
+from identity.tokens import issue_token, verify_access_token
 
 pytestmark = pytest.mark.django_db
 

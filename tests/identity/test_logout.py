@@ -2,9 +2,10 @@
 
 import pytest
 
+from identity.claims import TokenError
 from identity.cookies import CF_AUTHORIZATION
 from identity.models import AccessSession, AuthEvent
-from identity.tokens import TokenError, verify_access_token
+from identity.tokens import verify_access_token
 from tests.identity.signin_support import (
     NAVIGATION,
     Browser,

@@ -9,13 +9,14 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from identity.claims import TokenError
 from identity.cookies import CF_AUTHORIZATION
 from identity.flows.password import INCORRECT
 from identity.flows.pin import INVALID_CODE, MAX_ATTEMPTS
 from identity.models import AccessSession
 from identity.sessions import session_revoke
 from identity.throttles import PIN_SEND_PER_ADDRESS, PIN_VERIFY_PER_IP, throttle_key_for_ip
-from identity.tokens import TokenError, issue_token, verify_access_token
+from identity.tokens import issue_token, verify_access_token
 from tests.gatekit import committed
 from tests.identity.signin_support import (
     Browser,

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from identity import sessions
+from identity.claims import TokenError
 from identity.models import AccessSession, AuthEvent, RevocationCutoff
-from identity.tokens import TokenError, issue_token, verify_access_token
+from identity.tokens import issue_token, verify_access_token
 from tests.factories import ApplicationFactory
 
 ROOT = Path(__file__).resolve().parent.parent.parent

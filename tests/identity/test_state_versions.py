@@ -15,8 +15,9 @@ from django.utils import timezone
 from common import versioning
 from common.models import ConfigVersion
 from identity import keys, sessions
+from identity.claims import TokenError
 from identity.models import AccessSession
-from identity.tokens import TokenError, issue_token, verify_access_token
+from identity.tokens import issue_token, verify_access_token
 from policies.services import policy_create
 from policies.snapshot import get_snapshot
 from tests.factories import ApplicationFactory

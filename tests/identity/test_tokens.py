@@ -15,7 +15,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from identity import keys, tokens
-from identity.tokens import TokenError, issue_token, issuer_for, verify_access_token
+from identity.claims import TokenError
+from identity.tokens import issue_token, issuer_for, verify_access_token
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,74 @@
+"""What a verified Access token says (`AccessClaims`), and the one error a refused token raises.
+
+A leaf: `identity.tokens` makes and checks tokens, `identity.sessions` revokes them, and both
+speak of claims without importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+# Extra claims the sign-in flows add, read back through `AccessClaims` properties.
+LOGIN_METHOD_CLAIM = "login_method"
+AUTH_METHODS_CLAIM = "amr"
+BINDING_CLAIM = "binding"
+# A service token's app token carries the secret version it was minted under.
+SECRET_VERSION_CLAIM = "secret_version"
+
+
+class TokenError(Exception):
+    """A token was refused; `reason` is short and safe to log ("expired", "wrong audience")."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """The verified claims of an Access token."""
+
+    email: str
+    subject: str
+    audiences: tuple[str, ...]
+    token_type: str
+    issued_at: datetime
+    expires_at: datetime
+    not_before: datetime
+    issuer: str
+    identity_nonce: str
+    country: str
+    common_name: str
+    raw: Mapping[str, object]
+
+    @property
+    def is_service_token(self) -> bool:
+        return bool(self.common_name) and not self.subject
+
+    @property
+    def login_method(self) -> str:
+        """The identity provider's name the sign-in used ("" when the token does not say)."""
+        value = self.raw.get(LOGIN_METHOD_CLAIM)
+        return value if isinstance(value, str) else ""
+
+    @property
+    def auth_methods(self) -> tuple[str, ...]:
+        """The RFC 8176 authentication methods (`amr`) of the sign-in, e.g. ("pwd",)."""
+        value = self.raw.get(AUTH_METHODS_CLAIM)
+        if not isinstance(value, list):
+            return ()
+        return tuple(method for method in value if isinstance(method, str))
+
+    @property
+    def secret_version(self) -> int | None:
+        """The service token secret version an app token was minted under (None: not said)."""
+        value = self.raw.get(SECRET_VERSION_CLAIM)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def binding(self) -> str:
+        """SHA-256 hex of the `CF_Binding` cookie the token is bound to ("" = not bound)."""
+        value = self.raw.get(BINDING_CLAIM)
+        return value if isinstance(value, str) else ""

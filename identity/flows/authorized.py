@@ -1,0 +1,205 @@
+"""The authorized hop's work: a code from `/cdn-cgi/access/authorized?code=...` becomes the cookie.
+
+It exchanges a single-use authorization code (60 s) for the application cookie, but only in the
+browser that started the flow: the code is bound to the hash of the `CF_AppSession` cookie the
+gate set on this host before sending the browser to the login page. Anything wrong — missing,
+unknown, expired or reused code, a code for another host, a missing or mismatched state cookie —
+is refused (`CodeRefused`) and sets no cookie.
+
+The new token's `aud` lists this application plus every application of this host in a
+still-valid app token the browser already holds from the same sign-in, so moving between the
+applications of one host does not bounce through the login page. It never outlives any token it
+merges: the merged expiry is the earliest of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.utils import timezone
+
+from identity.claims import BINDING_CLAIM, TokenError
+from identity.clients import client_ip
+from identity.cookies import (
+    CF_APP_SESSION,
+    CF_AUTHORIZATION,
+    cookie_values,
+    set_app_token_cookie,
+    set_binding_cookie,
+)
+from identity.flows.signin import is_secure, signed_in_as_user
+from identity.gate import binding_digest
+from identity.login_urls import login_host_for, state_hash_for
+from identity.models import AuthorizationCode
+from identity.redirects import application_root, safe_redirect_url
+from identity.sessions import session_create, sign_in_is_live
+from identity.tokens import issue_token, issuer_for, verify_access_token
+from policies.matching import normalize_host
+from policies.snapshot import CompiledApplication, Snapshot, get_snapshot
+
+_PASSED_CLAIMS = ("login_method", "amr")
+
+
+class CodeRefused(Exception):
+    """The code cannot be exchanged here; `reason` is for the log, never shown."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _find_code(request: HttpRequest, snapshot: Snapshot, host: str) -> AuthorizationCode:
+    code = request.GET.get("code", "")
+    if not code or len(code) > 256:
+        raise CodeRefused("missing code")
+    found = (
+        AuthorizationCode.objects.select_related("application", "session__user")
+        .filter(code_hash=hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest())
+        .first()
+    )
+    if found is None:
+        raise CodeRefused("unknown code")
+    if found.used_at is not None:
+        raise CodeRefused("code already used")
+    if found.expires_at <= timezone.now():
+        raise CodeRefused("code expired")
+    application = snapshot.applications.get(found.application_id)
+    if application is None or application not in snapshot.applications_for_host(host):
+        raise CodeRefused("code for another host")
+    states = cookie_values(request.META.get("HTTP_COOKIE", ""), CF_APP_SESSION)
+    if not any(secrets.compare_digest(state_hash_for(value), found.state_hash) for value in states):
+        raise CodeRefused("state cookie missing or mismatched")
+    needs_user = signed_in_as_user(snapshot, found.login_method)
+    if not sign_in_is_live(found.session, needs_user=needs_user):
+        raise CodeRefused("sign-in revoked, or its user deactivated or deleted")
+    return found
+
+
+def _merged_audiences(
+    request: HttpRequest,
+    snapshot: Snapshot,
+    *,
+    application: CompiledApplication,
+    host: str,
+    email: str,
+    identity_nonce: str,
+    issuer: str,
+    expires_at: datetime,
+) -> tuple[list[str], datetime]:
+    """This application's AUD plus those of still-valid app tokens of this host, same sign-in."""
+    host_audiences = {app.aud for app in snapshot.applications_for_host(host)}
+    audiences = [application.aud]
+    for value in cookie_values(request.META.get("HTTP_COOKIE", ""), CF_AUTHORIZATION):
+        try:
+            claims = verify_access_token(value, audience=None, token_type="app", issuer=issuer)
+        except TokenError:
+            continue
+        if claims.email.lower() != email.lower() or claims.common_name:
+            continue
+        # Only the same sign-in: revocation goes by (identity nonce, AUD), so an audience
+        # carried over under another sign-in's nonce would outlive revoking the session that
+        # granted it.
+        if claims.identity_nonce != identity_nonce:
+            continue
+        kept = [aud for aud in claims.audiences if aud in host_audiences and aud not in audiences]
+        if kept:
+            audiences.extend(kept)
+            expires_at = min(expires_at, claims.expires_at)
+    return audiences, expires_at
+
+
+def exchange_code(request: HttpRequest) -> HttpResponseBase:
+    """The redirect that sets the application cookie for `?code=`; `CodeRefused` if none may."""
+    snapshot = get_snapshot()
+    request_host = request.get_host().lower()
+    host = normalize_host(request_host)
+    if host is None:
+        raise CodeRefused("bad host")
+    code = _find_code(request, snapshot, host)
+    application = snapshot.applications[code.application_id]
+    now = timezone.now()
+    # Single use, even against two concurrent requests: only one UPDATE finds it unused.
+    with transaction.atomic():
+        if not AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True).update(
+            used_at=now
+        ):
+            raise CodeRefused("code already used")
+
+    claims = code.claims if isinstance(code.claims, dict) else {}
+    lifetime = timedelta(seconds=int(claims.get("lifetime") or 0))
+    if lifetime <= timedelta(0):
+        lifetime = application.session_duration
+    issuer = issuer_for(login_host_for(request_host))
+    audiences, expires_at = _merged_audiences(
+        request,
+        snapshot,
+        application=application,
+        host=host,
+        email=code.email,
+        identity_nonce=code.identity_nonce,
+        issuer=issuer,
+        expires_at=now + lifetime,
+    )
+    lifetime = max(expires_at - now, timedelta(seconds=1))
+    extra: dict[str, object] = {name: claims[name] for name in _PASSED_CLAIMS if name in claims}
+    binding = secrets.token_urlsafe(32) if application.enable_binding_cookie else ""
+    if binding:
+        extra[BINDING_CLAIM] = binding_digest(binding)
+
+    _create_app_session(request, code, now=now, lifetime=lifetime)
+    token = issue_token(
+        token_type="app",
+        audiences=audiences,
+        email=code.email,
+        subject=str(claims.get("sub", "")),
+        identity_nonce=code.identity_nonce,
+        lifetime=lifetime,
+        issuer=issuer,
+        country=str(claims.get("country", "")),
+        extra=extra,
+    )
+    target = safe_redirect_url(
+        code.redirect_url,
+        app_host=request_host,
+        scheme=request.scheme or "https",
+        snapshot=snapshot,
+        debug=settings.DEBUG,
+        fallback=application_root(application.domain),
+    )
+    response = HttpResponseRedirect(target)
+    secure = is_secure(request)
+    max_age = int(lifetime.total_seconds())
+    set_app_token_cookie(
+        response, token=token, application=application, secure=secure, max_age=max_age
+    )
+    if binding:
+        set_binding_cookie(
+            response, value=binding, application=application, secure=secure, max_age=max_age
+        )
+    response.delete_cookie(CF_APP_SESSION, path="/", samesite="Lax")
+    return response
+
+
+def _create_app_session(
+    request: HttpRequest, code: AuthorizationCode, *, now: datetime, lifetime: timedelta
+) -> None:
+    """Record the application session; it shares the sign-in's nonce, so logout revokes it."""
+    claims = code.claims if isinstance(code.claims, dict) else {}
+    org_session = code.session
+    session_create(
+        email=code.email,
+        application=code.application,
+        identity_nonce=code.identity_nonce,
+        login_method=code.login_method,
+        issued_at=now,
+        expires_at=now + lifetime,
+        user=org_session.user if org_session is not None else None,
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", ""),
+        country=str(claims.get("country", ""))[:2],
+    )
