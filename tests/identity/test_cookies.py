@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.http import HttpResponse
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from identity.cookies import (
@@ -17,6 +17,7 @@ from identity.cookies import (
     set_binding_cookie,
     set_org_cookie,
 )
+from tests.properties import given_reaching, reached
 
 
 @dataclass
@@ -82,10 +83,65 @@ def test_absurdly_long_header_is_not_parsed():
     assert cookie_values("CF_Authorization=x; " + "a" * 70_000, CF_AUTHORIZATION) == []
 
 
+# Cookie headers built from their parts: CF_Authorization pairs among other cookies, look-alike
+# names and malformed pieces, joined as browsers and proxies do. The values expected back are
+# the CF_Authorization values generated, in order.
+
+TOKEN_VALUES = st.from_regex(r"[A-Za-z0-9_=-]{1,20}(\.[A-Za-z0-9_=-]{1,20}){0,2}", fullmatch=True)
+OTHER_NAMES = st.sampled_from(
+    ["cf_authorization", "CF_AuthorizationX", "XCF_Authorization", "CF_AppSession", "CF_Binding"]
+)
+OTHER_VALUES = st.from_regex(r"[A-Za-z0-9._=-]{0,12}", fullmatch=True)
+JUNK = st.sampled_from(["", " ", "garbage", "=", "=x", "CF_Authorization", "CF_Authorization="])
+SEPARATORS = st.sampled_from([";", "; ", " ; ", ";  "])
+
+
+@st.composite
+def cookie_headers(draw) -> tuple[str, list[str]]:
+    """A `Cookie` header holding at least one CF_Authorization value, and those values."""
+    wanted = draw(st.lists(TOKEN_VALUES, min_size=1, max_size=3))
+    pieces: list[tuple[str, str | None]] = [(CF_AUTHORIZATION, value) for value in wanted]
+    pieces += [
+        (name, value)
+        for name, value in draw(st.lists(st.tuples(OTHER_NAMES, OTHER_VALUES), max_size=4))
+    ]
+    pieces += [(junk, None) for junk in draw(st.lists(JUNK, max_size=2))]
+    order = draw(st.permutations(range(len(pieces))))
+    rendered = []
+    for index in order:
+        name, value = pieces[index]
+        if value is None:
+            rendered.append(name)
+            continue
+        quoted = f'"{value}"' if name == CF_AUTHORIZATION and draw(st.booleans()) else value
+        padding = draw(st.sampled_from(["", " "]))
+        rendered.append(f"{padding}{name}={padding}{quoted}")
+    separators = [draw(SEPARATORS) for _ in rendered[1:]]
+    header = rendered[0] + "".join(
+        sep + piece for sep, piece in zip(separators, rendered[1:], strict=True)
+    )
+    expected = [
+        pieces[index][1]
+        for index in order
+        if pieces[index][0] == CF_AUTHORIZATION and pieces[index][1] is not None
+    ]
+    return header, expected
+
+
+@given_reaching(cookie_headers())
+def test_every_cf_authorization_value_is_read_in_order(header_and_values):
+    header, expected = header_and_values
+    reached("cf_authorization present")
+    event(f"{len(expected)} CF_Authorization value(s)")
+
+    assert cookie_values(header, CF_AUTHORIZATION) == expected
+
+
 @given(st.text(max_size=500))
 def test_any_header_is_read_without_error(header):
     values = cookie_values(header, CF_AUTHORIZATION)
 
+    assert isinstance(values, list)
     assert all(isinstance(value, str) and value for value in values)
 
 

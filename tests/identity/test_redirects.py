@@ -4,10 +4,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from identity.redirects import application_root, safe_redirect_url
+from tests.properties import given_reaching, reached
 
 
 @dataclass
@@ -179,18 +180,136 @@ def test_application_root(domain, root):
     assert application_root(domain) == root
 
 
-@given(st.text(max_size=80))
+# --- properties ---------------------------------------------------------------------------------
+#
+# Redirect URLs are generated from their parts on hosts an application covers, then mutated in
+# the ways open redirects are attempted. The expected answer follows from the parts and the
+# mutation applied, never from re-running the check's own rules.
+
+COVERED_HOSTS = sorted(COVERAGE.hosts)
+PATH_SEGMENT = st.from_regex(r"[A-Za-z0-9._~-]{1,8}", fullmatch=True).filter(
+    lambda segment: segment not in (".", "..")
+)
+QUERY = st.from_regex(r"[A-Za-z0-9=&_-]{0,12}", fullmatch=True)
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    port: int | None
+    segments: tuple[str, ...]
+    query: str
+    fragment: str
+
+    @property
+    def path(self) -> str:
+        return "".join("/" + segment for segment in self.segments)
+
+    def tail(self) -> str:
+        return (
+            self.path
+            + (f"?{self.query}" if self.query else "")
+            + (f"#{self.fragment}" if self.fragment else "")
+        )
+
+    def url(self, *, host: str | None = None) -> str:
+        netloc = (host or self.host) + (f":{self.port}" if self.port is not None else "")
+        return f"https://{netloc}{self.tail()}"
+
+    def expected(self) -> str:
+        """What a kept URL is sent as: the host lower-cased, at least the path `/`."""
+        netloc = self.host.lower() + (f":{self.port}" if self.port is not None else "")
+        return f"https://{netloc}{self.path or '/'}" + self.tail()[len(self.path) :]
+
+
+targets = st.builds(
+    Target,
+    host=st.sampled_from(COVERED_HOSTS).flatmap(lambda h: st.sampled_from([h, h.upper()])),
+    port=st.one_of(st.none(), st.integers(1, 65535)),
+    segments=st.lists(PATH_SEGMENT, max_size=4).map(tuple),
+    query=QUERY,
+    fragment=QUERY,
+)
+
+
+@given_reaching(targets)
+def test_an_https_url_on_a_covered_host_is_kept_as_it_was_checked(target_url):
+    reached("covered url")
+    event(f"port: {target_url.port is not None}, query: {bool(target_url.query)}")
+
+    assert check(target_url.url()) == target_url.expected()
+
+
+@given_reaching(targets)
+def test_a_relative_path_is_kept_exactly(target_url):
+    value = target_url.tail() if target_url.path else "/" + target_url.tail()
+    reached("relative path")
+
+    assert check(value) == value
+
+
+def _insert(text: str, data: st.DataObject, inserted: str) -> str:
+    position = data.draw(st.integers(0, len(text)))
+    return text[:position] + inserted + text[position:]
+
+
+# Each way of turning a safe target into an open redirect; every one falls back to the root.
+MUTATIONS = {
+    "userinfo before the host": lambda t, d: t.url(host=f"evil.example@{t.host}"),
+    "covered host as userinfo": lambda t, d: t.url(host=f"{t.host}@evil.example"),
+    "uncovered host": lambda t, d: t.url(host=f"{t.host}.evil.example"),
+    "look-alike host": lambda t, d: t.url(host=t.host.replace(".", "-", 1)),
+    "plain http": lambda t, d: t.url().replace("https://", "http://", 1),
+    "protocol-relative": lambda t, d: "//" + t.url().removeprefix("https://"),
+    "backslash authority": lambda t, d: "/\\" + t.url().removeprefix("https://"),
+    "encoded double slash": lambda t, d: "/%2f%2f" + t.url().removeprefix("https://"),
+    "double slash path": lambda t, d: f"https://{t.host}//evil.example{t.tail()}",
+    "script scheme": lambda t, d: (
+        d.draw(st.sampled_from(["javascript", "JaVaScRiPt", "data"])) + ":" + t.tail()
+    ),
+    "control character": lambda t, d: _insert(
+        t.url(), d, d.draw(st.sampled_from(["\t", "\n", "\r", "\x00", "\x7f", " "]))
+    ),
+    "encoded control character": lambda t, d: (
+        t.url() + d.draw(st.sampled_from(["%09", "%0a", "%0d%0a", "%00", "%7f"]))
+    ),
+    "backslash in the path": lambda t, d: _insert(t.url(), d, "\\") if t.path else t.url() + "/\\x",
+    "too long": lambda t, d: t.url() + "/" + "a" * 2048,
+}
+
+
+@given_reaching(targets, st.sampled_from(sorted(MUTATIONS)), st.data())
+def test_every_open_redirect_mutation_falls_back_to_the_root(target_url, mutation, data):
+    value = MUTATIONS[mutation](target_url, data)
+    reached(mutation)
+
+    assert check(value, fallback="/root/") == "/root/"
+
+
+@given_reaching(
+    st.one_of(
+        targets.map(Target.url),
+        targets.map(Target.url),
+        targets.map(Target.url),
+        st.tuples(targets, st.sampled_from(sorted(MUTATIONS)), st.data()).map(
+            lambda drawn: MUTATIONS[drawn[1]](drawn[0], drawn[2])
+        ),
+        st.text(max_size=80),
+    )
+)
 def test_any_input_gives_a_relative_path_or_a_covered_https_url(value):
     result = check(value)
     if result.startswith("/"):
         assert not result.startswith(("//", "/\\"))
         assert "\\" not in result
         assert not any(ord(character) < 0x20 for character in result)
-    else:
-        parts = urlsplit(result)
-        assert parts.scheme == "https"
-        assert parts.hostname in COVERAGE.hosts
-        assert "@" not in parts.netloc
+        return
+    reached("absolute url")
+    parts = urlsplit(result)
+    assert parts.scheme == "https"
+    assert parts.hostname in COVERAGE.hosts
+    assert "@" not in parts.netloc
+    assert check(result) == result  # what is sent passes the check again, unchanged
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=40))

@@ -3,10 +3,11 @@
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import event
 from hypothesis import strategies as st
 
 from policies.matching import ApplicationIndex, canonical_path, compile_pattern
+from tests.properties import given_reaching, reached
 
 DEMO, ADMIN = 1, 2
 
@@ -118,18 +119,52 @@ def test_paths_outside_every_pattern_are_not_touched(index, path):
     assert index.match("example.com", path) is None
 
 
-@given(st.text())
+# Paths built from segments a client may send to escape a pattern: dots, empty segments,
+# backslashes, percent-encodings (once and twice), trailing dots and spaces, after a few plain
+# segments so that most of them have a canonical form to check.
+
+SEGMENTS = [
+    "a",
+    "b",
+    "ab",
+    ".",
+    "..",
+    "",
+    "%2e",
+    "%2e%2e",
+    "%2f",
+    "%5c",
+    "a.",
+    "a ",
+    "%252e",
+    "%41",
+]
+paths = st.builds(
+    lambda lead, prefix, tail: lead + "/".join(prefix) + "".join(sep + seg for sep, seg in tail),
+    st.sampled_from(["/", "/", "", "\\"]),
+    st.lists(st.sampled_from(["a", "b", "demo", "admin"]), min_size=1, max_size=3),
+    st.lists(
+        st.tuples(st.sampled_from(["/", "/", "\\", "//"]), st.sampled_from(SEGMENTS)), max_size=5
+    ),
+)
+
+
+@given_reaching(st.one_of(paths, paths, paths, st.text(max_size=30)))
 def test_canonical_path_is_idempotent(path):
     canonical = canonical_path(path)
-    if canonical is not None:
-        assert canonical_path(canonical) == canonical
+    if canonical is None:
+        return
+    reached("has a canonical form")
+    assert canonical_path(canonical) == canonical
 
 
-@given(st.text(alphabet="/\\.%25aef2c %0x", max_size=30))
+@given_reaching(paths)
 def test_canonical_path_output_is_clean(path):
     canonical = canonical_path(path)
     if canonical is None:
         return
+    reached("has a canonical form")
+    event("changed" if canonical != path else "already canonical")
     assert canonical.startswith("/")
     assert "//" not in canonical
     assert "/./" not in canonical

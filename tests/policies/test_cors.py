@@ -1,7 +1,9 @@
 """CORS answers: origins, methods, headers, and the exact headers of a preflight answer."""
 
+from dataclasses import dataclass
+
 import pytest
-from hypothesis import given
+from hypothesis import event, target
 from hypothesis import strategies as st
 
 from policies.cors import (
@@ -13,6 +15,7 @@ from policies.cors import (
     origin_is_allowed,
     response_cors_headers,
 )
+from tests.properties import given_reaching, reached
 
 APP = "https://app.example.com"
 
@@ -346,30 +349,157 @@ def test_from_data_refuses_bad_values(data, message):
 
 
 # --- properties ---------------------------------------------------------------------------------
+#
+# Origins are generated from their parts (scheme, host, port) and spelled as a browser or an
+# administrator might (scheme and host case, an explicit default port). Two origins are the same
+# exactly when their parts are: the expectations below compare parts, never strings.
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+LABELS = ["app", "api", "example", "other", "a-b", "xn--bcher-kva", "x1"]
 
 
-@given(st.text(max_size=40))
-def test_normalize_origin_is_idempotent(value):
-    normalized = normalize_origin(value)
-    if normalized is not None:
-        assert normalize_origin(normalized) == normalized
+@dataclass(frozen=True)
+class Origin:
+    scheme: str
+    host: str
+    port: int | None
+
+    @property
+    def parts(self) -> tuple[str, str, int]:
+        return (self.scheme, self.host, self.port or DEFAULT_PORTS[self.scheme])
 
 
-ORIGINS = st.one_of(
-    st.sampled_from([APP, "null", "http://[::1]:80", "https://A.b"]), st.text(max_size=30)
+hosts = st.one_of(
+    st.lists(st.sampled_from(LABELS), min_size=1, max_size=3).map(
+        lambda labels: ".".join([*labels, "test"])
+    ),
+    st.ip_addresses(v=4).map(str),
+    st.ip_addresses(v=6).map(lambda address: f"[{address.compressed}]"),
 )
-METHODS = st.one_of(st.sampled_from(["GET", "patch", "PROPFIND"]), st.text(max_size=10))
-HEADER_LISTS = st.one_of(st.sampled_from(["", "x-a, X-B", " ,x"]), st.text(max_size=30))
+origin_parts = st.builds(
+    Origin,
+    scheme=st.sampled_from(["https", "http"]),
+    host=hosts,
+    port=st.one_of(st.none(), st.integers(1, 65535)),
+)
 
 
-@given(ORIGINS, METHODS, HEADER_LISTS)
-def test_a_preflight_answer_is_all_or_nothing(origin, method, headers):
+def spelled(origin: Origin, data: st.DataObject) -> str:
+    """`origin` as a client may write it: any case, the default port written out or not."""
+    scheme = data.draw(st.sampled_from([origin.scheme, origin.scheme.upper()]))
+    host = data.draw(st.sampled_from([origin.host, origin.host.upper()]))
+    port = origin.port
+    if port is None and data.draw(st.booleans()):
+        port = DEFAULT_PORTS[origin.scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def one_part_changed(origin: Origin, data: st.DataObject) -> Origin:
+    part = data.draw(st.sampled_from(["scheme", "host", "port"]))
+    if part == "scheme":
+        scheme = "http" if origin.scheme == "https" else "https"
+        return Origin(scheme, origin.host, origin.port)
+    if part == "host":
+        return Origin(
+            origin.scheme, data.draw(hosts.filter(lambda h: h != origin.host)), origin.port
+        )
+    effective = origin.parts[2]
+    return Origin(
+        origin.scheme,
+        origin.host,
+        data.draw(st.integers(1, 65535).filter(lambda p: p != effective)),
+    )
+
+
+# Shapes that are not a serialized origin, whatever the parts: each is refused.
+NOT_AN_ORIGIN = [
+    lambda text: text + "/",
+    lambda text: text + "/path",
+    lambda text: text + "?q",
+    lambda text: text + "#f",
+    lambda text: text.replace("://", "://user@"),
+    lambda text: " " + text,
+    lambda text: text + "\n",
+    lambda text: text.replace("://", ":/"),
+]
+
+
+@given_reaching(st.lists(origin_parts, min_size=1, max_size=3), st.data())
+def test_an_origin_is_allowed_exactly_when_its_parts_are_listed(listed, data):
+    policy = CorsPolicy.from_data(
+        {
+            "allowed_origins": [spelled(origin, data) for origin in listed],
+            "allowed_methods": ["GET"],
+        }
+    )
+    kind = data.draw(st.sampled_from(["listed", "one part changed", "not an origin"]))
+    chosen = data.draw(st.sampled_from(listed))
+    origin = chosen if kind == "listed" else one_part_changed(chosen, data)
+    text = spelled(origin, data)
+    if kind == "not an origin":
+        text = data.draw(st.sampled_from(NOT_AN_ORIGIN))(text)
+        expected = False
+    else:
+        expected = origin.parts in {listed_origin.parts for listed_origin in listed}
+    event(f"{kind}: {'allowed' if expected else 'refused'}")
+    reached("compared")
+
+    assert origin_is_allowed(policy, text) is expected
+    assert bool(response_cors_headers(policy, text)) is expected
+
+
+@given_reaching(origin_parts, st.data())
+def test_a_spelled_origin_normalizes_to_its_parts_and_stays_there(origin, data):
+    normalized = normalize_origin(spelled(origin, data))
+    reached("normalized")
+
+    scheme, host, port = origin.parts
+    default = port == DEFAULT_PORTS[scheme]
+    assert normalized == f"{scheme}://{host.lower()}" + ("" if default else f":{port}")
+    assert normalized is not None
+    assert normalize_origin(normalized) == normalized
+
+
+METHODS = st.one_of(
+    st.sampled_from(["GET", "get", "PATCH", "PROPFIND"]),
+    st.from_regex(r"[A-Za-z]{1,8}", fullmatch=True),
+)
+HEADER_NAMES = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,10}", fullmatch=True)
+HEADER_LISTS = st.lists(HEADER_NAMES, max_size=4).map(", ".join)
+
+
+@given_reaching(origin_parts, METHODS, HEADER_LISTS, st.data())
+def test_an_allowed_preflight_answer_echoes_what_was_asked_and_nothing_else(
+    origin, method, headers, data
+):
     policy = cors(
         allowed_origins=[], allow_all_origins=True, allow_all_methods=True, allow_all_headers=True
     )
-    answer = preflight(policy, origin=origin, method=method, headers=headers)
-    assert answer.allowed is bool(answer.headers)
-    for name, value in answer.headers:
+    text = spelled(origin, data)
+    answer = preflight(policy, origin=text, method=method, headers=headers)
+    if not answer.allowed:
+        assert answer.headers == ()
+        return
+    reached("allowed")
+    target(float(len(headers)), label="requested header list length")
+
+    sent = dict(answer.headers)
+    assert sent["Access-Control-Allow-Origin"] == text  # exactly as sent, never "*"
+    assert sent["Access-Control-Allow-Methods"] == normalize_method(method)
+    assert sent.get("Access-Control-Allow-Headers", "") == headers
+    for _name, value in answer.headers:
         assert "\r" not in value
         assert "\n" not in value
-        assert (name, value) != ("Access-Control-Allow-Origin", "*")
+
+
+@given_reaching(origin_parts, st.data(), st.sampled_from(NOT_AN_ORIGIN))
+def test_a_preflight_from_what_is_not_an_origin_gets_no_header_at_all(origin, data, mangle):
+    policy = cors(
+        allowed_origins=[], allow_all_origins=True, allow_all_methods=True, allow_all_headers=True
+    )
+    text = mangle(spelled(origin, data))
+    reached("refused")
+
+    answer = preflight(policy, origin=text, method="GET")
+
+    assert (answer.allowed, answer.headers) == (False, ())
