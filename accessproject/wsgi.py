@@ -1,7 +1,8 @@
 """WSGI entry point: `gunicorn accessproject.wsgi`.
 
-The gate's preflight fast path wraps Django's handler (DESIGN.md §5): preflights of
-applications with `cors_headers` are answered before Django builds its request cycle.
+The gate's preflight fast path wraps Django's handler (docs/architecture.md, Fast paths):
+preflights of applications with `cors_headers` are answered before Django builds its request
+cycle.
 """
 
 import os

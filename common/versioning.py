@@ -47,7 +47,8 @@ from common.models import ConfigVersion
 logger = logging.getLogger("accessproject.snapshot")
 
 DEFAULT_CHECK_INTERVAL = 0.5
-# How old a change may be when a decision is made (DESIGN: every process within a second).
+# How old a change may be when a decision is made (docs/architecture.md: every process within
+# a second).
 MAX_STALENESS = 1.0
 # A request that must wait for a background build gives up (and fails closed) after this long.
 BUILD_WAIT_SECONDS = 30.0

@@ -1,11 +1,11 @@
 """The login endpoints refuse cross-site requests that are not top-level navigations.
 
-The seed says "the login page itself will not allow cross-site requests": another site may send a
-person to the login page (a link, a redirect from the gate), but may not read it with `fetch`,
-embed it in a frame, or post a form to it. The decision is a pure function over the request's
-method and the few headers that matter (`login_request_refusal`); `refuse_cross_site` applies it
-to a view, runs Django's CSRF check after it, and gives every response of the view the headers
-that keep the page out of frames and caches.
+Access says "the login page itself will not allow cross-site requests" (docs/architecture.md, CORS
+with Access): another site may send a person to the login page (a link, a redirect from the gate),
+but may not read it with `fetch`, embed it in a frame, or post a form to it. The decision is a pure
+function over the request's method and the few headers that matter (`login_request_refusal`);
+`refuse_cross_site` applies it to a view, runs Django's CSRF check after it, and gives every
+response of the view the headers that keep the page out of frames and caches.
 
 Fetch metadata (`Sec-Fetch-Site`, `-Mode`, `-Dest`) is sent by every current browser and cannot
 be set by page script. Requests without it (older browsers, curl) are judged by `Origin` on POST;

@@ -1,12 +1,12 @@
 """The gate's second adapter: CORS preflights answered before Django's handler runs.
 
-DESIGN.md §5: a middleware that answers a preflight still pays for Django's request cycle
-(signals, the middleware chain, response processing); a WSGI wrapper that answers it first is
-measurably cheaper. It asks the same pure decision as the gate middleware and builds the same
-answer. Only the preflights the gate answers itself (applications with `cors_headers`) end
+docs/architecture.md (Fast paths): a middleware that answers a preflight still pays for Django's
+request cycle (signals, the middleware chain, response processing); a WSGI wrapper that answers it
+first is measurably cheaper. It asks the same pure decision as the gate middleware and builds the
+same answer. Only the preflights the gate answers itself (applications with `cors_headers`) end
 here; everything else, and whatever this wrapper cannot judge (a host ALLOWED_HOSTS refuses, a
-configuration that cannot load), goes on to Django, whose gate middleware decides the same way
-and answers the errors.
+configuration that cannot load), goes on to Django, whose gate middleware decides the same way and
+answers the errors.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The gate's decision: plain request facts in, one `GateDecision` out.
 
-This is DESIGN.md §4 as a function. It knows nothing of `HttpRequest` or responses: the middleware
-turns a request into `RequestFacts`, asks `decide_request` and turns the answer into a response.
+This is docs/architecture.md (The gate, request by request) as a function. It knows nothing of
+`HttpRequest` or responses: the middleware turns a request into `RequestFacts`, asks
+`decide_request` and turns the answer into a response.
 The order is fixed: a bypass policy, then a preflight, then credentials, then the policies.
 """
 
@@ -102,7 +103,7 @@ def decide_request(
     verify_token: TokenVerifier,
     authenticate_service_token: ServiceTokenAuthenticator,
 ) -> GateDecision:
-    """Decide one request, per DESIGN.md §4."""
+    """Decide one request, in the order docs/architecture.md gives."""
     application, non_canonical = snapshot.match(facts.host, facts.path)
     if application is None:
         if not snapshot.covers_host(facts.host) and snapshot.protects_path_elsewhere(facts.path):

@@ -85,7 +85,7 @@ class RequestAccess:
 
 
 class AccessGateMiddleware:
-    """Enforce DESIGN.md §4 on every request an application covers."""
+    """Enforce docs/architecture.md (The gate, request by request) on every covered request."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

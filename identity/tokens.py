@@ -1,4 +1,4 @@
-"""Access tokens: RS256 JWTs with a `kid` header and the claims of DESIGN.md §2.
+"""Access tokens: RS256 JWTs with a `kid` header and the claims of docs/architecture.md.
 
 `verify_access_token` is what the gate calls on every request that carries a token, so it is
 strict and cheap: the header must say exactly RS256 (never `none`, never HS256 "signed" with our

@@ -136,7 +136,7 @@ class CorsPolicy:
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> CorsPolicy:
-        """Build from the `cors_headers` JSON of an application (DESIGN §2).
+        """Build from the `cors_headers` JSON of an application (docs/architecture.md).
 
         `*` in a list means all. Raises `ValueError` naming the field when a value has the wrong
         type or cannot be compared (an unparseable origin, a method or header that is not a

@@ -170,7 +170,7 @@ class Application(models.Model):
 
 
 class Policy(models.Model):
-    """Who may pass an application, and how; evaluated in the order of DESIGN.md §3."""
+    """Who may pass an application, and how; evaluated in the order of docs/architecture.md."""
 
     class Decision(models.TextChoices):
         ALLOW = "allow", "Allow"

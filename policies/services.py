@@ -40,7 +40,7 @@ from policies.validation import Catalog, Errors, raise_for_errors
 
 
 class ApplicationFields(TypedDict, total=False):
-    """Application fields by their public names (DESIGN.md §2)."""
+    """Application fields by their public names (docs/architecture.md, The wire contract)."""
 
     name: str
     domain: str

@@ -1,4 +1,4 @@
-"""The one validation layer: every rule of DESIGN.md §2 and §3, for admin, API and config files.
+"""The one validation layer: every rule of docs/architecture.md, for admin, API and config files.
 
 Each `*_errors` function takes plain field values (as the services, the API or a config file hold
 them), checks their types too (a config file can hold anything), and returns *every* problem at

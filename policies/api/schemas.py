@@ -1,8 +1,8 @@
 """JSON Schema of the values whose rules live in `policies.validation`, for the OpenAPI document.
 
-These describe the shapes of DESIGN.md §2 (rules, `cors_headers`, durations) so that clients and
-generated SDKs see them; they are documentation, not a second validator: requests are judged by
-the services, whose messages the API returns.
+These describe the shapes of docs/architecture.md, The wire contract (rules, `cors_headers`,
+durations) so that clients and generated SDKs see them; they are documentation, not a second
+validator: requests are judged by the services, whose messages the API returns.
 """
 
 from __future__ import annotations

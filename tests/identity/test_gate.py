@@ -1,4 +1,5 @@
-"""The gate's pure decision (identity.gate.decide_request): one test per row of DESIGN.md §4.
+"""The gate's pure decision (identity.gate.decide_request): one test per step of
+docs/architecture.md (The gate, request by request).
 
 No database and no HTTP: a snapshot is compiled by hand, tokens and service tokens are checked by
 fakes, so each test shows the decision alone.

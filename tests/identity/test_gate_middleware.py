@@ -1,7 +1,8 @@
 """The gate through the full stack: `client`, the real MIDDLEWARE, `/demo/echo/` as the view.
 
-One test per row of DESIGN.md §4 and per sentence of the seed. The echo view answers JSON of what
-it received, so each test shows what the view did, and did not, see.
+One test per step of docs/architecture.md (The gate, request by request) and per sentence of its
+CORS with Access. The echo view answers JSON of what it received, so each test shows what the
+view did, and did not, see.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _preflight(
     return client.options(path, HTTP_HOST=API_HOST, **extra)
 
 
-# --- §4.7 and the seed's first sentence: only covered paths are touched -------------------------
+# --- CORS with Access, first sentence: only covered paths are touched ----------------------------
 
 
 def test_path_no_application_covers_reaches_the_view_untouched(client):

@@ -140,7 +140,7 @@ def test_pattern_str_is_its_text():
     assert str(compile_pattern("Example.com/api")) == "example.com/api"
 
 
-# --- coverage: the examples of DESIGN §3 and the Cloudflare app-paths page ----------------------
+# --- coverage: the examples of docs/architecture.md and the Cloudflare app-paths page -----------
 
 
 @pytest.mark.parametrize(

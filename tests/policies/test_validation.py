@@ -1,4 +1,4 @@
-"""Every validation rule of DESIGN.md §2, each refusal keyed by its field path."""
+"""Every validation rule of docs/architecture.md (The wire contract), keyed by its field path."""
 
 import pytest
 

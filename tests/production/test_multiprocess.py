@@ -18,7 +18,7 @@ from tests.production.servers import Answer, Instance, read_json_line, settle
 
 pytestmark = pytest.mark.multiprocess
 
-# DESIGN.md §5: every process notices a change within a second.
+# docs/architecture.md (The snapshot and versions): every process notices a change within a second.
 PROPAGATION_BOUND = 1.0
 
 

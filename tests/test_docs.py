@@ -1,0 +1,55 @@
+"""The project's own design document is the one the code and docs cite, and it says what they cite."""
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+# "docs/architecture.md (The gate, request by request)", "architecture.md, Fast paths".
+REFERENCE = re.compile(r"architecture\.md(?: \(|, )(?P<rest>[^\n]*(?:\n[^\n]*)?)")
+
+
+def _tracked_texts() -> dict[str, str]:
+    names = subprocess.run(
+        ["git", "ls-files", "*.py", "*.md", "*.html", "*.txt"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return {name: (ROOT / name).read_text() for name in names if (ROOT / name).is_file()}
+
+
+def _sections() -> list[str]:
+    return [line[3:].strip() for line in ARCHITECTURE.read_text().splitlines() if line[:3] == "## "]
+
+
+def _cited_sections(text: str) -> list[str]:
+    return [" ".join(match["rest"].split()) for match in REFERENCE.finditer(text)]
+
+
+def test_nothing_cites_a_design_document_outside_the_repository():
+    citing = sorted(name for name, text in _tracked_texts().items() if "DESIGN.md" in text)
+
+    assert citing == []
+
+
+def test_every_section_cited_exists():
+    sections = _sections()
+    missing = sorted(
+        f"{name}: {cited[:60]}"
+        for name, text in _tracked_texts().items()
+        for cited in _cited_sections(text)
+        if cited[:1].isupper() and not any(cited.startswith(section) for section in sections)
+    )
+
+    assert "The gate, request by request" in sections
+    assert missing == []
+
+
+def test_a_citation_is_read_with_its_section():
+    text = "on every process (architecture.md, The snapshot\n    and versions): within a second"
+
+    assert _cited_sections(text) == ["The snapshot and versions): within a second"]
+    assert _cited_sections("docs/architecture.md (Fast path)") == ["Fast path)"]
