@@ -1,4 +1,4 @@
-"""The project's own design document is the one the code and docs cite, and it says what they cite."""
+"""The code and docs cite the project's own design document, and it has what they cite."""
 
 import re
 import subprocess
