@@ -218,3 +218,9 @@ ACCESS_TRUSTED_PROXIES = env.list("ACCESS_TRUSTED_PROXIES", default=[])
 ACCESS_COUNTRY_HEADER = env.str("ACCESS_COUNTRY_HEADER", default="")
 ACCESS_MAX_APPLICATION_PATTERNS = env.int("ACCESS_MAX_APPLICATION_PATTERNS", default=5)
 ACCESS_SERVICE_TOKEN_ROTATION_GRACE = env.str("ACCESS_SERVICE_TOKEN_ROTATION_GRACE", default="24h")
+# Sign-in limits (docs/security.md): IPv6 clients are counted per network of this length, and
+# wrong one-time PINs are budgeted per hour per address, per application and overall.
+ACCESS_THROTTLE_IPV6_PREFIX = env.int("ACCESS_THROTTLE_IPV6_PREFIX", default=56)
+ACCESS_PIN_FAILURES_PER_ADDRESS = env.int("ACCESS_PIN_FAILURES_PER_ADDRESS", default=10)
+ACCESS_PIN_FAILURES_PER_APPLICATION = env.int("ACCESS_PIN_FAILURES_PER_APPLICATION", default=10)
+ACCESS_PIN_FAILURES_OVERALL = env.int("ACCESS_PIN_FAILURES_OVERALL", default=20)

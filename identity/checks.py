@@ -27,6 +27,10 @@ def check_identity_settings(
     for setting, read in (
         ("ACCESS_KEY_ROTATION", lambda: conf.key_rotation),
         ("ACCESS_TRUSTED_PROXIES", lambda: conf.trusted_proxies),
+        ("ACCESS_THROTTLE_IPV6_PREFIX", lambda: conf.throttle_ipv6_prefix),
+        ("ACCESS_PIN_FAILURES_PER_ADDRESS", lambda: conf.pin_failures_per_address),
+        ("ACCESS_PIN_FAILURES_PER_APPLICATION", lambda: conf.pin_failures_per_application),
+        ("ACCESS_PIN_FAILURES_OVERALL", lambda: conf.pin_failures_overall),
     ):
         try:
             read()
@@ -35,6 +39,7 @@ def check_identity_settings(
                 Error(str(error), hint=f"Fix {setting} in the environment.", id="identity.E001")
             )
     messages.extend(_team_domain_messages())
+    messages.extend(_pin_budget_messages())
     interval = getattr(settings, "ACCESS_VERSION_CHECK_INTERVAL", 0.5)
     if not 0 < interval <= MAX_VERSION_CHECK_INTERVAL:
         messages.append(
@@ -46,6 +51,24 @@ def check_identity_settings(
             )
         )
     return messages
+
+
+def _pin_budget_messages() -> list[CheckMessage]:
+    try:
+        per_application, overall = conf.pin_failures_per_application, conf.pin_failures_overall
+    except ImproperlyConfigured:
+        return []  # reported above
+    if per_application <= overall:
+        return []
+    return [
+        CheckWarning(
+            f"ACCESS_PIN_FAILURES_PER_APPLICATION ({per_application}) is above"
+            f" ACCESS_PIN_FAILURES_OVERALL ({overall}): the overall budget runs out first, so one"
+            " application's sign-ins can pause every other's.",
+            hint="Keep the per-application budget at most the overall one.",
+            id="identity.W003",
+        )
+    ]
 
 
 def _team_domain_messages() -> list[CheckMessage]:

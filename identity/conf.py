@@ -26,6 +26,13 @@ from policies.durations import parse_duration
 DEFAULT_KEY_ROTATION = "1008h"  # 6 weeks, as Access does
 PREVIOUS_KEY_GRACE = timedelta(days=7)
 DEFAULT_SESSION_DURATION = timedelta(hours=24)
+DEFAULT_THROTTLE_IPV6_PREFIX = 56
+IPV6_PREFIX_RANGE = (32, 64)
+DEFAULT_PIN_FAILURES = {
+    "ACCESS_PIN_FAILURES_PER_ADDRESS": 10,
+    "ACCESS_PIN_FAILURES_PER_APPLICATION": 10,
+    "ACCESS_PIN_FAILURES_OVERALL": 20,
+}
 
 
 class IdentitySettings:
@@ -63,6 +70,42 @@ class IdentitySettings:
     @property
     def default_session_duration(self) -> timedelta:
         return DEFAULT_SESSION_DURATION
+
+    @property
+    def throttle_ipv6_prefix(self) -> int:
+        low, high = IPV6_PREFIX_RANGE
+        return _integer_setting("ACCESS_THROTTLE_IPV6_PREFIX", low=low, high=high)
+
+    @property
+    def pin_failures_per_address(self) -> int:
+        return _integer_setting("ACCESS_PIN_FAILURES_PER_ADDRESS", low=1)
+
+    @property
+    def pin_failures_per_application(self) -> int:
+        return _integer_setting("ACCESS_PIN_FAILURES_PER_APPLICATION", low=1)
+
+    @property
+    def pin_failures_overall(self) -> int:
+        return _integer_setting("ACCESS_PIN_FAILURES_OVERALL", low=1)
+
+
+_INTEGER_DEFAULTS = {
+    "ACCESS_THROTTLE_IPV6_PREFIX": DEFAULT_THROTTLE_IPV6_PREFIX,
+    **DEFAULT_PIN_FAILURES,
+}
+
+
+def _integer_setting(name: str, *, low: int, high: int | None = None) -> int:
+    """An integer setting within [low, high]; anything else is a configuration error."""
+    value = getattr(settings, name, _INTEGER_DEFAULTS[name])
+    # A bool is an int to Python, and "10" from an environment file is not yet one: refuse both
+    # rather than guess.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ImproperlyConfigured(f"{name} must be {bounds}, not {value}.")
+    return value
 
 
 @functools.lru_cache(maxsize=8)

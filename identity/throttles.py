@@ -5,25 +5,31 @@ it) and are read as a sliding window: the current bucket plus the previous one w
 much of it still lies inside the window. `cache.incr` is atomic on Redis and on the local-memory
 cache, so concurrent failures are all counted. Keys are hashed: an email address or username
 never appears in the cache as plain text.
+
+Three shapes: a `Throttle` caps events per window (PINs sent), a `Lockout` bans a key for a while
+after too many failures (passwords), and a `FailureBudget` is spent before each check and given
+back on success, so concurrent checks cannot overrun it, and pauses its key for longer each time it
+runs out (PIN checks). Any failure to reach the cache is `ThrottleUnavailable`: the caller refuses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import Any
 
 from django.core.cache import cache
 from django.utils import timezone
 
+from identity.conf import conf
+
 _PREFIX = "accessproject:throttle"
-# One IPv6 client (a home, a phone, a cloud VM) routinely holds a whole /64 and can send from any
-# address in it: throttling per address would give it 2**64 fresh allowances.
-IPV6_CLIENT_PREFIX = 64
 
 
 class ThrottleUnavailable(Exception):
@@ -51,9 +57,15 @@ _counters = _Counters()
 
 
 def throttle_key_for_ip(ip: IPv4Address | IPv6Address) -> str:
-    """The key a client IP is throttled under: the IPv4 address, or the IPv6 address's /64."""
+    """The key a client IP is throttled under: the IPv4 address, or the IPv6 network around it
+    (`ACCESS_THROTTLE_IPV6_PREFIX`, a /56 by default).
+
+    One IPv6 subscriber (a home, an office, a cloud account) is routed a whole /56 or /48 and can
+    send from any address in it: per address, or per /64, it would hold 2**64 or 256 fresh
+    allowances. docs/security.md says why /56 rather than /48.
+    """
     if isinstance(ip, IPv6Address):
-        return str(IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
+        return str(IPv6Network((ip, conf.throttle_ipv6_prefix), strict=False))
     return str(ip)
 
 
@@ -106,6 +118,12 @@ class Throttle:
         previous = int(_counters.get(self._bucket_key(key, bucket - 1), 0))
         return self._weighted(current, previous, elapsed)
 
+    def refund(self, key: str, *, now: datetime | None = None) -> None:
+        """Take back one event recorded by `hit` at the same `now` (it did not happen after all)."""
+        bucket, _ = self._position(now)
+        with contextlib.suppress(ValueError):  # the bucket is gone: nothing left to take back
+            _counters.decr(self._bucket_key(key, bucket))
+
     def exceeded(self, key: str, *, now: datetime | None = None) -> bool:
         """True when `key` has used up its allowance."""
         return self.count(key, now=now) >= self.limit
@@ -151,6 +169,92 @@ class Lockout:
         self.failures.clear(key, now=now)
 
 
+@dataclass(frozen=True)
+class FailureBudget:
+    """At most `limit` failures per `window` for one key, with a pause that grows (backoff).
+
+    An attempt is *spent* before it is checked and refunded if it succeeds, so concurrent
+    attempts can never overrun the budget: each fixed `window`-long bucket accepts at most
+    `limit` failures (the sliding count that decides is never below the bucket's own). When an
+    attempt finds the budget spent, the key pauses: `first_pause`, doubled for each earlier
+    pause in the last `memory`, at most `max_pause`. A paused key spends nothing.
+    """
+
+    name: str
+    limit: int
+    window: timedelta
+    first_pause: timedelta
+    max_pause: timedelta
+    memory: timedelta = timedelta(days=1)
+
+    @property
+    def _failures(self) -> Throttle:
+        return Throttle(f"{self.name}:failures", self.limit, self.window)
+
+    @property
+    def _pauses(self) -> Throttle:
+        return Throttle(f"{self.name}:pauses", 1, self.memory)
+
+    def _pause_key(self, key: str) -> str:
+        return f"{_PREFIX}:{self.name}:pause:{_digest(key)}"
+
+    def is_paused(self, key: str, *, now: datetime | None = None) -> bool:
+        """True while `key` waits out a pause."""
+        until = _counters.get(self._pause_key(key))
+        return isinstance(until, float) and (now or timezone.now()).timestamp() < until
+
+    def spend(self, key: str, *, now: datetime | None = None) -> Spent:
+        """Take one attempt from `key`'s budget, before the check it pays for."""
+        now = now or timezone.now()
+        if self.is_paused(key, now=now):
+            return Spent.REFUSED
+        if self._failures.hit(key, now=now) <= self.limit:
+            return Spent.SPENT
+        self._failures.refund(key, now=now)  # refused: nothing was tried
+        pauses = self._pauses.hit(key, now=now)
+        pause = min(self.first_pause * 2 ** min(pauses - 1, 32), self.max_pause)
+        until = (now + pause).timestamp()
+        _counters.set(self._pause_key(key), until, timeout=math.ceil(pause.total_seconds()) + 60)
+        return Spent.PAUSED
+
+    def refund(self, key: str, *, now: datetime | None = None) -> None:
+        """Give back an attempt spent at the same `now` that succeeded (or was never tried)."""
+        self._failures.refund(key, now=now)
+
+
+class Spent(Enum):
+    SPENT = "spent"  # go on and check
+    REFUSED = "refused"  # the key is paused
+    PAUSED = "paused"  # the budget ran out with this attempt: the key pauses from now
+
+
+def spend_budgets(
+    budgets: Sequence[tuple[FailureBudget, str]], *, now: datetime
+) -> tuple[bool, list[FailureBudget]]:
+    """Spend one attempt from each (budget, key), narrowest first; all or none.
+
+    Returns whether every budget allowed the attempt, and the budgets whose pause this attempt
+    started (to record). When one refuses, the attempts already spent are given back: a check
+    that never ran costs nothing.
+    """
+    spent: list[tuple[FailureBudget, str]] = []
+    for budget, key in budgets:
+        outcome = budget.spend(key, now=now)
+        if outcome is Spent.SPENT:
+            spent.append((budget, key))
+            continue
+        for taken, taken_key in spent:
+            taken.refund(taken_key, now=now)
+        return False, [budget] if outcome is Spent.PAUSED else []
+    return True, []
+
+
+def refund_budgets(budgets: Sequence[tuple[FailureBudget, str]], *, now: datetime) -> None:
+    """Give back the attempts `spend_budgets` took at the same `now` (the check succeeded)."""
+    for budget, key in budgets:
+        budget.refund(key, now=now)
+
+
 # The limits of the sign-in flows. A PIN may be requested 5 times per address and 20 times per
 # client IP in 10 minutes; 5 wrong passwords in 10 minutes, per username or per client IP, ban
 # that username or IP for 10 minutes.
@@ -161,5 +265,49 @@ PASSWORD_PER_USERNAME = Lockout(
 )
 PASSWORD_PER_IP = Lockout("password-ip", 5, timedelta(minutes=10), ban=timedelta(minutes=10))
 # Each PIN dies after 5 wrong codes, but one client may ask for 20 PINs in 10 minutes (for any
-# addresses an email_domain rule allows): 10 wrong codes in 10 minutes ban its PIN checks.
-PIN_VERIFY_PER_IP = Lockout("pin-verify-ip", 10, timedelta(minutes=10), ban=timedelta(minutes=10))
+# addresses an email_domain rule allows): 10 wrong codes in 10 minutes pause its PIN checks for
+# 10 minutes, longer each time. Fresh addresses and fresh networks are endless, so wrong codes are
+# also budgeted per address, per application and overall (`pin_verify_budgets`).
+PIN_VERIFY_PER_IP = FailureBudget(
+    "pin-verify-ip",
+    10,
+    timedelta(minutes=10),
+    first_pause=timedelta(minutes=10),
+    max_pause=timedelta(hours=4),
+)
+PIN_BUDGET_WINDOW = timedelta(hours=1)
+PIN_BUDGET_FIRST_PAUSE = timedelta(minutes=15)
+PIN_BUDGET_MAX_PAUSE = timedelta(hours=4)
+# The key of the login host's own page in the per-application budget: it signs in to them all.
+LOGIN_HOST_PAGE = "login host"
+
+
+def _pin_budget(name: str, limit: int) -> FailureBudget:
+    return FailureBudget(
+        name,
+        limit,
+        PIN_BUDGET_WINDOW,
+        first_pause=PIN_BUDGET_FIRST_PAUSE,
+        max_pause=PIN_BUDGET_MAX_PAUSE,
+    )
+
+
+def pin_verify_budgets(
+    *, ip_key: str, email: str, application_aud: str | None
+) -> list[tuple[FailureBudget, str]]:
+    """The budgets one PIN check spends from, narrowest first, with their keys.
+
+    The client network, the address, the application (or the login host's page) and the whole
+    installation: a correct guess anywhere is an org session that SSO takes to every application
+    the address may open, so only the overall budget bounds the guesses against any one of them.
+    """
+    budgets = [(PIN_VERIFY_PER_IP, ip_key)] if ip_key else []
+    budgets += [
+        (_pin_budget("pin-verify-address", conf.pin_failures_per_address), email),
+        (
+            _pin_budget("pin-verify-application", conf.pin_failures_per_application),
+            application_aud or LOGIN_HOST_PAGE,
+        ),
+        (_pin_budget("pin-verify-overall", conf.pin_failures_overall), "all"),
+    ]
+    return budgets

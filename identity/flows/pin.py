@@ -3,9 +3,11 @@
 A PIN is bound to the browser flow that asked for it (the `CF_Session` cookie holds a random flow
 id), so a code read over someone's shoulder is useless in another browser. It is stored as an
 HMAC keyed by SECRET_KEY: a copy of the database alone does not reveal it, and a six-digit space
-cannot be searched without the key. Sending is throttled per address and per client IP; an
-address that no policy of the application could allow gets no email, but the page says the same
-thing either way (Access: "A code has been emailed to you"), so it tells nobody who may enter.
+cannot be searched without the key. Sending is throttled per address and per client IP; wrong
+codes are budgeted per client, per address, per application and overall (`verify_pin`, and
+docs/security.md for the bound they give). An address that no policy of the application could
+allow gets no email, but the page says the same thing either way (Access: "A code has been
+emailed to you"), so it tells nobody who may enter.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from identity.models import AuthEvent, OneTimePin
 from identity.throttles import (
     PIN_SEND_PER_ADDRESS,
     PIN_SEND_PER_IP,
-    PIN_VERIFY_PER_IP,
+    pin_verify_budgets,
+    refund_budgets,
+    spend_budgets,
     throttle_key_for_ip,
 )
 from policies.rules import Subject
@@ -42,6 +46,7 @@ PIN_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 INVALID_CODE = "That code is not valid."
 THROTTLED = "Too many codes were requested. Wait a few minutes and try again."
+CHECKS_PAUSED = "Too many wrong codes were entered. Wait a few minutes and try again."
 # Stored for an address that gets no email: no code's HMAC (64 hex digits) is ever equal to it.
 UNUSABLE_CODE_HASH = "!unusable"
 
@@ -201,6 +206,12 @@ def _pin_message(*, email: str, code: str, application_name: str | None) -> Emai
     return message
 
 
+class PinCheckOutcome(StrEnum):
+    VALID = "valid"
+    INVALID = "invalid"  # wrong, expired, used up, or no such PIN: one answer for them all
+    THROTTLED = "throttled"  # a failure budget is spent: no code is checked for a while
+
+
 def verify_pin(
     *,
     email: str,
@@ -209,18 +220,18 @@ def verify_pin(
     flow_id: str,
     ip: IPv4Address | IPv6Address | None = None,
     now: datetime | None = None,
-) -> bool:
-    """Whether `code` is this flow's current PIN for `email`; a success uses it up.
+) -> PinCheckOutcome:
+    """Check `code` against this flow's current PIN for `email`; a success uses it up.
 
-    Every try spends one of the PIN's attempts *before* the comparison, in one UPDATE, so
-    concurrent guesses cannot exceed the limit. A wrong code also counts against the client
-    (`PIN_VERIFY_PER_IP`), whose checks then all fail for a while. Every failure looks the same
-    to the caller.
+    Every check spends, *before* the comparison, one of the PIN's attempts (in one UPDATE) and
+    one attempt from each failure budget (`pin_verify_budgets`: the client network, the address,
+    the application, the whole installation), so concurrent guesses cannot exceed any limit; a
+    success gives the budgets' attempts back. The budgets count for every address alike, and an
+    address no policy allows has a PIN that never matches, so neither the answer nor the work
+    behind it tells who may sign in.
     """
     now = now or timezone.now()
     ip_key = throttle_key_for_ip(ip) if ip is not None else ""
-    if ip_key and PIN_VERIFY_PER_IP.is_locked(ip_key, now=now):
-        return False
     application_id = application.id if application is not None else None
     pin = (
         _pins_of_flow(flow_id=flow_id, email=email, application_id=application_id)
@@ -228,15 +239,32 @@ def verify_pin(
         .first()
     )
     if pin is None or pin.expires_at <= now:
-        return False
+        return PinCheckOutcome.INVALID
+    budgets = pin_verify_budgets(
+        ip_key=ip_key,
+        email=email,
+        application_aud=application.aud if application is not None else None,
+    )
+    allowed, paused = spend_budgets(budgets, now=now)
+    for budget in paused:
+        record_event(
+            AuthEvent.Kind.LOCKOUT,
+            email=email,
+            application=application_id,
+            ip=ip,
+            detail={"scope": [budget.name], "step": "pin"},
+        )
+    if not allowed:
+        return PinCheckOutcome.THROTTLED
     spent = OneTimePin.objects.filter(
         pk=pin.pk, used_at__isnull=True, attempts__lt=MAX_ATTEMPTS
     ).update(attempts=F("attempts") + 1)
     if not spent:
-        return False
+        refund_budgets(budgets, now=now)  # a dead PIN: nothing was compared
+        return PinCheckOutcome.INVALID
     expected = _code_hash(code=code, email=email, flow_id=flow_id)
     if not constant_time_compare(pin.code_hash, expected):
-        if ip_key and PIN_VERIFY_PER_IP.record_failure(ip_key, now=now):
-            record_event(AuthEvent.Kind.LOCKOUT, ip=ip, detail={"scope": ["ip"], "step": "pin"})
-        return False
-    return bool(OneTimePin.objects.filter(pk=pin.pk, used_at__isnull=True).update(used_at=now))
+        return PinCheckOutcome.INVALID
+    refund_budgets(budgets, now=now)
+    used = OneTimePin.objects.filter(pk=pin.pk, used_at__isnull=True).update(used_at=now)
+    return PinCheckOutcome.VALID if used else PinCheckOutcome.INVALID

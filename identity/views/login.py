@@ -23,7 +23,15 @@ from common.versioning import VersionUnavailable
 from identity.clients import client_country, client_ip
 from identity.crosssite import apply_login_headers, refuse_cross_site
 from identity.flows.password import INCORRECT, identity_email, password_sign_in
-from identity.flows.pin import INVALID_CODE, THROTTLED, PinRequestOutcome, request_pin, verify_pin
+from identity.flows.pin import (
+    CHECKS_PAUSED,
+    INVALID_CODE,
+    THROTTLED,
+    PinCheckOutcome,
+    PinRequestOutcome,
+    request_pin,
+    verify_pin,
+)
 from identity.flows.signin import (
     AUTH_METHODS,
     PASSWORD_METHOD,
@@ -235,20 +243,26 @@ def _verify_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
         return _message_page(request, INVALID_LINK, status=400)
     form = PinVerifyForm(request.POST)
     flow_id = _flow_id(request)
-    valid = (
-        form.is_valid()
-        and flow_id is not None
-        and verify_pin(
+    outcome = PinCheckOutcome.INVALID
+    if form.is_valid() and flow_id is not None:
+        outcome = verify_pin(
             email=form.cleaned_data["email"],
             code=form.cleaned_data["code"],
             application=flow.application,
             flow_id=flow_id,
             ip=client_ip(request),
         )
-    )
-    if not valid:
+    if outcome is not PinCheckOutcome.VALID:
         email = str(request.POST.get("email", ""))[:254]
-        return _render(request, flow, "identity/pin_sent.html", error=INVALID_CODE, email=email)
+        throttled = outcome is PinCheckOutcome.THROTTLED
+        return _render(
+            request,
+            flow,
+            "identity/pin_sent.html",
+            status=429 if throttled else 200,
+            error=CHECKS_PAUSED if throttled else INVALID_CODE,
+            email=email,
+        )
     person = Person(
         email=form.cleaned_data["email"],
         login_method=offered[PIN_METHOD],

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from identity.claims import TokenError
 from identity.cookies import CF_AUTHORIZATION
 from identity.flows.password import INCORRECT
-from identity.flows.pin import INVALID_CODE, MAX_ATTEMPTS
+from identity.flows.pin import CHECKS_PAUSED, MAX_ATTEMPTS
 from identity.models import AccessSession
 from identity.sessions import session_revoke
 from identity.throttles import PIN_SEND_PER_ADDRESS, PIN_VERIFY_PER_IP, throttle_key_for_ip
@@ -72,33 +72,41 @@ def test_a_pin_request_is_answered_with_the_same_work_for_any_address(flow, task
     assert (allowed_task.kwargs["eligible"], refused_task.kwargs["eligible"]) == (True, False)
 
 
-def test_one_ipv6_slash_64_shares_the_pin_throttle(flow, mailoutbox):
+def test_one_ipv6_slash_56_shares_the_pin_throttle(flow, mailoutbox):
+    # A subscriber is routed a /56: its 256 /64s are one client.
     for number in range(20):
-        address = f"2001:db8:1:2::{number + 1:x}"
+        address = f"2001:db8:1:{number:x}::{number + 1:x}"
         assert _send_pin_from(flow, f"p{number}@example.com", address) == 200
-    assert _send_pin_from(flow, "last@example.com", "2001:db8:1:2:ffff::9") == 429
+    assert _send_pin_from(flow, "last@example.com", "2001:db8:1:ff:ffff::9") == 429
     assert len(mailoutbox) == 20
 
 
-def test_another_ipv6_slash_64_has_its_own_pin_allowance(flow, mailoutbox):
+def test_another_ipv6_slash_56_has_its_own_pin_allowance(flow, mailoutbox):
     for number in range(20):
-        _send_pin_from(flow, f"p{number}@example.com", f"2001:db8:1:2::{number + 1:x}")
-    assert _send_pin_from(flow, "last@example.com", "2001:db8:1:3::1") == 200
+        _send_pin_from(flow, f"p{number}@example.com", f"2001:db8:1:{number:x}::1")
+    assert _send_pin_from(flow, "last@example.com", "2001:db8:1:100::1") == 200
 
 
-def test_throttle_keys_are_the_ipv4_address_and_the_ipv6_slash_64():
+def test_throttle_keys_are_the_ipv4_address_and_the_ipv6_slash_56():
     assert throttle_key_for_ip(IPv4Address("192.0.2.7")) == "192.0.2.7"
-    assert throttle_key_for_ip(IPv6Address("2001:db8:1:2:3:4:5:6")) == "2001:db8:1:2::/64"
+    assert throttle_key_for_ip(IPv6Address("2001:db8:1:2:3:4:5:6")) == "2001:db8:1::/56"
+    assert throttle_key_for_ip(IPv6Address("2001:db8:1:1ff::1")) == "2001:db8:1:100::/56"
 
 
-def test_password_failures_across_one_ipv6_slash_64_lock_out_all_of_it(flow, settings):
+def test_the_ipv6_grouping_follows_its_setting(settings):
+    settings.ACCESS_THROTTLE_IPV6_PREFIX = 48
+
+    assert throttle_key_for_ip(IPv6Address("2001:db8:1:ffff::1")) == "2001:db8:1::/48"
+
+
+def test_password_failures_across_one_ipv6_slash_56_lock_out_all_of_it(flow, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     get_user_model().objects.create_user("ann", email="ann@example.com", password="right-pass")
     for number in range(5):
         data = {"step": "password", "username": f"guess{number}", "password": "x", **flow.fields}
-        flow.browser.post(flow.page_url, data, REMOTE_ADDR=f"2001:db8:1:2::{number + 1:x}")
+        flow.browser.post(flow.page_url, data, REMOTE_ADDR=f"2001:db8:1:{number:x}::1")
     data = {"step": "password", "username": "ann", "password": "right-pass", **flow.fields}
-    response = flow.browser.post(flow.page_url, data, REMOTE_ADDR="2001:db8:1:2::ff")
+    response = flow.browser.post(flow.page_url, data, REMOTE_ADDR="2001:db8:1:ff::ff")
     assert response.status_code == 200
     assert INCORRECT.encode() in response.content
 
@@ -207,11 +215,13 @@ def test_wrong_codes_from_one_client_lock_its_pin_checks_out(flow, mailoutbox):
     _wrong_codes(flow, mailoutbox, PIN_VERIFY_PER_IP.limit)
     flow.send_pin("bob@example.com")
     response = flow.verify_pin(code_from(mailoutbox[-1]), email="bob@example.com")
-    assert response.status_code == 200
-    assert INVALID_CODE.encode() in response.content
+    assert response.status_code == 429
+    assert CHECKS_PAUSED.encode() in response.content
 
 
-def test_the_pin_check_lock_out_is_per_client(flow, mailoutbox):
+def test_the_pin_check_lock_out_is_per_client(flow, mailoutbox, settings):
+    # Budgets wide enough that only the client's own runs out.
+    settings.ACCESS_PIN_FAILURES_PER_APPLICATION = settings.ACCESS_PIN_FAILURES_OVERALL = 100
     _wrong_codes(flow, mailoutbox, PIN_VERIFY_PER_IP.limit)
     other = LoginFlow(Browser(), flow.application)
     other.send_pin("bob@example.com")
