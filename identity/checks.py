@@ -31,6 +31,7 @@ def check_identity_settings(
         ("ACCESS_PIN_FAILURES_PER_ADDRESS", lambda: conf.pin_failures_per_address),
         ("ACCESS_PIN_FAILURES_PER_APPLICATION", lambda: conf.pin_failures_per_application),
         ("ACCESS_PIN_FAILURES_OVERALL", lambda: conf.pin_failures_overall),
+        ("ACCESS_APPLICATION_PORTS", lambda: conf.application_ports),
     ):
         try:
             read()

@@ -6,6 +6,8 @@ both work. Per-application configuration lives in the database, not here.
 Settings (all optional):
 - `ACCESS_TEAM_DOMAIN`: the login host (`access.example.com`, port allowed); "" = each
   application's own host.
+- `ACCESS_APPLICATION_PORTS`: ports, besides the one a request arrived on, that application hosts
+  are served on; the sign-in flow sends browsers to no other port.
 - `ACCESS_KEY_ROTATION`: Go duration after which the signing key rotates (default "1008h").
 - `ACCESS_TRUSTED_PROXIES`: CIDRs of reverse proxies whose `X-Forwarded-For` is believed.
 - `ACCESS_COUNTRY_HEADER`: the request header carrying the client's country, set by a trusted
@@ -41,6 +43,14 @@ class IdentitySettings:
     @property
     def team_domain(self) -> str:
         return str(getattr(settings, "ACCESS_TEAM_DOMAIN", "") or "").strip().lower()
+
+    @property
+    def application_ports(self) -> frozenset[int]:
+        """`ACCESS_APPLICATION_PORTS`: ports besides the request's own that application hosts
+        are served on (a proxy that serves some hosts on another port)."""
+        value = getattr(settings, "ACCESS_APPLICATION_PORTS", ())
+        items = value.split(",") if isinstance(value, str) else value
+        return _parse_ports(tuple(str(item).strip() for item in items))
 
     @property
     def key_rotation(self) -> timedelta:
@@ -106,6 +116,20 @@ def _integer_setting(name: str, *, low: int, high: int | None = None) -> int:
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ImproperlyConfigured(f"{name} must be {bounds}, not {value}.")
     return value
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_ports(items: tuple[str, ...]) -> frozenset[int]:
+    ports = set()
+    for text in items:
+        if not text:
+            continue
+        if not text.isdigit() or not 0 < int(text) <= 65535:
+            raise ImproperlyConfigured(
+                f"ACCESS_APPLICATION_PORTS: {text!r} is not a port number (1 to 65535)."
+            )
+        ports.add(int(text))
+    return frozenset(ports)
 
 
 @functools.lru_cache(maxsize=8)

@@ -18,6 +18,7 @@ from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpResponse
 
+from identity.endpoints import is_own_endpoint
 from identity.gate import Outcome, decide_request
 from identity.middleware import log_decision, preflight_response, request_facts
 from policies.snapshot import get_snapshot
@@ -60,6 +61,7 @@ def answer_preflight_early(environ: dict[str, Any]) -> HttpResponse | None:
             get_snapshot(),
             verify_token=_no_credentials,
             authenticate_service_token=_no_service_token,
+            is_own_endpoint=is_own_endpoint,
         )
     except DisallowedHost:
         return None  # Django answers 400, as for any request

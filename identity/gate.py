@@ -26,10 +26,29 @@ TokenVerifier = Callable[[str, str], AccessClaims]
 ServiceTokenAuthenticator = Callable[[str, str], CompiledServiceToken | None]
 """authenticate(client_id, client_secret) -> the service token, or None."""
 
+OwnEndpointCheck = Callable[[str, str], bool]
+"""is_own_endpoint(host, path): one of the project's own endpoints that authenticate for
+themselves (the admin, the REST API), on the login host."""
+
+# The gate's own endpoints (login, authorized hop, logout, identity, certs) answer for themselves
+# on every host, whatever application covers it; health checks must answer when the
+# configuration cannot. Both adapters (the middleware and the WSGI fast path) leave them alone.
+ACCESS_ENDPOINTS_PREFIX = "/cdn-cgi/access/"
+ALWAYS_OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def is_gated_path(path: str) -> bool:
+    """Whether the gate decides requests for `path` at all (see `ACCESS_ENDPOINTS_PREFIX`)."""
+    return not (path in ALWAYS_OPEN_PATHS or path.startswith(ACCESS_ENDPOINTS_PREFIX))
+
+
+def _no_own_endpoints(host: str, path: str) -> bool:
+    return False
+
 
 class Outcome(StrEnum):
-    UNTOUCHED = "untouched"  # no application covers the path
-    MISDIRECTED = "misdirected"  # a protected path asked for through a host nothing covers
+    UNTOUCHED = "untouched"  # no application covers the path, on this host or any other
+    MISDIRECTED = "misdirected"  # a path protected on another host, asked for through this one
     BAD_PATH = "bad_path"  # the path has several readings; refuse rather than guess
     BYPASS = "bypass"
     PREFLIGHT_TO_VIEW = "preflight_to_view"  # options_preflight_bypass
@@ -102,11 +121,17 @@ def decide_request(
     *,
     verify_token: TokenVerifier,
     authenticate_service_token: ServiceTokenAuthenticator,
+    is_own_endpoint: OwnEndpointCheck = _no_own_endpoints,
 ) -> GateDecision:
     """Decide one request, in the order docs/architecture.md gives."""
+    if not is_gated_path(facts.path):
+        return GateDecision(Outcome.UNTOUCHED, "the gate's own endpoint")
     application, non_canonical = snapshot.match(facts.host, facts.path)
     if application is None:
-        if not snapshot.covers_host(facts.host) and snapshot.protects_path_elsewhere(facts.path):
+        # Django serves the same views on every host it accepts: a path an application protects
+        # anywhere is served through this host only when one of this host's applications covers
+        # it (and decides), else it would be the way around that protection.
+        if snapshot.protects_path(facts.path) and not is_own_endpoint(facts.host, facts.path):
             return GateDecision(
                 Outcome.MISDIRECTED, "this path is protected on another host, not on this one"
             )

@@ -21,12 +21,15 @@ from identity import cookies, login_urls
 from identity.claims import AccessClaims
 from identity.clients import client_country_from_meta, client_ip_from_meta
 from identity.denial import deny_response
+from identity.endpoints import is_own_endpoint
 from identity.gate import (
     GateDecision,
     Outcome,
     RequestFacts,
     decide_request,
+    is_gated_path,
 )
+from identity.hosts import parse_authority
 from identity.login_urls import login_host_for
 from identity.service_tokens import (
     authenticate_service_token,
@@ -51,11 +54,6 @@ _CLIENT_ID_META = "HTTP_CF_ACCESS_CLIENT_ID"
 _CLIENT_SECRET_META = "HTTP_CF_ACCESS_CLIENT_SECRET"
 _TOKEN_META = "HTTP_CF_ACCESS_TOKEN"
 _IDENTITY_META = (_ASSERTION_META, _EMAIL_META)
-
-# The gate's own endpoints (login, authorized hop, logout, identity, certs) answer for themselves,
-# whatever application covers the host; health checks must answer when the configuration cannot.
-ACCESS_ENDPOINTS_PREFIX = "/cdn-cgi/access/"
-_ALWAYS_OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 @dataclass(frozen=True)
@@ -95,8 +93,7 @@ class AccessGateMiddleware:
         # or not.
         for key in _IDENTITY_META:
             request.META.pop(key, None)
-        path = request.path_info
-        if path in _ALWAYS_OPEN_PATHS or path.startswith(ACCESS_ENDPOINTS_PREFIX):
+        if not is_gated_path(request.path_info):
             return self.get_response(request)
         try:
             snapshot = get_snapshot()
@@ -110,6 +107,7 @@ class AccessGateMiddleware:
                 snapshot,
                 verify_token=partial(_verify_app_token, issuer=_issuer(facts)),
                 authenticate_service_token=partial(_authenticate, snapshot=snapshot),
+                is_own_endpoint=is_own_endpoint,
             )
         except Exception:
             # Keys or state that cannot be loaded: fail closed.
@@ -286,6 +284,11 @@ def _unauthenticated(
 ) -> HttpResponse:
     scheme = request.scheme or "https"
     redirect_url = _redirect_target(request)
+    # The login page takes the application host only in its canonical spelling: send that.
+    authority = parse_authority(facts.host, scheme=scheme)
+    if authority is None:
+        return _plain_refusal(400, "Bad request: the host is not a host name.")
+    app_host = str(authority)
     wants_401 = (
         request.META.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest"
         or (application.service_auth_401_redirect and application.only_service_auth)
@@ -294,7 +297,7 @@ def _unauthenticated(
     if wants_401:
         login_url = login_urls.build_login_url(
             application=application,
-            app_host=facts.host,
+            app_host=app_host,
             scheme=scheme,
             redirect_url=redirect_url,
             state_hash=None,
@@ -307,7 +310,7 @@ def _unauthenticated(
     cookie_value, state_hash = login_urls.new_app_session_state()
     login_url = login_urls.build_login_url(
         application=application,
-        app_host=facts.host,
+        app_host=app_host,
         scheme=scheme,
         redirect_url=redirect_url,
         state_hash=state_hash,

@@ -143,6 +143,11 @@ class AuthorizationCode(models.Model):
 
     code_hash = models.CharField(max_length=200, unique=True)
     application = models.ForeignKey("policies.Application", on_delete=models.CASCADE)
+    app_host = models.CharField(
+        max_length=262,
+        blank=True,
+        help_text="The canonical host[:port] the code was issued for; redeemed only there.",
+    )
     state_hash = models.CharField(
         max_length=64, help_text="SHA-256 hex of the CF_AppSession value."
     )

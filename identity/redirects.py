@@ -2,9 +2,10 @@
 
 The login page and the authorized hop both receive `redirect_url` from the query string, so both
 treat it as hostile. A value passes when it is a plain relative path on the application host, or
-an absolute `https` URL (`http` only for local hosts in DEBUG) whose host an application covers.
-Everything else falls back to the application root: an open redirect on the login page would
-hand a phishing site our domain, and a `javascript:` URL would run script in it.
+an absolute `https` URL (`http` only for local hosts in DEBUG) whose host an application covers,
+on a port the site serves. Everything else falls back to the application root: an open redirect
+on the login page would hand a phishing site our domain, and a `javascript:` URL would run script
+in it.
 
 Browsers are more lenient than `urllib`: they strip tabs and newlines anywhere, treat `\\` as `/`,
 and read `//host` or `/\\host` as another host. So the checks refuse those shapes outright, also
@@ -14,10 +15,11 @@ when percent-encoded, rather than trying to normalise them.
 from __future__ import annotations
 
 import re
-from collections.abc import Sized
+from collections.abc import Collection, Sized
 from typing import Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from identity.hosts import DEFAULT_PORTS
 from policies.matching import normalize_host
 
 MAX_REDIRECT_LENGTH = 2048
@@ -76,7 +78,13 @@ def _is_local_host(host: str) -> bool:
 
 
 def _safe_absolute(
-    value: str, *, app_host: str | None, scheme: str, snapshot: HostCoverage, debug: bool
+    value: str,
+    *,
+    app_host: str | None,
+    scheme: str,
+    snapshot: HostCoverage,
+    ports: Collection[int | None],
+    debug: bool,
 ) -> str | None:
     try:
         parts = urlsplit(value)
@@ -85,11 +93,16 @@ def _safe_absolute(
         return None
     if parts.scheme not in ("https", "http") or not parts.netloc:
         return None
+    if port == DEFAULT_PORTS[parts.scheme]:
+        port = None
+    # Another port of a covered host may be another service: only the ones this site serves.
+    if port not in ports:
+        return None
     # Userinfo (`https://good.example@evil.example`) misleads readers and some parsers.
     if "@" in parts.netloc or "%" in parts.netloc:
         return None
     # normalize_host strips the port and keeps IPv6 brackets (`[::1]`).
-    host = normalize_host(parts.netloc)
+    host = normalize_host(parts.netloc) if parts.netloc.isascii() else None
     if host is None:
         return None
     if parts.scheme == "http" and not (debug and scheme == "http" and _is_local_host(host)):
@@ -109,6 +122,7 @@ def safe_redirect_url(
     app_host: str,
     scheme: str,
     snapshot: HostCoverage,
+    ports: Collection[int | None],
     debug: bool,
     fallback: str = "/",
 ) -> str:
@@ -117,15 +131,21 @@ def safe_redirect_url(
     A relative path is returned as given (it stays on `app_host`); an absolute URL, on
     `app_host` or on a host an application covers, is returned rebuilt from its checked parts.
     `scheme` is the scheme the application is served over: a plain `http` target is accepted
-    only in DEBUG, for local hosts, when that scheme is `http` too. `fallback` is the
-    application root (a relative path).
+    only in DEBUG, for local hosts, when that scheme is `http` too. `ports` are the ports an
+    absolute URL may name (`None`: the scheme's default; see `identity.hosts.served_ports`).
+    `fallback` is the application root (a relative path).
     """
     if not value or len(value) > MAX_REDIRECT_LENGTH or _has_unsafe_text(value):
         return fallback
     if value.startswith("/"):
         return value if _is_safe_relative(value) else fallback
     absolute = _safe_absolute(
-        value, app_host=normalize_host(app_host), scheme=scheme, snapshot=snapshot, debug=debug
+        value,
+        app_host=normalize_host(app_host),
+        scheme=scheme,
+        snapshot=snapshot,
+        ports=ports,
+        debug=debug,
     )
     return absolute if absolute is not None else fallback
 

@@ -130,8 +130,8 @@ class Snapshot:
     groups: dict[str, CompiledGroup]
     service_tokens: dict[str, CompiledServiceToken]
     identity_providers: dict[str, str]
-    # The path-scoped patterns of every application, on one placeholder host (see
-    # `protects_path_elsewhere`).
+    # Every application's patterns with their hosts replaced by one placeholder host (see
+    # `protects_path`).
     path_index: ApplicationIndex[int] = field(
         default_factory=lambda: ApplicationIndex([]), repr=False
     )
@@ -149,13 +149,13 @@ class Snapshot:
         """Whether any application has a pattern on `host`."""
         return bool(self.applications_for_host(host))
 
-    def protects_path_elsewhere(self, path: str) -> bool:
-        """Whether some application protects `path` (by a pattern with a path) on some host.
+    def protects_path(self, path: str) -> bool:
+        """Whether some application, on any host, covers `path` (non-canonical readings too).
 
-        Django serves the same views on every host it accepts: a view an application protects
-        on one host must not be reachable, unprotected, through a host no application covers
-        (an IP address, a wildcard in ALLOWED_HOSTS). Whole-host patterns do not extend this
-        way, or one protected host would close every other host's paths.
+        Django serves the same views on every host it accepts, so a view an application
+        protects through one host must not be reachable, unprotected, through another one: an
+        IP address, a wildcard in ALLOWED_HOSTS, or a host whose applications cover other
+        paths. A whole-host pattern covers every path, so it counts for every path here.
         """
         return self.path_index.match(PATH_INDEX_HOST, path) is not None
 
@@ -231,9 +231,9 @@ def build_snapshot(version: int) -> Snapshot:
 
 
 def path_index_for(entries: Iterable[tuple[HostPathPattern, int]]) -> ApplicationIndex[int]:
-    """The index behind `Snapshot.protects_path_elsewhere`: path-scoped patterns, host aside."""
+    """The index behind `Snapshot.protects_path`: every pattern's path, whatever its host."""
     return ApplicationIndex(
-        (_pattern(PATH_INDEX_HOST + pattern.path), key) for pattern, key in entries if pattern.path
+        (_pattern(PATH_INDEX_HOST + pattern.path), key) for pattern, key in entries
     )
 
 

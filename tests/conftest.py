@@ -46,3 +46,14 @@ def views_reached(settings: Any) -> Iterator[list[str]]:
     viewspy.reached.clear()
     yield viewspy.reached
     viewspy.reached.clear()
+
+
+@pytest.fixture
+def on_login_host(settings: Any) -> None:
+    """Serve the test client's host (`testserver`) as the login host.
+
+    The admin and the REST API are reachable through any host only while no application protects
+    their paths anywhere; with whole-host applications configured (the factories' default), they
+    stay reachable on the login host alone.
+    """
+    settings.ACCESS_TEAM_DOMAIN = "testserver"

@@ -19,6 +19,7 @@ from django.db.models import Model
 from django.test import Client, TestCase
 from django.utils import timezone
 
+from identity.login_urls import login_host_for
 from identity.tokens import issue_token, issuer_for
 from policies import services
 from policies.models import Application, Policy, ServiceToken
@@ -91,7 +92,7 @@ def token_for(
             subject=f"user-{email}",
             identity_nonce=f"nonce-{email}",
             lifetime=lifetime,
-            issuer=issuer_for(host),
+            issuer=issuer_for(login_host_for(host)),
             extra=extra,
         )
 

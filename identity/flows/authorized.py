@@ -34,12 +34,12 @@ from identity.cookies import (
 )
 from identity.flows.signin import is_secure, signed_in_as_user
 from identity.gate import binding_digest
+from identity.hosts import Authority, parse_authority, served_ports
 from identity.login_urls import login_host_for, state_hash_for
 from identity.models import AuthorizationCode
 from identity.redirects import application_root, safe_redirect_url
 from identity.sessions import session_create, sign_in_is_live
 from identity.tokens import issue_token, issuer_for, verify_access_token
-from policies.matching import normalize_host
 from policies.snapshot import CompiledApplication, Snapshot, get_snapshot
 
 _PASSED_CLAIMS = ("login_method", "amr")
@@ -53,7 +53,7 @@ class CodeRefused(Exception):
         self.reason = reason
 
 
-def _find_code(request: HttpRequest, snapshot: Snapshot, host: str) -> AuthorizationCode:
+def _find_code(request: HttpRequest, snapshot: Snapshot, authority: Authority) -> AuthorizationCode:
     code = request.GET.get("code", "")
     if not code or len(code) > 256:
         raise CodeRefused("missing code")
@@ -68,8 +68,12 @@ def _find_code(request: HttpRequest, snapshot: Snapshot, host: str) -> Authoriza
         raise CodeRefused("code already used")
     if found.expires_at <= timezone.now():
         raise CodeRefused("code expired")
+    # Only on the host (and port) it was issued for: a code is never redeemable through another
+    # spelling or port, even one an application of the same host would accept.
+    if not secrets.compare_digest(found.app_host, str(authority)):
+        raise CodeRefused("code for another host")
     application = snapshot.applications.get(found.application_id)
-    if application is None or application not in snapshot.applications_for_host(host):
+    if application is None or application not in snapshot.applications_for_host(authority.host):
         raise CodeRefused("code for another host")
     states = cookie_values(request.META.get("HTTP_COOKIE", ""), CF_APP_SESSION)
     if not any(secrets.compare_digest(state_hash_for(value), found.state_hash) for value in states):
@@ -116,11 +120,13 @@ def _merged_audiences(
 def exchange_code(request: HttpRequest) -> HttpResponseBase:
     """The redirect that sets the application cookie for `?code=`; `CodeRefused` if none may."""
     snapshot = get_snapshot()
-    request_host = request.get_host().lower()
-    host = normalize_host(request_host)
-    if host is None:
+    scheme = request.scheme or "https"
+    authority = parse_authority(request.get_host(), scheme=scheme)
+    if authority is None:
         raise CodeRefused("bad host")
-    code = _find_code(request, snapshot, host)
+    request_host = str(authority)
+    host = authority.host
+    code = _find_code(request, snapshot, authority)
     application = snapshot.applications[code.application_id]
     now = timezone.now()
     # Single use, even against two concurrent requests: only one UPDATE finds it unused.
@@ -166,8 +172,9 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
     target = safe_redirect_url(
         code.redirect_url,
         app_host=request_host,
-        scheme=request.scheme or "https",
+        scheme=scheme,
         snapshot=snapshot,
+        ports=served_ports(authority),
         debug=settings.DEBUG,
         fallback=application_root(application.domain),
     )

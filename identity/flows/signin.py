@@ -54,7 +54,7 @@ class Flow:
     scheme: str
     login_host: str
     application: CompiledApplication | None = None
-    app_host: str = ""
+    app_host: str = ""  # canonical `host[:port]` (identity.hosts), the only place a code goes
     redirect_url: str = "/"
     state_hash: str = ""
     kid: str = ""
@@ -187,6 +187,7 @@ def _issue_code(
     AuthorizationCode.objects.create(
         code_hash=hashlib.sha256(code.encode()).hexdigest(),
         application_id=flow.application.id,
+        app_host=flow.app_host,
         state_hash=flow.state_hash,
         email=person.email,
         identity_nonce=identity_nonce,

@@ -46,10 +46,10 @@ from identity.flows.signin import (
     sso_sign_in,
 )
 from identity.forms import FlowForm, PasswordForm, PinRequestForm, PinVerifyForm
+from identity.hosts import canonical_authority, is_served, parse_authority, served_ports
 from identity.login_urls import LOGOUT_PATH, build_login_url, login_host_for
 from identity.redirects import application_root, safe_redirect_url
 from identity.throttles import ThrottleUnavailable
-from policies.matching import normalize_host
 from policies.snapshot import SnapshotError, get_snapshot
 
 logger = logging.getLogger("accessproject.identity")
@@ -83,20 +83,29 @@ def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, A
         logger.exception("login page unavailable: the configuration cannot be loaded")
         raise _InvalidFlow(_message_page(request, UNAVAILABLE, status=503)) from None
     request_host = request.get_host().lower()
+    scheme = request.scheme or "https"
     if app_host is None:
-        return Flow(snapshot=snapshot, scheme=request.scheme or "https", login_host=request_host)
+        return Flow(snapshot=snapshot, scheme=scheme, login_host=request_host)
 
     form = FlowForm(params)
-    host = normalize_host(app_host)
-    if not form.is_valid() or host is None:
+    # The application host is taken only as written canonically and on a port this site serves:
+    # every URL below is built from it, and a code must never go to a host that merely
+    # normalises to the application's (`claß.` → `class.`, `:8081`, a trailing dot).
+    authority = canonical_authority(app_host, scheme=scheme)
+    request_authority = parse_authority(request.get_host(), scheme=scheme)
+    if (
+        not form.is_valid()
+        or authority is None
+        or request_authority is None
+        or not is_served(authority, request_authority=request_authority)
+    ):
         raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
     kid = form.cleaned_data["kid"]
     application = snapshot.by_aud.get(kid)
-    if application is None or application not in snapshot.applications_for_host(host):
+    if application is None or application not in snapshot.applications_for_host(authority.host):
         raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
 
-    app_host = app_host.lower()
-    scheme = request.scheme or "https"
+    app_host = str(authority)
     login_host = login_host_for(app_host)
     raw_redirect = form.cleaned_data["redirect_url"]
     redirect_url = safe_redirect_url(
@@ -104,6 +113,7 @@ def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, A
         app_host=app_host,
         scheme=scheme,
         snapshot=snapshot,
+        ports=served_ports(request_authority),
         debug=settings.DEBUG,
         fallback=application_root(application.domain),
     )

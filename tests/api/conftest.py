@@ -12,6 +12,11 @@ from tests.factories import UserFactory
 MakeUser = Callable[..., User]
 
 
+@pytest.fixture(autouse=True)
+def _api_on_login_host(on_login_host: None) -> None:
+    """The API is served on the login host (see `on_login_host`)."""
+
+
 @pytest.fixture
 def make_user(db: None) -> MakeUser:
     """A user holding exactly the permissions named `app_label.codename`."""

@@ -10,7 +10,7 @@ from identity import keys, sessions
 from identity.models import AccessSession, AuthEvent, RevocationCutoff, SigningKey
 from tests.factories import ApplicationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_login_host")]
 
 
 @pytest.fixture(autouse=True)

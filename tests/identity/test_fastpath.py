@@ -4,6 +4,9 @@ import io
 import sys
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from identity.fastpath import PreflightFastPath
 from tests.gatekit import API_HOST, CALLER, allow_policy, make_application
@@ -146,3 +149,62 @@ def test_steps_aside_when_the_configuration_cannot_load(monkeypatch):
 
 def _broken():
     raise RuntimeError("database unreachable")
+
+
+@pytest.fixture
+def django_handler():
+    """Django's own WSGI handler, without closing the test's database connection per request."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield WSGIHandler()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def _answer(app, environ):
+    status, headers, body = _call(app, environ)
+    return status, _access_control(headers), headers.get("Vary"), body
+
+
+PREFLIGHTS = {
+    "allowed": {"HTTP_ORIGIN": CALLER, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT"},
+    "refused origin": {
+        "HTTP_ORIGIN": "https://evil.example",
+        "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT",
+    },
+}
+PATHS = [
+    "/demo/echo/api/x",
+    "/cdn-cgi/access/get-identity",
+    "/cdn-cgi/access/login",
+    "/cdn-cgi/access/authorized",
+    "/cdn-cgi/access/certs",
+    "/healthz",
+    "/readyz",
+    "/admin/",
+    "/api/access/apps",
+    "/demo/echo//api/x",
+]
+
+
+@pytest.mark.parametrize("domain", [API_HOST, f"{API_HOST}/demo/echo/api", f"{API_HOST}/cdn-cgi"])
+@pytest.mark.parametrize("preflight", list(PREFLIGHTS))
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("host", [API_HOST, "stray.localhost", "127.0.0.1"])
+def test_the_fast_path_and_the_middleware_answer_every_request_alike(
+    django_handler, domain, preflight, path, host
+):
+    make_application(domain=domain, cors_headers=CORS)
+    environ = _environ(path, host=host, **PREFLIGHTS[preflight])
+    downstream = Downstream()
+
+    fast = _answer(PreflightFastPath(django_handler), dict(environ))
+    django_alone = _answer(django_handler, dict(environ))
+    _call(PreflightFastPath(downstream), dict(environ))
+
+    assert fast == django_alone
+    if path.startswith("/cdn-cgi/access/") or path in ("/healthz", "/readyz"):
+        # The gate never decides its own endpoints: the fast path leaves them to their views.
+        assert downstream.calls == [path]

@@ -147,25 +147,105 @@ def test_row7_paths_no_application_covers_are_untouched():
     assert _decide(_application(), path="/elsewhere").outcome is Outcome.UNTOUCHED
 
 
-def test_row7_a_protected_path_through_a_host_nothing_covers_is_misdirected():
-    decision = _decide(_application(), host="10.0.0.8:8000", path="/api/items")
+def _snapshot_of(*applications: CompiledApplication) -> Snapshot:
+    entries = [
+        (compile_pattern(text), application.id)
+        for application in applications
+        for text in (application.domain, *application.destinations)
+    ]
+    return Snapshot(
+        version=1,
+        applications={application.id: application for application in applications},
+        by_aud={application.aud: application for application in applications},
+        index=ApplicationIndex(entries),
+        groups={},
+        service_tokens={},
+        identity_providers={},
+        path_index=path_index_for(entries),
+    )
 
-    assert decision.outcome is Outcome.MISDIRECTED
+
+LOGIN_HOST = "access.example.org"
+# Protected on one host, in each kind of pattern; `other.example.org` covers another path.
+PROTECTED = {
+    "path": "api.example.com/private",
+    "wildcard host": "*.example.com/private",
+    "whole host": "whole.example.com",
+}
+OTHER = _application(id=2, aud="b" * 64, name="Other", domain="other.example.org/other")
 
 
-def test_row7_an_unprotected_path_through_a_host_nothing_covers_is_untouched():
-    assert _decide(_application(), host="10.0.0.8", path="/public").outcome is Outcome.UNTOUCHED
+def _through(kind: str, host: str, path: str, **rest: Any) -> Outcome:
+    protected = _application(domain=PROTECTED[kind])
+
+    def is_own_endpoint(request_host: str, request_path: str) -> bool:
+        return request_host == LOGIN_HOST and request_path.startswith("/admin/")
+
+    return decide_request(
+        RequestFacts(**{"host": host, "path": path, "method": "GET", **rest}),
+        _snapshot_of(protected, OTHER),
+        verify_token=_verifier({}),
+        authenticate_service_token=_authenticate,
+        is_own_endpoint=is_own_endpoint,
+    ).outcome
 
 
-def test_row7_a_whole_host_application_protects_only_its_own_host():
-    application = _application(domain=HOST)
+MISDIRECTED = Outcome.MISDIRECTED
+UNTOUCHED = Outcome.UNTOUCHED
+DECIDED = Outcome.UNAUTHENTICATED  # the covering application decides (no credentials here)
 
-    assert _decide(application, host="www.example.com").outcome is Outcome.UNTOUCHED
+
+# A request reaches a view through host B only if an application on B covers the path (B's
+# application decides) or no application on any host protects that path; otherwise 421.
+@pytest.mark.parametrize(
+    ("kind", "host", "path", "expected"),
+    [
+        ("path", "api.example.com", "/private/x", DECIDED),
+        ("path", "other.example.org", "/private/x", MISDIRECTED),
+        ("path", "other.example.org", "/other/x", DECIDED),
+        ("path", "other.example.org", "/public", UNTOUCHED),
+        ("path", LOGIN_HOST, "/private/x", MISDIRECTED),
+        ("path", "uncovered.example.net", "/private/x", MISDIRECTED),
+        ("path", "uncovered.example.net", "/public", UNTOUCHED),
+        ("path", "192.0.2.10", "/private/x", MISDIRECTED),
+        ("path", "[2001:db8::1]:8000", "/private/x", MISDIRECTED),
+        ("wildcard host", "any.example.com", "/private/x", DECIDED),
+        ("wildcard host", "example.com", "/private/x", MISDIRECTED),
+        ("wildcard host", "other.example.org", "/private/x", MISDIRECTED),
+        ("wildcard host", LOGIN_HOST, "/private/x", MISDIRECTED),
+        ("wildcard host", "192.0.2.10", "/private/x", MISDIRECTED),
+        ("wildcard host", "192.0.2.10", "/public", UNTOUCHED),
+        ("whole host", "whole.example.com", "/admin/", DECIDED),
+        ("whole host", "other.example.org", "/admin/", MISDIRECTED),
+        ("whole host", "other.example.org", "/other/x", DECIDED),
+        ("whole host", "uncovered.example.net", "/public", MISDIRECTED),
+        ("whole host", "192.0.2.10", "/", MISDIRECTED),
+        ("whole host", LOGIN_HOST, "/public", MISDIRECTED),
+        # The project's own self-authenticating endpoints stay reachable on the login host only.
+        ("whole host", LOGIN_HOST, "/admin/", UNTOUCHED),
+        ("whole host", "uncovered.example.net", "/admin/", MISDIRECTED),
+        # Non-canonical spellings of a protected path are refused too.
+        ("path", "192.0.2.10", "/x/../private/x", MISDIRECTED),
+        ("path", "192.0.2.10", "//private/x", MISDIRECTED),
+    ],
+)
+def test_row7_a_protected_path_is_served_only_through_a_host_that_covers_it(
+    kind, host, path, expected
+):
+    assert _through(kind, host, path) is expected
 
 
-def test_row7_another_application_on_the_host_keeps_the_path_untouched_there():
-    # The host is covered by an application (with other paths): its administrator decided.
-    assert _decide(_application(), path="/other").outcome is Outcome.UNTOUCHED
+@pytest.mark.parametrize("kind", list(PROTECTED))
+def test_row7_the_gates_own_endpoints_are_left_to_themselves_on_every_host(kind):
+    for host in ("api.example.com", "uncovered.example.net", LOGIN_HOST):
+        for path in ("/cdn-cgi/access/login", "/cdn-cgi/access/get-identity", "/healthz"):
+            assert _through(kind, host, path) is UNTOUCHED
+
+
+def test_row7_a_preflight_is_misdirected_like_any_request():
+    preflight = {"method": "OPTIONS", "origin": CALLER, "access_control_request_method": "GET"}
+
+    assert _through("path", "192.0.2.10", "/private/x", **preflight) is MISDIRECTED
 
 
 def test_row1_bypass_policy_passes_before_anything_else():

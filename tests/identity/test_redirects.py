@@ -26,12 +26,17 @@ class FakeCoverage:
 COVERAGE = FakeCoverage()
 
 
-def check(value, *, debug=False, scheme="https", fallback="/"):
+# The ports the site serves in these tests: the scheme's default, and 8000 for local hosts.
+SERVED_PORTS = frozenset({None, 8000})
+
+
+def check(value, *, debug=False, scheme="https", fallback="/", ports=SERVED_PORTS):
     return safe_redirect_url(
         value,
         app_host="app.example.com",
         scheme=scheme,
         snapshot=COVERAGE,
+        ports=ports,
         debug=debug,
         fallback=fallback,
     )
@@ -59,7 +64,7 @@ def test_relative_paths_are_kept(value):
         ("https://app.example.com/x?y=1#z", "https://app.example.com/x?y=1#z"),
         ("https://other.example.com/", "https://other.example.com/"),
         ("https://other.example.com", "https://other.example.com/"),
-        ("https://OTHER.example.com:8443/p", "https://other.example.com:8443/p"),
+        ("https://OTHER.example.com:8000/p", "https://other.example.com:8000/p"),
         ("https://other.example.com./p", "https://other.example.com/p"),
     ],
 )
@@ -160,9 +165,47 @@ def test_the_application_host_itself_is_accepted_without_coverage():
         app_host="app.example.com:443",
         scheme="https",
         snapshot=FakeCoverage(hosts=set()),
+        ports={None},
         debug=False,
     )
     assert result == "https://app.example.com/x"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://app.example.com:8081/x",  # another port of the application host
+        "https://other.example.com:22/",  # another port of another covered host
+        "https://app.example.com:1/",
+    ],
+)
+def test_a_port_the_site_does_not_serve_falls_back(value):
+    assert check(value, fallback="/home") == "/home"
+
+
+def test_a_port_the_site_serves_is_kept():
+    assert check("https://other.example.com:8000/x") == "https://other.example.com:8000/x"
+
+
+def test_the_default_port_written_out_is_rebuilt_without_it():
+    assert check("https://app.example.com:443/x", ports={None}) == "https://app.example.com/x"
+
+
+def test_only_the_listed_ports_are_served():
+    assert check("https://app.example.com:8000/x", ports={None}) == "/"
+    assert check("https://app.example.com/x", ports={8000}) == "/"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://cla\u00df.example.com/",  # IDNA 2003 reads class., browsers xn--cla-7ka.
+        "https://app.exampl\u0435.com/",  # a Cyrillic e
+        "https://\uff41pp.example.com/",  # a full-width a
+    ],
+)
+def test_a_host_not_written_in_ascii_falls_back(value):
+    assert check(value) == "/"
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from tests.factories import (
     ServiceTokenFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_login_host")]
 
 STAFF = [{"email_domain": {"domain": "example.com"}}]
 

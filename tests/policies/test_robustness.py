@@ -23,7 +23,7 @@ from policies.configfile import ConfigFileError, parse_text, plan_config
 from policies.models import AccessGroup, Application, Policy, ServiceToken
 from policies.validation import MAX_PRECEDENCE, Catalog
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_login_host")]
 
 EVERYONE: list[object] = [{"everyone": {}}]
 TESTER = "/admin/policies/application/tester/"

@@ -1,0 +1,98 @@
+"""Hosts as the sign-in flow uses them: one canonical spelling, on a port the site serves.
+
+Django accepts a host in many spellings (upper case, a trailing dot, an explicit default port,
+a port with leading zeros), and browsers read some spellings differently from Python: Python's
+IDNA 2003 codec maps `claß.example.com` to `class.example.com`, while a browser (UTS #46) goes
+to `xn--cla-7ka.example.com`, another host. A URL the login flow builds from the spelling a
+request used would send a fresh authorization code wherever that spelling leads. So the flow
+takes a host from a request only when it is already written canonically and on a port the site
+serves, and builds every URL from that canonical form (`Authority.__str__`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from identity.conf import conf
+from policies.matching import normalize_host
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_PORT = re.compile(r"[0-9]{1,5}")
+# What a host and port may be written with at all; anything else (spaces, `@`, `/`, letters
+# outside ASCII) is refused before any reading.
+_AUTHORITY_TEXT = re.compile(r"[A-Za-z0-9._:\[\]-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Authority:
+    """A host and port in canonical form: ASCII, lower case, no trailing dot, IPv6 in brackets,
+    and no port when it is the scheme's default (a browser never writes it)."""
+
+    host: str
+    port: int | None = None
+
+    def __str__(self) -> str:
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+
+def parse_authority(text: str, *, scheme: str) -> Authority | None:
+    """`host[:port]` read as a browser would reach it, or None when it is not a host name.
+
+    Non-ASCII text is refused rather than converted: browsers send hosts in ASCII, and Python's
+    conversion of international names is not the one browsers use.
+    """
+    if not isinstance(text, str) or not _AUTHORITY_TEXT.fullmatch(text):
+        return None
+    parts = _split(text)
+    if parts is None:
+        return None
+    host_text, port_text = parts
+    host = normalize_host(host_text)
+    if host is None:
+        return None
+    if port_text is None:
+        return Authority(host)
+    if not _PORT.fullmatch(port_text):
+        return None
+    port = int(port_text)
+    if not 0 < port <= 65535:
+        return None
+    return Authority(host, None if port == DEFAULT_PORTS.get(scheme) else port)
+
+
+def canonical_authority(text: str, *, scheme: str) -> Authority | None:
+    """`text` as an `Authority` only when it is already written in the canonical form."""
+    authority = parse_authority(text, scheme=scheme)
+    if authority is None or str(authority) != text:
+        return None
+    return authority
+
+
+def served_ports(request_authority: Authority) -> frozenset[int | None]:
+    """The ports an application host may be sent to from a request that arrived on this one.
+
+    The project serves its hosts from one place, so an application is reached on the port the
+    current request came in on (`None`: the scheme's default), plus the ports listed in
+    `ACCESS_APPLICATION_PORTS` for deployments whose proxy serves some hosts on others.
+    """
+    return frozenset({request_authority.port, *conf.application_ports})
+
+
+def is_served(authority: Authority, *, request_authority: Authority) -> bool:
+    """Whether `authority`'s port is one the site serves, seen from `request_authority`."""
+    return authority.port in served_ports(request_authority)
+
+
+def _split(text: str) -> tuple[str, str | None] | None:
+    """The host and the port text (None when there is no port), or None when malformed."""
+    if text.startswith("["):  # an IPv6 literal: "[::1]:8000"
+        end = text.find("]")
+        rest = text[end + 1 :]
+        if end == -1 or (rest and not rest.startswith(":")):
+            return None
+        return text[: end + 1], rest[1:] if rest else None
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        return text, None
+    return host, port
