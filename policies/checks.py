@@ -7,10 +7,12 @@ there is nothing to check yet, never a crash.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import ipaddress
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.core.checks import CheckMessage, Tags, register
 from django.core.checks import Warning as CheckWarning
 from django.db import DatabaseError
@@ -39,6 +41,65 @@ def check_policies(
             messages.extend(_policy_warnings(application, policy))
     messages.extend(_overlap_warnings(applications))
     return messages
+
+
+@register(Tags.security, deploy=True)
+def check_allowed_hosts_against_whole_hosts(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Warn when ALLOWED_HOSTS accepts hosts (wildcards, IP addresses) beyond the ones served.
+
+    Django serves every view on every host it accepts. Through such a host, the views a
+    whole-host application protects are refused `421` by the gate, but an exact list of the
+    hosts served leaves nothing to refuse.
+    """
+    broad = [entry for entry in settings.ALLOWED_HOSTS if _is_broad_host_entry(entry)]
+    if not broad:
+        return []
+    try:
+        whole_hosts = [
+            (application, pattern)
+            for application, pattern in _patterns(Application.objects.all())
+            if not pattern.path
+        ]
+    except DatabaseError:
+        return []  # tables not created yet: nothing to check
+    return [
+        CheckWarning(
+            f"ALLOWED_HOSTS accepts {entry!r}, through which Django would serve the views that "
+            f'application "{application.name}" protects on the whole host {pattern.host}.',
+            hint="The gate refuses those requests (421 Misdirected Request); list only the host "
+            "names you serve in ALLOWED_HOSTS, so they never reach the project at all.",
+            obj=application,
+            id="policies.W006",
+        )
+        for entry in broad
+        for application, pattern in whole_hosts
+        if pattern.host != entry
+    ]
+
+
+def _is_broad_host_entry(entry: str) -> bool:
+    if entry == "*" or entry.startswith("."):
+        return True
+    try:
+        ipaddress.ip_address(entry.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _patterns(applications: Iterable[Application]) -> Iterator[tuple[Application, HostPathPattern]]:
+    """Every application's compiled patterns (`domain` and `destinations`)."""
+    for application in applications:
+        destinations = (
+            application.destinations if isinstance(application.destinations, list) else []
+        )
+        for text in [application.domain, *destinations]:
+            try:
+                yield application, compile_pattern(str(text))
+            except PatternError:
+                continue  # validation refuses it; the snapshot reports it
 
 
 def _application_warnings(application: Application) -> list[CheckMessage]:
@@ -100,17 +161,8 @@ def _policy_warnings(application: Application, policy: Policy) -> list[CheckMess
 
 
 def _overlap_warnings(applications: list[Application]) -> list[CheckMessage]:
-    entries: list[tuple[HostPathPattern, int]] = []
+    entries = [(pattern, application.pk) for application, pattern in _patterns(applications)]
     by_id = {application.pk: application for application in applications}
-    for application in applications:
-        destinations = (
-            application.destinations if isinstance(application.destinations, list) else []
-        )
-        for text in [application.domain, *destinations]:
-            try:
-                entries.append((compile_pattern(str(text)), application.pk))
-            except PatternError:
-                continue  # validation refuses it; the snapshot reports it
     return [
         CheckWarning(
             f'Applications "{by_id[first].name}" and "{by_id[second].name}" have equally specific '

@@ -3,7 +3,7 @@
 import pytest
 from django.db import DatabaseError
 
-from policies.checks import check_policies
+from policies.checks import check_allowed_hosts_against_whole_hosts, check_policies
 from tests.factories import ApplicationFactory, PolicyFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +83,60 @@ def test_warnings_carry_hints():
     PolicyFactory(include=[{"everyone": {}}])
     (message,) = check_policies(databases=["default"])
     assert "require" in message.hint
+
+
+def _host_warnings(allowed_hosts, settings):
+    settings.ALLOWED_HOSTS = allowed_hosts
+    return [
+        (message.id, message.msg)
+        for message in check_allowed_hosts_against_whole_hosts()
+        if message.id == "policies.W006"
+    ]
+
+
+@pytest.mark.parametrize("entry", ["*", ".example.com", "10.0.0.5", "[::1]"])
+def test_broad_allowed_hosts_beside_a_whole_host_application_warn(entry, settings):
+    ApplicationFactory(name="Wiki", domain="wiki.example.com")
+
+    assert _host_warnings(["wiki.example.com", entry], settings) == [
+        (
+            "policies.W006",
+            f"ALLOWED_HOSTS accepts {entry!r}, through which Django would serve the views that "
+            'application "Wiki" protects on the whole host wiki.example.com.',
+        )
+    ]
+
+
+def test_exact_allowed_hosts_do_not_warn(settings):
+    ApplicationFactory(name="Wiki", domain="wiki.example.com")
+
+    assert _host_warnings(["wiki.example.com", "access.example.com"], settings) == []
+
+
+def test_broad_allowed_hosts_without_a_whole_host_application_do_not_warn(settings):
+    ApplicationFactory(name="Wiki", domain="wiki.example.com/docs")
+
+    assert _host_warnings(["*"], settings) == []
+
+
+def test_an_ip_address_that_is_itself_the_whole_host_does_not_warn(settings):
+    ApplicationFactory(name="Box", domain="10.0.0.5")
+
+    assert _host_warnings(["10.0.0.5"], settings) == []
+
+
+def test_a_whole_host_destination_counts_too(settings):
+    ApplicationFactory(name="Wiki", domain="wiki.example.com/docs", destinations=["w.example.com"])
+
+    assert [id_ for id_, _ in _host_warnings(["*"], settings)] == ["policies.W006"]
+
+
+def test_the_allowed_hosts_check_runs_with_check_deploy_only():
+    from django.core.checks import registry
+
+    assert check_allowed_hosts_against_whole_hosts in registry.registry.get_checks(
+        include_deployment_checks=True
+    )
+    assert check_allowed_hosts_against_whole_hosts not in registry.registry.get_checks(
+        include_deployment_checks=False
+    )
