@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("identity", "0002_apitoken"),
+        ("identity", "0003_move_apitoken_to_common"),
     ]
 
     operations = [
