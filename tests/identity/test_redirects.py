@@ -1,6 +1,6 @@
 """redirect_url validation: a table of open-redirect attempts, accepted shapes, properties."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 import pytest
@@ -268,7 +268,7 @@ class Target:
 targets = st.builds(
     Target,
     host=st.sampled_from(COVERED_HOSTS).flatmap(lambda h: st.sampled_from([h, h.upper()])),
-    port=st.one_of(st.none(), st.integers(1, 65535)),
+    port=st.sampled_from(sorted(SERVED_PORTS, key=str)),
     segments=st.lists(PATH_SEGMENT, max_size=4).map(tuple),
     query=QUERY,
     fragment=QUERY,
@@ -281,6 +281,13 @@ def test_an_https_url_on_a_covered_host_is_kept_as_it_was_checked(target_url):
     event(f"port: {target_url.port is not None}, query: {bool(target_url.query)}")
 
     assert check(target_url.url()) == target_url.expected()
+
+
+@given_reaching(targets, st.integers(1, 65535).filter(lambda port: port not in SERVED_PORTS))
+def test_a_url_on_a_port_the_site_does_not_serve_falls_back(target_url, port):
+    reached("unserved port")
+
+    assert check(replace(target_url, port=port).url(), fallback="/home") == "/home"
 
 
 @given_reaching(targets)
@@ -329,16 +336,17 @@ def test_every_open_redirect_mutation_falls_back_to_the_root(target_url, mutatio
     assert check(value, fallback="/root/") == "/root/"
 
 
+_MUTATED_OR_RANDOM = st.one_of(
+    st.tuples(targets, st.sampled_from(sorted(MUTATIONS)), st.data()).map(
+        lambda drawn: MUTATIONS[drawn[1]](drawn[0], drawn[2])
+    ),
+    st.text(max_size=80),
+)
+
+
+# Three draws in four are URLs that should pass, the rest mutated or random text.
 @given_reaching(
-    st.one_of(
-        targets.map(Target.url),
-        targets.map(Target.url),
-        targets.map(Target.url),
-        st.tuples(targets, st.sampled_from(sorted(MUTATIONS)), st.data()).map(
-            lambda drawn: MUTATIONS[drawn[1]](drawn[0], drawn[2])
-        ),
-        st.text(max_size=80),
-    )
+    st.integers(0, 3).flatmap(lambda n: targets.map(Target.url) if n else _MUTATED_OR_RANDOM)
 )
 def test_any_input_gives_a_relative_path_or_a_covered_https_url(value):
     result = check(value)
