@@ -18,7 +18,12 @@ def _tracked_texts() -> dict[str, str]:
         text=True,
         check=True,
     ).stdout.split()
-    return {name: (ROOT / name).read_text() for name in names if (ROOT / name).is_file()}
+    this_file = Path(__file__).resolve().relative_to(ROOT).as_posix()  # it quotes both forms
+    return {
+        name: (ROOT / name).read_text()
+        for name in names
+        if (ROOT / name).is_file() and name != this_file
+    }
 
 
 def _sections() -> list[str]:
