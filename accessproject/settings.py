@@ -71,7 +71,8 @@ else:
         f"TASK_BACKEND must be 'immediate' or 'database', not {TASK_BACKEND!r}."
     )
 
-ACCESS_DEMO = env.bool("ACCESS_DEMO", default=DEBUG)
+# The demo app lives in the repository, not in the installed package.
+ACCESS_DEMO = env.bool("ACCESS_DEMO", default=DEBUG) and find_spec("demo") is not None
 if ACCESS_DEMO:
     INSTALLED_APPS.append("demo")
 
@@ -94,7 +95,9 @@ ROOT_URLCONF = "accessproject.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Every template lives in its app (identity/templates, ...), so the apps work installed
+        # into another project.
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
