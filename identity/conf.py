@@ -12,6 +12,8 @@ Settings (all optional):
 - `ACCESS_TRUSTED_PROXIES`: CIDRs of reverse proxies whose `X-Forwarded-For` is believed.
 - `ACCESS_COUNTRY_HEADER`: the request header carrying the client's country, set by a trusted
   edge (e.g. "CF-IPCountry"); "" = no country is known.
+- `ACCESS_CREATE_USERS`: with `identity.users.AccessUserBackend`, create a Django user for an
+  address that passed the gate and has none (default off).
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ class IdentitySettings:
     @property
     def country_header(self) -> str:
         return str(getattr(settings, "ACCESS_COUNTRY_HEADER", "") or "").strip()
+
+    @property
+    def create_users(self) -> bool:
+        return getattr(settings, "ACCESS_CREATE_USERS", False) is True
 
     @property
     def default_session_duration(self) -> timedelta:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
+
+from identity.users import active_user_with_email
 
 
 class AccessUser:
@@ -79,17 +80,5 @@ class AccessAuthentication(BaseAuthentication):
         claims = getattr(access, "claims", None)
         if not email and not common_name:
             return None
-        user = _django_user(email) if email and not common_name else None
+        user = active_user_with_email(email) if email and not common_name else None
         return (user or AccessUser(email=email, common_name=common_name)), claims
-
-
-def _django_user(email: str) -> Any | None:
-    user_model = get_user_model()
-    email_field = user_model.get_email_field_name()
-    matches = list(
-        user_model._default_manager.filter(**{f"{email_field}__iexact": email, "is_active": True})[
-            :2
-        ]
-    )
-    # Two accounts with one address: do not guess which one the person is.
-    return matches[0] if len(matches) == 1 else None

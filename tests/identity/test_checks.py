@@ -1,8 +1,10 @@
 """System checks on the identity settings."""
 
 import pytest
+from django.core import checks
 
-from identity.checks import check_identity_settings
+from identity.checks import check_identity_settings, check_installation
+from identity.middleware import AccessGateMiddleware
 
 
 def _ids(messages):
@@ -98,3 +100,111 @@ def test_equal_budgets_pass(settings):
     settings.ACCESS_PIN_FAILURES_OVERALL = 40
 
     assert check_identity_settings() == []
+
+
+# Installation into a site's own project: the gate middleware, its place, the sign-in URLs.
+
+GATE = "identity.middleware.AccessGateMiddleware"
+SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
+AUTHENTICATION = "django.contrib.auth.middleware.AuthenticationMiddleware"
+USER_MIDDLEWARE = "identity.users.AccessUserMiddleware"
+USER_BACKEND = "identity.users.AccessUserBackend"
+
+
+def _without(middleware, *paths):
+    return [entry for entry in middleware if entry not in paths]
+
+
+def _after(middleware, moved, anchor):
+    """`middleware` with `moved` placed right after `anchor`."""
+    kept = _without(middleware, moved)
+    index = kept.index(anchor) + 1
+    return [*kept[:index], moved, *kept[index:]]
+
+
+def test_the_project_itself_is_installed_correctly():
+    assert check_installation() == []
+
+
+def test_a_missing_gate_middleware_is_an_error(settings):
+    settings.MIDDLEWARE = _without(settings.MIDDLEWARE, GATE)
+
+    messages = check_installation()
+
+    assert _ids(messages) == ["identity.E003"]
+    assert messages[0].level == checks.ERROR
+
+
+class _SiteGate(AccessGateMiddleware):
+    """A site's own subclass of the gate."""
+
+
+def test_a_subclass_of_the_gate_counts_as_the_gate(settings):
+    settings.MIDDLEWARE = [
+        "tests.identity.test_checks._SiteGate" if entry == GATE else entry
+        for entry in settings.MIDDLEWARE
+    ]
+
+    assert check_installation() == []
+
+
+@pytest.mark.parametrize("anchor", [SESSIONS, AUTHENTICATION])
+def test_a_gate_after_sessions_or_authentication_is_an_error(settings, anchor):
+    settings.MIDDLEWARE = _after(settings.MIDDLEWARE, GATE, anchor)
+
+    assert _ids(check_installation()) == ["identity.E004"]
+
+
+def test_a_gate_right_before_sessions_passes(settings):
+    settings.MIDDLEWARE = [GATE, SESSIONS, AUTHENTICATION]
+
+    assert check_installation() == []
+
+
+@pytest.mark.parametrize(
+    "urlconf",
+    ["tests.identity.urlconfs.without_access", "tests.identity.urlconfs.access_under_a_prefix"],
+)
+def test_sign_in_endpoints_outside_cdn_cgi_access_are_an_error(settings, urlconf):
+    settings.ROOT_URLCONF = urlconf
+
+    messages = check_installation()
+
+    assert _ids(messages) == ["identity.E005"]
+    assert "/cdn-cgi/access/login" in messages[0].msg
+
+
+def test_the_user_middleware_after_the_gate_and_authentication_passes(settings):
+    settings.MIDDLEWARE = _after(settings.MIDDLEWARE, USER_MIDDLEWARE, AUTHENTICATION)
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, USER_BACKEND]
+
+    assert check_installation() == []
+
+
+@pytest.mark.parametrize("anchor", [SESSIONS, GATE])
+def test_the_user_middleware_before_authentication_is_an_error(settings, anchor):
+    settings.MIDDLEWARE = _after(settings.MIDDLEWARE, USER_MIDDLEWARE, anchor)
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, USER_BACKEND]
+
+    assert _ids(check_installation()) == ["identity.E006"]
+
+
+def test_the_user_middleware_without_the_gate_is_an_error(settings):
+    settings.MIDDLEWARE = _after(
+        _without(settings.MIDDLEWARE, GATE), USER_MIDDLEWARE, AUTHENTICATION
+    )
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, USER_BACKEND]
+
+    assert _ids(check_installation()) == ["identity.E003", "identity.E006"]
+
+
+def test_the_user_middleware_without_its_backend_is_an_error(settings):
+    settings.MIDDLEWARE = _after(settings.MIDDLEWARE, USER_MIDDLEWARE, AUTHENTICATION)
+
+    assert _ids(check_installation()) == ["identity.E007"]
+
+
+def test_checks_run_with_the_framework(settings):
+    settings.MIDDLEWARE = _without(settings.MIDDLEWARE, GATE)
+
+    assert "identity.E003" in _ids(checks.run_checks())

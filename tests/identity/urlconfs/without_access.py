@@ -1,0 +1,6 @@
+"""A site that forgot the sign-in endpoints."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [path("admin/", admin.site.urls)]
