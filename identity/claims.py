@@ -9,10 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from ipaddress import IPv4Address, IPv6Address
+
+from policies.rules import Subject
 
 # Extra claims the sign-in flows add, read back through `AccessClaims` properties.
 LOGIN_METHOD_CLAIM = "login_method"
 AUTH_METHODS_CLAIM = "amr"
+# The identity provider of the sign-in, {"id": "3", "type": "oidc"}, as Access's get-identity.
+IDP_CLAIM = "idp"
+# What that provider said: its groups (GitHub: organisations and "org/team" slugs), and the
+# id_token claims its config's `claims` copy, under `custom` as Access puts them.
+GROUPS_CLAIM = "groups"
+CUSTOM_CLAIM = "custom"
 BINDING_CLAIM = "binding"
 # A service token's app token carries the secret version it was minted under.
 SECRET_VERSION_CLAIM = "secret_version"
@@ -60,6 +69,49 @@ class AccessClaims:
         if not isinstance(value, list):
             return ()
         return tuple(method for method in value if isinstance(method, str))
+
+    @property
+    def idp_id(self) -> str:
+        """The id of the identity provider the sign-in used ("" when the token does not say)."""
+        return self._idp_field("id")
+
+    @property
+    def idp_type(self) -> str:
+        """That provider's type (`oidc`, `github`, ...), "" when the token does not say."""
+        return self._idp_field("type")
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The groups the identity provider reported at sign-in."""
+        value = self.raw.get(GROUPS_CLAIM)
+        if not isinstance(value, list):
+            return ()
+        return tuple(group for group in value if isinstance(group, str))
+
+    @property
+    def custom(self) -> Mapping[str, object]:
+        """The provider's claims the config copies into the token (`claims`)."""
+        value = self.raw.get(CUSTOM_CLAIM)
+        return value if isinstance(value, dict) else {}
+
+    def as_subject(self, *, ip: IPv4Address | IPv6Address | None, country: str) -> Subject:
+        """The person this token stands for, as policies see them from this request."""
+        return Subject(
+            email=self.email or None,
+            ip=ip,
+            country=country or None,
+            login_method=self.login_method or None,
+            auth_methods=frozenset(self.auth_methods),
+            idp_id=self.idp_id or None,
+            idp_type=self.idp_type or None,
+            idp_groups=frozenset(self.groups),
+            idp_claims=self.custom,
+        )
+
+    def _idp_field(self, name: str) -> str:
+        idp = self.raw.get(IDP_CLAIM)
+        value = idp.get(name) if isinstance(idp, dict) else None
+        return value if isinstance(value, str) else ""
 
     @property
     def secret_version(self) -> int | None:

@@ -226,13 +226,7 @@ def _decide_with_credentials(
             snapshot, application, subject, claims=claims, token=token, service_token=service_token
         )
 
-    subject = Subject(
-        email=claims.email or None,
-        ip=facts.ip,
-        country=facts.country or None,
-        login_method=claims.login_method or None,
-        auth_methods=frozenset(claims.auth_methods),
-    )
+    subject = claims.as_subject(ip=facts.ip, country=facts.country)
     return _apply_policies(snapshot, application, subject, claims=claims, token=token)
 
 

@@ -14,7 +14,6 @@ expire, since verification only needs the public half).
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import logging
@@ -25,16 +24,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
-from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 
+from common.encryption import Undecryptable, decrypt_text, encrypt_text
 from common.versioning import SIGNING_KEYS, VersionedState, bump_version
 from identity.conf import conf
 from identity.events import record_event
@@ -107,29 +105,21 @@ class PrivateSigningKey:
 # --- encryption at rest ---------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4)
-def _fernet(secret_key: str) -> Fernet:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_FERNET_INFO).derive(
-        secret_key.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(derived))
-
-
 def _encrypt_private_key(key: rsa.RSAPrivateKey) -> str:
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return _fernet(settings.SECRET_KEY).encrypt(pem).decode()
+    return encrypt_text(pem, purpose=_FERNET_INFO)
 
 
 @functools.lru_cache(maxsize=8)
 def _decrypt_private_key(ciphertext: str, secret_key: str) -> rsa.RSAPrivateKey:
     # Cached: decrypting and parsing a PEM costs milliseconds, and tokens are minted often.
     try:
-        pem = _fernet(secret_key).decrypt(ciphertext.encode())
-    except InvalidToken as error:
+        pem = decrypt_text(ciphertext, purpose=_FERNET_INFO, secret_key=secret_key)
+    except Undecryptable as error:
         raise SigningKeyUnavailable("a stored signing key cannot be decrypted") from error
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):

@@ -38,7 +38,12 @@ from policies.forms import (
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.rules import Subject
 from policies.snapshot import CompiledApplication, SnapshotError, get_snapshot
-from policies.validation import Catalog, group_delete_errors, reference_delete_errors
+from policies.validation import (
+    Catalog,
+    group_delete_errors,
+    provider_delete_errors,
+    reference_delete_errors,
+)
 
 
 class ServicesDeleteMixin:
@@ -222,14 +227,22 @@ def _subject(data: dict[str, Any]) -> Subject:
         for method in (data.get("auth_methods") or "").split(",")
         if method.strip()
     )
+    provider = data.get("login_method")
+    groups = frozenset(
+        group.strip() for group in (data.get("groups") or "").split(",") if group.strip()
+    )
     return Subject(
         email=None if token else (data.get("email") or None),
         ip=ip_address(data["ip"]) if data.get("ip") else None,
         country=(data.get("country") or "").upper() or None,
-        login_method=data["login_method"].name if data.get("login_method") else None,
+        login_method=provider.name if provider else None,
         auth_methods=methods,
         service_token=token.name if token else None,
         is_service_token=token is not None,
+        idp_id=str(provider.pk) if provider and not token else None,
+        idp_type=provider.type if provider and not token else None,
+        idp_groups=groups if not token else frozenset(),
+        idp_claims=(data.get("claims") or {}) if not token else {},
     )
 
 
@@ -376,15 +389,16 @@ class IdentityProviderAdmin(ServicesDeleteMixin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: IdentityProvider, form: BaseForm, change: bool
     ) -> None:
-        name, type_ = form.cleaned_data["name"], form.cleaned_data["type"]
+        assert isinstance(form, IdentityProviderForm)
+        fields = form.service_fields()
         if change:
-            services.identity_provider_update(provider=obj, name=name, type=type_)
+            services.identity_provider_update(provider=obj, **fields)
         else:
-            saved = services.identity_provider_create(name=name, type=type_)
+            saved = services.identity_provider_create(**fields)
             obj.pk, obj._state = saved.pk, saved._state
 
     def delete_errors(self, obj: IdentityProvider, catalog: Catalog) -> list[str]:
-        errors = reference_delete_errors("login_method", obj.name, catalog=catalog)
+        errors = provider_delete_errors(obj.pk, obj.name, catalog=catalog)
         found = [message for messages_ in errors.values() for message in messages_]
         found.extend(
             f'application "{application.name}" lists it in allowed_idps'

@@ -2,7 +2,7 @@
 
 The file holds four lists, each of objects identified by `name`:
 
-    identity_providers: [{name, type}]
+    identity_providers: [{name, type, config}]
     groups:             [{name, include, require, exclude}]
     service_tokens:     [{name, duration, client_id?, client_secret?}]
     applications:       [{name, domain, destinations, ..., policies: [{name, decision, ...}]}]
@@ -11,12 +11,19 @@ An object describes its whole state: a field the file leaves out takes its defau
 is validated against the final state the file describes (so a rule may name a group defined
 further down) before anything is written; then the plan is applied in one transaction through
 `policies.services`. Errors name their place as `applications[2].cors_headers.max_age`.
+
+An identity provider's config may name its secrets as `${ENV_VAR}` (any text value of the
+config may): the file then holds no secret, and a variable that is not set is an error. Secrets
+are write-only: left out of a provider the database already has, the stored one is kept;
+`export_config` never writes them.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,14 +34,16 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from common.credentials import verify_secret
-from common.text import decode_json, refuse_unstorable_text
+from common.text import decode_json, join_path, refuse_unstorable_text
 from policies import services, validation
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
+from policies.providers import parse_config
 from policies.selectors import (
     application_fields,
     application_policies,
     group_fields,
     identity_provider_fields,
+    kept_secrets,
     policy_fields,
     service_token_fields,
 )
@@ -201,10 +210,61 @@ def _desired_state(data: object) -> dict[str, list[dict[str, Any]]]:
                 errors.append(f'{where}.name: another {LABELS[section]} is named "{name}"')
                 continue
             names.add(name)
-            desired[section].append(dict(item))
+            value = dict(item)
+            if section == "identity_providers" and "config" in value:
+                value["config"] = _expand_environment(value["config"], f"{where}.config", errors)
+            desired[section].append(value)
     if errors:
         raise ConfigFileError(errors)
     return desired
+
+
+_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _expand_environment(value: object, where: str, errors: list[str]) -> object:
+    """`value` with every `${NAME}` in its text replaced by the environment variable NAME."""
+    if isinstance(value, Mapping):
+        return {
+            key: _expand_environment(item, join_path(where, str(key)), errors)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            _expand_environment(item, f"{where}[{index}]", errors)
+            for index, item in enumerate(value)
+        ]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not _VARIABLE_NAME.fullmatch(name):
+            errors.append(f"{where}: ${{{name}}} is not a variable name; write ${{NAME}}")
+            return ""
+        found = os.environ.get(name)
+        if found is None:
+            errors.append(f"{where}: the environment variable {name} is not set")
+            return ""
+        return found
+
+    expanded = _REFERENCE.sub(substitute, value)
+    if "${" in _REFERENCE.sub("", value):
+        errors.append(f"{where}: an unclosed ${{; write ${{NAME}}")
+    return expanded
+
+
+def _provider_values(
+    item: Mapping[str, Any], stored: Mapping[str, IdentityProvider]
+) -> dict[str, Any]:
+    """An identity provider as the file gives it, with the stored secrets it may leave out."""
+    config = item.get("config", {})
+    if isinstance(config, Mapping):
+        type_ = item.get("type")
+        kept = kept_secrets(stored.get(item["name"]), type_) if isinstance(type_, str) else {}
+        config = {**kept, **config}
+    return {"name": item["name"], "type": item.get("type"), "config": config}
 
 
 def _list_or_empty(value: object) -> object:
@@ -280,9 +340,25 @@ def _final_catalog(desired: dict[str, list[dict[str, Any]]], *, prune: bool) -> 
             {name for name in stored.identity_providers if keep("identity_providers", name)}
             | listed["identity_providers"]
         ),
+        identity_provider_ids=_final_provider_ids(desired, prune=prune),
         policies=tuple(policies),
         application_patterns=tuple(patterns),
     )
+
+
+def _final_provider_ids(desired: dict[str, list[dict[str, Any]]], *, prune: bool) -> dict[str, str]:
+    """Ids of the identity providers after applying, with their final types: a provider the
+    file lists keeps the id it has in the database (a new one has none yet, so rules can only
+    name it by name)."""
+    listed = {item["name"]: item.get("type") for item in desired["identity_providers"]}
+    ids: dict[str, str] = {}
+    for pk, name, type_ in IdentityProvider.objects.values_list("pk", "name", "type"):
+        if name in listed:
+            if isinstance(listed[name], str):
+                ids[str(pk)] = str(listed[name])
+        elif not prune:
+            ids[str(pk)] = type_
+    return ids
 
 
 def _pattern_texts(values: Mapping[str, Any]) -> list[str]:
@@ -292,9 +368,15 @@ def _pattern_texts(values: Mapping[str, Any]) -> list[str]:
 
 
 def _validate(desired: dict[str, list[dict[str, Any]]], catalog: Catalog, errors: Errors) -> None:
+    stored_providers = {p.name: p for p in IdentityProvider.objects.all()}
     for index, item in enumerate(desired["identity_providers"]):
+        extra = {key: value for key, value in item.items() if key not in ("name", "type", "config")}
         merge_errors(
-            errors, validation.identity_provider_errors(item), f"identity_providers[{index}]"
+            errors,
+            validation.identity_provider_errors(
+                {**extra, **_provider_values(item, stored_providers)}
+            ),
+            f"identity_providers[{index}]",
         )
     for index, item in enumerate(desired["groups"]):
         found = validation.group_errors(
@@ -346,13 +428,7 @@ def _changes(desired: dict[str, list[dict[str, Any]]], *, prune: bool) -> list[C
     changes: list[Change] = []
     providers = {p.name: p for p in IdentityProvider.objects.all()}
     for item in desired["identity_providers"]:
-        _compare(
-            changes,
-            "identity provider",
-            providers.get(item["name"]),
-            item,
-            identity_provider_fields,
-        )
+        changes.extend(_provider_changes(providers.get(item["name"]), item, providers))
     groups = {g.name: g for g in AccessGroup.objects.all()}
     for item in desired["groups"]:
         _compare(changes, "group", groups.get(item["name"]), _group_values(item), group_fields)
@@ -394,6 +470,31 @@ def _compare(
     changed = _changed(fields_of(current), wanted)
     if changed:
         changes.append(Change("update", kind, wanted["name"], changed))
+
+
+def _provider_changes(
+    provider: IdentityProvider | None,
+    item: Mapping[str, Any],
+    stored: Mapping[str, IdentityProvider],
+) -> list[Change]:
+    """The change to one identity provider; a changed secret is named, never shown."""
+    if provider is None:
+        return [Change("create", "identity provider", item["name"])]
+    values = _provider_values(item, stored)
+    parsed = parse_config(values["type"], values["config"])
+    changed = list(
+        _changed(
+            identity_provider_fields(provider),
+            {"name": values["name"], "type": values["type"], "config": parsed.public_data()},
+        )
+    )
+    current_secrets = kept_secrets(provider, values["type"])
+    changed.extend(
+        f"config.{name}"
+        for name, secret in parsed.secret_data().items()
+        if current_secrets.get(name) != secret
+    )
+    return [Change("update", "identity provider", item["name"], tuple(changed))] if changed else []
 
 
 def _token_changes(token: ServiceToken | None, item: Mapping[str, Any]) -> list[Change]:
@@ -460,10 +561,11 @@ def _apply_identity_providers(plan: Plan, touched: set[tuple[str, str]]) -> None
         if ("identity provider", item["name"]) not in touched:
             continue
         provider = stored.get(item["name"])
+        config = item.get("config", {})
         if provider is None:
-            services.identity_provider_create(name=item["name"], type=item["type"])
+            services.identity_provider_create(name=item["name"], type=item["type"], config=config)
         else:
-            services.identity_provider_update(provider=provider, type=item["type"])
+            services.identity_provider_update(provider=provider, type=item["type"], config=config)
 
 
 def _apply_groups(plan: Plan, touched: set[tuple[str, str]]) -> None:

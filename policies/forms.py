@@ -13,6 +13,7 @@ from django.forms.models import BaseInlineFormSet
 from common.text import decode_json
 from policies import validation
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
+from policies.selectors import kept_secrets
 from policies.validation import Catalog, Errors
 
 RULE_HELP = (
@@ -21,7 +22,10 @@ RULE_HELP = (
     '{"email_domain": {"domain": "example.com"}}, {"ip": {"ip": "203.0.113.0/24"}}, '
     '{"geo": {"country_code": "PT"}}, {"group": {"name": "staff"}}, '
     '{"service_token": {"name": "ci"}}, {"any_valid_service_token": {}}, '
-    '{"login_method": {"name": "One-time PIN"}}, {"auth_method": {"auth_method": "mfa"}}.'
+    '{"login_method": {"id": 3}} (or {"name": "One-time PIN"}), '
+    '{"auth_method": {"auth_method": "mfa"}}, '
+    '{"oidc": {"claim_name": "groups", "claim_value": "admins", "identity_provider_id": 3}}, '
+    '{"github-organization": {"name": "acme", "team": "site-ops", "identity_provider_id": 4}}.'
 )
 RULE_LIST_HELP = {
     "include": f"Include (OR, at least one). {RULE_HELP}",
@@ -232,19 +236,58 @@ class ServiceTokenForm(forms.ModelForm):
         return cleaned
 
 
+CONFIG_HELP = (
+    "JSON object: the type's settings, with Access's names. oidc: "
+    '{"client_id": "...", "issuer": "https://idp.example.com"} (endpoints from discovery), '
+    'or with "auth_url", "token_url", "certs_url"; also "scopes", "claims", '
+    '"email_claim_name", "pkce_enabled". google: {"client_id"}; azureAD: {"client_id", '
+    '"directory_id"}; okta: {"client_id", "okta_account"}; github: {"client_id"}. '
+    "One-time PIN and password take {}. The client secret goes in the field below."
+)
+
+
 class IdentityProviderForm(forms.ModelForm):
-    """An identity provider's name and type."""
+    """An identity provider's name, type and config; its client secret is write-only."""
+
+    client_secret = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Stored encrypted and never shown. Leave empty to keep the stored one.",
+    )
 
     class Meta:
         model = IdentityProvider
-        fields = ["name", "type"]
+        fields = ["name", "type", "config"]
+        field_classes = {"config": StorableJSONField}
+        help_texts = {"config": CONFIG_HELP}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        errors = validation.identity_provider_errors(dict(cleaned))
+        values = self.service_fields()
+        stored = IdentityProvider.objects.filter(pk=self.instance.pk).first()
+        config = values["config"]
+        if isinstance(config, dict):
+            config = {**kept_secrets(stored, str(values["type"])), **config}
+        errors = validation.identity_provider_errors({**values, "config": config})
+        if "config.client_secret" in errors:
+            errors["client_secret"] = errors.pop("config.client_secret")
         validation.merge_errors(errors, _rename_errors(self, "login_method", cleaned.get("name")))
         attach_errors(self, errors)
         return cleaned
+
+    def service_fields(self) -> dict[str, Any]:
+        """The cleaned values as `policies.services` takes them (the secret inside config)."""
+        config = self.cleaned_data.get("config")
+        config = {} if config is None else config
+        secret = self.cleaned_data.get("client_secret")
+        if secret and isinstance(config, dict):
+            config = {**config, "client_secret": secret}
+        return {
+            "name": self.cleaned_data.get("name"),
+            "type": self.cleaned_data.get("type"),
+            "config": config,
+        }
 
 
 def _rename_errors(form: forms.ModelForm, kind: str, name: object) -> Errors:
@@ -291,12 +334,29 @@ class PolicyTesterForm(forms.Form):
     auth_methods = forms.CharField(
         required=False, help_text="Comma-separated authentication methods, e.g. pwd, mfa."
     )
+    groups = forms.CharField(
+        required=False,
+        help_text="Comma-separated groups the identity provider reports, e.g. admins, "
+        "acme/site-ops (a GitHub organisation's team).",
+    )
+    claims = StorableJSONField(
+        required=False,
+        help_text='The provider\'s claims copied into the token, e.g. {"department": "ops"}.',
+    )
     service_token = forms.ModelChoiceField(
         queryset=ServiceToken.objects.all(),
         required=False,
         to_field_name="name",
         help_text="Test as this service token instead of a person.",
     )
+
+    def clean_claims(self) -> dict[str, Any]:
+        value = self.cleaned_data.get("claims")
+        if value in (None, ""):
+            return {}
+        if not isinstance(value, dict):
+            raise ValidationError('Enter a JSON object, like {"department": "ops"}.')
+        return value
 
     def clean_url(self) -> str:
         url: str = self.cleaned_data["url"]

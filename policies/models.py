@@ -12,6 +12,8 @@ import secrets
 
 from django.db import models
 
+from policies.providers import PROVIDER_TYPES
+
 DEFAULT_DENY_MESSAGE = "That account does not have access."
 DEFAULT_SESSION_DURATION = "24h"
 DEFAULT_SERVICE_TOKEN_DURATION = "8760h"
@@ -24,14 +26,28 @@ def new_aud() -> str:
 
 
 class IdentityProvider(models.Model):
-    """A way to sign in, referenced by name from `login_method` rules and `allowed_idps`."""
+    """A way to sign in: a row with its own id, a `type` and that type's `config`.
 
-    class Type(models.TextChoices):
-        ONE_TIME_PIN = "onetimepin", "One-time PIN"
-        PASSWORD = "password", "Username and password"
+    Rules refer to it by id (`login_method`, `oidc`, `github-organization`) or, for
+    `login_method`, by name; applications offer it through `allowed_idps`. The shape of each
+    type's config is declared once in `policies.providers`; secret fields are kept apart in
+    `secrets`, encrypted (`policies.providers.encrypt_secrets`), and never shown.
+    """
+
+    # Derived from the one declaration of the types (ONETIMEPIN, PASSWORD, OIDC, ..., GITHUB).
+    Type = models.TextChoices(  # type: ignore[call-overload]
+        "Type",
+        [(entry.type.upper(), (entry.type, entry.label)) for entry in PROVIDER_TYPES.values()],
+    )
 
     name = models.CharField(max_length=100, unique=True)
     type = models.CharField(max_length=20, choices=Type.choices)
+    config = models.JSONField(
+        default=dict, blank=True, help_text="The type's settings, without its secrets."
+    )
+    secrets = models.TextField(
+        blank=True, default="", editable=False, help_text="Secret settings, encrypted at rest."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

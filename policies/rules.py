@@ -25,6 +25,7 @@ __all__ = [
     "compile_rule",
     "compile_rules",
     "evaluate_rules",
+    "github_team_slug",
     "rules_match",
 ]
 
@@ -47,8 +48,10 @@ class RuleError(ValueError):
 class Subject:
     """Who (or what) is asking, as far as the rules need to know.
 
-    `login_method` is the identity provider's name; `service_token` the service token's name.
-    `country` is an ISO 3166 alpha-2 code in upper case.
+    `login_method` is the identity provider's name and `idp_id`, `idp_type` its id and type;
+    `idp_groups` and `idp_claims` are what that provider said at sign-in (its groups, and the
+    claims its config copies into the Access token). `service_token` is the service token's
+    name. `country` is an ISO 3166 alpha-2 code in upper case.
     """
 
     email: str | None = None
@@ -58,6 +61,10 @@ class Subject:
     auth_methods: frozenset[str] = frozenset()
     service_token: str | None = None
     is_service_token: bool = False
+    idp_id: str | None = None
+    idp_type: str | None = None
+    idp_groups: frozenset[str] = frozenset()
+    idp_claims: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +244,10 @@ class AnyValidServiceTokenRule(Rule):
 
 @dataclass(frozen=True, slots=True)
 class LoginMethodRule(Rule):
-    name: str
+    """The identity provider the sign-in used: by id (as Access writes it), or by name."""
+
+    name: str = ""
+    id: str = ""
     _folded: str = field(init=False, repr=False, compare=False)
     kind: ClassVar[str] = "login_method"
     is_identity: ClassVar[bool] = True
@@ -248,10 +258,96 @@ class LoginMethodRule(Rule):
     def _matches(
         self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
     ) -> bool:
+        if self.id:
+            return subject.idp_id == self.id
         return subject.login_method is not None and subject.login_method.casefold() == self._folded
 
     def to_data(self) -> dict[str, dict[str, str]]:
-        return {self.kind: {"name": self.name}}
+        return {self.kind: {"id": self.id} if self.id else {"name": self.name}}
+
+
+def _claim_holds(value: object, wanted: str) -> bool:
+    """Whether a claim's value is `wanted`, or (a list) holds it. Compared as text, exactly:
+    `true` for a JSON true, `3` for a number; objects never match."""
+    if isinstance(value, list):
+        return any(_claim_holds(item, wanted) for item in value if not isinstance(item, list))
+    if isinstance(value, bool):
+        return wanted == ("true" if value else "false")
+    if isinstance(value, str | int | float):
+        return str(value) == wanted
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class OidcClaimRule(Rule):
+    """A claim an OpenID Connect provider sent at sign-in, as Access's "OIDC Claim" selector.
+
+    Only the named provider's sign-ins match: the same claim from another provider (which may
+    let anyone call themselves `admins`) never does.
+    """
+
+    claim_name: str
+    claim_value: str
+    identity_provider_id: str
+    kind: ClassVar[str] = "oidc"
+    is_identity: ClassVar[bool] = True
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        if subject.idp_id != self.identity_provider_id:
+            return False
+        if self.claim_name == "groups" and self.claim_value in subject.idp_groups:
+            return True
+        value = subject.idp_claims.get(self.claim_name)
+        return value is not None and _claim_holds(value, self.claim_value)
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        return {
+            self.kind: {
+                "claim_name": self.claim_name,
+                "claim_value": self.claim_value,
+                "identity_provider_id": self.identity_provider_id,
+            }
+        }
+
+
+def github_team_slug(name: str) -> str:
+    """A GitHub team's slug from its name or slug ("Site Ops" -> "site-ops")."""
+    return re.sub(r"[^a-z0-9_]+", "-", name.strip().lower()).strip("-")
+
+
+@dataclass(frozen=True, slots=True)
+class GitHubOrganizationRule(Rule):
+    """Membership of a GitHub organisation (and one of its teams), read at sign-in.
+
+    The GitHub sign-in carries the organisations (`acme`) and teams (`acme/site-ops`) in the
+    Access token's groups; only sign-ins through a GitHub provider (this one, when named) count.
+    """
+
+    name: str  # the organisation's login, lower case
+    team: str = ""  # the team's slug
+    identity_provider_id: str = ""
+    kind: ClassVar[str] = "github-organization"
+    is_identity: ClassVar[bool] = True
+
+    def _matches(
+        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
+    ) -> bool:
+        if subject.idp_type != "github":
+            return False
+        if self.identity_provider_id and subject.idp_id != self.identity_provider_id:
+            return False
+        wanted = f"{self.name}/{self.team}" if self.team else self.name
+        return wanted in {group.lower() for group in subject.idp_groups}
+
+    def to_data(self) -> dict[str, dict[str, str]]:
+        fields = {"name": self.name}
+        if self.team:
+            fields["team"] = self.team
+        if self.identity_provider_id:
+            fields["identity_provider_id"] = self.identity_provider_id
+        return {self.kind: fields}
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,8 +432,57 @@ def _compile_any_valid_service_token(fields: Mapping[str, Any]) -> Rule:
     return AnyValidServiceTokenRule()
 
 
+def _provider_id(selector: str, fields: Mapping[str, Any], name: str) -> str:
+    """An identity provider's id: its number, written as a number or as text."""
+    value = fields[name]
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return str(int(value.strip()))
+    raise RuleError(f"{selector}.{name} must be an identity provider's id, for example 3")
+
+
 def _compile_login_method(fields: Mapping[str, Any]) -> Rule:
-    return LoginMethodRule(_string_field("login_method", fields, "name", "One-time PIN"))
+    if ("id" in fields) == ("name" in fields):
+        raise RuleError(
+            'login_method takes the identity provider\'s "id" or its "name", one of them, '
+            'for example {"login_method": {"id": 3}}'
+        )
+    if "id" in fields:
+        return LoginMethodRule(id=_provider_id("login_method", fields, "id"))
+    return LoginMethodRule(name=_string_field("login_method", fields, "name", "One-time PIN"))
+
+
+def _compile_oidc(fields: Mapping[str, Any]) -> Rule:
+    return OidcClaimRule(
+        claim_name=_string_field("oidc", fields, "claim_name", "groups"),
+        claim_value=_string_field("oidc", fields, "claim_value", "admins"),
+        identity_provider_id=_provider_id("oidc", fields, "identity_provider_id"),
+    )
+
+
+def _compile_github_organization(fields: Mapping[str, Any]) -> Rule:
+    selector = "github-organization"
+    team = ""
+    if "team" in fields:
+        team = github_team_slug(_string_field(selector, fields, "team", "site-ops"))
+    provider = (
+        _provider_id(selector, fields, "identity_provider_id")
+        if "identity_provider_id" in fields
+        else ""
+    )
+    return GitHubOrganizationRule(
+        name=_string_field(selector, fields, "name", "acme").lower(),
+        team=team,
+        identity_provider_id=provider,
+    )
+
+
+def _compile_saml(fields: Mapping[str, Any]) -> Rule:
+    raise RuleError(
+        "saml rules are not supported yet: accessproject has no SAML identity providers; "
+        'use an OpenID Connect provider and {"oidc": {"claim_name": ..., "claim_value": ...}}'
+    )
 
 
 def _compile_auth_method(fields: Mapping[str, Any]) -> Rule:
@@ -349,37 +494,54 @@ def _compile_auth_method(fields: Mapping[str, Any]) -> Rule:
     return AuthMethodRule(method)
 
 
-# selector -> (its fields, compiler, an example of the whole rule for error messages)
-SELECTORS: dict[str, tuple[tuple[str, ...], Callable[[Mapping[str, Any]], Rule], str]] = {
-    "everyone": ((), _compile_everyone, '{"everyone": {}}'),
-    "email": (("email",), _compile_email, '{"email": {"email": "ann@example.com"}}'),
-    "email_domain": (
-        ("domain",),
-        _compile_email_domain,
-        '{"email_domain": {"domain": "example.com"}}',
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """A selector's fields (`required`, and `optional` ones), its compiler, and an example of
+    the whole rule for error messages."""
+
+    required: tuple[str, ...]
+    compiler: Callable[[Mapping[str, Any]], Rule]
+    example: str
+    optional: tuple[str, ...] = ()
+
+
+SELECTORS: dict[str, Selector] = {
+    "everyone": Selector((), _compile_everyone, '{"everyone": {}}'),
+    "email": Selector(("email",), _compile_email, '{"email": {"email": "ann@example.com"}}'),
+    "email_domain": Selector(
+        ("domain",), _compile_email_domain, '{"email_domain": {"domain": "example.com"}}'
     ),
-    "ip": (("ip",), _compile_ip, '{"ip": {"ip": "192.0.2.0/24"}}'),
-    "geo": (("country_code",), _compile_geo, '{"geo": {"country_code": "PT"}}'),
-    "group": (("name",), _compile_group, '{"group": {"name": "Engineering"}}'),
-    "service_token": (
+    "ip": Selector(("ip",), _compile_ip, '{"ip": {"ip": "192.0.2.0/24"}}'),
+    "geo": Selector(("country_code",), _compile_geo, '{"geo": {"country_code": "PT"}}'),
+    "group": Selector(("name",), _compile_group, '{"group": {"name": "Engineering"}}'),
+    "service_token": Selector(
+        ("name",), _compile_service_token, '{"service_token": {"name": "ci-deploy"}}'
+    ),
+    "any_valid_service_token": Selector(
+        (), _compile_any_valid_service_token, '{"any_valid_service_token": {}}'
+    ),
+    "login_method": Selector(
+        (), _compile_login_method, '{"login_method": {"id": 3}}', optional=("id", "name")
+    ),
+    "auth_method": Selector(
+        ("auth_method",), _compile_auth_method, '{"auth_method": {"auth_method": "mfa"}}'
+    ),
+    "oidc": Selector(
+        ("claim_name", "claim_value", "identity_provider_id"),
+        _compile_oidc,
+        '{"oidc": {"claim_name": "groups", "claim_value": "admins", "identity_provider_id": 3}}',
+    ),
+    "github-organization": Selector(
         ("name",),
-        _compile_service_token,
-        '{"service_token": {"name": "ci-deploy"}}',
+        _compile_github_organization,
+        '{"github-organization": {"name": "acme", "team": "site-ops", "identity_provider_id": 4}}',
+        optional=("team", "identity_provider_id"),
     ),
-    "any_valid_service_token": (
+    "saml": Selector(
         (),
-        _compile_any_valid_service_token,
-        '{"any_valid_service_token": {}}',
-    ),
-    "login_method": (
-        ("name",),
-        _compile_login_method,
-        '{"login_method": {"name": "One-time PIN"}}',
-    ),
-    "auth_method": (
-        ("auth_method",),
-        _compile_auth_method,
-        '{"auth_method": {"auth_method": "mfa"}}',
+        _compile_saml,
+        '{"saml": {"attribute_name": ..., "attribute_value": ...}}',
+        optional=("attribute_name", "attribute_value", "identity_provider_id"),
     ),
 }
 
@@ -404,16 +566,20 @@ def compile_rule(data: object) -> Rule:
     if selector not in SELECTORS:
         known = ", ".join(SELECTORS)
         raise RuleError(f"unknown selector {selector!r}; use one of: {known}")
-    expected, compiler, example = SELECTORS[selector]
+    definition = SELECTORS[selector]
+    example = definition.example
+    if selector == "saml":
+        return definition.compiler(fields if isinstance(fields, Mapping) else {})
     if not isinstance(fields, Mapping):
         raise RuleError(f"{selector} needs an object of fields, for example {example}")
-    missing = [name for name in expected if name not in fields]
+    missing = [name for name in definition.required if name not in fields]
     if missing:
         raise RuleError(f"{selector} is missing field {missing[0]!r}, for example {example}")
-    extra = sorted(str(name) for name in fields if name not in expected)
+    accepted = (*definition.required, *definition.optional)
+    extra = sorted(str(name) for name in fields if name not in accepted)
     if extra:
         raise RuleError(f"{selector} has unexpected field {extra[0]!r}, for example {example}")
-    return compiler(fields)
+    return definition.compiler(fields)
 
 
 def compile_rules(data: object, *, where: str) -> tuple[Rule, ...]:

@@ -6,7 +6,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from common.encryption import Undecryptable
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
+from policies.providers import PROVIDER_TYPES, decrypt_secrets
 
 
 def application_fields(application: Application) -> dict[str, Any]:
@@ -73,5 +75,16 @@ def service_token_fields(token: ServiceToken) -> dict[str, Any]:
 
 
 def identity_provider_fields(provider: IdentityProvider) -> dict[str, Any]:
-    """An identity provider's fields by their public names."""
-    return {"name": provider.name, "type": provider.type}
+    """An identity provider's fields by their public names (its config without secrets)."""
+    return {"name": provider.name, "type": provider.type, "config": dict(provider.config or {})}
+
+
+def kept_secrets(stored: IdentityProvider | None, type_: str) -> dict[str, str]:
+    """The stored secrets a new config of `type_` may leave out (secrets are write-only): those
+    of a provider of the same type, when they can still be decrypted."""
+    if stored is None or stored.type != type_ or type_ not in PROVIDER_TYPES:
+        return {}
+    try:
+        return decrypt_secrets(stored.secrets)
+    except Undecryptable:
+        return {}  # validation then asks for the secret again

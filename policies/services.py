@@ -35,7 +35,8 @@ from policies.models import (
     Policy,
     ServiceToken,
 )
-from policies.selectors import application_fields, group_fields, policy_fields
+from policies.providers import encrypt_secrets, parse_config
+from policies.selectors import application_fields, group_fields, kept_secrets, policy_fields
 from policies.validation import Catalog, Errors, raise_for_errors
 
 
@@ -430,10 +431,12 @@ def _expiry(duration: str) -> datetime | None:
 
 
 @transaction.atomic
-def identity_provider_create(*, name: str, type: str) -> IdentityProvider:
-    """Create an identity provider."""
+def identity_provider_create(
+    *, name: str, type: str, config: Mapping[str, Any] | None = None
+) -> IdentityProvider:
+    """Create an identity provider; `config` is its type's settings, secrets included."""
     provider = IdentityProvider()
-    _save_identity_provider(provider, name=name, type_=type, current_name=None)
+    _save_identity_provider(provider, name=name, type_=type, config=config or {}, current_name=None)
     return provider
 
 
@@ -443,14 +446,25 @@ def identity_provider_update(
     provider: IdentityProvider,
     name: str | None = None,
     type: str | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> IdentityProvider:
-    """Rename an identity provider (refused while rules use its name) or change its type."""
-    current_name = IdentityProvider.objects.get(pk=provider.pk).name
+    """Rename an identity provider (refused while rules use its name), change its type or
+    replace its config.
+
+    A secret field left out of `config` keeps its stored value while the type stays the same
+    (secrets are write-only: nobody reading the config can send them back).
+    """
+    stored = IdentityProvider.objects.get(pk=provider.pk)
+    new_type = stored.type if type is None else type
+    if config is None:
+        config = stored.config if new_type == stored.type else {}
     _save_identity_provider(
         provider,
-        name=provider.name if name is None else name,
-        type_=provider.type if type is None else type,
-        current_name=current_name,
+        name=stored.name if name is None else name,
+        type_=new_type,
+        config=config,
+        current_name=stored.name,
+        stored=stored,
     )
     return provider
 
@@ -463,7 +477,7 @@ def identity_provider_delete(*, provider: IdentityProvider, catalog: Catalog | N
     every identity provider (empty means all), so it is refused instead.
     """
     catalog = catalog or Catalog.from_database()
-    errors = validation.reference_delete_errors("login_method", provider.name, catalog=catalog)
+    errors = validation.provider_delete_errors(provider.pk, provider.name, catalog=catalog)
     _check_allowed_idps_users(errors, provider)
     raise_for_errors(errors)
     provider.delete()
@@ -471,9 +485,20 @@ def identity_provider_delete(*, provider: IdentityProvider, catalog: Catalog | N
 
 
 def _save_identity_provider(
-    provider: IdentityProvider, *, name: str, type_: str, current_name: str | None
+    provider: IdentityProvider,
+    *,
+    name: str,
+    type_: str,
+    config: Mapping[str, Any],
+    current_name: str | None,
+    stored: IdentityProvider | None = None,
 ) -> None:
-    errors = validation.identity_provider_errors({"name": name, "type": type_})
+    full_config = (
+        {**kept_secrets(stored, type_), **config} if isinstance(config, Mapping) else config
+    )
+    errors = validation.identity_provider_errors(
+        {"name": name, "type": type_, "config": full_config}
+    )
     if current_name is not None and name != current_name:
         validation.merge_errors(
             errors,
@@ -483,6 +508,10 @@ def _save_identity_provider(
         )
     provider.name = name
     provider.type = type_
+    if not errors:
+        parsed = parse_config(type_, full_config)
+        provider.config = parsed.public_data()
+        provider.secrets = encrypt_secrets(parsed.secret_data())
     _full_clean(provider, errors)
     raise_for_errors(errors)
     _save(provider)

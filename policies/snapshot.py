@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from common.credentials import verify_secret
+from common.encryption import Undecryptable
 from common.versioning import POLICIES, VersionedState
 from policies.cors import CorsPolicy
 from policies.decision import Action, CompiledPolicy, Verdict, decide, evaluation_order
@@ -37,6 +38,7 @@ from policies.models import (
     Policy,
     ServiceToken,
 )
+from policies.providers import ProviderConfig, decrypt_secrets, parse_config
 from policies.rules import CompiledGroup, Subject, compile_rules
 
 logger = logging.getLogger("accessproject.snapshot")
@@ -72,7 +74,7 @@ class CompiledApplication:
     custom_deny_url: str
     custom_non_identity_deny_url: str
     service_auth_401_redirect: bool
-    allowed_idps: tuple[str, ...]
+    allowed_idps: tuple[str, ...]  # identity provider ids; empty: every provider
     auto_redirect_to_identity: bool
     policies: tuple[CompiledPolicy, ...]
 
@@ -119,6 +121,21 @@ class CompiledServiceToken:
         return any(results)
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledIdentityProvider:
+    """An identity provider as sign-in needs it: its config parsed, its secrets still encrypted
+    (decrypted only by the sign-in that uses them, `full_config`)."""
+
+    id: str  # the text of its number, as tokens and rules carry it
+    name: str
+    type: str
+    config: ProviderConfig | None  # None: the secrets cannot be decrypted (SECRET_KEY changed)
+
+    @property
+    def usable(self) -> bool:
+        return self.config is not None
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the gate decides with, compiled at one configuration version."""
@@ -129,7 +146,8 @@ class Snapshot:
     index: ApplicationIndex[int]
     groups: dict[str, CompiledGroup]
     service_tokens: dict[str, CompiledServiceToken]
-    identity_providers: dict[str, str]
+    # By id, in name order.
+    identity_providers: dict[str, CompiledIdentityProvider]
     # Every application's patterns with their hosts replaced by one placeholder host (see
     # `protects_path`).
     path_index: ApplicationIndex[int] = field(
@@ -158,6 +176,13 @@ class Snapshot:
         paths. A whole-host pattern covers every path, so it counts for every path here.
         """
         return self.path_index.match(PATH_INDEX_HOST, path) is not None
+
+    def provider_named(self, name: str) -> CompiledIdentityProvider | None:
+        """The identity provider called `name` (names are unique), or None."""
+        for provider in self.identity_providers.values():
+            if provider.name == name:
+                return provider
+        return None
 
     def decide(
         self, application: CompiledApplication, subject: Subject, *, with_trace: bool = True
@@ -196,9 +221,9 @@ def build_snapshot(version: int) -> Snapshot:
         policies.setdefault(row["application_id"], []).append(compiled_policy)
     providers_by_application: dict[int, list[str]] = {}
     for application_id, provider in Application.allowed_idps.through.objects.values_list(
-        "application_id", "identityprovider__name"
+        "application_id", "identityprovider_id"
     ):
-        providers_by_application.setdefault(application_id, []).append(provider)
+        providers_by_application.setdefault(application_id, []).append(str(provider))
     applications: dict[int, CompiledApplication] = {}
     entries: list[tuple[HostPathPattern, int]] = []
     for row in Application.objects.order_by().values(*_APPLICATION_FIELDS):
@@ -217,7 +242,12 @@ def build_snapshot(version: int) -> Snapshot:
         token.client_id: _compile_row(token, _compile_service_token)
         for token in ServiceToken.objects.all()
     }
-    providers = dict(IdentityProvider.objects.values_list("name", "type"))
+    providers = {
+        str(row["id"]): _compile_row(_Row("IdentityProvider", row), _compile_identity_provider)
+        for row in IdentityProvider.objects.order_by("name").values(
+            "id", "name", "type", "config", "secrets"
+        )
+    }
     return Snapshot(
         version=version,
         applications=applications,
@@ -384,6 +414,27 @@ def _compile_application(
         policies=evaluation_order(policies),
     )
     return compiled, patterns
+
+
+def _compile_identity_provider(row: _Row) -> CompiledIdentityProvider:
+    values = row.values
+    config = _mapping(values["config"], "config")
+    try:
+        secrets = decrypt_secrets(values["secrets"])
+    except Undecryptable:
+        # Not a malformed row: SECRET_KEY changed. The provider cannot sign anyone in until its
+        # secret is entered again; every other way in keeps working.
+        logger.error(
+            "identity provider %s (%r): its secrets cannot be decrypted; enter them again",
+            values["id"],
+            values["name"],
+        )
+        parsed = None
+    else:
+        parsed = parse_config(values["type"], {**config, **secrets})
+    return CompiledIdentityProvider(
+        id=str(values["id"]), name=values["name"], type=values["type"], config=parsed
+    )
 
 
 def _compile_service_token(token: ServiceToken) -> CompiledServiceToken:

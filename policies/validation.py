@@ -27,7 +27,15 @@ from policies.cors import normalize_origin
 from policies.durations import parse_duration
 from policies.matching import HostPathPattern, PatternError, compile_pattern
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
-from policies.rules import Rule, RuleError, compile_rule
+from policies.providers import PROVIDER_TYPES, UNSUPPORTED_TYPES, config_errors
+from policies.rules import (
+    GitHubOrganizationRule,
+    LoginMethodRule,
+    OidcClaimRule,
+    Rule,
+    RuleError,
+    compile_rule,
+)
 
 Errors = dict[str, list[str]]
 
@@ -87,7 +95,7 @@ APPLICATION_BOOLEANS = (
 POLICY_FIELDS = frozenset({"name", "decision", "precedence", *RULE_LISTS, "session_duration"})
 GROUP_FIELDS = frozenset({"name", *RULE_LISTS})
 SERVICE_TOKEN_FIELDS = frozenset({"name", "duration", "client_id", "client_secret"})
-IDENTITY_PROVIDER_FIELDS = frozenset({"name", "type"})
+IDENTITY_PROVIDER_FIELDS = frozenset({"name", "type", "config"})
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,8 @@ class Catalog:
     groups: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
     service_tokens: frozenset[str] = frozenset()
     identity_providers: frozenset[str] = frozenset()
+    # Identity providers by id (the text of their number): their type.
+    identity_provider_ids: Mapping[str, str] = field(default_factory=dict)
     policies: tuple[PolicyUse, ...] = ()
     application_patterns: tuple[tuple[str, str], ...] = ()
 
@@ -136,6 +146,9 @@ class Catalog:
             groups=groups,
             service_tokens=frozenset(ServiceToken.objects.values_list("name", flat=True)),
             identity_providers=frozenset(IdentityProvider.objects.values_list("name", flat=True)),
+            identity_provider_ids={
+                str(pk): type_ for pk, type_ in IdentityProvider.objects.values_list("pk", "type")
+            },
             policies=policies,
             application_patterns=tuple(patterns),
         )
@@ -444,14 +457,34 @@ def reference_delete_errors(kind: str, name: str, *, catalog: Catalog) -> Errors
     return errors
 
 
+def provider_delete_errors(provider_id: int, name: str, *, catalog: Catalog) -> Errors:
+    """Refuse to delete an identity provider that rules still refer to, by name or by id."""
+    errors = reference_delete_errors("login_method", name, catalog=catalog)
+    wanted = str(provider_id)
+    places = [
+        (f'policy "{use.name}" of application "{use.application}"', use.rules)
+        for use in catalog.policies
+    ]
+    places.extend((f'group "{group}"', rules) for group, rules in catalog.groups.items())
+    for place, rules in places:
+        if any(_provider_reference(item) == wanted for item in rules):
+            _add(errors, "name", f"is used by {place}; remove those rules first")
+    return errors
+
+
 def identity_provider_errors(fields: Mapping[str, Any]) -> Errors:
-    """Every problem with an identity provider's name and type."""
+    """Every problem with an identity provider's name, type and config (`config.client_id`)."""
     errors: Errors = {}
     _check_unknown(errors, fields, IDENTITY_PROVIDER_FIELDS)
     _check_storable_text(errors, fields)
     _check_name(errors, fields.get("name"), max_length=100)
-    if fields.get("type") not in IdentityProvider.Type.values:
-        _add(errors, "type", f"must be one of {_choices(IdentityProvider.Type)}")
+    type_ = fields.get("type")
+    if isinstance(type_, str) and type_ in UNSUPPORTED_TYPES:
+        _add(errors, "type", UNSUPPORTED_TYPES[type_])
+    elif type_ not in PROVIDER_TYPES:
+        _add(errors, "type", f"must be one of {', '.join(PROVIDER_TYPES)}")
+    else:
+        merge_errors(errors, config_errors(type_, fields.get("config", {})), "config")
     return errors
 
 
@@ -649,7 +682,6 @@ def _rule_error_path(path: str, item: object) -> str:
 REFERENCES = {
     "group": ("groups", "access group"),
     "service_token": ("service_tokens", "service token"),
-    "login_method": ("identity_providers", "identity provider"),
 }
 
 
@@ -664,6 +696,9 @@ def _referenced_name(item: object, kind: str) -> str | None:
 def _check_reference(
     errors: Errors, path: str, item: object, rule: Rule, *, catalog: Catalog
 ) -> None:
+    if isinstance(rule, LoginMethodRule | OidcClaimRule | GitHubOrganizationRule):
+        _check_provider_reference(errors, path, rule, catalog=catalog)
+        return
     if rule.kind not in REFERENCES:
         return
     attribute, label = REFERENCES[rule.kind]
@@ -674,6 +709,66 @@ def _check_reference(
             f"{path}.{rule.kind}.name",
             f'no {label} is named "{name}"; create it first or fix the name',
         )
+
+
+def _check_provider_reference(
+    errors: Errors,
+    path: str,
+    rule: LoginMethodRule | OidcClaimRule | GitHubOrganizationRule,
+    *,
+    catalog: Catalog,
+) -> None:
+    if isinstance(rule, LoginMethodRule):
+        if rule.id:
+            if rule.id not in catalog.identity_provider_ids:
+                _add(
+                    errors, f"{path}.login_method.id", f"no identity provider has the id {rule.id}"
+                )
+        elif rule.name not in catalog.identity_providers:
+            _add(
+                errors,
+                f"{path}.login_method.name",
+                f'no identity provider is named "{rule.name}"; create it first or fix the name',
+            )
+        return
+    provider_id = rule.identity_provider_id
+    if not provider_id:
+        return
+    where = f"{path}.{rule.kind}.identity_provider_id"
+    provider_type = catalog.identity_provider_ids.get(provider_id)
+    if provider_type is None:
+        _add(errors, where, f"no identity provider has the id {provider_id}")
+    elif isinstance(rule, OidcClaimRule) and not _is_oidc(provider_type):
+        _add(
+            errors,
+            where,
+            f"identity provider {provider_id} is of type {provider_type}; oidc rules need an "
+            "OpenID Connect provider (oidc, google, azureAD, okta)",
+        )
+    elif isinstance(rule, GitHubOrganizationRule) and provider_type != "github":
+        _add(
+            errors,
+            where,
+            f"identity provider {provider_id} is of type {provider_type}, not github",
+        )
+
+
+def _is_oidc(provider_type: str) -> bool:
+    entry = PROVIDER_TYPES.get(provider_type)
+    return entry is not None and entry.is_oidc
+
+
+def _provider_reference(item: object) -> str | None:
+    """The id of the identity provider a rule names by id, or None."""
+    try:
+        rule = compile_rule(item)
+    except RuleError:
+        return None
+    if isinstance(rule, LoginMethodRule):
+        return rule.id or None
+    if isinstance(rule, OidcClaimRule | GitHubOrganizationRule):
+        return rule.identity_provider_id or None
+    return None
 
 
 def _refers_to(item: object, kind: str, name: str | None) -> bool:

@@ -110,7 +110,8 @@ def group_names(context: dict[str, Any]) -> list[str]:
 
 def staff_sso(context: dict[str, Any]) -> str | None:
     """The type the snapshot knows the "Staff SSO" identity provider by (None: unknown)."""
-    return get_snapshot().identity_providers.get("Staff SSO")
+    provider = get_snapshot().provider_named("Staff SSO")
+    return provider.type if provider is not None else None
 
 
 # --- arrangements -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.utils import timezone
 
-from identity.claims import BINDING_CLAIM, TokenError
+from identity.claims import BINDING_CLAIM, IDP_CLAIM, TokenError
 from identity.clients import client_ip
 from identity.cookies import (
     CF_APP_SESSION,
@@ -37,12 +37,11 @@ from identity.gate import binding_digest
 from identity.hosts import Authority, parse_authority, served_ports
 from identity.login_urls import login_host_for, state_hash_for
 from identity.models import AuthorizationCode
+from identity.person import SIGN_IN_CLAIMS
 from identity.redirects import application_root, safe_redirect_url
 from identity.sessions import session_create, sign_in_is_live
 from identity.tokens import issue_token, issuer_for, verify_access_token
 from policies.snapshot import CompiledApplication, Snapshot, get_snapshot
-
-_PASSED_CLAIMS = ("login_method", "amr")
 
 
 class CodeRefused(Exception):
@@ -78,7 +77,14 @@ def _find_code(request: HttpRequest, snapshot: Snapshot, authority: Authority) -
     states = cookie_values(request.META.get("HTTP_COOKIE", ""), CF_APP_SESSION)
     if not any(secrets.compare_digest(state_hash_for(value), found.state_hash) for value in states):
         raise CodeRefused("state cookie missing or mismatched")
-    needs_user = signed_in_as_user(snapshot, found.login_method)
+    claims = found.claims if isinstance(found.claims, dict) else {}
+    idp = claims.get(IDP_CLAIM)
+    idp_id = idp.get("id") if isinstance(idp, dict) else None
+    needs_user = signed_in_as_user(
+        snapshot,
+        idp_id=idp_id if isinstance(idp_id, str) else "",
+        login_method=found.login_method,
+    )
     if not sign_in_is_live(found.session, needs_user=needs_user):
         raise CodeRefused("sign-in revoked, or its user deactivated or deleted")
     return found
@@ -152,7 +158,7 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
         expires_at=now + lifetime,
     )
     lifetime = max(expires_at - now, timedelta(seconds=1))
-    extra: dict[str, object] = {name: claims[name] for name in _PASSED_CLAIMS if name in claims}
+    extra: dict[str, object] = {name: claims[name] for name in SIGN_IN_CLAIMS if name in claims}
     binding = secrets.token_urlsafe(32) if application.enable_binding_cookie else ""
     if binding:
         extra[BINDING_CLAIM] = binding_digest(binding)

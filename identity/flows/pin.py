@@ -28,6 +28,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from identity.background import enqueue_after_response, task
 from identity.events import record_event
 from identity.models import AuthEvent, OneTimePin
+from identity.person import Person
 from identity.throttles import (
     PIN_SEND_PER_ADDRESS,
     PIN_SEND_PER_IP,
@@ -36,8 +37,7 @@ from identity.throttles import (
     spend_budgets,
     throttle_key_for_ip,
 )
-from policies.rules import Subject
-from policies.snapshot import CompiledApplication, Snapshot
+from policies.snapshot import CompiledApplication, CompiledIdentityProvider, Snapshot
 
 logger = logging.getLogger("accessproject.identity")
 
@@ -72,19 +72,13 @@ def address_may_pass(
     application: CompiledApplication | None,
     *,
     email: str,
-    login_method: str,
+    provider: CompiledIdentityProvider,
     ip: IPv4Address | IPv6Address | None,
     country: str,
 ) -> bool:
     """Whether some policy could let this address in with a PIN (any application, on the login
     host's own page): otherwise no email is sent."""
-    subject = Subject(
-        email=email,
-        ip=ip,
-        country=country or None,
-        login_method=login_method,
-        auth_methods=frozenset({"otp"}),
-    )
+    subject = Person.signed_in_with(provider, email=email).as_subject(ip=ip, country=country)
     candidates = [application] if application is not None else snapshot.applications.values()
     return any(snapshot.decide(candidate, subject).allowed for candidate in candidates)
 
@@ -94,7 +88,7 @@ def request_pin(
     snapshot: Snapshot,
     application: CompiledApplication | None,
     email: str,
-    login_method: str,
+    provider: CompiledIdentityProvider,
     flow_id: str,
     ip: IPv4Address | IPv6Address | None,
     country: str,
@@ -114,7 +108,7 @@ def request_pin(
     if address_count > PIN_SEND_PER_ADDRESS.limit or ip_count > PIN_SEND_PER_IP.limit:
         return PinRequestOutcome.THROTTLED
     eligible = address_may_pass(
-        snapshot, application, email=email, login_method=login_method, ip=ip, country=country
+        snapshot, application, email=email, provider=provider, ip=ip, country=country
     )
     enqueue_after_response(
         issue_pin,
@@ -122,7 +116,7 @@ def request_pin(
         application_id=application.id if application is not None else None,
         application_name=application.name if application is not None else None,
         email=email,
-        login_method=login_method,
+        login_method=provider.name,
         flow_id=flow_id,
         ip=str(ip) if ip is not None else None,
         requested_at=now.isoformat(),

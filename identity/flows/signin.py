@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from identity.claims import AUTH_METHODS_CLAIM, LOGIN_METHOD_CLAIM, AccessClaims, TokenError
+from identity.claims import AccessClaims, TokenError
 from identity.clients import client_country, client_ip
 from identity.conf import conf
 from identity.cookies import CF_AUTHORIZATION, cookie_values, set_org_cookie
@@ -29,21 +29,18 @@ from identity.denial import deny_response
 from identity.events import record_event
 from identity.login_urls import LOGIN_PATH, authorized_url
 from identity.models import AccessSession, AuthEvent, AuthorizationCode
+from identity.person import Person
+from identity.providers import login_method_for
 from identity.sessions import new_identity_nonce, session_create, sign_in_is_live
 from identity.tokens import issue_token, issuer_for, verify_access_token
 from policies.decision import Verdict
 from policies.rules import Subject
-from policies.snapshot import CompiledApplication, Snapshot
+from policies.snapshot import CompiledApplication, CompiledIdentityProvider, Snapshot
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+    pass
 
 CODE_LIFETIME = timedelta(seconds=60)
-PIN_METHOD = "onetimepin"
-PASSWORD_METHOD = "password"
-# RFC 8176 authentication methods per identity provider type; tokens carry them (`amr`) with
-# the IdP name, so a later decision (SSO, the gate) can re-evaluate `auth_method` rules.
-AUTH_METHODS = {PIN_METHOD: frozenset({"otp"}), PASSWORD_METHOD: frozenset({"pwd"})}
 
 
 @dataclass(frozen=True)
@@ -65,25 +62,30 @@ class Flow:
         return f"{self.scheme}://{self.app_host}" if self.app_host else ""
 
 
-@dataclass(frozen=True)
-class Person:
-    """Who signed in, and how."""
+def offered_providers(
+    snapshot: Snapshot, application: CompiledApplication | None
+) -> tuple[CompiledIdentityProvider, ...]:
+    """The identity providers offered at sign-in, in name order: the application's
+    `allowed_idps` (all when empty), or every provider on the login host's own page.
 
-    email: str
-    login_method: str  # the identity provider's name
-    auth_methods: frozenset[str] = frozenset()
-    user: User | None = field(default=None, compare=False)
-
-
-def login_methods(snapshot: Snapshot, application: CompiledApplication | None) -> dict[str, str]:
-    """The identity providers offered, as {type: name}: the application's `allowed_idps`
-    (all when empty), or every provider on the login host's own page."""
+    A provider no login method handles, or whose secrets cannot be decrypted, is left out: it
+    could not sign anyone in, and the others keep working.
+    """
     allowed = set(application.allowed_idps) if application is not None else set()
-    offered: dict[str, str] = {}
-    for name, kind in sorted(snapshot.identity_providers.items()):
-        if (not allowed or name in allowed) and kind not in offered:
-            offered[kind] = name
-    return offered
+    return tuple(
+        provider
+        for provider in snapshot.identity_providers.values()
+        if (not allowed or provider.id in allowed)
+        and provider.usable
+        and login_method_for(provider) is not None
+    )
+
+
+def offered_of_type(
+    snapshot: Snapshot, application: CompiledApplication | None, type_: str
+) -> CompiledIdentityProvider | None:
+    """The first offered provider of a form type (one PIN form, one password form a page)."""
+    return next((p for p in offered_providers(snapshot, application) if p.type == type_), None)
 
 
 def subject_id(email: str) -> str:
@@ -94,13 +96,7 @@ def subject_id(email: str) -> str:
 
 def subject_for(request: HttpRequest, person: Person) -> Subject:
     """The policy subject for a person signing in from this request (IP and country are facts)."""
-    return Subject(
-        email=person.email,
-        ip=client_ip(request),
-        country=client_country(request) or None,
-        login_method=person.login_method,
-        auth_methods=person.auth_methods,
-    )
+    return person.as_subject(ip=client_ip(request), country=client_country(request))
 
 
 def session_lifetime(verdict: Verdict, application: CompiledApplication | None) -> timedelta:
@@ -150,26 +146,21 @@ def current_sign_in(request: HttpRequest, flow: Flow) -> AccessClaims | None:
     return None
 
 
-def person_from_claims(claims: AccessClaims) -> Person:
-    """The person a verified token stands for (its login method and methods, as claimed)."""
-    return Person(
-        email=claims.email,
-        login_method=claims.login_method,
-        auth_methods=frozenset(claims.auth_methods),
-    )
+def _offers(offered: tuple[CompiledIdentityProvider, ...], person: Person) -> bool:
+    """Whether the sign-in's provider is among those offered (by id; by name for a token that
+    names no id, signed before providers had one in tokens)."""
+    if person.idp_id:
+        return any(provider.id == person.idp_id for provider in offered)
+    return any(provider.name == person.login_method for provider in offered)
 
 
-def signed_in_as_user(snapshot: Snapshot, login_method: str) -> bool:
-    """Whether a sign-in by this identity provider is a Django user's (whose account must still
-    exist and be active for the sign-in to open anything)."""
-    return snapshot.identity_providers.get(login_method) == PASSWORD_METHOD
-
-
-def _extra_claims(person: Person) -> dict[str, object]:
-    return {
-        LOGIN_METHOD_CLAIM: person.login_method,
-        AUTH_METHODS_CLAIM: sorted(person.auth_methods),
-    }
+def signed_in_as_user(snapshot: Snapshot, *, idp_id: str, login_method: str) -> bool:
+    """Whether a sign-in by this identity provider (by id; by name for a token that carries
+    none) is a Django user's, whose account must still exist and be active for the sign-in to
+    open anything."""
+    provider = snapshot.identity_providers.get(idp_id) or snapshot.provider_named(login_method)
+    method = login_method_for(provider) if provider is not None else None
+    return method is not None and method.signs_in_users
 
 
 def _issue_code(
@@ -196,7 +187,7 @@ def _issue_code(
             "sub": subject_id(person.email),
             "country": client_country(request),
             "lifetime": int(lifetime.total_seconds()),
-            **_extra_claims(person),
+            **person.token_claims(),
         },
         session=session,
         redirect_url=flow.redirect_url,
@@ -255,7 +246,7 @@ def complete_sign_in(request: HttpRequest, flow: Flow, person: Person) -> HttpRe
         lifetime=lifetime,
         issuer=issuer_for(flow.login_host),
         country=country,
-        extra=_extra_claims(person),
+        extra=person.token_claims(),
     )
     record_event(
         AuthEvent.Kind.SIGN_IN,
@@ -295,8 +286,8 @@ def sso_sign_in(request: HttpRequest, flow: Flow, claims: AccessClaims) -> HttpR
     """
     application = flow.application
     assert application is not None
-    person = person_from_claims(claims)
-    if person.login_method not in login_methods(flow.snapshot, application).values():
+    person = Person.from_claims(claims)
+    if not _offers(offered_providers(flow.snapshot, application), person):
         return None
     org_session = (
         AccessSession.objects.select_related("user")
@@ -306,7 +297,10 @@ def sso_sign_in(request: HttpRequest, flow: Flow, claims: AccessClaims) -> HttpR
     # The database, not the token: a sign-in revoked a moment ago, or whose user has since been
     # deactivated or deleted, signs in nowhere else (the person sees the sign-in page).
     if not sign_in_is_live(
-        org_session, needs_user=signed_in_as_user(flow.snapshot, person.login_method)
+        org_session,
+        needs_user=signed_in_as_user(
+            flow.snapshot, idp_id=person.idp_id, login_method=person.login_method
+        ),
     ):
         return None
     verdict = flow.snapshot.decide(application, subject_for(request, person))

@@ -33,24 +33,23 @@ from identity.flows.pin import (
     verify_pin,
 )
 from identity.flows.signin import (
-    AUTH_METHODS,
-    PASSWORD_METHOD,
-    PIN_METHOD,
     Flow,
     Person,
     complete_sign_in,
     current_sign_in,
     form_targets,
     is_secure,
-    login_methods,
+    offered_of_type,
+    offered_providers,
     sso_sign_in,
 )
 from identity.forms import FlowForm, PasswordForm, PinRequestForm, PinVerifyForm
 from identity.hosts import canonical_authority, is_served, parse_authority, served_ports
 from identity.login_urls import LOGOUT_PATH, build_login_url, login_host_for
+from identity.providers import login_method_for
 from identity.redirects import application_root, safe_redirect_url
 from identity.throttles import ThrottleUnavailable
-from policies.snapshot import SnapshotError, get_snapshot
+from policies.snapshot import CompiledIdentityProvider, SnapshotError, get_snapshot
 
 logger = logging.getLogger("accessproject.identity")
 
@@ -181,7 +180,7 @@ def _render(
     **context: Any,
 ) -> HttpResponse:
     flow_fields = {"kid": flow.kid, "redirect_url": flow.raw_redirect_url, "state": flow.state_hash}
-    offered = login_methods(flow.snapshot, flow.application)
+    offered = offered_providers(flow.snapshot, flow.application)
     restart_url = f"{request.path}?{urlencode(flow_fields)}" if flow.application else request.path
     body = render_to_string(
         template,
@@ -191,12 +190,25 @@ def _render(
             "flow": flow_fields,
             "form_action": request.path,
             "restart_url": restart_url,
-            "methods": {"pin": PIN_METHOD in offered, "password": PASSWORD_METHOD in offered},
+            "forms": _forms(offered),
             **context,
         },
         request=request,
     )
     return HttpResponse(body, status=status)
+
+
+def _forms(offered: tuple[CompiledIdentityProvider, ...]) -> list[dict[str, Any]]:
+    """What the page shows, in name order: one form per form type (its first provider)."""
+    forms: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for provider in offered:
+        method = login_method_for(provider)
+        if method is None or not method.form_template or provider.type in seen:
+            continue
+        seen.add(provider.type)
+        forms.append({"provider": provider, "template": method.form_template})
+    return forms
 
 
 def _show_page(request: HttpRequest, flow: Flow) -> HttpResponse:
@@ -217,9 +229,9 @@ def _show_page(request: HttpRequest, flow: Flow) -> HttpResponse:
 
 
 def _send_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
-    offered = login_methods(flow.snapshot, flow.application)
+    provider = offered_of_type(flow.snapshot, flow.application, "onetimepin")
     form = PinRequestForm(request.POST)
-    if PIN_METHOD not in offered:
+    if provider is None:
         return _message_page(request, INVALID_LINK, status=400)
     if not form.is_valid():
         return _render(
@@ -231,7 +243,7 @@ def _send_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
         snapshot=flow.snapshot,
         application=flow.application,
         email=email,
-        login_method=offered[PIN_METHOD],
+        provider=provider,
         flow_id=flow_id,
         ip=client_ip(request),
         country=client_country(request),
@@ -248,8 +260,8 @@ def _send_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
 
 
 def _verify_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
-    offered = login_methods(flow.snapshot, flow.application)
-    if PIN_METHOD not in offered:
+    provider = offered_of_type(flow.snapshot, flow.application, "onetimepin")
+    if provider is None:
         return _message_page(request, INVALID_LINK, status=400)
     form = PinVerifyForm(request.POST)
     flow_id = _flow_id(request)
@@ -273,17 +285,13 @@ def _verify_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
             error=CHECKS_PAUSED if throttled else INVALID_CODE,
             email=email,
         )
-    person = Person(
-        email=form.cleaned_data["email"],
-        login_method=offered[PIN_METHOD],
-        auth_methods=AUTH_METHODS[PIN_METHOD],
-    )
+    person = Person.signed_in_with(provider, email=form.cleaned_data["email"])
     return complete_sign_in(request, flow, person)
 
 
 def _password(request: HttpRequest, flow: Flow) -> HttpResponse:
-    offered = login_methods(flow.snapshot, flow.application)
-    if PASSWORD_METHOD not in offered:
+    provider = offered_of_type(flow.snapshot, flow.application, "password")
+    if provider is None:
         return _message_page(request, INVALID_LINK, status=400)
     form = PasswordForm(request.POST)
     user = None
@@ -297,12 +305,7 @@ def _password(request: HttpRequest, flow: Flow) -> HttpResponse:
     if user is None:
         username = str(request.POST.get("username", ""))[:254]
         return _render(request, flow, "identity/login.html", error=INCORRECT, username=username)
-    person = Person(
-        email=identity_email(user),
-        login_method=offered[PASSWORD_METHOD],
-        auth_methods=AUTH_METHODS[PASSWORD_METHOD],
-        user=user,
-    )
+    person = Person.signed_in_with(provider, email=identity_email(user), user=user)
     return complete_sign_in(request, flow, person)
 
 

@@ -1,4 +1,6 @@
-"""`/api/access/identity_providers`: the ways to sign in, referred to by name from rules."""
+"""`/api/access/identity_providers`: the ways to sign in, as Access's identity-provider objects
+(`name`, `type`, `config`). Secret config fields (`client_secret`) are write-only: accepted,
+stored encrypted, never returned; a PATCH whose config leaves one out keeps the stored value."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from policies.selectors import identity_provider_fields
 class IdentityProviderInputSerializer(ServiceInputSerializer):
     name = ServiceValue(schemas.TEXT)
     type = ServiceValue(schemas.IDENTITY_PROVIDER_TYPE)
+    config = ServiceValue(schemas.IDENTITY_PROVIDER_CONFIG, component="IdentityProviderConfig")
 
 
 class IdentityProviderCreateInputSerializer(IdentityProviderInputSerializer):
@@ -36,6 +39,7 @@ class IdentityProviderOutputSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     type = ServiceValue(schemas.IDENTITY_PROVIDER_TYPE)
+    config = ServiceValue(schemas.IDENTITY_PROVIDER_CONFIG, component="IdentityProviderConfig")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

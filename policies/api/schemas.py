@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from policies.models import Application, IdentityProvider, Policy
+from policies.providers import PROVIDER_TYPES
 
 JsonSchema = dict[str, Any]
 
@@ -39,8 +40,18 @@ RULE: JsonSchema = {
         _rule("group", {"name": _TEXT}, "An access group, by name."),
         _rule("service_token", {"name": _TEXT}, "A service token, by name."),
         _rule("any_valid_service_token", {}, "Any service token."),
-        _rule("login_method", {"name": _TEXT}, "An identity provider, by name."),
+        _rule("login_method", {"id": _TEXT}, "An identity provider, by id (or by name)."),
         _rule("auth_method", {"auth_method": _TEXT}, 'An RFC 8176 method, e.g. "mfa".'),
+        _rule(
+            "oidc",
+            {"claim_name": _TEXT, "claim_value": _TEXT, "identity_provider_id": _TEXT},
+            "A claim an OpenID Connect provider sent at sign-in.",
+        ),
+        _rule(
+            "github-organization",
+            {"name": _TEXT},
+            "Membership of a GitHub organisation (optional team, identity_provider_id).",
+        ),
     ],
 }
 
@@ -87,6 +98,18 @@ DECISION: JsonSchema = {"type": "string", "enum": list(Policy.Decision.values)}
 IDENTITY_PROVIDER_TYPE: JsonSchema = {
     "type": "string",
     "enum": list(IdentityProvider.Type.values),
+}
+IDENTITY_PROVIDER_CONFIG: JsonSchema = {
+    "description": (
+        "The type's settings (policies/providers.py declares each one). client_secret is "
+        "write-only: never returned; left out of a change, the stored one is kept."
+    ),
+    "oneOf": [
+        {"title": entry.type, **entry.config.model_json_schema()}
+        for entry in PROVIDER_TYPES.values()
+        if entry.config.model_fields
+    ]
+    + [{"title": "onetimepin, password", "type": "object", "maxProperties": 0}],
 }
 BOOLEAN: JsonSchema = {"type": "boolean"}
 TEXT: JsonSchema = _TEXT

@@ -20,10 +20,21 @@ def test_create(api):
 
 
 def test_unknown_type_is_refused(api):
+    response = api.post(PROVIDERS, {"name": "LDAP", "type": "ldap"}, format="json")
+
+    assert response.status_code == 400
+    assert error_messages(response) == [
+        "type: must be one of onetimepin, password, oidc, google, azureAD, okta, github"
+    ]
+
+
+def test_saml_is_refused_as_not_supported_yet(api):
     response = api.post(PROVIDERS, {"name": "SAML", "type": "saml"}, format="json")
 
     assert response.status_code == 400
-    assert error_messages(response) == ["type: must be one of onetimepin, password"]
+    assert error_messages(response) == [
+        "type: SAML is not supported yet; use oidc (OpenID Connect) instead"
+    ]
 
 
 def test_list_includes_the_defaults(api):
@@ -57,3 +68,107 @@ def test_provider_an_application_relies_on_cannot_be_deleted(api):
 def test_needs_permissions(client_with):
     assert client_with().get(PROVIDERS).status_code == 403
     assert client_with("policies.view_identityprovider").get(PROVIDERS).status_code == 200
+
+
+OIDC_CONFIG = {
+    "client_id": "accessproject",
+    "client_secret": "s3cret-from-the-idp",
+    "issuer": "https://idp.example.com",
+    "claims": ["groups"],
+}
+
+
+def test_an_oidc_provider_is_created_with_its_config_and_the_secret_is_write_only(api):
+    response = api.post(
+        PROVIDERS, {"name": "Corp", "type": "oidc", "config": OIDC_CONFIG}, format="json"
+    )
+
+    assert response.status_code == 201
+    config = response.json()["result"]["config"]
+    assert config["client_id"] == "accessproject"
+    assert config["claims"] == ["groups"]
+    assert "client_secret" not in config
+    assert "s3cret-from-the-idp" not in response.content.decode()
+    stored = IdentityProvider.objects.get(name="Corp")
+    assert "s3cret-from-the-idp" not in stored.secrets
+    assert "s3cret-from-the-idp" not in str(stored.config)
+    read = api.get(f"{PROVIDERS}/{stored.pk}")
+    assert "s3cret-from-the-idp" not in read.content.decode()
+    listed = api.get(PROVIDERS)
+    assert "s3cret-from-the-idp" not in listed.content.decode()
+
+
+def test_a_config_change_without_the_secret_keeps_the_stored_one(api):
+    created = api.post(
+        PROVIDERS, {"name": "Corp", "type": "oidc", "config": OIDC_CONFIG}, format="json"
+    ).json()["result"]
+    public = {key: value for key, value in OIDC_CONFIG.items() if key != "client_secret"}
+
+    response = api.patch(
+        f"{PROVIDERS}/{created['id']}",
+        {"config": {**public, "claims": ["groups", "department"]}},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["result"]["config"]["claims"] == ["groups", "department"]
+    from policies.providers import decrypt_secrets
+
+    stored = IdentityProvider.objects.get(pk=created["id"])
+    assert decrypt_secrets(stored.secrets) == {"client_secret": "s3cret-from-the-idp"}
+
+
+def test_a_new_secret_replaces_the_stored_one(api):
+    created = api.post(
+        PROVIDERS, {"name": "Corp", "type": "oidc", "config": OIDC_CONFIG}, format="json"
+    ).json()["result"]
+
+    api.patch(
+        f"{PROVIDERS}/{created['id']}",
+        {"config": {**OIDC_CONFIG, "client_secret": "rotated"}},
+        format="json",
+    )
+
+    from policies.providers import decrypt_secrets
+
+    stored = IdentityProvider.objects.get(pk=created["id"])
+    assert decrypt_secrets(stored.secrets) == {"client_secret": "rotated"}
+
+
+def test_a_new_provider_needs_its_secret(api):
+    public = {key: value for key, value in OIDC_CONFIG.items() if key != "client_secret"}
+    response = api.post(
+        PROVIDERS, {"name": "Corp", "type": "oidc", "config": public}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert error_messages(response) == ["config.client_secret: is required"]
+    assert not IdentityProvider.objects.filter(name="Corp").exists()
+
+
+def test_config_errors_are_keyed_by_field(api):
+    response = api.post(
+        PROVIDERS,
+        {"name": "Corp", "type": "oidc", "config": {**OIDC_CONFIG, "issuer": "http://idp.example"}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert error_messages(response) == [
+        "config.issuer: must use https:// (plain http:// only to a provider on this machine)"
+    ]
+
+
+def test_changing_the_type_drops_the_old_secret(api):
+    created = api.post(
+        PROVIDERS, {"name": "Corp", "type": "oidc", "config": OIDC_CONFIG}, format="json"
+    ).json()["result"]
+
+    response = api.patch(
+        f"{PROVIDERS}/{created['id']}",
+        {"type": "github", "config": {"client_id": "gh"}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert error_messages(response) == ["config.client_secret: is required"]

@@ -12,6 +12,7 @@ from identity.login_urls import new_app_session_state
 from identity.models import AccessSession, AuthorizationCode
 from identity.tokens import verify_access_token
 from policies import services
+from policies.models import IdentityProvider
 from tests.gatekit import committed
 from tests.identity.signin_support import (
     NAVIGATION,
@@ -66,6 +67,11 @@ def test_the_hop_sets_the_app_cookie_and_goes_to_redirect_url(flow, mailoutbox):
     assert claims.email == "ann@example.com"
     assert claims.raw["login_method"] == "One-time PIN"
     assert claims.raw["amr"] == ["otp"]
+    pin = IdentityProvider.objects.get(name="One-time PIN")
+    assert claims.raw["idp"] == {"id": str(pin.pk), "type": "onetimepin"}
+    assert (claims.idp_id, claims.idp_type) == (str(pin.pk), "onetimepin")
+    assert "groups" not in claims.raw
+    assert "custom" not in claims.raw
 
 
 def test_the_hop_clears_the_state_cookie(flow, mailoutbox):

@@ -230,3 +230,27 @@ def test_service_token_identity(client, app, clock):
 
 def test_get_identity_refuses_other_methods(client, app, clock):
     assert client.post(URL, HTTP_HOST=APP_HOST).status_code == 405
+
+
+def test_the_identity_provider_groups_and_custom_claims_come_from_the_token(
+    client, app, clock, django_assert_num_queries
+):
+    token = _token(
+        aud=app.aud,
+        extra={
+            "login_method": "Corp",
+            "amr": ["mfa", "pwd"],
+            "idp": {"id": "41", "type": "oidc"},
+            "groups": ["admins"],
+            "custom": {"department": "ops"},
+        },
+    )
+    _get(client, cookie=f"CF_Authorization={token}")  # in-memory states built: steady state
+    with django_assert_num_queries(0):
+        response = _get(client, cookie=f"CF_Authorization={token}")
+
+    body = response.json()
+    assert body["idp"] == {"id": "41", "name": "Corp", "type": "oidc"}
+    assert body["idp_groups"] == ["admins"]
+    assert body["custom"] == {"department": "ops"}
+    assert body["amr"] == ["mfa", "pwd"]

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import IntegrityError
 
+from common.encryption import decrypt_text
 from identity import keys
 from identity.claims import TokenError
 from identity.models import AuthEvent, SigningKey
@@ -55,7 +56,7 @@ def test_private_key_decrypts_to_the_key_that_signs(clock):
     key = keys.signing_key()
 
     row = SigningKey.objects.get()
-    pem = keys._fernet(keys.settings.SECRET_KEY).decrypt(row.private_key.encode())
+    pem = decrypt_text(row.private_key, purpose=b"accessproject signing-key encryption v1")
     loaded = serialization.load_pem_private_key(pem, password=None)
     assert loaded.private_numbers() == key.private_key.private_numbers()
 

@@ -55,7 +55,7 @@ def test_a_protected_url_too_long_to_return_to_signs_in_to_the_application_root(
 
 
 def test_page_offers_only_the_allowed_identity_provider(db):
-    pin = IdentityProvider.objects.get(type=IdentityProvider.Type.ONE_TIME_PIN)
+    pin = IdentityProvider.objects.get(type=IdentityProvider.Type.ONETIMEPIN)
     application = make_application(domain="app.localhost/demo", allowed_idps=[pin])
     html = LoginFlow(Browser(), application).open().content.decode()
     assert "Send me a code" in html

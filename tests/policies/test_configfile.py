@@ -315,3 +315,90 @@ def test_a_repeated_key_is_an_error_not_the_last_value_winning():
         'c: not valid YAML: found duplicate key "name" with value "admins" '
         '(original value: "staff") (line 3, column 3)'
     ]
+
+
+def refused(path):
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("access_apply", str(path), stdout=StringIO(), stderr=err)
+    return err.getvalue()
+
+
+PROVIDER = {
+    "name": "Corp",
+    "type": "oidc",
+    "config": {
+        "client_id": "accessproject",
+        "client_secret": "${CORP_OIDC_SECRET}",
+        "issuer": "https://idp.example.com",
+    },
+}
+
+
+def test_a_provider_secret_comes_from_the_environment(tmp_path, monkeypatch):
+    from policies.providers import decrypt_secrets
+
+    monkeypatch.setenv("CORP_OIDC_SECRET", "s3cret-from-env")
+    out, _ = apply(write(tmp_path, {"identity_providers": [PROVIDER]}))
+
+    assert '+ create identity provider "Corp"' in out
+    stored = IdentityProvider.objects.get(name="Corp")
+    assert decrypt_secrets(stored.secrets) == {"client_secret": "s3cret-from-env"}
+    assert stored.config["client_id"] == "accessproject"
+    assert "s3cret-from-env" not in out
+
+
+def test_an_unset_environment_variable_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("CORP_OIDC_SECRET", raising=False)
+    err = refused(write(tmp_path, {"identity_providers": [PROVIDER]}))
+    assert (
+        "identity_providers[0].config.client_secret: the environment variable "
+        "CORP_OIDC_SECRET is not set"
+    ) in err
+    assert not IdentityProvider.objects.filter(name="Corp").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("${not-a-name}", "${not-a-name} is not a variable name; write ${NAME}"),
+        ("${UNCLOSED", "an unclosed ${; write ${NAME}"),
+    ],
+)
+def test_a_malformed_reference_is_an_error(tmp_path, value, message):
+    provider = {**PROVIDER, "config": {**PROVIDER["config"], "client_secret": value}}
+    err = refused(write(tmp_path, {"identity_providers": [provider]}))
+    assert f"identity_providers[0].config.client_secret: {message}" in err
+
+
+def test_a_changed_secret_is_named_in_the_plan_but_never_shown(tmp_path, monkeypatch):
+    monkeypatch.setenv("CORP_OIDC_SECRET", "first")
+    apply(write(tmp_path, {"identity_providers": [PROVIDER]}))
+    monkeypatch.setenv("CORP_OIDC_SECRET", "second-secret")
+
+    out, _ = apply(write(tmp_path, {"identity_providers": [PROVIDER]}))
+
+    assert '~ update identity provider "Corp": config.client_secret' in out
+    assert "second-secret" not in out
+
+
+def test_export_leaves_out_the_secret_and_applying_it_back_changes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("CORP_OIDC_SECRET", "s3cret-from-env")
+    apply(write(tmp_path, {"identity_providers": [PROVIDER]}))
+    out = StringIO()
+    call_command("access_export", "--format", "json", stdout=out)
+
+    assert "s3cret-from-env" not in out.getvalue()
+    exported = json.loads(out.getvalue())
+    corp = next(p for p in exported["identity_providers"] if p["name"] == "Corp")
+    assert "client_secret" not in corp["config"]
+    assert corp["config"]["issuer"] == "https://idp.example.com"
+    monkeypatch.delenv("CORP_OIDC_SECRET")
+    again, _ = apply(write(tmp_path, exported, "exported.json"))
+    assert again.splitlines() == ["no changes"]
+
+
+def test_a_new_provider_without_a_secret_is_refused(tmp_path):
+    provider = {**PROVIDER, "config": {"client_id": "a", "issuer": "https://idp.example.com"}}
+    err = refused(write(tmp_path, {"identity_providers": [provider]}))
+    assert "identity_providers[0].config.client_secret: is required" in err

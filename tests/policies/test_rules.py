@@ -1,5 +1,6 @@
 """Policy rules: compiling every selector, refusing bad shapes, and matching subjects."""
 
+import re
 from ipaddress import ip_address
 
 import pytest
@@ -347,3 +348,129 @@ def test_evaluate_rules_names_the_exclude_hit():
 def test_evaluate_rules_says_when_no_include_matched():
     outcome = evaluate_rules(compiled(SPAIN), (), (), ANN, {})
     assert (outcome.matched, outcome.explanation) == (False, "no include rule matched")
+
+
+# --- identity providers: by id, their claims, GitHub organisations -----------------------------
+
+CORP_ALICE = Subject(
+    email="alice@example.com",
+    login_method="Corp",
+    idp_id="3",
+    idp_type="oidc",
+    idp_groups=frozenset({"admins", "staff"}),
+    idp_claims={"department": "ops", "roles": ["reader", "auditor"], "level": 3, "vip": True},
+)
+GITHUB_BOB = Subject(
+    email="bob@example.com",
+    login_method="GitHub",
+    idp_id="4",
+    idp_type="github",
+    idp_groups=frozenset({"acme", "acme/site-ops", "other"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "subject", "expected"),
+    [
+        ({"login_method": {"id": 3}}, CORP_ALICE, True),
+        ({"login_method": {"id": "3"}}, CORP_ALICE, True),
+        ({"login_method": {"id": 4}}, CORP_ALICE, False),
+        ({"login_method": {"id": 3}}, Subject(login_method="Corp"), False),
+        ({"login_method": {"name": "corp"}}, CORP_ALICE, True),
+    ],
+)
+def test_login_method_by_id_or_by_name(data, subject, expected):
+    assert matches(data, subject) is expected
+
+
+def test_login_method_keeps_the_form_it_was_given():
+    assert compile_rule({"login_method": {"id": "3"}}).to_data() == {"login_method": {"id": "3"}}
+    assert compile_rule({"login_method": {"name": "Corp"}}).to_data() == {
+        "login_method": {"name": "Corp"}
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"login_method": {}}, 'login_method takes the identity provider\'s "id" or its "name"'),
+        ({"login_method": {"id": 3, "name": "Corp"}}, "one of them"),
+        ({"login_method": {"id": "three"}}, "login_method.id must be an identity provider's id"),
+        ({"login_method": {"id": True}}, "login_method.id must be an identity provider's id"),
+        ({"login_method": {"id": 0}}, "login_method.id must be an identity provider's id"),
+        (
+            {"oidc": {"claim_name": "groups", "claim_value": "admins"}},
+            "missing field 'identity_provider_id'",
+        ),
+        (
+            {"oidc": {"claim_name": "", "claim_value": "a", "identity_provider_id": 3}},
+            "oidc.claim_name must be a non-empty string",
+        ),
+        ({"github-organization": {"team": "ops"}}, "missing field 'name'"),
+        (
+            {"saml": {"attribute_name": "group", "attribute_value": "admins"}},
+            "saml rules are not supported yet",
+        ),
+        ({"saml": {}}, "saml rules are not supported yet"),
+    ],
+)
+def test_provider_selectors_refuse_bad_shapes(data, message):
+    with pytest.raises(RuleError, match=re.escape(message)):
+        compile_rule(data)
+
+
+def oidc(claim_name, claim_value, provider=3):
+    return {
+        "oidc": {
+            "claim_name": claim_name,
+            "claim_value": claim_value,
+            "identity_provider_id": provider,
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "subject", "expected"),
+    [
+        (oidc("groups", "admins"), CORP_ALICE, True),
+        (oidc("groups", "Admins"), CORP_ALICE, False),  # claim values compare exactly
+        (oidc("groups", "nobody"), CORP_ALICE, False),
+        (oidc("department", "ops"), CORP_ALICE, True),
+        (oidc("department", "op"), CORP_ALICE, False),
+        (oidc("roles", "auditor"), CORP_ALICE, True),
+        (oidc("level", "3"), CORP_ALICE, True),
+        (oidc("vip", "true"), CORP_ALICE, True),
+        (oidc("missing", "x"), CORP_ALICE, False),
+        # The same claim from another provider never counts.
+        (oidc("groups", "admins", provider=9), CORP_ALICE, False),
+        (oidc("groups", "acme", provider=4), GITHUB_BOB, True),
+        (oidc("groups", "admins"), NOBODY, False),
+    ],
+)
+def test_oidc_claim_rules(data, subject, expected):
+    assert matches(data, subject) is expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "subject", "expected"),
+    [
+        ({"name": "acme"}, GITHUB_BOB, True),
+        ({"name": "ACME"}, GITHUB_BOB, True),
+        ({"name": "acme", "team": "site-ops"}, GITHUB_BOB, True),
+        ({"name": "acme", "team": "Site Ops"}, GITHUB_BOB, True),  # a team's name is its slug
+        ({"name": "acme", "team": "payroll"}, GITHUB_BOB, False),
+        ({"name": "other", "team": "site-ops"}, GITHUB_BOB, False),
+        ({"name": "acme", "identity_provider_id": 4}, GITHUB_BOB, True),
+        ({"name": "acme", "identity_provider_id": 5}, GITHUB_BOB, False),
+        # Groups from an OpenID Connect provider are not GitHub organisations.
+        ({"name": "admins"}, CORP_ALICE, False),
+        ({"name": "acme"}, NOBODY, False),
+    ],
+)
+def test_github_organization_rules(fields, subject, expected):
+    assert matches({"github-organization": fields}, subject) is expected
+
+
+def test_provider_selectors_are_identity_rules():
+    assert compile_rule(oidc("groups", "admins")).is_identity
+    assert compile_rule({"github-organization": {"name": "acme"}}).is_identity

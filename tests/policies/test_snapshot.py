@@ -13,6 +13,7 @@ import pytest
 from common.credentials import hash_secret
 from policies import services
 from policies.decision import Action
+from policies.models import IdentityProvider
 from policies.rules import Subject
 from policies.snapshot import SnapshotError, get_snapshot, invalidate_snapshot
 from tests.factories import (
@@ -87,18 +88,49 @@ def test_empty_deny_message_compiles_to_the_default_text():
     assert compiled.custom_deny_message == "That account does not have access."
 
 
-def test_snapshot_lists_allowed_idps_by_name():
+def test_snapshot_lists_allowed_idps_by_id():
     application = ApplicationFactory()
     services.application_update(application=application, allowed_idps=["Password"])
     invalidate_snapshot()
-    assert get_snapshot().applications[application.id].allowed_idps == ("Password",)
+    password = IdentityProvider.objects.get(name="Password")
+    assert get_snapshot().applications[application.id].allowed_idps == (str(password.pk),)
 
 
-def test_snapshot_holds_identity_providers_by_name():
-    assert get_snapshot().identity_providers == {
-        "One-time PIN": "onetimepin",
-        "Password": "password",
-    }
+def test_snapshot_holds_identity_providers_by_id_in_name_order():
+    providers = get_snapshot().identity_providers
+    assert [(p.id, p.name, p.type) for p in providers.values()] == [
+        (str(p.pk), p.name, p.type) for p in IdentityProvider.objects.order_by("name")
+    ]
+    assert [p.name for p in providers.values()] == ["One-time PIN", "Password"]
+    assert list(providers) == [str(p.pk) for p in IdentityProvider.objects.order_by("name")]
+
+
+def test_snapshot_parses_a_providers_config_with_its_decrypted_secret():
+    services.identity_provider_create(
+        name="Corp",
+        type="oidc",
+        config={"client_id": "app", "client_secret": "s3cret", "issuer": "https://idp.example"},
+    )
+    invalidate_snapshot()
+    corp = get_snapshot().provider_named("Corp")
+    assert corp is not None
+    assert corp.type == "oidc"
+    assert corp.config is not None
+    assert corp.config.client_secret == "s3cret"
+    assert "s3cret" not in IdentityProvider.objects.get(name="Corp").secrets
+
+
+def test_a_provider_whose_secret_cannot_be_decrypted_is_unusable_not_an_outage(settings):
+    services.identity_provider_create(
+        name="Corp",
+        type="oidc",
+        config={"client_id": "app", "client_secret": "s3cret", "issuer": "https://idp.example"},
+    )
+    settings.SECRET_KEY = "another secret key entirely, as after a botched rotation"
+    invalidate_snapshot()
+    snapshot = get_snapshot()
+    assert snapshot.provider_named("Corp").usable is False
+    assert snapshot.provider_named("Password").usable is True
 
 
 def test_service_token_accepts_its_secret_until_it_expires():

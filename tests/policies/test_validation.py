@@ -422,5 +422,111 @@ def test_client_secret_must_be_long():
 
 
 def test_identity_provider_type_must_be_known():
-    errors = identity_provider_errors({"name": "Okta", "type": "saml"})
-    assert errors == {"type": ["must be one of onetimepin, password"]}
+    errors = identity_provider_errors({"name": "Okta", "type": "ldap"})
+    assert errors == {
+        "type": ["must be one of onetimepin, password, oidc, google, azureAD, okta, github"]
+    }
+
+
+PROVIDERS = Catalog(
+    identity_providers=frozenset({"One-time PIN", "Corp", "GitHub"}),
+    identity_provider_ids={"1": "onetimepin", "3": "oidc", "4": "github"},
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "errors"),
+    [
+        ({"login_method": {"id": 3}}, {}),
+        ({"login_method": {"name": "Corp"}}, {}),
+        (
+            {"login_method": {"id": 9}},
+            {"include[0].login_method.id": ["no identity provider has the id 9"]},
+        ),
+        (
+            {"login_method": {"name": "Nope"}},
+            {
+                "include[0].login_method.name": [
+                    'no identity provider is named "Nope"; create it first or fix the name'
+                ]
+            },
+        ),
+        (
+            {"oidc": {"claim_name": "groups", "claim_value": "a", "identity_provider_id": 3}},
+            {},
+        ),
+        (
+            {"oidc": {"claim_name": "groups", "claim_value": "a", "identity_provider_id": 9}},
+            {"include[0].oidc.identity_provider_id": ["no identity provider has the id 9"]},
+        ),
+        (
+            {"oidc": {"claim_name": "groups", "claim_value": "a", "identity_provider_id": 1}},
+            {
+                "include[0].oidc.identity_provider_id": [
+                    "identity provider 1 is of type onetimepin; oidc rules need an OpenID "
+                    "Connect provider (oidc, google, azureAD, okta)"
+                ]
+            },
+        ),
+        ({"github-organization": {"name": "acme", "identity_provider_id": 4}}, {}),
+        (
+            {"github-organization": {"name": "acme", "identity_provider_id": 3}},
+            {
+                "include[0].github-organization.identity_provider_id": [
+                    "identity provider 3 is of type oidc, not github"
+                ]
+            },
+        ),
+        (
+            {"saml": {"attribute_name": "g", "attribute_value": "a"}},
+            {
+                "include[0].saml": [
+                    "saml rules are not supported yet: accessproject has no SAML identity "
+                    "providers; use an OpenID Connect provider and "
+                    '{"oidc": {"claim_name": ..., "claim_value": ...}}'
+                ]
+            },
+        ),
+    ],
+)
+def test_rules_naming_a_provider_are_checked_against_the_catalog(rule, errors):
+    assert policy_errors(policy(include=[rule]), catalog=PROVIDERS) == errors
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"oidc": {"claim_name": "groups", "claim_value": "a", "identity_provider_id": 3}},
+        {"github-organization": {"name": "acme"}},
+    ],
+)
+def test_bypass_policies_take_no_provider_claims(rule):
+    errors = policy_errors(policy(decision="bypass", include=[rule]), catalog=PROVIDERS)
+    assert list(errors) == ["include[0]"]
+    assert "bypass policies take no identity selectors" in errors["include[0]"][0]
+
+
+def test_a_provider_named_by_id_cannot_be_deleted():
+    from policies.validation import provider_delete_errors
+
+    catalog = Catalog(
+        groups={"admins": ({"login_method": {"id": "3"}},)},
+        identity_provider_ids={"3": "oidc"},
+        policies=(
+            PolicyUse(
+                application="Wiki",
+                name="Admins",
+                decision="allow",
+                rules=(
+                    {"oidc": {"claim_name": "g", "claim_value": "a", "identity_provider_id": 3}},
+                ),
+            ),
+        ),
+    )
+    assert provider_delete_errors(3, "Corp", catalog=catalog) == {
+        "name": [
+            'is used by policy "Admins" of application "Wiki"; remove those rules first',
+            'is used by group "admins"; remove those rules first',
+        ]
+    }
+    assert provider_delete_errors(4, "Other", catalog=catalog) == {}
