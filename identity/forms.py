@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 
 from identity.redirects import MAX_REDIRECT_LENGTH
+from policies.matching import ascii_hostname
 
 
 class FlowForm(forms.Form):
@@ -36,13 +37,14 @@ class PinRequestForm(forms.Form):
         # case-insensitive, and dotless i, long s and the Kelvin sign fold to ASCII letters.
         # Such an identity is not the address it looks like, yet upper-cases to it in a
         # downstream `UPPER()` or `iexact` comparison ("adm\u0131n" -> "ADMIN"); nor can it be
-        # delivered without SMTPUTF8. The domain goes into its one ASCII (IDNA) spelling.
+        # delivered without SMTPUTF8. The domain goes into the one ASCII spelling mail systems
+        # use (UTS #46: `claß` is `xn--cla-7ka`, not IDNA 2003's `class`, somebody else's).
         if not local.isascii():
             raise forms.ValidationError("Enter a valid email address.", code="invalid")
-        try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise forms.ValidationError("Enter a valid email address.", code="invalid") from None
+        ascii_domain = ascii_hostname(domain)
+        if ascii_domain is None:
+            raise forms.ValidationError("Enter a valid email address.", code="invalid")
+        domain = ascii_domain
         # Addresses are compared case-insensitively everywhere (rules, throttles, PINs).
         return f"{local}@{domain}".lower()
 

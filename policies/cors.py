@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from policies.matching import ascii_hostname
+
 __all__ = [
     "PREFLIGHT_VARY",
     "CorsPolicy",
@@ -59,11 +61,10 @@ def _normalize_host(host: str) -> str | None:
             return f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]"
         except ValueError:
             return None
-    if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            return None
+    converted = ascii_hostname(host)
+    if converted is None:
+        return None
+    host = converted
     labels = host.split(".")
     return host if all(_HOST_LABEL.fullmatch(label) for label in labels) else None
 

@@ -25,11 +25,14 @@ from itertools import combinations
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import unquote_to_bytes
 
+import idna
+
 __all__ = [
     "ApplicationIndex",
     "HostPathPattern",
     "PathMatch",
     "PatternError",
+    "ascii_hostname",
     "canonical_path",
     "compile_pattern",
     "normalize_host",
@@ -85,12 +88,19 @@ def _ipv6_literal(host: str) -> str | None:
     return f"[{address.compressed}]"
 
 
-def _ascii_label(label: str) -> str | None:
-    if label.isascii():
-        return label
+def ascii_hostname(name: str) -> str | None:
+    """A host name (or one label) in the ASCII form browsers send, or None when it has none.
+
+    International names are converted as browsers and mail systems do (UTS #46, IDNA 2008,
+    non-transitional): `claß` becomes `xn--cla-7ka`. Python's own `idna` codec is IDNA 2003 and
+    would make it `class`, another name, so a pattern or an origin written with it would cover a
+    host the browser never sends, while the host it does send stayed uncovered.
+    """
+    if name.isascii():
+        return name
     try:
-        return label.encode("idna").decode("ascii")
-    except UnicodeError:
+        return idna.encode(name, uts46=True, transitional=False).decode("ascii")
+    except UnicodeError:  # idna.IDNAError is one
         return None
 
 
@@ -120,7 +130,7 @@ def _normalize_host(host: str) -> str | None:
         return None
     labels = []
     for label in value.split("."):
-        ascii_label = _ascii_label(label)
+        ascii_label = ascii_hostname(label)
         if ascii_label is None or not _LABEL.fullmatch(ascii_label):
             return None
         labels.append(ascii_label)
@@ -172,7 +182,7 @@ def _compile_host(text: str, pattern: str) -> tuple[str, tuple[_LabelGlob | None
             labels.append(label)
             globs.append(_LabelGlob(prefix, suffix))
             continue
-        ascii_label = _ascii_label(label)
+        ascii_label = ascii_hostname(label)
         if ascii_label is None or not _LABEL.fullmatch(ascii_label):
             raise PatternError(f"{pattern!r}: {label!r} is not a valid host label")
         labels.append(ascii_label)

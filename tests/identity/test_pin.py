@@ -202,6 +202,20 @@ def test_an_invalid_email_is_refused_without_sending(flow, mailoutbox):
     assert mailoutbox == []
 
 
+def test_an_international_domain_is_written_as_mail_systems_write_it(db, mailoutbox):
+    # IDNA 2003 would send this code to ann@class.example, somebody else's address, and sign in
+    # that identity; UTS #46 keeps the domain the person typed.
+    application = make_application(
+        domain="app.localhost/demo", include=[{"email_domain": {"domain": "xn--cla-7ka.example"}}]
+    )
+    flow = LoginFlow(Browser(), application)
+    flow.open()
+
+    flow.send_pin("ann@cla\u00df.example")
+
+    assert [message.to for message in mailoutbox] == [["ann@xn--cla-7ka.example"]]
+
+
 # The throttle itself
 
 

@@ -46,6 +46,7 @@ def preflight(policy, origin=APP, method="GET", headers=None):
         ("http://[::1]:3000", "http://[::1]:3000"),
         ("http://[0:0::1]", "http://[::1]"),
         ("https://bücher.example", "https://xn--bcher-kva.example"),
+        ("https://cla\u00df.example", "https://xn--cla-7ka.example"),
         ("capacitor://localhost", "capacitor://localhost"),
         ("null", "null"),
     ],

@@ -46,6 +46,9 @@ def index_of(*patterns):
         ("[::1]:8000", "[::1]"),
         ("[0:0::1]", "[::1]"),
         ("bücher.example", "xn--bcher-kva.example"),
+        # As browsers convert them (UTS #46), never as Python's IDNA 2003 codec does.
+        ("cla\u00df.example", "xn--cla-7ka.example"),
+        ("\u03c2.example", "xn--3xa.example"),
         ("under_score.example.com", "under_score.example.com"),
     ],
 )
@@ -90,6 +93,7 @@ def test_normalize_host_refuses_what_is_not_a_host(host):
         ("example.com.", "example.com"),
         ("*.example.com/api/*", "*.example.com/api/*"),
         ("bücher.example/x", "xn--bcher-kva.example/x"),
+        ("cla\u00df.example/x", "xn--cla-7ka.example/x"),
         (" example.com/a ", "example.com/a"),
     ],
 )
