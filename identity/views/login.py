@@ -45,7 +45,7 @@ from identity.flows.signin import (
 )
 from identity.forms import FlowForm, PasswordForm, PinRequestForm, PinVerifyForm
 from identity.hosts import canonical_authority, is_served, parse_authority, served_ports
-from identity.login_urls import LOGOUT_PATH, build_login_url, login_host_for
+from identity.login_urls import LOGIN_PATH, LOGOUT_PATH, build_login_url, login_host_for
 from identity.providers import login_method_for
 from identity.redirects import application_root, safe_redirect_url
 from identity.throttles import ThrottleUnavailable
@@ -84,7 +84,14 @@ def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, A
     request_host = request.get_host().lower()
     scheme = request.scheme or "https"
     if app_host is None:
-        return Flow(snapshot=snapshot, scheme=scheme, login_host=request_host)
+        login_host = login_host_for(request_host)
+        if request_host != login_host:
+            # The login host's own page starts the org session, whose cookie is the login
+            # host's: on any other host it would start one nobody else recognises.
+            if request.method not in ("GET", "HEAD"):
+                raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
+            raise _InvalidFlow(HttpResponseRedirect(f"{scheme}://{login_host}{LOGIN_PATH}"))
+        return Flow(snapshot=snapshot, scheme=scheme, login_host=login_host)
 
     form = FlowForm(params)
     # The application host is taken only as written canonically and on a port this site serves:

@@ -198,3 +198,18 @@ def test_a_redirect_url_on_another_port_of_a_covered_host_is_not_followed(victim
 
     assert hop.status_code == 302
     assert hop["Location"] == "/demo"
+
+
+def test_the_login_hosts_own_page_on_another_host_goes_to_the_login_host(client, mailoutbox):
+    response = client.get("/cdn-cgi/access/login", HTTP_HOST="class.localhost", secure=True)
+    posted = client.post(
+        "/cdn-cgi/access/login",
+        {"step": "send_pin", "email": "ann@example.com"},
+        HTTP_HOST="class.localhost",
+        secure=True,
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"https://{LOGIN_HOST}/cdn-cgi/access/login"
+    assert posted.status_code == 400
+    assert mailoutbox == []
