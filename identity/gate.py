@@ -115,6 +115,44 @@ def binding_digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+_OWN_ENDPOINT = GateDecision(Outcome.UNTOUCHED, "the gate's own endpoint")
+_NOT_COVERED = GateDecision(Outcome.UNTOUCHED, "no application covers this path")
+_ELSEWHERE = GateDecision(
+    Outcome.MISDIRECTED, "this path is protected on another host, not on this one"
+)
+
+
+def place_request(
+    host: str,
+    path: str,
+    snapshot: Snapshot,
+    *,
+    is_own_endpoint: OwnEndpointCheck = _no_own_endpoints,
+) -> CompiledApplication | GateDecision:
+    """The application that decides a request, from its host and path alone; or, when none
+    does, the decision itself: the gate's own endpoints and paths nothing covers pass untouched,
+    a path protected on another host is misdirected, a path with several readings is refused.
+
+    Both adapters ask this first, before reading anything else of the request: a request that no
+    application covers costs them nothing more.
+    """
+    if not is_gated_path(path):
+        return _OWN_ENDPOINT
+    application, non_canonical = snapshot.match(host, path)
+    if application is None:
+        # Django serves the same views on every host it accepts: a path an application protects
+        # anywhere is served through this host only when one of this host's applications covers
+        # it (and decides), else it would be the way around that protection.
+        if snapshot.protects_path(path) and not is_own_endpoint(host, path):
+            return _ELSEWHERE
+        return _NOT_COVERED
+    if non_canonical:
+        return GateDecision(
+            Outcome.BAD_PATH, "the path is not in canonical form", application=application
+        )
+    return application
+
+
 def decide_request(
     facts: RequestFacts,
     snapshot: Snapshot,
@@ -124,23 +162,28 @@ def decide_request(
     is_own_endpoint: OwnEndpointCheck = _no_own_endpoints,
 ) -> GateDecision:
     """Decide one request, in the order docs/architecture.md gives."""
-    if not is_gated_path(facts.path):
-        return GateDecision(Outcome.UNTOUCHED, "the gate's own endpoint")
-    application, non_canonical = snapshot.match(facts.host, facts.path)
-    if application is None:
-        # Django serves the same views on every host it accepts: a path an application protects
-        # anywhere is served through this host only when one of this host's applications covers
-        # it (and decides), else it would be the way around that protection.
-        if snapshot.protects_path(facts.path) and not is_own_endpoint(facts.host, facts.path):
-            return GateDecision(
-                Outcome.MISDIRECTED, "this path is protected on another host, not on this one"
-            )
-        return GateDecision(Outcome.UNTOUCHED, "no application covers this path")
-    if non_canonical:
-        return GateDecision(
-            Outcome.BAD_PATH, "the path is not in canonical form", application=application
-        )
+    placed = place_request(facts.host, facts.path, snapshot, is_own_endpoint=is_own_endpoint)
+    if isinstance(placed, GateDecision):
+        return placed
+    return decide_for_application(
+        facts,
+        snapshot,
+        placed,
+        verify_token=verify_token,
+        authenticate_service_token=authenticate_service_token,
+    )
 
+
+def decide_for_application(
+    facts: RequestFacts,
+    snapshot: Snapshot,
+    application: CompiledApplication,
+    *,
+    verify_token: TokenVerifier,
+    authenticate_service_token: ServiceTokenAuthenticator,
+) -> GateDecision:
+    """The rest of the decision once `place_request` found the application: a bypass policy,
+    then a preflight, then credentials, then the policies."""
     network = Subject(ip=facts.ip, country=facts.country or None)
     bypass = find_bypass(application.policies, network, snapshot.groups)
     if bypass is not None:

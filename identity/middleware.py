@@ -26,8 +26,9 @@ from identity.gate import (
     GateDecision,
     Outcome,
     RequestFacts,
-    decide_request,
+    decide_for_application,
     is_gated_path,
+    place_request,
 )
 from identity.hosts import parse_authority
 from identity.login_urls import login_host_for
@@ -93,21 +94,33 @@ class AccessGateMiddleware:
         # or not.
         for key in _IDENTITY_META:
             request.META.pop(key, None)
-        if not is_gated_path(request.path_info):
+        path = request.path_info
+        if not is_gated_path(path):
             return self.get_response(request)
         try:
             snapshot = get_snapshot()
         except Exception:
             logger.exception("configuration unavailable: refusing every gated request")
             return _unavailable()
-        facts = _request_facts(request)
+        host = request.get_host()
         try:
-            decision = decide_request(
+            # Host and path first: a request no application covers reads nothing else.
+            placed = place_request(host, path, snapshot, is_own_endpoint=is_own_endpoint)
+        except Exception:
+            logger.exception("gate decision failed: refusing the request")
+            return _unavailable()
+        if isinstance(placed, GateDecision):
+            if placed.outcome is Outcome.UNTOUCHED:
+                return self.get_response(request)
+            return self._apply(request, _request_facts(request, host), placed)
+        facts = _request_facts(request, host)
+        try:
+            decision = decide_for_application(
                 facts,
                 snapshot,
+                placed,
                 verify_token=partial(_verify_app_token, issuer=_issuer(facts)),
                 authenticate_service_token=partial(_authenticate, snapshot=snapshot),
-                is_own_endpoint=is_own_endpoint,
             )
         except Exception:
             # Keys or state that cannot be loaded: fail closed.
@@ -182,7 +195,10 @@ class AccessGateMiddleware:
         )
         response = self.get_response(request)
         # What a person may see behind the gate is theirs alone: no shared cache may keep it.
-        patch_cache_control(response, private=True)
+        if "Cache-Control" in response:
+            patch_cache_control(response, private=True)
+        else:
+            response["Cache-Control"] = "private"  # what patch_cache_control writes here
         if decision.issues_token and token:
             cookies.set_app_token_cookie(
                 response,
@@ -196,10 +212,10 @@ class AccessGateMiddleware:
         return response
 
 
-def _request_facts(request: HttpRequest) -> RequestFacts:
+def _request_facts(request: HttpRequest, host: str) -> RequestFacts:
     return request_facts(
         request.META,
-        host=request.get_host(),
+        host=host,
         path=request.path_info,
         method=request.method or "GET",
     )
@@ -240,16 +256,38 @@ def _authenticate(
     return authenticate_service_token(client_id, client_secret, snapshot, timezone.now())
 
 
-def preflight_response(decision: GateDecision) -> HttpResponse:
-    """The gate's answer to a preflight: 200 with the CORS headers, or 403 with none at all."""
+_PREFLIGHT_REFUSED_BODY = b"Preflight refused.\n"
+_PREFLIGHT_REFUSED = (
+    "403 Forbidden",
+    [
+        ("Content-Type", "text/plain"),
+        ("Content-Length", str(len(_PREFLIGHT_REFUSED_BODY))),
+        ("Cache-Control", "no-store"),
+    ],
+    _PREFLIGHT_REFUSED_BODY,
+)
+_PREFLIGHT_VARY_VALUE = ", ".join(PREFLIGHT_VARY)
+
+
+def preflight_answer(decision: GateDecision) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The gate's answer to a preflight as WSGI sends it (status line, headers, body): 200 with
+    the CORS headers and an empty body, or 403 with no `Access-Control-*` header at all."""
     if decision.outcome is not Outcome.PREFLIGHT_ANSWERED or decision.preflight is None:
-        return _refuse(HttpResponse("Preflight refused.\n", status=403, content_type="text/plain"))
-    response = HttpResponse(status=200)
-    del response["Content-Type"]  # an empty answer has no type
-    for name, value in decision.preflight.headers:
+        status, headers, body = _PREFLIGHT_REFUSED
+        return status, list(headers), body
+    headers = [*decision.preflight.headers, ("Content-Length", "0")]
+    # The answer depends on all three request headers, whatever it is.
+    headers.append(("Vary", _PREFLIGHT_VARY_VALUE))
+    return "200 OK", headers, b""
+
+
+def preflight_response(decision: GateDecision) -> HttpResponse:
+    """`preflight_answer` as Django's response, for the gate middleware."""
+    status, headers, body = preflight_answer(decision)
+    response = HttpResponse(body, status=int(status.split(" ", 1)[0]))
+    del response["Content-Type"]  # only the headers of the answer
+    for name, value in headers:
         response[name] = value
-    response["Content-Length"] = "0"
-    patch_vary_headers(response, PREFLIGHT_VARY)
     return response
 
 
@@ -383,15 +421,27 @@ def log_decision(facts: RequestFacts, decision: GateDecision) -> None:
         "path": facts.path,
     }
     # %r: a host or path may hold control characters (a newline would forge a log line).
-    logger.info(
-        "%s %s %r %r: %s (%s)",
+    arguments = (
         record["decision"],
         facts.method,
         facts.host,
         facts.path,
         record["application"],
         record["reason"],
-        extra={"access": record},
+    )
+    # What `logger.info` does, less looking up the caller's frame (the same place every time).
+    logger.handle(
+        logger.makeRecord(
+            logger.name,
+            logging.INFO,
+            __file__,
+            0,
+            "%s %s %r %r: %s (%s)",
+            arguments,
+            None,
+            func="log_decision",
+            extra={"access": record},
+        )
     )
 
 

@@ -208,3 +208,55 @@ def test_the_fast_path_and_the_middleware_answer_every_request_alike(
     if path.startswith("/cdn-cgi/access/") or path in ("/healthz", "/readyz"):
         # The gate never decides its own endpoints: the fast path leaves them to their views.
         assert downstream.calls == [path]
+
+
+def test_answers_from_the_environ_with_no_django_request_or_response(monkeypatch):
+    make_application(domain=f"{API_HOST}/demo/echo/api", cors_headers=CORS)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the fast path built a Django request or response")
+
+    monkeypatch.setattr("django.core.handlers.wsgi.WSGIRequest.__init__", refuse)
+    monkeypatch.setattr("django.http.response.HttpResponseBase.__init__", refuse)
+    downstream = Downstream()
+    headers = {"HTTP_ORIGIN": CALLER, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT"}
+
+    status, fast_headers, body = _call(
+        PreflightFastPath(downstream), _environ("/demo/echo/api/x", **headers)
+    )
+
+    assert downstream.calls == []
+    assert status == 200
+    assert fast_headers["Access-Control-Allow-Origin"] == CALLER
+    assert body == b""
+
+
+@pytest.mark.parametrize("host", ["evil.example", "bad host", ""])
+def test_a_host_django_would_refuse_goes_on_to_django(host):
+    make_application(domain=f"{API_HOST}/demo/echo/api", cors_headers=CORS)
+    downstream = Downstream()
+    headers = {"HTTP_ORIGIN": CALLER, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT"}
+
+    _call(PreflightFastPath(downstream), _environ("/demo/echo/api/x", host=host, **headers))
+
+    assert downstream.calls == ["/demo/echo/api/x"]
+
+
+def test_x_forwarded_host_is_read_only_when_django_would(settings):
+    make_application(domain=f"{API_HOST}/demo/echo/api", cors_headers=CORS)
+    headers = {
+        "HTTP_ORIGIN": CALLER,
+        "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT",
+        "HTTP_X_FORWARDED_HOST": API_HOST,
+    }
+    environ = _environ("/demo/echo/api/x", host="stray.localhost", **headers)
+
+    ignored = Downstream()
+    _call(PreflightFastPath(ignored), dict(environ))
+    settings.USE_X_FORWARDED_HOST = True
+    believed = Downstream()
+    status, _headers, _body = _call(PreflightFastPath(believed), dict(environ))
+
+    assert ignored.calls == ["/demo/echo/api/x"]  # stray.localhost: no application there
+    assert believed.calls == []
+    assert status == 200

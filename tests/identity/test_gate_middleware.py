@@ -728,3 +728,28 @@ def test_rotating_a_service_token_secret_cuts_off_the_app_tokens_it_earned(clien
 
     assert before.status_code == 200
     assert after.status_code == 302
+
+
+def test_a_path_no_application_covers_reads_nothing_else_of_the_request(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+
+    with mock.patch(
+        "identity.middleware.request_facts", side_effect=AssertionError("facts were built")
+    ):
+        response = echo(client, "/demo/echo/open/x", HTTP_COOKIE=f"{CF_AUTHORIZATION}=x")
+
+    assert response.status_code == 200
+    assert response.json()["access"] is None
+
+
+def test_a_covered_path_reads_the_request_once_it_is_placed(client):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app)
+
+    response = echo(client, "/demo/echo/api/x")
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private"
+    assert response.json()["access"]["email"] == "alice@example.com"

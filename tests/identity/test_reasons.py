@@ -2,8 +2,9 @@
 
 An administrator reading the access log, and the policy tester, rely on the reason to tell an
 expired token from a forged one, a revoked session from a missing cookie. Each way a request is
-refused is sent through the real middleware; the decision it made (`decide_request`'s answer)
-and the one record it logged must both carry the expected reason.
+refused is sent through the real middleware; the decision it made (`place_request`'s answer, or
+`decide_for_application`'s once the request was placed) and the one record it logged must both
+carry the expected reason.
 """
 
 from __future__ import annotations
@@ -240,24 +241,31 @@ REFUSALS = [
 
 
 class DecisionSpy:
-    """`decide_request` as the middleware calls it, remembering each answer."""
+    """The gate's deciding steps as the middleware calls them, remembering each decision (placing
+    a request answers with an application when it does not decide itself)."""
 
-    def __init__(self, decide: Callable[..., gate.GateDecision]) -> None:
-        self.decide = decide
+    def __init__(self) -> None:
         self.decisions: list[gate.GateDecision] = []
 
-    def __call__(self, *args: Any, **kwargs: Any) -> gate.GateDecision:
-        decision = self.decide(*args, **kwargs)
-        self.decisions.append(decision)
-        return decision
+    def wrap(self, step: Callable[..., Any]) -> Callable[..., Any]:
+        def spied(*args: Any, **kwargs: Any) -> Any:
+            answer = step(*args, **kwargs)
+            if isinstance(answer, gate.GateDecision):
+                self.decisions.append(answer)
+            return answer
+
+        return spied
 
 
 @pytest.mark.parametrize(("refuse", "status", "outcome", "reason"), REFUSALS)
 def test_each_refusal_says_why_in_the_decision_and_the_access_log(
     client, caplog, monkeypatch, refuse, status, outcome, reason
 ):
-    spy = DecisionSpy(gate.decide_request)
-    monkeypatch.setattr("identity.middleware.decide_request", spy)
+    spy = DecisionSpy()
+    monkeypatch.setattr("identity.middleware.place_request", spy.wrap(gate.place_request))
+    monkeypatch.setattr(
+        "identity.middleware.decide_for_application", spy.wrap(gate.decide_for_application)
+    )
     with caplog.at_level(logging.INFO, logger="accessproject.access"):
         caplog.clear()
         spy.decisions.clear()
