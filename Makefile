@@ -11,17 +11,27 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Reinstalled whenever pyproject.toml changes.
+# Reinstalled whenever pyproject.toml changes: .runtime is what running needs (`make run`),
+# .installed adds the dev extra that linting and testing need.
+$(VENV)/.runtime: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $@
+	touch $@ $(VENV)/.runtime
 
 data/secret_key: | $(PY)
 	mkdir -p data
 	$(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 	chmod 600 $@
 
-run: $(VENV)/.installed data/secret_key
+# Development settings for every `manage.py` run in this checkout (git ignores the file; an
+# existing one is left as it is). The secret key stays in data/secret_key.
+.env:
+	printf '# Written by `make run`: this checkout is for development. Production sets its own\n# environment (docs/deployment.md) and must not deploy this file.\nDEBUG=1\n' > $@
+
+run: $(VENV)/.runtime data/secret_key .env
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo --host $(HOST) --port $(PORT)
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)

@@ -13,25 +13,28 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
+# `make run` writes a `.env` with DEBUG=1 for development; production sets its environment itself.
+# Read only when present: django-environ would log that it is missing once per process otherwise.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
 
 DATA_DIR = Path(env.str("ACCESS_DATA_DIR", default=str(BASE_DIR / "data")))
 
 DEBUG = env.bool("DEBUG", default=False)
 
+# SECRET_KEY from the environment, else the random key `make run` wrote to data/secret_key (so
+# `manage.py` works after `make run` with nothing else set), else, in development only, a fixed one.
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and (DATA_DIR / "secret_key").is_file():
+    SECRET_KEY = (DATA_DIR / "secret_key").read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is required when DEBUG is off: set it in the environment or in .env."
+            "SECRET_KEY is required when DEBUG is off: set SECRET_KEY in the environment (or in "
+            f".env) to a long random value, or put one in {DATA_DIR / 'secret_key'}. For "
+            "development, run `make run` once: it writes that file and a .env with DEBUG=1."
         )
-    # Development only: `make run` writes a random key to this git-ignored file.
-    key_file = DATA_DIR / "secret_key"
-    SECRET_KEY = (
-        key_file.read_text().strip()
-        if key_file.exists()
-        else "django-insecure-accessproject-development-only"
-    )
+    SECRET_KEY = "django-insecure-accessproject-development-only"
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", ".localhost"] if DEBUG else []
@@ -184,6 +187,7 @@ SPECTACULAR_SETTINGS = {
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -203,8 +207,11 @@ LOGGING = {
         # One record per decision, written in batches; refusals at once (accessproject/logging.py).
         "access": {"class": "accessproject.logging.BatchingStreamHandler", "formatter": LOG_FORMAT},
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django gives its loggers a console handler of their own in DEBUG; they propagate to the
+        # root's, so without this each of their lines would be printed twice.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "accessproject.access": {
             "level": env.str("ACCESS_LOG_LEVEL", default="INFO"),
             "handlers": ["access"],

@@ -31,11 +31,53 @@ def test_admin_login_page_loads(client):
     assert b'name="username"' in response.content
 
 
-def test_settings_refuse_to_start_without_secret_key_when_debug_is_off():
-    result = _manage("check", env={"DEBUG": "0", "ALLOWED_HOSTS": "gate.example.com"})
+def test_settings_refuse_to_start_without_secret_key_when_debug_is_off(tmp_path):
+    result = _manage(
+        "check",
+        env={"DEBUG": "0", "ALLOWED_HOSTS": "gate.example.com", "ACCESS_DATA_DIR": str(tmp_path)},
+    )
 
     assert result.returncode != 0
-    assert "SECRET_KEY is required" in result.stderr
+    assert "SECRET_KEY is required when DEBUG is off: set SECRET_KEY" in result.stderr
+    assert f"or put one in {tmp_path / 'secret_key'}" in result.stderr
+
+
+def test_the_key_in_the_data_folder_is_the_secret_key_when_none_is_set(tmp_path):
+    (tmp_path / "secret_key").write_text("k" * 50 + "\n")
+    probe = "from django.conf import settings; print(settings.SECRET_KEY)"
+
+    result = _manage(
+        "shell", "--no-imports", "-c", probe, env={"DEBUG": "0", "ACCESS_DATA_DIR": str(tmp_path)}
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "k" * 50 + "\n"
+
+
+def test_a_secret_key_in_the_environment_wins_over_the_data_folder(tmp_path):
+    (tmp_path / "secret_key").write_text("k" * 50)
+    probe = "from django.conf import settings; print(settings.SECRET_KEY)"
+
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        probe,
+        env={"DEBUG": "0", "ACCESS_DATA_DIR": str(tmp_path), "SECRET_KEY": "e" * 50},
+    )
+
+    assert result.stdout == "e" * 50 + "\n"
+
+
+def test_each_django_log_record_is_printed_once():
+    # In DEBUG Django gives its loggers a console handler of their own, besides the root's.
+    probe = "import logging; logging.getLogger('django.request').warning('Not Found: /x')"
+
+    result = _manage("shell", "--no-imports", "-c", probe, env={"DEBUG": "1"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Not Found: /x") == 1
+    assert result.stderr.endswith(" WARNING django.request Not Found: /x\n")
 
 
 def test_deploy_check_reports_nothing_with_production_settings():
