@@ -16,7 +16,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a new user's shell has: none of the variables the suite or a deployment sets.
-_THEIRS = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "CACHE_URL", "DJANGO_", "ACCESS_", "VIRTUAL_ENV")
+# MAKEFLAGS and friends: a `make test VENV=...` around the suite would pass its variables on.
+_THEIRS = (
+    "DEBUG",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "CACHE_URL",
+    "DJANGO_",
+    "ACCESS_",
+    "VIRTUAL_ENV",
+    "MAKE",
+    "MFLAGS",
+    "PIP_",
+)
 
 pytestmark = pytest.mark.multiprocess
 
