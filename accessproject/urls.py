@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accessproject import apidocs
 from common.api.errors import no_route
 from identity.views import health
 
@@ -16,9 +16,9 @@ urlpatterns = [
     path("api/access/", include("policies.api.urls")),
     path("api/access/", include("identity.api.urls")),
     re_path(r"^api/access/", no_route),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/schema/", apidocs.schema, name="api-schema"),
+    path("api/docs/", apidocs.swagger, name="api-docs"),
+    path("api/redoc/", apidocs.redoc, name="api-redoc"),
 ]
 
 if settings.ACCESS_DEMO:

@@ -62,6 +62,7 @@ class KeyListApi(AdminApiView):
 
     @extend_schema(
         operation_id="keys_list",
+        summary="List signing keys",
         responses={
             200: enveloped(SigningKeyOutputSerializer, many=True, paged=False),
             **error_responses(),
@@ -78,6 +79,7 @@ class KeyRotateApi(AdminApiView):
 
     @extend_schema(
         operation_id="keys_rotate",
+        summary="Rotate the signing key",
         request=None,
         responses={
             200: enveloped(SigningKeyOutputSerializer, many=True, paged=False),

@@ -44,6 +44,7 @@ class AuthEventListApi(AdminApiView):
 
     @extend_schema(
         operation_id="logs_list",
+        summary="List authentication events",
         parameters=[
             *PAGE_PARAMETERS,
             OpenApiParameter("kind", str, enum=AuthEvent.Kind.values, description="Event kind."),

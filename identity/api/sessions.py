@@ -67,6 +67,11 @@ class SessionListApi(AdminApiView):
 
     @extend_schema(
         operation_id="sessions_list",
+        summary="List sessions",
+        description=(
+            "Sign-ins, newest first, a page at a time; filter by address, application or whether "
+            "they are still active."
+        ),
         parameters=[
             *PAGE_PARAMETERS,
             OpenApiParameter("email", str, description="Sessions of this address."),
@@ -98,6 +103,7 @@ class SessionRevokeApi(AdminApiView):
 
     @extend_schema(
         operation_id="sessions_revoke_one",
+        summary="Revoke a session",
         request=None,
         responses={200: enveloped(SessionOutputSerializer), **error_responses()},
         description="Revoke one session: its token is refused from now on.",
@@ -137,6 +143,7 @@ class RevokeApi(AdminApiView):
 
     @extend_schema(
         operation_id="sessions_revoke",
+        summary="Revoke tokens issued before now",
         request=RevokeInputSerializer,
         responses={201: enveloped(CutoffOutputSerializer), **error_responses()},
         description=(

@@ -88,6 +88,8 @@ class PolicyListApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_policies_list",
+        summary="List an application's policies",
+        description="The application's policies in the order they are evaluated (by precedence).",
         parameters=PAGE_PARAMETERS,
         responses={200: enveloped(PolicyOutputSerializer, many=True), **error_responses()},
     )
@@ -97,6 +99,12 @@ class PolicyListApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_policies_create",
+        summary="Add a policy",
+        description=(
+            "Add a policy to the application: its decision (allow, deny, non_identity or bypass), "
+            "its precedence, and include, require and exclude rules, which may name only groups, "
+            "service tokens and identity providers that exist."
+        ),
         request=PolicyCreateInputSerializer,
         responses={201: enveloped(PolicyOutputSerializer), **error_responses()},
     )
@@ -109,6 +117,7 @@ class PolicyListApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_policies_replace",
+        summary="Replace all of an application's policies",
         request=PolicyCreateInputSerializer(many=True),
         responses={
             200: enveloped(PolicyOutputSerializer, many=True, paged=False),
@@ -134,6 +143,8 @@ class PolicyDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_policies_retrieve",
+        summary="Get a policy",
+        description="One policy of the application, with its rules.",
         responses={200: enveloped(PolicyOutputSerializer), **error_responses()},
     )
     def get(self, request: Request, application_id: int, policy_id: int) -> Response:
@@ -141,6 +152,11 @@ class PolicyDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_policies_partial_update",
+        summary="Change a policy",
+        description=(
+            "Change the fields given; the others keep their values. Rules naming a group or "
+            "service token that does not exist are refused."
+        ),
         request=PolicyInputSerializer,
         responses={200: enveloped(PolicyOutputSerializer), **error_responses()},
     )
@@ -153,6 +169,8 @@ class PolicyDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_policies_destroy",
+        summary="Delete a policy",
+        description="Delete the policy; the application's other policies decide from now on.",
         responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
     )
     def delete(self, request: Request, application_id: int, policy_id: int) -> Response:

@@ -101,6 +101,10 @@ class ApplicationListApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_list",
+        summary="List applications",
+        description=(
+            "The applications, by name, a page at a time; each with its settings and its AUD tag."
+        ),
         parameters=PAGE_PARAMETERS,
         responses={200: enveloped(ApplicationOutputSerializer, many=True), **error_responses()},
     )
@@ -110,6 +114,12 @@ class ApplicationListApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_create",
+        summary="Create an application",
+        description=(
+            "Create an application from its host/path pattern (`domain`) and settings; fields left "
+            "out take their defaults. It is enforced by every worker within a second. Invalid "
+            "fields answer 400 with an error per field path."
+        ),
         request=ApplicationCreateInputSerializer,
         responses={201: enveloped(ApplicationOutputSerializer), **error_responses()},
     )
@@ -125,6 +135,8 @@ class ApplicationDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_retrieve",
+        summary="Get an application",
+        description="One application with all its settings.",
         responses={200: enveloped(ApplicationOutputSerializer), **error_responses()},
     )
     def get(self, request: Request, application_id: int) -> Response:
@@ -132,6 +144,7 @@ class ApplicationDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_update",
+        summary="Replace an application",
         request=ApplicationCreateInputSerializer,
         responses={200: enveloped(ApplicationOutputSerializer), **error_responses()},
         description="Replace the application: fields left out go back to their defaults.",
@@ -147,6 +160,7 @@ class ApplicationDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_partial_update",
+        summary="Change an application",
         request=ApplicationInputSerializer,
         responses={200: enveloped(ApplicationOutputSerializer), **error_responses()},
         description="Change the fields given; the others keep their values.",
@@ -160,6 +174,11 @@ class ApplicationDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="apps_destroy",
+        summary="Delete an application",
+        description=(
+            "Delete the application and its policies: its paths are no longer protected, within a "
+            "second on every worker."
+        ),
         responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
     )
     def delete(self, request: Request, application_id: int) -> Response:

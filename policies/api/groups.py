@@ -65,6 +65,8 @@ class GroupListApi(AdminApiView):
 
     @extend_schema(
         operation_id="groups_list",
+        summary="List access groups",
+        description="The access groups, by name, a page at a time.",
         parameters=PAGE_PARAMETERS,
         responses={200: enveloped(GroupOutputSerializer, many=True), **error_responses()},
     )
@@ -73,6 +75,12 @@ class GroupListApi(AdminApiView):
 
     @extend_schema(
         operation_id="groups_create",
+        summary="Create an access group",
+        description=(
+            "Create a named set of include, require and exclude rules that policies (and other "
+            "groups) can refer to. A group that would refer to itself, directly or not, is "
+            "refused."
+        ),
         request=GroupCreateInputSerializer,
         responses={201: enveloped(GroupOutputSerializer), **error_responses()},
     )
@@ -88,6 +96,8 @@ class GroupDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="groups_retrieve",
+        summary="Get an access group",
+        description="One access group with its rules.",
         responses={200: enveloped(GroupOutputSerializer), **error_responses()},
     )
     def get(self, request: Request, group_id: int) -> Response:
@@ -95,6 +105,11 @@ class GroupDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="groups_partial_update",
+        summary="Change an access group",
+        description=(
+            "Change the fields given; the others keep their values. Refused when the change would "
+            "break a policy or group that uses it (a rename, or a cycle)."
+        ),
         request=GroupInputSerializer,
         responses={200: enveloped(GroupOutputSerializer), **error_responses()},
     )
@@ -107,6 +122,10 @@ class GroupDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="groups_destroy",
+        summary="Delete an access group",
+        description=(
+            "Delete the group; refused with 400 while a policy or another group refers to it."
+        ),
         responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
     )
     def delete(self, request: Request, group_id: int) -> Response:

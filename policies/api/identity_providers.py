@@ -65,6 +65,8 @@ class IdentityProviderListApi(AdminApiView):
 
     @extend_schema(
         operation_id="identity_providers_list",
+        summary="List identity providers",
+        description="The identity providers (login methods) applications may offer, by name.",
         parameters=PAGE_PARAMETERS,
         responses={
             200: enveloped(IdentityProviderOutputSerializer, many=True),
@@ -77,6 +79,11 @@ class IdentityProviderListApi(AdminApiView):
 
     @extend_schema(
         operation_id="identity_providers_create",
+        summary="Create an identity provider",
+        description=(
+            "Create a login method (`type`: one-time PIN or password) under a name that "
+            "applications can list in `allowed_idps`."
+        ),
         request=IdentityProviderCreateInputSerializer,
         responses={201: enveloped(IdentityProviderOutputSerializer), **error_responses()},
     )
@@ -92,6 +99,8 @@ class IdentityProviderDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="identity_providers_retrieve",
+        summary="Get an identity provider",
+        description="One identity provider.",
         responses={200: enveloped(IdentityProviderOutputSerializer), **error_responses()},
     )
     def get(self, request: Request, provider_id: int) -> Response:
@@ -99,6 +108,8 @@ class IdentityProviderDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="identity_providers_partial_update",
+        summary="Change an identity provider",
+        description="Rename the provider (refused while a rule names it) or change its type.",
         request=IdentityProviderInputSerializer,
         responses={200: enveloped(IdentityProviderOutputSerializer), **error_responses()},
     )
@@ -111,6 +122,11 @@ class IdentityProviderDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="identity_providers_destroy",
+        summary="Delete an identity provider",
+        description=(
+            "Delete the provider; refused with 400 while a rule or an application's `allowed_idps` "
+            "names it."
+        ),
         responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
     )
     def delete(self, request: Request, provider_id: int) -> Response:

@@ -80,6 +80,10 @@ class ServiceTokenListApi(AdminApiView):
 
     @extend_schema(
         operation_id="service_tokens_list",
+        summary="List service tokens",
+        description=(
+            "The service tokens, by name: client id, duration and expiry; never the secret."
+        ),
         parameters=PAGE_PARAMETERS,
         responses={200: enveloped(ServiceTokenOutputSerializer, many=True), **error_responses()},
     )
@@ -89,6 +93,7 @@ class ServiceTokenListApi(AdminApiView):
 
     @extend_schema(
         operation_id="service_tokens_create",
+        summary="Create a service token",
         request=ServiceTokenCreateInputSerializer,
         responses={201: enveloped(ServiceTokenWithSecretOutputSerializer), **error_responses()},
         description="Create a service token. The answer holds the client secret, once.",
@@ -114,6 +119,8 @@ class ServiceTokenDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="service_tokens_retrieve",
+        summary="Get a service token",
+        description="One service token: client id, duration and expiry; never the secret.",
         responses={200: enveloped(ServiceTokenOutputSerializer), **error_responses()},
     )
     def get(self, request: Request, token_id: int) -> Response:
@@ -121,6 +128,7 @@ class ServiceTokenDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="service_tokens_partial_update",
+        summary="Change a service token",
         request=ServiceTokenInputSerializer,
         responses={200: enveloped(ServiceTokenOutputSerializer), **error_responses()},
         description="Rename the token, or change its duration (which restarts it from now).",
@@ -134,6 +142,11 @@ class ServiceTokenDetailApi(AdminApiView):
 
     @extend_schema(
         operation_id="service_tokens_destroy",
+        summary="Delete a service token",
+        description=(
+            "Delete (revoke) the token: its client id and secret are refused from now on. Refused "
+            "with 400 while a policy names it."
+        ),
         responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
     )
     def delete(self, request: Request, token_id: int) -> Response:
@@ -149,6 +162,7 @@ class ServiceTokenRotateApi(AdminApiView):
 
     @extend_schema(
         operation_id="service_tokens_rotate",
+        summary="Rotate a service token's secret",
         request=None,
         responses={200: enveloped(ServiceTokenWithSecretOutputSerializer), **error_responses()},
         description=(
@@ -169,6 +183,7 @@ class ServiceTokenRefreshApi(AdminApiView):
 
     @extend_schema(
         operation_id="service_tokens_refresh",
+        summary="Extend a service token",
         request=None,
         responses={200: enveloped(ServiceTokenOutputSerializer), **error_responses()},
         description="Extend the token by its duration, counted from now.",

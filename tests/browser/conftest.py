@@ -96,6 +96,7 @@ def project(
     config_file.write_text(json.dumps(access_configuration(calling_site.origin()), indent=2))
     prepare: list[tuple[str, ...]] = [
         ("migrate", "--noinput"),
+        ("collectstatic", "--noinput"),  # the API's docs pages load their scripts from it
         ("shell", "-c", CREATE_PASSWORD_USER),
         ("access_apply", str(config_file)),
     ]

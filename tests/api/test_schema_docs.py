@@ -1,0 +1,51 @@
+"""The OpenAPI schema describes every operation; its docs pages reference no other host."""
+
+import inspect
+import re
+
+import pytest
+from rest_framework.views import APIView
+
+from accessproject.apidocs import DOCS_CONTENT_SECURITY_POLICY
+from common.api.base import AdminApiView
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = ("get", "post", "put", "patch", "delete")
+
+
+def _operations(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    return [
+        (f"{method.upper()} {path}", operation)
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+        if method in OPERATIONS
+    ]
+
+
+def test_every_operation_has_a_summary_and_a_description_of_its_own(client):
+    operations = _operations(client)
+    generic = {inspect.cleandoc(cls.__doc__ or "") for cls in (AdminApiView, APIView)}
+
+    assert len(operations) >= 35
+    for name, operation in operations:
+        assert operation.get("summary"), name
+        assert operation.get("description"), name
+        assert operation["description"] not in generic, name
+    descriptions = [operation["description"] for _, operation in operations]
+    assert len(set(descriptions)) == len(descriptions)
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_docs_pages_reference_no_other_host(client, page):
+    response = client.get(page)
+
+    assert response.status_code == 200
+    assert response["Content-Security-Policy"] == DOCS_CONTENT_SECURITY_POLICY
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    html = response.content.decode()
+    addresses = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    assert addresses  # the page does load its scripts
+    assert [address for address in addresses if not address.startswith("/")] == []
+    assert re.findall(r"https?://", html) == []
