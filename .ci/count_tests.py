@@ -1,16 +1,25 @@
 """Print what a pytest JUnit report ran, and fail when it proves nothing.
 
-A run where no test passed, or where no browser test passed, is a failure: a suite that skipped
-its browser tests in CI has not shown that anything works in a browser.
+A run where no test passed, or where no test of a required category passed, is a failure: a
+suite that skipped its browser tests in CI has not shown that anything works in a browser, and
+one that skipped its sign-ins through a real OpenID Provider has not shown that OIDC works.
+A category is the classname prefix of its tests in the report.
 """
 
 import sys
 import xml.etree.ElementTree as ET
 
+# category -> the classname prefixes of its tests (the marker they carry says the same)
+CATEGORIES = {
+    "browser": ("tests.browser.",),
+    "oidc": ("tests.identity.providers.", "tests.browser.test_identity_providers"),
+}
+
 
 def main(path: str) -> int:
     cases = ET.parse(path).getroot().iter("testcase")  # noqa: S314 - our own report
-    passed = browser = skipped = failed = 0
+    passed = skipped = failed = 0
+    by_category = dict.fromkeys(CATEGORIES, 0)
     for case in cases:
         outcome = {child.tag for child in case}
         if outcome & {"failure", "error"}:
@@ -19,12 +28,19 @@ def main(path: str) -> int:
             skipped += 1
         else:
             passed += 1
-            if case.get("classname", "").startswith("tests.browser."):
-                browser += 1
+            classname = case.get("classname", "")
+            for category, prefixes in CATEGORIES.items():
+                if classname.startswith(prefixes):
+                    by_category[category] += 1
     print(f"{path}: {passed} passed, {failed} failed, {skipped} skipped")
-    print(f"browser tests passed: {browser}")
-    if passed == 0 or browser == 0 or failed:
-        print("CI requires passing tests, browser tests among them.", file=sys.stderr)
+    for category, count in by_category.items():
+        print(f"{category} tests passed: {count}")
+    missing = [category for category, count in by_category.items() if count == 0]
+    if passed == 0 or missing or failed:
+        print(
+            f"CI requires passing tests, {', '.join(CATEGORIES)} tests among them.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

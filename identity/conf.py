@@ -12,6 +12,8 @@ Settings (all optional):
 - `ACCESS_TRUSTED_PROXIES`: CIDRs of reverse proxies whose `X-Forwarded-For` is believed.
 - `ACCESS_COUNTRY_HEADER`: the request header carrying the client's country, set by a trusted
   edge (e.g. "CF-IPCountry"); "" = no country is known.
+- `ACCESS_IDP_TIMEOUT`: seconds a sign-in waits for an upstream identity provider (its
+  discovery document, keys, token endpoint, GitHub's API) before giving up (default 5).
 - `ACCESS_CREATE_USERS`: with `identity.users.AccessUserBackend`, create a Django user for an
   address that passed the gate and has none (default off).
 """
@@ -31,6 +33,7 @@ DEFAULT_KEY_ROTATION = "1008h"  # 6 weeks, as Access does
 PREVIOUS_KEY_GRACE = timedelta(days=7)
 DEFAULT_SESSION_DURATION = timedelta(hours=24)
 DEFAULT_THROTTLE_IPV6_PREFIX = 56
+DEFAULT_IDP_TIMEOUT = 5.0
 IPV6_PREFIX_RANGE = (32, 64)
 DEFAULT_PIN_FAILURES = {
     "ACCESS_PIN_FAILURES_PER_ADDRESS": 10,
@@ -78,6 +81,18 @@ class IdentitySettings:
     @property
     def country_header(self) -> str:
         return str(getattr(settings, "ACCESS_COUNTRY_HEADER", "") or "").strip()
+
+    @property
+    def idp_timeout(self) -> float:
+        """`ACCESS_IDP_TIMEOUT`: seconds to wait for an identity provider (0.1 to 60)."""
+        value = getattr(settings, "ACCESS_IDP_TIMEOUT", DEFAULT_IDP_TIMEOUT)
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise ImproperlyConfigured("ACCESS_IDP_TIMEOUT must be a number of seconds") from None
+        if not 0.1 <= seconds <= 60:
+            raise ImproperlyConfigured("ACCESS_IDP_TIMEOUT must be between 0.1 and 60 seconds")
+        return seconds
 
     @property
     def create_users(self) -> bool:

@@ -18,6 +18,9 @@ from identity.conf import conf
 LOGIN_PATH = "/cdn-cgi/access/login"
 AUTHORIZED_PATH = "/cdn-cgi/access/authorized"
 LOGOUT_PATH = "/cdn-cgi/access/logout"
+# Where upstream identity providers send the browser back, on the login host (as Access's
+# `https://<team>.cloudflareaccess.com/cdn-cgi/access/callback`).
+CALLBACK_PATH = "/cdn-cgi/access/callback"
 STATE_BYTES = 32
 
 
@@ -73,3 +76,8 @@ def authorized_url(*, scheme: str, app_host: str, code: str) -> str:
 def logout_url(*, scheme: str, host: str) -> str:
     """The logout endpoint on `host`."""
     return f"{scheme}://{host}{LOGOUT_PATH}"
+
+
+def callback_url(*, scheme: str, login_host: str) -> str:
+    """The redirect URI an identity provider must have registered for this login host."""
+    return f"{scheme}://{login_host}{CALLBACK_PATH}"

@@ -168,6 +168,35 @@ class AuthorizationCode(models.Model):
         return f"code for {self.email} ({self.application_id})"
 
 
+class ProviderSignIn(models.Model):
+    """One sign-in at an upstream identity provider, from the login page to the callback.
+
+    The browser carries `state` there and back; only its hash is stored. The sign-in is bound
+    to the browser that started it (`browser_hash`, of the login host's flow cookie) and to the
+    validated flow it resumes (`flow`: the canonical application host, its AUD tag, the
+    redirect URL and the `CF_AppSession` state), so nothing the provider's redirect carries
+    besides `code` and `state` is trusted. Single use, ten minutes.
+    """
+
+    state_hash = models.CharField(max_length=64, unique=True)
+    browser_hash = models.CharField(max_length=64)
+    provider_id = models.CharField(max_length=20)
+    nonce = models.CharField(max_length=64)
+    code_verifier = models.CharField(max_length=128)
+    redirect_uri = models.CharField(max_length=300)
+    flow = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "identity provider sign-in"
+
+    def __str__(self) -> str:
+        return f"sign-in through provider {self.provider_id}"
+
+
 class AuthEvent(models.Model):
     """An authentication event, written when it happens (never once per gated request)."""
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from identity.views.authorized import authorized
+from identity.views.callback import provider_callback
 from identity.views.certs import certs
 from identity.views.get_identity import get_identity
 from identity.views.login import login_page
@@ -12,6 +13,7 @@ urlpatterns: list = [
     path("login", login_page, name="login"),
     path("login/<str:app_host>", login_page, name="login-app"),
     path("authorized", authorized, name="authorized"),
+    path("callback", provider_callback, name="callback"),
     path("logout", logout, name="logout"),
     path("certs", certs, name="certs"),
     path("get-identity", get_identity, name="get-identity"),

@@ -44,6 +44,7 @@ __all__ = [
     "OidcEndpoints",
     "ProviderConfig",
     "ProviderType",
+    "checked_url",
     "config_errors",
     "decrypt_secrets",
     "encrypt_secrets",
@@ -59,7 +60,7 @@ _AUTHORIZATION_SERVER_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 DEFAULT_SCOPES = ("openid", "email", "profile")
 
 
-def _checked_url(value: str) -> str:
+def checked_url(value: str) -> str:
     """An absolute https URL; plain http only to a loopback address (a provider on this machine).
 
     Anything else would send the client secret, codes and tokens over the network in clear.
@@ -179,7 +180,7 @@ class OidcConfig(_OidcFamily):
     @field_validator("issuer")
     @classmethod
     def _issuer(cls, value: str) -> str:
-        _checked_url(value)
+        checked_url(value)
         if urlsplit(value).query:
             raise ValueError("must not hold a ?query (OpenID Connect Discovery 1.0 §2)")
         return value
@@ -187,7 +188,7 @@ class OidcConfig(_OidcFamily):
     @field_validator("auth_url", "token_url", "certs_url")
     @classmethod
     def _endpoint(cls, value: str) -> str:
-        return _checked_url(value) if value else value
+        return checked_url(value) if value else value
 
     @field_validator("scopes")
     @classmethod
@@ -254,7 +255,7 @@ class OktaConfig(_OidcFamily):
     @field_validator("okta_account")
     @classmethod
     def _okta_account(cls, value: str) -> str:
-        _checked_url(value)
+        checked_url(value)
         parts = urlsplit(value)
         if parts.path.strip("/") or parts.query:
             raise ValueError("must be the organisation's URL alone, like https://dev-123.okta.com")
@@ -287,7 +288,7 @@ class GitHubConfig(_ClientCredentials):
     @field_validator("base_url", "api_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        return _checked_url(value)
+        return checked_url(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -60,6 +60,19 @@ class Flow:
     @property
     def app_origin(self) -> str:
         return f"{self.scheme}://{self.app_host}" if self.app_host else ""
+
+    @property
+    def page_url(self) -> str:
+        """This flow's login page on the login host (where "try again" goes)."""
+        if self.application is None:
+            return LOGIN_PATH
+        query = {"kid": self.kid, "redirect_url": self.raw_redirect_url, "state": self.state_hash}
+        return f"{LOGIN_PATH}/{self.app_host}?{urlencode(query)}"
+
+    def page_url_for(self, provider_id: str) -> str:
+        """This flow's login page going straight to one identity provider (its button)."""
+        separator = "&" if "?" in self.page_url else "?"
+        return f"{self.page_url}{separator}{urlencode({'idp': provider_id})}"
 
 
 def offered_providers(

@@ -1,6 +1,10 @@
 """Login methods, one module per identity provider type, registered on import (`base.register`)."""
 
-from identity.providers import onetimepin, password  # noqa: F401  (each registers its class)
+from identity.providers import (  # noqa: F401  (each module registers its class)
+    oidc,
+    onetimepin,
+    password,
+)
 from identity.providers.base import LoginMethod, login_method_for, register
 
 __all__ = ["LoginMethod", "login_method_for", "register"]

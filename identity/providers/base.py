@@ -35,13 +35,16 @@ class SignInFailed(Exception):
     """A sign-in at an identity provider did not prove who someone is.
 
     `reason` goes to the authentication event and the log (never a secret, a token or a code);
-    `message` is what the person reads on the login host, with a link to try again.
+    `message` is what the person reads on the login host, with a link to try again; `status`
+    is the page's (502: the provider failed or misbehaved; 400: the sign-in was cancelled;
+    403: the provider vouched for nobody accessproject may accept).
     """
 
-    def __init__(self, reason: str, message: str = "") -> None:
+    def __init__(self, reason: str, message: str = "", *, status: int = 502) -> None:
         super().__init__(reason)
         self.reason = reason
         self.message = message or "The sign-in could not be completed."
+        self.status = status
 
 
 @dataclass(frozen=True)

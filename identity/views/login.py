@@ -17,11 +17,11 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, QueryDict
 from django.template.loader import render_to_string
-from django.utils.http import urlencode
 
 from common.versioning import VersionUnavailable
 from identity.clients import client_country, client_ip
 from identity.crosssite import apply_login_headers, refuse_cross_site
+from identity.events import record_event
 from identity.flows.password import INCORRECT, identity_email, password_sign_in
 from identity.flows.pin import (
     CHECKS_PAUSED,
@@ -32,6 +32,7 @@ from identity.flows.pin import (
     request_pin,
     verify_pin,
 )
+from identity.flows.provider import StateRefused, begin_provider_sign_in
 from identity.flows.signin import (
     Flow,
     Person,
@@ -46,7 +47,9 @@ from identity.flows.signin import (
 from identity.forms import FlowForm, PasswordForm, PinRequestForm, PinVerifyForm
 from identity.hosts import canonical_authority, is_served, parse_authority, served_ports
 from identity.login_urls import LOGIN_PATH, LOGOUT_PATH, build_login_url, login_host_for
+from identity.models import AuthEvent
 from identity.providers import login_method_for
+from identity.providers.base import SignInFailed
 from identity.redirects import application_root, safe_redirect_url
 from identity.throttles import ThrottleUnavailable
 from policies.snapshot import CompiledIdentityProvider, SnapshotError, get_snapshot
@@ -61,7 +64,7 @@ INVALID_LINK = "This sign-in link is not valid. Go back to the application and t
 UNAVAILABLE = "Sign-in is unavailable right now. Try again soon."
 
 
-class _InvalidFlow(Exception):
+class InvalidFlow(Exception):
     """The flow parameters cannot be trusted: answer with `response`."""
 
     def __init__(self, response: HttpResponseBase) -> None:
@@ -69,18 +72,25 @@ class _InvalidFlow(Exception):
         self.response = response
 
 
-def _message_page(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
-    body = render_to_string("identity/refused.html", {"message": message}, request=request)
+def message_page(
+    request: HttpRequest, message: str, *, status: int, restart_url: str = ""
+) -> HttpResponse:
+    """The login host's page that says why the sign-in cannot go on (and how to try again)."""
+    body = render_to_string(
+        "identity/refused.html",
+        {"message": message, "restart_url": restart_url},
+        request=request,
+    )
     return HttpResponse(body, status=status)
 
 
-def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, Any]) -> Flow:
+def validated_flow(request: HttpRequest, app_host: str | None, params: Mapping[str, Any]) -> Flow:
     """Validate the flow parameters (from the query on GET, the hidden fields on POST)."""
     try:
         snapshot = get_snapshot()
     except (SnapshotError, VersionUnavailable):
         logger.exception("login page unavailable: the configuration cannot be loaded")
-        raise _InvalidFlow(_message_page(request, UNAVAILABLE, status=503)) from None
+        raise InvalidFlow(message_page(request, UNAVAILABLE, status=503)) from None
     request_host = request.get_host().lower()
     scheme = request.scheme or "https"
     if app_host is None:
@@ -89,8 +99,8 @@ def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, A
             # The login host's own page starts the org session, whose cookie is the login
             # host's: on any other host it would start one nobody else recognises.
             if request.method not in ("GET", "HEAD"):
-                raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
-            raise _InvalidFlow(HttpResponseRedirect(f"{scheme}://{login_host}{LOGIN_PATH}"))
+                raise InvalidFlow(message_page(request, INVALID_LINK, status=400))
+            raise InvalidFlow(HttpResponseRedirect(f"{scheme}://{login_host}{LOGIN_PATH}"))
         return Flow(snapshot=snapshot, scheme=scheme, login_host=login_host)
 
     form = FlowForm(params)
@@ -105,11 +115,11 @@ def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, A
         or request_authority is None
         or not is_served(authority, request_authority=request_authority)
     ):
-        raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
+        raise InvalidFlow(message_page(request, INVALID_LINK, status=400))
     kid = form.cleaned_data["kid"]
     application = snapshot.by_aud.get(kid)
     if application is None or application not in snapshot.applications_for_host(authority.host):
-        raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
+        raise InvalidFlow(message_page(request, INVALID_LINK, status=400))
 
     app_host = str(authority)
     login_host = login_host_for(app_host)
@@ -126,7 +136,7 @@ def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, A
     if request_host != login_host:
         # The org cookie belongs to the login host: send the browser there (GET only).
         if request.method not in ("GET", "HEAD"):
-            raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
+            raise InvalidFlow(message_page(request, INVALID_LINK, status=400))
         state = params.get("state")
         url = build_login_url(
             application=application,
@@ -135,18 +145,18 @@ def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, A
             redirect_url=raw_redirect,
             state_hash=state if isinstance(state, str) and state else None,
         )
-        raise _InvalidFlow(HttpResponseRedirect(url))
+        raise InvalidFlow(HttpResponseRedirect(url))
     state = str(params.get("state", ""))
     if not STATE_PATTERN.fullmatch(state):
         if request.method not in ("GET", "HEAD"):
-            raise _InvalidFlow(_message_page(request, INVALID_LINK, status=400))
+            raise InvalidFlow(message_page(request, INVALID_LINK, status=400))
         # No state: back to the application, whose gate starts a fresh flow with one.
         target = (
             redirect_url
             if not redirect_url.startswith("/")
             else (f"{scheme}://{app_host}{redirect_url}")
         )
-        raise _InvalidFlow(HttpResponseRedirect(target))
+        raise InvalidFlow(HttpResponseRedirect(target))
     return Flow(
         snapshot=snapshot,
         scheme=scheme,
@@ -158,6 +168,11 @@ def _flow_for(request: HttpRequest, app_host: str | None, params: Mapping[str, A
         kid=kid,
         raw_redirect_url=raw_redirect,
     )
+
+
+def flow_cookie_value(request: HttpRequest) -> str | None:
+    """The login host's flow cookie (`CF_Session`): what binds a sign-in to this browser."""
+    return _flow_id(request)
 
 
 def _flow_id(request: HttpRequest) -> str | None:
@@ -188,7 +203,6 @@ def _render(
 ) -> HttpResponse:
     flow_fields = {"kid": flow.kid, "redirect_url": flow.raw_redirect_url, "state": flow.state_hash}
     offered = offered_providers(flow.snapshot, flow.application)
-    restart_url = f"{request.path}?{urlencode(flow_fields)}" if flow.application else request.path
     body = render_to_string(
         template,
         {
@@ -196,8 +210,13 @@ def _render(
             "app_host": flow.app_host,
             "flow": flow_fields,
             "form_action": request.path,
-            "restart_url": restart_url,
+            "restart_url": flow.page_url,
             "forms": _forms(offered),
+            "buttons": [
+                {"provider": provider, "url": flow.page_url_for(provider.id)}
+                for provider in offered
+                if _redirects(provider)
+            ],
             **context,
         },
         request=request,
@@ -218,6 +237,68 @@ def _forms(offered: tuple[CompiledIdentityProvider, ...]) -> list[dict[str, Any]
     return forms
 
 
+def _redirects(provider: CompiledIdentityProvider) -> bool:
+    method = login_method_for(provider)
+    return method is not None and method.redirects
+
+
+def _provider_to_start(request: HttpRequest, flow: Flow) -> CompiledIdentityProvider | None:
+    """The provider this visit goes straight to: the one its button names (`?idp=`), or the
+    application's only one when it asks for `auto_redirect_to_identity`."""
+    offered = offered_providers(flow.snapshot, flow.application)
+    chosen = request.GET.get("idp")
+    if chosen is not None:
+        return next((p for p in offered if p.id == chosen and _redirects(p)), None)
+    application = flow.application
+    if application is not None and application.auto_redirect_to_identity and len(offered) == 1:
+        return offered[0] if _redirects(offered[0]) else None
+    return None
+
+
+def _start_provider(
+    request: HttpRequest, flow: Flow, provider: CompiledIdentityProvider
+) -> HttpResponse:
+    """Send the browser to the provider's sign-in page, this flow's state recorded."""
+    flow_id = _flow_id(request) or secrets.token_urlsafe(32)
+    try:
+        url = begin_provider_sign_in(flow=flow, provider=provider, flow_id=flow_id)
+    except SignInFailed as failure:
+        return provider_failure(request, flow, provider, failure, status=failure.status)
+    response: HttpResponse = HttpResponseRedirect(url)
+    _set_flow_cookie(request, response, flow_id)
+    return response
+
+
+def provider_failure(
+    request: HttpRequest,
+    flow: Flow | None,
+    provider: CompiledIdentityProvider | None,
+    failure: SignInFailed | StateRefused,
+    *,
+    status: int = 502,
+) -> HttpResponse:
+    """Record a failed sign-in at a provider and say so, with a link to try again."""
+    application = flow.application if flow is not None else None
+    detail: dict[str, object] = {"reason": failure.reason, "step": "identity provider"}
+    if provider is not None:
+        detail.update({"login_method": provider.name, "idp": provider.id})
+    record_event(
+        AuthEvent.Kind.SIGN_IN_REFUSED,
+        email="",
+        application=application.id if application is not None else None,
+        ip=client_ip(request),
+        detail=detail,
+    )
+    logger.warning("sign-in at an identity provider failed: %s", failure.reason)
+    message = (
+        failure.message
+        if isinstance(failure, SignInFailed)
+        else "This sign-in has expired or was started in another browser."
+    )
+    restart = flow.page_url if flow is not None else LOGIN_PATH
+    return message_page(request, message, status=status, restart_url=restart)
+
+
 def _show_page(request: HttpRequest, flow: Flow) -> HttpResponse:
     claims = current_sign_in(request, flow)
     if claims is not None:
@@ -232,6 +313,11 @@ def _show_page(request: HttpRequest, flow: Flow) -> HttpResponse:
         response = sso_sign_in(request, flow, claims)
         if response is not None:
             return response
+    provider = _provider_to_start(request, flow)
+    if provider is not None:
+        return _start_provider(request, flow, provider)
+    if request.GET.get("idp") is not None:
+        return message_page(request, INVALID_LINK, status=400, restart_url=flow.page_url)
     return _render(request, flow, "identity/login.html")
 
 
@@ -239,7 +325,7 @@ def _send_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
     provider = offered_of_type(flow.snapshot, flow.application, "onetimepin")
     form = PinRequestForm(request.POST)
     if provider is None:
-        return _message_page(request, INVALID_LINK, status=400)
+        return message_page(request, INVALID_LINK, status=400)
     if not form.is_valid():
         return _render(
             request, flow, "identity/login.html", status=400, error="Enter a valid email address."
@@ -269,7 +355,7 @@ def _send_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
 def _verify_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
     provider = offered_of_type(flow.snapshot, flow.application, "onetimepin")
     if provider is None:
-        return _message_page(request, INVALID_LINK, status=400)
+        return message_page(request, INVALID_LINK, status=400)
     form = PinVerifyForm(request.POST)
     flow_id = _flow_id(request)
     outcome = PinCheckOutcome.INVALID
@@ -299,7 +385,7 @@ def _verify_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
 def _password(request: HttpRequest, flow: Flow) -> HttpResponse:
     provider = offered_of_type(flow.snapshot, flow.application, "password")
     if provider is None:
-        return _message_page(request, INVALID_LINK, status=400)
+        return message_page(request, INVALID_LINK, status=400)
     form = PasswordForm(request.POST)
     user = None
     if form.is_valid():
@@ -324,20 +410,20 @@ def login_page(request: HttpRequest, app_host: str | None = None) -> HttpRespons
     """The login page and its form posts (see the module docstring)."""
     params: QueryDict = request.POST if request.method == "POST" else request.GET
     try:
-        flow = _flow_for(request, app_host, params)
-    except _InvalidFlow as invalid:
+        flow = validated_flow(request, app_host, params)
+    except InvalidFlow as invalid:
         apply_login_headers(invalid.response)
         return invalid.response
     if request.method == "POST":
         step = _STEPS.get(str(request.POST.get("step", "")))
         try:
             response = (
-                step(request, flow) if step else _message_page(request, INVALID_LINK, status=400)
+                step(request, flow) if step else message_page(request, INVALID_LINK, status=400)
             )
         except ThrottleUnavailable:
             # Without its counters a sign-in step would be unlimited: wait instead.
             logger.exception("sign-in throttles unavailable")
-            response = _message_page(request, UNAVAILABLE, status=503)
+            response = message_page(request, UNAVAILABLE, status=503)
     else:
         response = _show_page(request, flow)
     apply_login_headers(response, form_targets=form_targets(flow))
