@@ -12,9 +12,10 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -22,9 +23,14 @@ from identity import keys, sessions
 from identity.clients import client_ip
 from identity.flows.password import password_sign_in
 from identity.models import AccessSession, AuthEvent, RevocationCutoff, SigningKey
+from identity.providers import login_method_for
+from identity.providers.base import CheckResult
+from identity.providers.oidc import forget_cached_documents
 from identity.throttles import ThrottleUnavailable
 from identity.views.login import UNAVAILABLE
-from policies.models import Application
+from policies.admin import IdentityProviderAdmin
+from policies.models import Application, IdentityProvider
+from policies.snapshot import compile_identity_provider
 
 logger = logging.getLogger("accessproject.identity")
 
@@ -259,3 +265,66 @@ class AuthEventAdmin(_ReadOnlyAdmin):
     list_select_related = ("application",)
     date_hierarchy = "created_at"
     fields = ("created_at", "kind", "email", "application", "ip", "detail")
+
+
+class TestedIdentityProviderAdmin(IdentityProviderAdmin):
+    """The identity providers' admin (`policies.admin`), with a "Test" button.
+
+    Testing reaches the provider as a sign-in would (its discovery document and keys, GitHub's
+    API) and reports each thing fetched and each problem found. It lives on the identity side,
+    which knows how each type signs in; `policies` knows only the shape of the config.
+    """
+
+    change_form_template = "admin/policies/identityprovider/change_form.html"
+    actions = ["test_providers"]
+
+    def get_urls(self) -> list[URLPattern]:
+        test = path(
+            "<path:object_id>/test/",
+            self.admin_site.admin_view(self.test_view),
+            name="policies_identityprovider_test",
+        )
+        return [test, *super().get_urls()]
+
+    def test_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        provider = self.get_object(request, object_id)
+        if provider is None or not self.has_view_permission(request, provider):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._report(request, provider)
+        return HttpResponseRedirect(
+            reverse("admin:policies_identityprovider_change", args=[provider.pk])
+        )
+
+    @admin.action(description="Test the selected identity providers")
+    def test_providers(self, request: HttpRequest, queryset: QuerySet[IdentityProvider]) -> None:
+        for provider in queryset:
+            self._report(request, provider)
+
+    def _report(self, request: HttpRequest, provider: IdentityProvider) -> None:
+        result = test_identity_provider(provider)
+        for line in result.checked:
+            self.message_user(request, f"{provider.name}: {line}", messages.INFO)
+        for problem in result.problems:
+            self.message_user(request, f"{provider.name}: {problem}", messages.ERROR)
+        if result.ok:
+            self.message_user(request, f"{provider.name}: no problem found.", messages.SUCCESS)
+
+
+def test_identity_provider(provider: IdentityProvider) -> CheckResult:
+    """Reach a stored provider as a sign-in would; every problem found, in words."""
+    compiled = compile_identity_provider(provider)
+    if not compiled.usable:
+        return CheckResult(
+            problems=("its secret cannot be decrypted (SECRET_KEY changed): enter it again",)
+        )
+    method = login_method_for(compiled)
+    if method is None:
+        return CheckResult(problems=(f"no login method handles the type {provider.type}",))
+    forget_cached_documents()
+    return method.check(compiled)
+
+
+admin.site.unregister(IdentityProvider)
+admin.site.register(IdentityProvider, TestedIdentityProviderAdmin)

@@ -416,6 +416,18 @@ def _compile_application(
     return compiled, patterns
 
 
+def compile_identity_provider(provider: IdentityProvider) -> CompiledIdentityProvider:
+    """One stored provider as sign-in uses it (the admin's "Test" checks a row just saved)."""
+    values = {
+        "id": provider.pk,
+        "name": provider.name,
+        "type": provider.type,
+        "config": provider.config,
+        "secrets": provider.secrets,
+    }
+    return _compile_identity_provider(_Row("IdentityProvider", values))
+
+
 def _compile_identity_provider(row: _Row) -> CompiledIdentityProvider:
     values = row.values
     config = _mapping(values["config"], "config")

@@ -1,6 +1,7 @@
 """Login methods, one module per identity provider type, registered on import (`base.register`)."""
 
 from identity.providers import (  # noqa: F401  (each module registers its class)
+    github,
     oidc,
     onetimepin,
     password,

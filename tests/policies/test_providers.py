@@ -21,6 +21,12 @@ def test_the_model_offers_exactly_the_declared_types():
     assert IdentityProvider.Type.AZUREAD.label == "Microsoft Entra ID"
 
 
+def test_every_declared_type_has_a_login_method():
+    from identity.providers.base import registered_types
+
+    assert registered_types() == frozenset(PROVIDER_TYPES)
+
+
 def test_oidc_defaults_are_accesss():
     config = parse_config("oidc", OIDC)
     assert config.public_data() == {
