@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -159,9 +159,17 @@ def _wait_until_ready(process: subprocess.Popen[bytes], port: int, error_log: Pa
 
 @contextmanager
 def running_project(
-    run_dir: Path, certificate: CertificateFiles, *, prepare: list[tuple[str, ...]]
+    run_dir: Path,
+    certificate: CertificateFiles,
+    *,
+    prepare: list[tuple[str, ...]],
+    before_start: Callable[[int, dict[str, str]], None] | None = None,
 ) -> Iterator[ProjectServer]:
-    """Prepare the database with `prepare` (management commands), then serve under gunicorn."""
+    """Prepare the database with `prepare` (management commands), then serve under gunicorn.
+
+    `before_start(port, env)` runs after `prepare`, before gunicorn: for configuration that
+    needs the port (an identity provider's redirect URI) or what `prepare` created (its id).
+    """
     port = free_port()
     env = project_environment(run_dir, port)
     (run_dir / "outbox").mkdir()
@@ -169,6 +177,8 @@ def running_project(
     (run_dir / "static").mkdir()
     for command in prepare:
         run_manage(env, *command)
+    if before_start is not None:
+        before_start(port, env)
     server = ProjectServer(
         port=port,
         run_dir=run_dir,
