@@ -260,6 +260,8 @@ def refund_budgets(budgets: Sequence[tuple[FailureBudget, str]], *, now: datetim
 # that username or IP for 10 minutes.
 PIN_SEND_PER_ADDRESS = Throttle("pin-send-address", 5, timedelta(minutes=10))
 PIN_SEND_PER_IP = Throttle("pin-send-ip", 20, timedelta(minutes=10))
+# Sign-ins started at identity providers, per client: each records its state until it expires.
+PROVIDER_STARTS_PER_IP = Throttle("idp-start-ip", 30, timedelta(minutes=10))
 PASSWORD_PER_USERNAME = Lockout(
     "password-username", 5, timedelta(minutes=10), ban=timedelta(minutes=10)
 )

@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from common.credentials import verify_secret
 from common.encryption import Undecryptable
 from common.versioning import POLICIES, VersionedState
@@ -129,7 +131,9 @@ class CompiledIdentityProvider:
     id: str  # the text of its number, as tokens and rules carry it
     name: str
     type: str
-    config: ProviderConfig | None  # None: the secrets cannot be decrypted (SECRET_KEY changed)
+    # None: unusable (its secrets cannot be decrypted after a SECRET_KEY change, or a row
+    # edited by hand holds an invalid config).
+    config: ProviderConfig | None
 
     @property
     def usable(self) -> bool:
@@ -443,7 +447,18 @@ def _compile_identity_provider(row: _Row) -> CompiledIdentityProvider:
         )
         parsed = None
     else:
-        parsed = parse_config(values["type"], {**config, **secrets})
+        try:
+            parsed = parse_config(values["type"], {**config, **secrets})
+        except (ValidationError, KeyError) as error:
+            # A row edited by hand: this provider signs nobody in, which widens nothing, while
+            # every other way in (and every valid token) keeps working.
+            logger.error(
+                "identity provider %s (%r): its config is invalid: %s",
+                values["id"],
+                values["name"],
+                error,
+            )
+            parsed = None
     return CompiledIdentityProvider(
         id=str(values["id"]), name=values["name"], type=values["type"], config=parsed
     )

@@ -51,7 +51,7 @@ from identity.models import AuthEvent
 from identity.providers import login_method_for
 from identity.providers.base import SignInFailed
 from identity.redirects import application_root, safe_redirect_url
-from identity.throttles import ThrottleUnavailable
+from identity.throttles import PROVIDER_STARTS_PER_IP, ThrottleUnavailable, throttle_key_for_ip
 from policies.snapshot import CompiledIdentityProvider, SnapshotError, get_snapshot
 
 logger = logging.getLogger("accessproject.identity")
@@ -62,6 +62,7 @@ FLOW_COOKIE_MAX_AGE = 4 * 60 * 60
 STATE_PATTERN = re.compile(r"[0-9a-f]{64}")
 INVALID_LINK = "This sign-in link is not valid. Go back to the application and try again."
 UNAVAILABLE = "Sign-in is unavailable right now. Try again soon."
+TOO_MANY_STARTS = "Too many sign-ins were started from here. Wait a few minutes and try again."
 
 
 class InvalidFlow(Exception):
@@ -259,6 +260,11 @@ def _start_provider(
     request: HttpRequest, flow: Flow, provider: CompiledIdentityProvider
 ) -> HttpResponse:
     """Send the browser to the provider's sign-in page, this flow's state recorded."""
+    ip = client_ip(request)
+    if ip is not None and PROVIDER_STARTS_PER_IP.hit(throttle_key_for_ip(ip)) > (
+        PROVIDER_STARTS_PER_IP.limit
+    ):
+        return message_page(request, TOO_MANY_STARTS, status=429, restart_url=flow.page_url)
     flow_id = _flow_id(request) or secrets.token_urlsafe(32)
     try:
         url = begin_provider_sign_in(flow=flow, provider=provider, flow_id=flow_id)
@@ -414,17 +420,17 @@ def login_page(request: HttpRequest, app_host: str | None = None) -> HttpRespons
     except InvalidFlow as invalid:
         apply_login_headers(invalid.response)
         return invalid.response
-    if request.method == "POST":
-        step = _STEPS.get(str(request.POST.get("step", "")))
-        try:
+    try:
+        if request.method == "POST":
+            step = _STEPS.get(str(request.POST.get("step", "")))
             response = (
                 step(request, flow) if step else message_page(request, INVALID_LINK, status=400)
             )
-        except ThrottleUnavailable:
-            # Without its counters a sign-in step would be unlimited: wait instead.
-            logger.exception("sign-in throttles unavailable")
-            response = message_page(request, UNAVAILABLE, status=503)
-    else:
-        response = _show_page(request, flow)
+        else:
+            response = _show_page(request, flow)
+    except ThrottleUnavailable:
+        # Without its counters a sign-in step would be unlimited: wait instead.
+        logger.exception("sign-in throttles unavailable")
+        response = message_page(request, UNAVAILABLE, status=503)
     apply_login_headers(response, form_targets=form_targets(flow))
     return response

@@ -239,3 +239,64 @@ def test_tester_runs_a_service_token(admin_client):
 def test_tester_requires_staff(client):
     response = client.get(reverse("admin:policies_application_tester"))
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("groups", "claims", "allowed"),
+    [
+        ("staff, admins", "", True),
+        ("staff", "", False),
+        ("", '{"department": "ops"}', True),
+        ("", '{"department": "sales"}', False),
+    ],
+)
+def test_tester_takes_the_providers_groups_and_claims(admin_client, groups, claims, allowed):
+    from policies.models import IdentityProvider
+
+    corp = IdentityProvider.objects.create(name="Corp", type="oidc", config={})  # unusable
+    application = ApplicationFactory(domain="dash.example.com")
+    PolicyFactory(
+        application=application,
+        name="Admins",
+        decision="allow",
+        precedence=1,
+        include=[
+            {
+                "oidc": {
+                    "claim_name": "groups",
+                    "claim_value": "admins",
+                    "identity_provider_id": corp.pk,
+                }
+            },
+            {
+                "oidc": {
+                    "claim_name": "department",
+                    "claim_value": "ops",
+                    "identity_provider_id": corp.pk,
+                }
+            },
+        ],
+    )
+    response = admin_client.get(
+        reverse("admin:policies_application_tester"),
+        {
+            "url": "https://dash.example.com/",
+            "method": "GET",
+            "email": "ann@example.com",
+            "login_method": "Corp",
+            "groups": groups,
+            "claims": claims,
+        },
+    )
+    assert response.status_code == 200, response.content[:500]
+    assert response.context["verdict"].allowed is allowed
+
+
+def test_tester_refuses_claims_that_are_not_an_object(admin_client):
+    response = admin_client.get(
+        reverse("admin:policies_application_tester"),
+        {"url": "https://dash.example.com/", "method": "GET", "claims": "[1, 2]"},
+    )
+    assert response.context["form"].errors["claims"] == [
+        'Enter a JSON object, like {"department": "ops"}.'
+    ]

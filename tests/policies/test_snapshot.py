@@ -244,3 +244,11 @@ def test_a_change_by_another_process_is_seen_within_a_second(tmp_path):
         reader.wait()
     assert answer[0] == "seen"
     assert float(answer[1]) < 1.0
+
+
+def test_a_provider_row_with_an_invalid_config_is_unusable_not_an_outage():
+    IdentityProvider.objects.create(name="Hand-edited", type="oidc", config={"issuer": 7})
+    invalidate_snapshot()
+    snapshot = get_snapshot()
+    assert snapshot.provider_named("Hand-edited").usable is False
+    assert snapshot.provider_named("Password").usable is True

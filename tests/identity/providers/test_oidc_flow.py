@@ -582,3 +582,29 @@ def test_the_login_hosts_own_page_signs_in_with_a_provider(op, corp):
     assert response.status_code == 302
     assert response["Location"] == "/cdn-cgi/access/login"
     assert CF_AUTHORIZATION in browser.cookies("access.localhost")
+
+
+def test_starting_sign_ins_at_a_provider_is_throttled_per_client(journey):
+    login_url, page = journey.login_page()
+    button = journey.click(page)
+    for _ in range(30):
+        assert journey.browser.get(button, **NAVIGATION).status_code == 302
+
+    response = journey.browser.get(button, **NAVIGATION)
+
+    assert response.status_code == 429
+    assert "Too many sign-ins were started from here." in response.content.decode()
+    assert ProviderSignIn.objects.count() == 30
+
+
+def test_a_gated_request_on_a_claim_rule_makes_no_query(op, corp, django_assert_num_queries):
+    rule = {
+        "oidc": {"claim_name": "groups", "claim_value": "admins", "identity_provider_id": corp.pk}
+    }
+    application = make_application(allowed_idps=[corp], include=[rule])
+    journey = Journey(op, Browser(), application)
+    journey.follow_hop(journey.sign_in("alice"))
+    assert journey.protected().status_code == 200  # in-memory states built: steady state
+
+    with django_assert_num_queries(0):
+        assert journey.protected().status_code == 200
