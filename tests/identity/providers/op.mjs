@@ -171,7 +171,15 @@ provider.use(async (ctx, next) => {
       no_nonce: [signingKey, { ...base, nonce: undefined }],
     };
     const [key, change] = changes[mode.name] || changes.normal;
-    if (mode.name === 'unsigned') {
+    if (mode.name === 'hs256') {
+      // Algorithm confusion: a MAC keyed by the client secret, which the client also knows.
+      const claims = jose.decodeJwt(idToken);
+      const secret = new TextEncoder().encode(clients[0].client_secret);
+      ctx.body = {
+        ...ctx.body,
+        id_token: await new jose.SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(secret),
+      };
+    } else if (mode.name === 'unsigned') {
       const claims = jose.decodeJwt(idToken);
       ctx.body = { ...ctx.body, id_token: new jose.UnsecuredJWT(claims).encode() };
     } else {

@@ -22,8 +22,10 @@ from django.contrib.auth import get_user_model
 from identity.cookies import CF_AUTHORIZATION
 from identity.models import AccessSession, AuthEvent, ProviderSignIn
 from identity.tokens import issuer_for, verify_access_token
+from policies import services
 from policies.models import IdentityProvider
-from tests.identity.providers.conftest import CLIENT_ID, make_oidc_provider
+from tests.gatekit import committed
+from tests.identity.providers.conftest import CLIENT_ID, CLIENT_SECRET, make_oidc_provider
 from tests.identity.providers.openid_provider import OpenIdProvider
 from tests.identity.signin_support import NAVIGATION, Browser, make_application
 
@@ -256,6 +258,7 @@ def test_cancelling_at_the_provider(journey):
         ("wrong_nonce", "id_token: wrong or missing nonce"),
         ("no_nonce", "id_token: wrong or missing nonce"),
         ("unsigned", "id_token: not signed with the provider's public-key algorithm"),
+        ("hs256", "id_token: not signed with the provider's public-key algorithm"),
         ("token_500", "token endpoint: HTTP 500"),
         ("token_garbage", "token endpoint: not JSON"),
         ("no_id_token", "the token endpoint sent no id_token"),
@@ -608,3 +611,23 @@ def test_a_gated_request_on_a_claim_rule_makes_no_query(op, corp, django_assert_
 
     with django_assert_num_queries(0):
         assert journey.protected().status_code == 200
+
+
+def test_a_preset_finds_its_endpoints_from_its_issuer(op, team_domain):
+    """Okta's preset derives its issuer from okta_account; discovery does the rest."""
+    with committed():
+        okta = services.identity_provider_create(
+            name="Corp",
+            type="okta",
+            config={
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "okta_account": op.issuer,
+            },
+        )
+    journey = Journey(op, Browser(), make_application(allowed_idps=[okta]))
+
+    hop = journey.follow_hop(journey.sign_in("alice"))
+
+    assert hop["Location"] == DEEP_PATH
+    assert app_token_claims(journey).raw["idp"] == {"id": str(okta.pk), "type": "okta"}
