@@ -45,6 +45,7 @@ from policies.selectors import (
     identity_provider_fields,
     kept_secrets,
     policy_fields,
+    provider_names,
     service_token_fields,
 )
 from policies.validation import Catalog, Errors, PolicyUse, merge_errors
@@ -277,6 +278,7 @@ def _application_values(item: Mapping[str, Any]) -> dict[str, Any]:
     """An application's fields as the file gives them, over the defaults."""
     values = {**application_fields(Application()), **item}
     values.pop("policies", None)
+    values["allowed_idps"] = provider_names(values.get("allowed_idps"))
     if isinstance(values.get("allowed_idps"), list):
         values["allowed_idps"] = sorted(values["allowed_idps"], key=str)
     return values

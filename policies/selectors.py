@@ -88,3 +88,21 @@ def kept_secrets(stored: IdentityProvider | None, type_: str) -> dict[str, str]:
         return decrypt_secrets(stored.secrets)
     except Undecryptable:
         return {}  # validation then asks for the secret again
+
+
+def provider_names(value: object) -> object:
+    """`allowed_idps` with each identity provider given by id (as Access's API writes them)
+    replaced by its name; names, and anything that names no provider, are left for validation.
+    A provider whose name is the same text as an id keeps its name's meaning."""
+    if not isinstance(value, list | tuple):
+        return value
+    names = set(IdentityProvider.objects.values_list("name", flat=True))
+    by_id = {str(pk): name for pk, name in IdentityProvider.objects.values_list("pk", "name")}
+    resolved: list[object] = []
+    for item in value:
+        text = str(item) if isinstance(item, int) and not isinstance(item, bool) else item
+        if isinstance(text, str) and text not in names and text in by_id:
+            resolved.append(by_id[text])
+        else:
+            resolved.append(item)
+    return resolved

@@ -36,7 +36,13 @@ from policies.models import (
     ServiceToken,
 )
 from policies.providers import encrypt_secrets, parse_config
-from policies.selectors import application_fields, group_fields, kept_secrets, policy_fields
+from policies.selectors import (
+    application_fields,
+    group_fields,
+    kept_secrets,
+    policy_fields,
+    provider_names,
+)
 from policies.validation import Catalog, Errors, raise_for_errors
 
 
@@ -127,6 +133,7 @@ def _save_application(
     catalog: Catalog | None,
     current_name: str | None,
 ) -> None:
+    values = {**values, "allowed_idps": provider_names(values.get("allowed_idps", []))}
     errors = validation.application_errors(
         values, catalog=catalog or Catalog.from_database(), current_name=current_name
     )

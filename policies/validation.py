@@ -575,14 +575,14 @@ def _check_deny_url(errors: Errors, path: str, value: object) -> None:
 
 def _check_allowed_idps(errors: Errors, value: object, *, catalog: Catalog) -> None:
     if not isinstance(value, list | tuple):
-        _add(errors, "allowed_idps", "must be a list of identity provider names")
+        _add(errors, "allowed_idps", "must be a list of identity provider names or ids")
         return
     for index, name in enumerate(value):
         if not isinstance(name, str) or name not in catalog.identity_providers:
             _add(
                 errors,
                 f"allowed_idps[{index}]",
-                f'no identity provider is named "{name}"; create it or fix the name',
+                f'no identity provider has the name or id "{name}"; create it or fix the name',
             )
 
 

@@ -172,3 +172,28 @@ def test_changing_the_type_drops_the_old_secret(api):
 
     assert response.status_code == 400
     assert error_messages(response) == ["config.client_secret: is required"]
+
+
+def test_allowed_idps_take_ids_as_accesss_api_writes_them(api):
+    password = IdentityProvider.objects.get(name="Password")
+    response = api.post(
+        "/api/access/apps",
+        {"name": "Wiki", "domain": "wiki.example.com", "allowed_idps": [password.pk]},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["result"]["allowed_idps"] == ["Password"]
+
+
+def test_allowed_idps_refuse_an_id_no_provider_has(api):
+    response = api.post(
+        "/api/access/apps",
+        {"name": "Wiki", "domain": "wiki.example.com", "allowed_idps": [999]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert error_messages(response) == [
+        'allowed_idps[0]: no identity provider has the name or id "999"; create it or fix the name'
+    ]

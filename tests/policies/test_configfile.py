@@ -402,3 +402,19 @@ def test_a_new_provider_without_a_secret_is_refused(tmp_path):
     provider = {**PROVIDER, "config": {"client_id": "a", "issuer": "https://idp.example.com"}}
     err = refused(write(tmp_path, {"identity_providers": [provider]}))
     assert "identity_providers[0].config.client_secret: is required" in err
+
+
+def test_allowed_idps_by_id_apply_and_then_change_nothing(tmp_path):
+    password = IdentityProvider.objects.get(name="Password")
+    config = {
+        "applications": [
+            {"name": "Wiki", "domain": "wiki.example.com", "allowed_idps": [password.pk]}
+        ]
+    }
+    apply(write(tmp_path, config))
+    wiki = Application.objects.get(name="Wiki")
+    assert [p.name for p in wiki.allowed_idps.all()] == ["Password"]
+
+    out, _ = apply(write(tmp_path, config))
+
+    assert out.splitlines() == ["no changes"]
