@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin
@@ -12,9 +13,10 @@ from django.forms import Form, ModelChoiceField, Select
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html, format_html_join
 
 from common.api.tokens import api_token_create, api_token_owners
-from common.models import ApiToken
+from common.models import ApiToken, AuditEntry
 
 _PLAIN_TOKEN_ATTRIBUTE = "_accessproject_plain_api_token"
 
@@ -110,3 +112,70 @@ class ApiTokenAdmin(admin.ModelAdmin):
         response = TemplateResponse(request, "admin/common/apitoken/created.html", context)
         add_never_cache_headers(response)
         return response
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit trail: read-only, filterable by channel, action, kind of object and person."""
+
+    list_display = ["created_at", "actor_display", "channel", "action", "object_type", "name"]
+    list_filter = ["channel", "action", "object_type", "created_at"]
+    search_fields = ["object_name", "actor", "object_id"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    readonly_fields = [
+        "created_at",
+        "actor_display",
+        "channel",
+        "action",
+        "object_type",
+        "object_id",
+        "object_name",
+        "changes_table",
+        "detail",
+    ]
+    fields = tuple(readonly_fields)
+
+    @admin.display(description="who", ordering="actor")
+    def actor_display(self, obj: AuditEntry) -> str:
+        return obj.actor or "(nobody signed in)"
+
+    @admin.display(description="object", ordering="object_name")
+    def name(self, obj: AuditEntry) -> str:
+        changed = ", ".join(obj.changes) if obj.action == AuditEntry.Action.UPDATE else ""
+        return f"{obj.object_name} ({changed})" if changed else obj.object_name
+
+    @admin.display(description="before / after")
+    def changes_table(self, obj: AuditEntry) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><th scope='row'>{}</th><td><pre>{}</pre></td><td><pre>{}</pre></td></tr>",
+            (
+                (field, _shown(values[0]), _shown(values[1]))
+                for field, values in sorted(obj.changes.items())
+            ),
+        )
+        if not obj.changes:
+            return "no field changed"
+        return format_html(
+            "<table class='audit-diff'><thead><tr><th>field</th><th>before</th><th>after</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=1, sort_keys=True)

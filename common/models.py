@@ -64,3 +64,45 @@ class ApiToken(models.Model):
     def is_expired(self, now: datetime | None = None) -> bool:
         """Whether the token has passed its expiry (never, without one)."""
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class AuditEntry(models.Model):
+    """One change to the configuration or to sign-ins, as `common.audit.record_change` stores it.
+
+    `before` and `after` are the object's public fields (never a secret); `changes` is the diff,
+    `{field: [before, after]}`. The actor is kept as text (and the user's id, without a foreign
+    key), so the entry outlives the user and the object it names.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Changed"
+        DELETE = "delete", "Deleted"
+        ROTATE = "rotate", "Rotated"
+        REFRESH = "refresh", "Refreshed"
+        REVOKE = "revoke", "Revoked"
+        RETIRE = "retire", "Retired"
+        LIFT = "lift", "Lifted"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    channel = models.CharField(max_length=20, db_index=True)
+    actor = models.CharField(max_length=150, blank=True, db_index=True)
+    actor_user_id = models.BigIntegerField(null=True, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=50, db_index=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_name = models.CharField(max_length=350, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit trail"
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        who = self.actor or "(nobody signed in)"
+        return f"{self.get_action_display()} {self.object_type} {self.object_name} by {who}"

@@ -19,6 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from common.audit import AuditedAdminMixin
 from identity import keys, sessions
 from identity.clients import client_ip
 from identity.flows.password import password_sign_in
@@ -87,7 +88,7 @@ class RevokedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
+class _ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Records of what happened: viewable, never added or edited by hand."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -176,7 +177,7 @@ class AccessSessionAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(RevocationCutoff)
-class RevocationCutoffAdmin(admin.ModelAdmin):
+class RevocationCutoffAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Add a cutoff to refuse tokens issued before now; delete it to accept them again."""
 
     list_display = ("email_or_everyone", "application", "not_before", "created_by", "created_at")

@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 
+from common.audit import SYSTEM, acting_as, record_change
 from common.encryption import Undecryptable, decrypt_text, encrypt_text
 from common.versioning import SIGNING_KEYS, VersionedState, bump_version
 from identity.conf import conf
@@ -271,7 +272,10 @@ def _rotate_if_due() -> None:
                 if current is not None and now - current.activated_at < conf.key_rotation:
                     _key_state.invalidate()
                     return
-                _retire_and_replace(current, now, reason="scheduled" if current else "first key")
+                with acting_as(SYSTEM):
+                    _retire_and_replace(
+                        current, now, reason="scheduled" if current else "first key"
+                    )
         except IntegrityError:
             logger.info("another process rotated the signing key first")
     _key_state.invalidate()
@@ -285,6 +289,15 @@ def _retire_and_replace(current: SigningKey | None, now: datetime, *, reason: st
         if not retired:
             raise IntegrityError("the signing key was rotated concurrently")
     new_key = _new_signing_key(now)
+    record_change(
+        "rotate",
+        new_key,
+        before={"current_kid": current.kid if current else None},
+        after={"current_kid": new_key.kid},
+        object_type="signing key",
+        object_name=new_key.kid,
+        detail={"reason": reason},
+    )
     record_event(
         AuthEvent.Kind.KEY_ROTATION,
         detail={
@@ -322,6 +335,16 @@ def retire_previous_keys(*, reason: str = "manual") -> int:
             )
         )
         SigningKey.objects.filter(kid__in=cut).update(expires_at=now)
+        for kid in cut:
+            record_change(
+                "retire",
+                SigningKey.objects.get(kid=kid),
+                before={"verifies": True},
+                after={"verifies": False, "expires_at": now},
+                object_type="signing key",
+                object_name=kid,
+                detail={"reason": reason},
+            )
         if cut:
             record_event(
                 AuthEvent.Kind.KEY_ROTATION, detail={"retired_kids": cut, "reason": reason}

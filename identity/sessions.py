@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from common.audit import record_change
 from common.versioning import REVOCATIONS, VersionedState, bump_version
 from identity.events import record_event
 from identity.models import AccessSession, AuthEvent, RevocationCutoff
@@ -174,6 +175,14 @@ def session_revoke(*, session: AccessSession, actor: str = "") -> bool:
         if not updated:
             return False
         session.revoked_at = now
+        record_change(
+            "revoke",
+            session,
+            before={"revoked_at": None},
+            after={"revoked_at": now},
+            object_type="session",
+            object_name=_session_name(session),
+        )
         record_event(
             AuthEvent.Kind.REVOCATION,
             email=session.email,
@@ -237,6 +246,13 @@ def sessions_revoke_for_user(*, user: AbstractBaseUser, reason: str, actor: str 
         ).update(revoked_at=now)
         if not count:
             return 0
+        record_change(
+            "revoke",
+            user,
+            object_type="sessions of a user",
+            object_name=str(user.get_username()),
+            detail={"reason": reason, "sessions": count},
+        )
         record_event(
             AuthEvent.Kind.REVOCATION,
             email=str(getattr(user, user.get_email_field_name(), "") or user.get_username()),
@@ -282,6 +298,17 @@ def revoke_tokens_issued_before(
     with transaction.atomic():
         cutoff.full_clean()
         cutoff.save()
+        record_change(
+            "create",
+            cutoff,
+            after={
+                "email": cutoff.email or "(everyone)",
+                "application": application.name if application is not None else "(every one)",
+                "not_before": cutoff.not_before,
+            },
+            object_type="revocation",
+            object_name=f"tokens issued before {cutoff.not_before:%Y-%m-%d %H:%M:%S} UTC",
+        )
         record_event(
             AuthEvent.Kind.REVOCATION,
             email=cutoff.email,
@@ -294,6 +321,11 @@ def revoke_tokens_issued_before(
         )
         revocations_changed()
     return cutoff
+
+
+def _session_name(session: AccessSession) -> str:
+    application = session.application.name if session.application else "org session"
+    return f"{session.email or '(no email)'}, {application}"
 
 
 def revocations_changed() -> None:

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.cache import add_never_cache_headers
 
+from common.audit import AuditedAdminMixin
 from common.versioning import VersionUnavailable
 from policies import services
 from policies.decision import Verdict
@@ -82,7 +83,7 @@ class PolicyInline(admin.StackedInline):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = ApplicationForm
     inlines = [PolicyInline]
     change_list_template = "admin/policies/application/change_list.html"
@@ -255,7 +256,7 @@ def _preflight_note(application: CompiledApplication) -> str:
 
 
 @admin.register(AccessGroup)
-class AccessGroupAdmin(ServicesDeleteMixin, admin.ModelAdmin):
+class AccessGroupAdmin(AuditedAdminMixin, ServicesDeleteMixin, admin.ModelAdmin):
     form = AccessGroupForm
     list_display = ["name", "updated_at"]
     search_fields = ["name"]
@@ -295,7 +296,7 @@ class _ShownSecret:
 
 
 @admin.register(ServiceToken)
-class ServiceTokenAdmin(ServicesDeleteMixin, admin.ModelAdmin):
+class ServiceTokenAdmin(AuditedAdminMixin, ServicesDeleteMixin, admin.ModelAdmin):
     form = ServiceTokenForm
     list_display = ["name", "client_id", "duration", "expires_at", "client_secret_version"]
     search_fields = ["name", "client_id"]
@@ -380,7 +381,7 @@ class ServiceTokenAdmin(ServicesDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(IdentityProvider)
-class IdentityProviderAdmin(ServicesDeleteMixin, admin.ModelAdmin):
+class IdentityProviderAdmin(AuditedAdminMixin, ServicesDeleteMixin, admin.ModelAdmin):
     form = IdentityProviderForm
     list_display = ["name", "type"]
     list_filter = ["type"]

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from common.audit import record_change
 from common.credentials import generate_secret, hash_secret
 from common.versioning import POLICIES, bump_version
 from policies import validation
@@ -38,10 +39,13 @@ from policies.models import (
 from policies.providers import encrypt_secrets, parse_config
 from policies.selectors import (
     application_fields,
+    application_policies,
     group_fields,
+    identity_provider_fields,
     kept_secrets,
     policy_fields,
     provider_names,
+    service_token_fields,
 )
 from policies.validation import Catalog, Errors, raise_for_errors
 
@@ -102,6 +106,7 @@ def application_create(
     # A stored application of the same name is refused as a duplicate name, so the catalog's
     # patterns under this name can only be this application's own (a config file's final state).
     _save_application(application, values, catalog=catalog, current_name=values.get("name"))
+    record_change("create", application, after=application_fields(application))
     return application
 
 
@@ -113,15 +118,22 @@ def application_update(
     **fields: Unpack[ApplicationFields],
 ) -> Application:
     """Change some fields of an application; the AUD tag never changes."""
-    current_name = Application.objects.get(pk=application.pk).name
+    stored = Application.objects.get(pk=application.pk)
+    before = application_fields(stored)
     values = {**application_fields(application), **fields}
-    _save_application(application, values, catalog=catalog, current_name=current_name)
+    _save_application(application, values, catalog=catalog, current_name=stored.name)
+    record_change("update", application, before=before, after=application_fields(application))
     return application
 
 
 @transaction.atomic
 def application_delete(*, application: Application) -> None:
     """Delete an application and its policies."""
+    before = application_fields(application)
+    policies = list(application_policies(application))
+    for policy in policies:
+        _record_policy("delete", policy, before=policy_fields(policy))
+    record_change("delete", application, before=before)
     application.delete()
     bump_version(POLICIES)
 
@@ -162,6 +174,7 @@ def policy_create(
     policy = Policy(application=application)
     values = {**policy_fields(policy), **fields}
     _save_policy(policy, values, catalog=catalog)
+    _record_policy("create", policy, after=policy_fields(policy))
     return policy
 
 
@@ -170,14 +183,17 @@ def policy_update(
     *, policy: Policy, catalog: Catalog | None = None, **fields: Unpack[PolicyFields]
 ) -> Policy:
     """Change some fields of a policy."""
+    before = policy_fields(Policy.objects.get(pk=policy.pk))
     values = {**policy_fields(policy), **fields}
     _save_policy(policy, values, catalog=catalog)
+    _record_policy("update", policy, before=before, after=policy_fields(policy))
     return policy
 
 
 @transaction.atomic
 def policy_delete(*, policy: Policy) -> None:
     """Delete a policy."""
+    _record_policy("delete", policy, before=policy_fields(policy))
     policy.delete()
     bump_version(POLICIES)
 
@@ -197,9 +213,11 @@ def application_set_policies(
     errors = validation.policy_set_errors(policies, catalog=catalog or Catalog.from_database())
     raise_for_errors(errors)
     existing = {policy.name: policy for policy in application.policies.all()}
+    before = {name: policy_fields(policy) for name, policy in existing.items()}
     wanted = {fields["name"] for fields in policies}
     for name, policy in existing.items():
         if name not in wanted:
+            _record_policy("delete", policy, before=before[name])
             policy.delete()
     # Park the kept rows on precedences neither they nor the new set use. The lowest free ones,
     # not ones above the highest: that could pass the largest integer the column holds.
@@ -220,8 +238,31 @@ def application_set_policies(
             setattr(policy, name, value)
         _save(policy, recheck=_prefixed(f"[{index}]", _policy_clash_errors, policy))
         saved.append(policy)
+    for policy in saved:
+        old = before.get(policy.name)
+        if old is None:
+            _record_policy("create", policy, after=policy_fields(policy))
+        else:
+            _record_policy("update", policy, before=old, after=policy_fields(policy))
     bump_version(POLICIES)
     return saved
+
+
+def _record_policy(
+    action: str,
+    policy: Policy,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> None:
+    record_change(
+        action,
+        policy,
+        before=before,
+        after=after,
+        object_name=f"{policy.application.name}: {policy.name}",
+        detail={"application": policy.application.name},
+    )
 
 
 def _save_policy(policy: Policy, values: Mapping[str, Any], *, catalog: Catalog | None) -> None:
@@ -268,6 +309,7 @@ def group_create(*, catalog: Catalog | None = None, **fields: Unpack[GroupFields
     """Create an access group."""
     group = AccessGroup()
     _save_group(group, {**group_fields(group), **fields}, catalog=catalog, current_name=None)
+    record_change("create", group, after=group_fields(group))
     return group
 
 
@@ -276,9 +318,11 @@ def group_update(
     *, group: AccessGroup, catalog: Catalog | None = None, **fields: Unpack[GroupFields]
 ) -> AccessGroup:
     """Change an access group; refused when it would break a policy that uses it."""
-    current_name = AccessGroup.objects.get(pk=group.pk).name
+    stored = AccessGroup.objects.get(pk=group.pk)
+    before = group_fields(stored)
     values = {**group_fields(group), **fields}
-    _save_group(group, values, catalog=catalog, current_name=current_name)
+    _save_group(group, values, catalog=catalog, current_name=stored.name)
+    record_change("update", group, before=before, after=group_fields(group))
     return group
 
 
@@ -287,6 +331,7 @@ def group_delete(*, group: AccessGroup, catalog: Catalog | None = None) -> None:
     """Delete an access group that no rule refers to."""
     catalog = catalog or Catalog.from_database()
     raise_for_errors(validation.group_delete_errors(group.name, catalog=catalog))
+    record_change("delete", group, before=group_fields(group))
     group.delete()
     bump_version(POLICIES)
 
@@ -343,6 +388,7 @@ def service_token_create(
     _full_clean(token, errors)
     raise_for_errors(errors)
     _save(token)
+    record_change("create", token, after=_token_audit_fields(token))
     bump_version(POLICIES)
     return token, secret
 
@@ -356,7 +402,8 @@ def service_token_update(
     client_id: str | None = None,
 ) -> ServiceToken:
     """Rename a token, change its client id, or change its duration (which restarts it from now)."""
-    current_name = ServiceToken.objects.get(pk=token.pk).name
+    stored = ServiceToken.objects.get(pk=token.pk)
+    current_name = stored.name
     fields: dict[str, Any] = {
         "name": token.name if name is None else name,
         "duration": token.duration if duration is None else duration,
@@ -378,6 +425,9 @@ def service_token_update(
     _full_clean(token, errors)
     raise_for_errors(errors)
     _save(token)
+    record_change(
+        "update", token, before=_token_audit_fields(stored), after=_token_audit_fields(token)
+    )
     bump_version(POLICIES)
     return token
 
@@ -397,6 +447,7 @@ def service_token_rotate(
             )
         )
     secret = client_secret if client_secret is not None else generate_secret()
+    before = _token_audit_fields(token)
     token.previous_secret_hash = token.secret_hash
     token.previous_secret_expires_at = timezone.now() + (
         conf.service_token_rotation_grace if grace is None else grace
@@ -404,6 +455,13 @@ def service_token_rotate(
     token.secret_hash = hash_secret(secret)
     token.client_secret_version += 1
     token.save()
+    record_change(
+        "rotate",
+        token,
+        before=before,
+        after=_token_audit_fields(token),
+        detail={"previous_secret_expires_at": token.previous_secret_expires_at},
+    )
     bump_version(POLICIES)
     return token, secret
 
@@ -411,8 +469,10 @@ def service_token_rotate(
 @transaction.atomic
 def service_token_refresh(*, token: ServiceToken) -> ServiceToken:
     """Extend a token by its duration, counted from now (as Access's "Refresh")."""
+    before = _token_audit_fields(token)
     token.expires_at = _expiry(token.duration)
     token.save(update_fields=["expires_at", "updated_at"])
+    record_change("refresh", token, before=before, after=_token_audit_fields(token))
     bump_version(POLICIES)
     return token
 
@@ -424,8 +484,18 @@ def service_token_delete(*, token: ServiceToken, catalog: Catalog | None = None)
     raise_for_errors(
         validation.reference_delete_errors("service_token", token.name, catalog=catalog)
     )
+    record_change("delete", token, before=_token_audit_fields(token))
     token.delete()
     bump_version(POLICIES)
+
+
+def _token_audit_fields(token: ServiceToken) -> dict[str, Any]:
+    # What the trail shows of a token: never its secret or the secret's hash.
+    return {
+        **service_token_fields(token),
+        "expires_at": token.expires_at,
+        "client_secret_version": token.client_secret_version,
+    }
 
 
 def _expiry(duration: str) -> datetime | None:
@@ -487,6 +557,7 @@ def identity_provider_delete(*, provider: IdentityProvider, catalog: Catalog | N
     errors = validation.provider_delete_errors(provider.pk, provider.name, catalog=catalog)
     _check_allowed_idps_users(errors, provider)
     raise_for_errors(errors)
+    record_change("delete", provider, before=identity_provider_fields(provider))
     provider.delete()
     bump_version(POLICIES)
 
@@ -513,15 +584,29 @@ def _save_identity_provider(
                 "login_method", current_name, catalog=Catalog.from_database()
             ),
         )
+    before = identity_provider_fields(stored) if stored is not None else None
     provider.name = name
     provider.type = type_
+    changed_secrets: list[str] = []
     if not errors:
         parsed = parse_config(type_, full_config)
         provider.config = parsed.public_data()
         provider.secrets = encrypt_secrets(parsed.secret_data())
+        old_secrets = kept_secrets(stored, type_)
+        changed_secrets = sorted(
+            key for key, value in parsed.secret_data().items() if old_secrets.get(key) != value
+        )
     _full_clean(provider, errors)
     raise_for_errors(errors)
     _save(provider)
+    record_change(
+        "create" if stored is None else "update",
+        provider,
+        before=before,
+        after=identity_provider_fields(provider),
+        # Which secrets were set or replaced, never their values.
+        detail={"changed_secrets": changed_secrets} if changed_secrets else None,
+    )
     bump_version(POLICIES)
 
 

@@ -8,6 +8,7 @@ browsers, which is what makes the browsable API safe to use from the admin's ses
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import Token
 from typing import IO, Any
 
 from rest_framework.authentication import SessionAuthentication
@@ -17,6 +18,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import audit
 from common.api.authentication import ApiTokenAuthentication
 from common.api.errors import api_exception_handler
 from common.api.permissions import ModelPermissions, WritesAllowed
@@ -62,6 +64,20 @@ class AdminApiView(APIView):
     # Pagination, filtering and throttling are explicit in each view, never inherited from
     # project-wide DRF settings that other APIs of the site may need differently.
     throttle_classes: list[Any] = []
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Authenticated now: every change this request makes is recorded as its user's.
+        self._audit_token: Token[audit.Actor | None] | None = audit.set_actor(
+            audit.actor_of_user(audit.API, request.user)
+        )
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        token = getattr(self, "_audit_token", None)
+        if token is not None:
+            audit.reset_actor(token)
+            self._audit_token = None
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def get_exception_handler(self) -> Callable[[Exception, Mapping[str, Any]], Response | None]:
         return api_exception_handler

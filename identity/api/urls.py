@@ -3,7 +3,7 @@
 from django.urls import path
 
 from common.api import converters  # noqa: F401  (registers <object_id:...>)
-from identity.api import keys, logs, sessions
+from identity.api import audit, keys, logs, sessions
 
 urlpatterns = [
     path("sessions", sessions.SessionListApi.as_view(), name="api-sessions"),
@@ -16,4 +16,5 @@ urlpatterns = [
     path("keys", keys.KeyListApi.as_view(), name="api-keys"),
     path("keys/rotate", keys.KeyRotateApi.as_view(), name="api-keys-rotate"),
     path("logs", logs.AuthEventListApi.as_view(), name="api-logs"),
+    path("audit", audit.AuditListApi.as_view(), name="api-audit"),
 ]

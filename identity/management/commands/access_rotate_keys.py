@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from common.audit import COMMAND, acting_as, os_user
 from identity.keys import retire_previous_keys, rotate_keys
 
 
@@ -24,6 +25,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with acting_as(COMMAND, os_user()):
+            self._rotate(options)
+
+    def _rotate(self, options: dict[str, Any]) -> None:
         new_key = rotate_keys(reason="command")
         self.stdout.write(f"New signing key: {new_key.kid}")
         if options["retire_previous"]:

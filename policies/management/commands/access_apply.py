@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from common.audit import CONFIG_FILE, acting_as, os_user
 from policies.configfile import ConfigFileError, apply_plan, load_file, plan_config
 
 
@@ -46,7 +47,8 @@ class Command(BaseCommand):
                 self.stdout.write("dry run: nothing was changed")
             return
         try:
-            secrets = apply_plan(plan)
+            with acting_as(CONFIG_FILE, os_user()):
+                secrets = apply_plan(plan)
         except ValidationError as error:
             # Validation ran on the whole file first; this is a race with another writer.
             raise CommandError(f"nothing was changed: {error}") from error
