@@ -80,6 +80,10 @@ def _check_interval() -> float:
 def _forget_check_interval(*, setting: str, **kwargs: object) -> None:
     if setting == "ACCESS_VERSION_CHECK_INTERVAL":
         _check_interval.cache_clear()
+        # Each state scheduled its next check with the old interval: without this, a longer
+        # interval would only take effect after that check (a query, with a per-process cache).
+        for state in list(_registry):
+            state.check_at_next_get()
 
 
 def _staleness_bound() -> float:
@@ -296,6 +300,11 @@ class VersionedState(Generic[T]):
         if pending.error is not None:
             raise pending.error
         return self.get()
+
+    def check_at_next_get(self) -> None:
+        """Ask for the version at the next `get()`, keeping the value (the interval changed)."""
+        with self._lock:
+            self._recheck_at = 0.0
 
     def invalidate(self) -> None:
         """Forget the built value: the next `get()` rebuilds (used by this process's own writes)."""

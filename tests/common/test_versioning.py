@@ -162,6 +162,34 @@ def test_the_version_is_not_read_again_before_the_check_interval(
         assert state.get() == ("built", builds.versions[0])
 
 
+def test_a_longer_check_interval_takes_effect_from_the_next_get(
+    clock, states, settings, django_assert_num_queries
+):
+    builds = Builds()
+    state = states(builds, watches=POLICIES)
+    state.get()  # the next check was scheduled with the short interval
+
+    settings.ACCESS_VERSION_CHECK_INTERVAL = 3600
+    state.get()  # one look, and the next one an hour from now
+    clock.advance(INTERVAL * 4)
+
+    with django_assert_num_queries(0):
+        assert state.get() == ("built", builds.versions[0])
+    assert len(builds.versions) == 1
+
+
+def test_a_shorter_check_interval_takes_effect_from_the_next_get(clock, states, settings):
+    builds = Builds()
+    settings.ACCESS_VERSION_CHECK_INTERVAL = 3600
+    state = states(builds, watches=REVOCATIONS)
+    state.get()
+    bump_elsewhere(REVOCATIONS)
+
+    settings.ACCESS_VERSION_CHECK_INTERVAL = INTERVAL
+
+    assert state.get() == ("built", builds.versions[0] + 1)
+
+
 def test_a_change_elsewhere_is_seen_at_the_first_get_after_the_interval(clock, states):
     builds = Builds()
     state = states(builds, watches=REVOCATIONS)

@@ -14,6 +14,7 @@ from unittest import mock
 import pytest
 from django.test import Client
 
+from common import versioning
 from identity.cookies import CF_APP_SESSION, CF_AUTHORIZATION, CF_BINDING
 from identity.gate import binding_digest
 from identity.middleware import ASSERTION_HEADER, EMAIL_HEADER
@@ -635,6 +636,25 @@ def test_gated_requests_make_no_sql_query_in_steady_state(
         for _ in range(50):
             assert echo(client, "/demo/echo/api/x").status_code == 200
             assert echo(client, "/demo/echo/open/x").status_code == 200
+
+
+def test_no_sql_query_in_steady_state_once_the_check_interval_is_stretched(
+    client, settings, monkeypatch, django_assert_num_queries
+):
+    now = [1000.0]
+    monkeypatch.setattr(versioning, "clock", lambda: now[0])
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app)
+    assert echo(client, "/demo/echo/api/x").status_code == 200  # next checks in 0.5 s
+    settings.ACCESS_VERSION_CHECK_INTERVAL = 3600
+    now[0] += 0.1
+    assert echo(client, "/demo/echo/api/x").status_code == 200  # one look at each version
+    now[0] += 5  # well past the checks the short interval had scheduled
+
+    with django_assert_num_queries(0):
+        for _ in range(20):
+            assert echo(client, "/demo/echo/api/x").status_code == 200
 
 
 @pytest.mark.parametrize(
