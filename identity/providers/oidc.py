@@ -108,14 +108,27 @@ def fetch_json(url: str, *, what: str, session: requests.Session | None = None) 
     """GET `url` and parse its JSON, or `SignInFailed` naming `what` failed and why."""
     getter = session or requests
     try:
+        # No redirects: a document must be where the configuration (or discovery) says, and a
+        # redirect could lead anywhere, over plain http too.
         response = getter.get(
-            url, timeout=conf.idp_timeout, headers={"Accept": "application/json"}, stream=True
+            url,
+            timeout=conf.idp_timeout,
+            headers={"Accept": "application/json"},
+            stream=True,
+            allow_redirects=False,
         )
-        body = response.raw.read(MAX_DOCUMENT_BYTES + 1, decode_content=True)
+        try:
+            body = response.raw.read(MAX_DOCUMENT_BYTES + 1, decode_content=True)
+        finally:
+            response.close()
     except requests.Timeout:
         raise SignInFailed(f"{what}: timed out", UNREACHABLE) from None
-    except requests.RequestException as error:
+    except (requests.RequestException, OSError) as error:
         raise SignInFailed(f"{what}: unreachable ({type(error).__name__})", UNREACHABLE) from None
+    if 300 <= response.status_code < 400:
+        raise SignInFailed(
+            f"{what}: HTTP {response.status_code} (redirects are not followed)", MISBEHAVED
+        )
     if response.status_code != 200:
         raise SignInFailed(f"{what}: HTTP {response.status_code}", UNREACHABLE)
     if len(body) > MAX_DOCUMENT_BYTES:

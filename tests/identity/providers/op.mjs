@@ -137,6 +137,10 @@ provider.use(async (ctx, next) => {
     ctx.body = '<html>not json</html>';
     return;
   }
+  if (ctx.path === '/.well-known/openid-configuration' && mode.name === 'discovery_redirect') {
+    ctx.redirect('http://attacker.example/.well-known/openid-configuration');
+    return;
+  }
   if (ctx.path === '/.well-known/openid-configuration' && mode.name === 'discovery_wrong_issuer') {
     await next();
     ctx.body = { ...ctx.body, issuer: 'https://attacker.example' };

@@ -296,6 +296,7 @@ def test_a_slow_provider_times_out(journey, settings):
     ("mode", "reason"),
     [
         ("discovery_garbage", "discovery document: not JSON"),
+        ("discovery_redirect", "discovery document: HTTP 302"),
         ("discovery_wrong_issuer", "discovery document: its issuer is not the configured one"),
     ],
 )
