@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import get_path_info
 from django.http.request import split_domain_port, validate_host
 
+from identity.answers import preflight_answer
 from identity.clients import client_country_from_meta, client_ip_from_meta
 from identity.endpoints import is_own_endpoint
 from identity.gate import (
@@ -30,7 +31,7 @@ from identity.gate import (
     decide_for_application,
     place_request,
 )
-from identity.middleware import log_decision, preflight_answer
+from identity.middleware import log_decision
 from policies.snapshot import get_snapshot
 
 StartResponse = Callable[..., Any]
