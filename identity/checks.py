@@ -123,6 +123,8 @@ ACCESS_URLS = {
     "/cdn-cgi/access/logout": "access:logout",
     "/cdn-cgi/access/certs": "access:certs",
     "/cdn-cgi/access/get-identity": "access:get-identity",
+    "/cdn-cgi/access/forward-auth": "access:forward-auth",
+    "/cdn-cgi/access/auth-request": "access:auth-request",
 }
 
 

@@ -138,6 +138,19 @@ def place_request(
     """
     if not is_gated_path(path):
         return _OWN_ENDPOINT
+    return place_by_patterns(host, path, snapshot, is_own_endpoint=is_own_endpoint)
+
+
+def place_by_patterns(
+    host: str,
+    path: str,
+    snapshot: Snapshot,
+    *,
+    is_own_endpoint: OwnEndpointCheck = _no_own_endpoints,
+) -> CompiledApplication | GateDecision:
+    """`place_request` for a path the patterns alone decide, with no path set aside for the
+    project's own endpoints: forward-auth asks about another service, whose `/healthz` is its
+    own and may well be protected."""
     application, non_canonical = snapshot.match(host, path)
     if application is None:
         # Django serves the same views on every host it accepts: a path an application protects

@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.http.request import validate_host
+
 from identity.conf import conf
 from policies.matching import normalize_host
 
@@ -67,6 +70,15 @@ def canonical_authority(text: str, *, scheme: str) -> Authority | None:
     if authority is None or str(authority) != text:
         return None
     return authority
+
+
+def is_allowed_host(authority: Authority) -> bool:
+    """Whether `ALLOWED_HOSTS` accepts this host, as `HttpRequest.get_host()` would judge it
+    (with DEBUG and an empty list, the loopback names Django then allows)."""
+    allowed_hosts = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed_hosts:
+        allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]
+    return validate_host(authority.host, allowed_hosts)
 
 
 def served_ports(request_authority: Authority) -> frozenset[int | None]:

@@ -3,6 +3,7 @@ from django.urls import path
 from identity.views.authorized import authorized
 from identity.views.callback import provider_callback
 from identity.views.certs import certs
+from identity.views.forward_auth import auth_request, forward_auth
 from identity.views.get_identity import get_identity
 from identity.views.login import login_page
 from identity.views.logout import logout
@@ -17,4 +18,7 @@ urlpatterns: list = [
     path("logout", logout, name="logout"),
     path("certs", certs, name="certs"),
     path("get-identity", get_identity, name="get-identity"),
+    # Asked by the proxy in front of a service that is not Django (docs/protect-your-service.md).
+    path("forward-auth", forward_auth, name="forward-auth"),
+    path("auth-request", auth_request, name="auth-request"),
 ]

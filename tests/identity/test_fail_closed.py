@@ -299,6 +299,131 @@ def _fast_path_configuration_unavailable(client):
         return call_wsgi(_environ(PROTECTED, **PREFLIGHT))
 
 
+# The forward-auth endpoint, asked by a trusted proxy about a request to a service on API_HOST.
+
+FORWARD_AUTH = "/cdn-cgi/access/forward-auth"
+PROXY = {"REMOTE_ADDR": "10.0.0.5"}
+
+
+def forwarded(method="GET", uri=PROTECTED, **headers):
+    return {
+        **PROXY,
+        "HTTP_X_FORWARDED_HOST": API_HOST,
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "HTTP_X_FORWARDED_METHOD": method,
+        "HTTP_X_FORWARDED_URI": uri,
+        **headers,
+    }
+
+
+@pytest.fixture
+def trusted_proxy(settings):
+    settings.ACCESS_TRUSTED_PROXIES = ["10.0.0.0/24"]
+
+
+@pytest.mark.parametrize("outage", OUTAGES.values(), ids=OUTAGES.keys())
+def test_forward_auth_answers_503_when_the_token_cannot_be_checked(
+    client, signed_in, trusted_proxy, outage
+):
+    with outage():
+        response = client.get(FORWARD_AUTH, **forwarded())
+
+    assert_unavailable(response.status_code, response.headers, response.content)
+    assert "X-Access-Pass" not in response
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [database_refuses, database_and_cache_down],
+    ids=["snapshot: database error", "version check: database and cache errors"],
+)
+def test_forward_auth_answers_503_when_the_configuration_cannot_load(
+    client, signed_in, trusted_proxy, outage
+):
+    invalidate_all()
+
+    with outage():
+        response = client.get(FORWARD_AUTH, **forwarded())
+
+    assert_unavailable(response.status_code, response.headers, response.content)
+
+
+def test_forward_auth_answers_503_when_a_service_token_answer_cannot_be_made(
+    client, service_headers, trusted_proxy
+):
+    get_snapshot()
+
+    with database_refuses(SigningKey):
+        response = client.get(FORWARD_AUTH, **forwarded(**service_headers))
+
+    assert_unavailable(response.status_code, response.headers, response.content)
+    assert "X-Access-Pass" not in response
+
+
+def _forward_auth(client, **headers):
+    client.defaults.update(forwarded(**headers))
+    return client.get(FORWARD_AUTH)
+
+
+def _forward_auth_sign_in_redirect(client):
+    _protected()
+    return _forward_auth(client)
+
+
+def _forward_auth_deny_page(client):
+    application = _protected()
+    client.cookies[CF_AUTHORIZATION] = token_for(application, email="mallory@example.com")
+    return _forward_auth(client)
+
+
+def _forward_auth_script(client):
+    _protected()
+    return _forward_auth(client, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+
+
+def _forward_auth_preflight_refused(client):
+    _protected(cors_headers={"allowed_origins": [CALLER], "allowed_methods": ["GET"]})
+    return _forward_auth(client, method="OPTIONS", **PREFLIGHT)
+
+
+def _forward_auth_bad_path(client):
+    _protected()
+    return _forward_auth(client, uri="/demo/echo//api/x")
+
+
+def _forward_auth_not_covered(client):
+    _protected()
+    return _forward_auth(client, uri="/elsewhere")
+
+
+def _forward_auth_misdirected(client):
+    _protected()
+    return _forward_auth(client, HTTP_X_FORWARDED_HOST="127.0.0.1")
+
+
+def _forward_auth_untrusted_peer(client):
+    _protected()
+    return _forward_auth(client, REMOTE_ADDR="192.0.2.1")
+
+
+def _forward_auth_unreadable(client):
+    _protected()
+    return _forward_auth(client, HTTP_X_FORWARDED_HOST="API.localhost")
+
+
+def _forward_auth_unavailable(client):
+    _protected()
+    invalidate_all()
+    with database_refuses():
+        return _forward_auth(client)
+
+
+def _auth_request_refusal(client):
+    _protected()
+    client.defaults.update(forwarded())
+    return client.get("/cdn-cgi/access/auth-request")
+
+
 REFUSALS = [
     pytest.param(_sign_in_redirect, 302, id="302 to the login page"),
     pytest.param(_deny_url_redirect, 302, id="302 to custom_deny_url"),
@@ -312,11 +437,24 @@ REFUSALS = [
     pytest.param(_misdirected, 421, id="421 misdirected"),
     pytest.param(_configuration_unavailable, 503, id="503 configuration unavailable"),
     pytest.param(_fast_path_configuration_unavailable, 503, id="503 WSGI fast path"),
+    pytest.param(_forward_auth_sign_in_redirect, 302, id="forward-auth: 302 to the login page"),
+    pytest.param(_forward_auth_bad_path, 400, id="forward-auth: 400 non-canonical path"),
+    pytest.param(_forward_auth_unreadable, 400, id="forward-auth: 400 unreadable request"),
+    pytest.param(_forward_auth_script, 401, id="forward-auth: 401 XMLHttpRequest"),
+    pytest.param(_auth_request_refusal, 401, id="auth-request: 401"),
+    pytest.param(_forward_auth_deny_page, 403, id="forward-auth: 403 deny page"),
+    pytest.param(_forward_auth_preflight_refused, 403, id="forward-auth: 403 preflight"),
+    pytest.param(_forward_auth_not_covered, 403, id="forward-auth: 403 not covered"),
+    pytest.param(_forward_auth_untrusted_peer, 403, id="forward-auth: 403 untrusted peer"),
+    pytest.param(_forward_auth_misdirected, 421, id="forward-auth: 421 misdirected"),
+    pytest.param(_forward_auth_unavailable, 503, id="forward-auth: 503 unavailable"),
 ]
 
 
 @pytest.mark.parametrize(("refuse", "status"), REFUSALS)
-def test_every_refusal_is_never_stored_by_a_cache(client, views_reached, refuse, status):
+def test_every_refusal_is_never_stored_by_a_cache(
+    client, views_reached, trusted_proxy, refuse, status
+):
     answer = refuse(client)
     if isinstance(answer, tuple):  # straight from WSGI: (status, headers, body)
         got, headers, _body = answer
@@ -325,4 +463,5 @@ def test_every_refusal_is_never_stored_by_a_cache(client, views_reached, refuse,
 
     assert got == status
     assert headers["Cache-Control"] == "no-store"
-    assert views_reached == []
+    # No view behind the gate ran (forward-auth's own endpoint is the one that answered).
+    assert [path for path in views_reached if not path.startswith("/cdn-cgi/access/")] == []
