@@ -10,6 +10,9 @@ from common.versioning import invalidate_all
 from identity import tokens
 from tests import viewspy
 
+# Chromium for every folder with browser tests (one Playwright driver per process).
+pytest_plugins = ["tests.browser.chromium"]
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:

@@ -1,4 +1,5 @@
-"""Fixtures of the browser suite: certificate, the two HTTPS servers, and Chromium.
+"""Fixtures of the browser suite: certificate and the two HTTPS servers (Chromium itself is
+tests/browser/chromium.py's, shared with tests/proxies).
 
 Session-scoped: one certificate, one calling site and one project server (database prepared
 before gunicorn starts, so every worker serves the final configuration from its first request).
@@ -7,12 +8,9 @@ Function-scoped: a fresh Chromium profile per test, so no cookie leaks between s
 
 import json
 from collections.abc import Generator, Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
-from tests.browser.browser import CHROMIUM, browser_is_required, launch_context
 from tests.browser.certificates import CertificateFiles, make_self_signed_certificate
 from tests.browser.scenario_config import CREATE_PASSWORD_USER, access_configuration
 from tests.browser.servers import (
@@ -24,12 +22,6 @@ from tests.browser.servers import (
 )
 
 BROWSER_DIR = "tests/browser/"
-
-
-def _browser_unavailable(reason: str) -> None:
-    if browser_is_required():
-        pytest.fail(f"browser required (CI) but unavailable: {reason}", pytrace=False)
-    pytest.skip(f"browser unavailable: {reason}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -102,42 +94,3 @@ def project(
     ]
     with running_project(run_dir, certificate, prepare=prepare) as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[Playwright]:
-    if not CHROMIUM.exists():
-        _browser_unavailable(f"{CHROMIUM} is not installed")
-    try:
-        driver = sync_playwright().start()
-    except Exception as error:
-        _browser_unavailable(f"Playwright could not start: {error}")
-        raise
-    yield driver
-    driver.stop()
-
-
-@pytest.fixture(scope="session")
-def _chromium_launches(
-    playwright_driver: Playwright, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """Launch once up front, so a broken browser is one clear skip or failure, not many."""
-    try:
-        launch_context(playwright_driver, tmp_path_factory.mktemp("probe-profile")).close()
-    except Exception as error:
-        _browser_unavailable(f"Chromium did not launch: {error}")
-
-
-@pytest.fixture
-def browser_context(
-    playwright_driver: Playwright, _chromium_launches: None, tmp_path: Path
-) -> Iterator[BrowserContext]:
-    """A fresh Chromium profile for one test."""
-    context = launch_context(playwright_driver, tmp_path / "profile")
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def page(browser_context: BrowserContext) -> Page:
-    return browser_context.pages[0] if browser_context.pages else browser_context.new_page()

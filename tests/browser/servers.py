@@ -24,6 +24,7 @@ from pathlib import Path
 from tests.browser.certificates import CertificateFiles
 from tests.browser.records import ACCESS_LOG_FORMAT, ServerRecords
 from tests.browser.viewlog import VIEW_LOG_ENV
+from tests.processes import wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_DIR = Path(__file__).resolve().parent / "site"
@@ -160,18 +161,22 @@ def _wait_until_ready(process: subprocess.Popen[bytes], port: int, error_log: Pa
 @contextmanager
 def running_project(
     run_dir: Path,
-    certificate: CertificateFiles,
+    certificate: CertificateFiles | None,
     *,
     prepare: list[tuple[str, ...]],
     before_start: Callable[[int, dict[str, str]], None] | None = None,
+    env_overrides: dict[str, str] | None = None,
 ) -> Iterator[ProjectServer]:
-    """Prepare the database with `prepare` (management commands), then serve under gunicorn.
+    """Prepare the database with `prepare` (management commands), then serve under gunicorn:
+    over HTTPS with `certificate`, else plain HTTP on loopback (behind a proxy the test runs,
+    whose `X-Forwarded-Proto` gunicorn believes from 127.0.0.1). `env_overrides` change the
+    environment of `project_environment`.
 
     `before_start(port, env)` runs after `prepare`, before gunicorn: for configuration that
     needs the port (an identity provider's redirect URI) or what `prepare` created (its id).
     """
     port = free_port()
-    env = project_environment(run_dir, port)
+    env = {**project_environment(run_dir, port), **(env_overrides or {})}
     (run_dir / "outbox").mkdir()
     # STATIC_ROOT: WhiteNoise warns on every worker start when it is missing.
     (run_dir / "static").mkdir()
@@ -195,8 +200,11 @@ def running_project(
         f"--bind=127.0.0.1:{port}",
         "--workers=2",
         "--threads=4",
-        f"--certfile={certificate.certfile}",
-        f"--keyfile={certificate.keyfile}",
+        *(
+            [f"--certfile={certificate.certfile}", f"--keyfile={certificate.keyfile}"]
+            if certificate is not None
+            else []
+        ),
         f"--access-logfile={server.records.access_log}",
         f"--access-logformat={ACCESS_LOG_FORMAT}",
         f"--error-logfile={server.error_log}",
@@ -214,7 +222,10 @@ def running_project(
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_until_ready(process, port, server.error_log)
+        if certificate is not None:
+            _wait_until_ready(process, port, server.error_log)
+        else:
+            wait_for_port(port, process, server.error_log)
         yield server
     finally:
         process.terminate()
