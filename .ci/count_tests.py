@@ -1,8 +1,9 @@
 """Print what a pytest JUnit report ran, and fail when it proves nothing.
 
 A run where no test passed, or where no test of a required category passed, is a failure: a
-suite that skipped its browser tests in CI has not shown that anything works in a browser, and
-one that skipped its sign-ins through a real OpenID Provider has not shown that OIDC works.
+suite that skipped its browser tests in CI has not shown that anything works in a browser, one
+that skipped its sign-ins through a real OpenID Provider has not shown that OIDC works, and one
+that skipped nginx and Caddy has not shown that a service behind them is protected.
 A category is the classname prefix of its tests in the report.
 """
 
@@ -13,6 +14,10 @@ import xml.etree.ElementTree as ET
 CATEGORIES = {
     "browser": ("tests.browser.",),
     "oidc": ("tests.identity.providers.", "tests.browser.test_identity_providers"),
+    # nginx and Caddy with deploy/'s files in front of a service that is not Django
+    "proxies": ("tests.proxies.",),
+    # the wheel installed into another Django project
+    "installed": ("tests.consumer.",),
 }
 
 

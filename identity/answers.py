@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -218,28 +219,21 @@ def _unauthenticated(
         or (application.service_auth_401_redirect and application.only_service_auth)
         or (application.unauthenticated_401 and not _is_page_load(headers))
     )
-    if wants_401:
-        login_url = login_urls.build_login_url(
-            application=application,
-            app_host=app_host,
-            scheme=scheme,
-            redirect_url=context.full_path,
-            state_hash=None,
-        )
-        response: HttpResponse = JsonResponse(
-            {"error": "unauthenticated", "login_url": login_url}, status=401
-        )
-        response["WWW-Authenticate"] = 'Bearer realm="accessproject"'
-        return _refuse(response)
-    cookie_value, state_hash = login_urls.new_app_session_state()
-    login_url = login_urls.build_login_url(
+    login_url = partial(
+        login_urls.build_login_url,
         application=application,
         app_host=app_host,
         scheme=scheme,
         redirect_url=context.full_path,
-        state_hash=state_hash,
     )
-    response = HttpResponseRedirect(login_url)
+    if wants_401:
+        response: HttpResponse = JsonResponse(
+            {"error": "unauthenticated", "login_url": login_url(state_hash=None)}, status=401
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="accessproject"'
+        return _refuse(response)
+    cookie_value, state_hash = login_urls.new_app_session_state()
+    response = HttpResponseRedirect(login_url(state_hash=state_hash))
     cookies.set_app_session_cookie(response, value=cookie_value, secure=context.secure)
     return _refuse(response)
 

@@ -58,3 +58,31 @@ def test_a_citation_is_read_with_its_section():
 
     assert _cited_sections(text) == ["The snapshot and versions): within a second"]
     assert _cited_sections("docs/architecture.md (Fast path)") == ["Fast path)"]
+
+
+# docs/protect-your-service.md shows files the suite runs: they must not drift apart.
+
+PROTECT = ROOT / "docs" / "protect-your-service.md"
+EMBEDDED = re.compile(
+    r"<!-- (?P<kind>file|snippet): (?P<path>\S+) -->\n```\w*\n(?P<body>.*?)```", re.S
+)
+
+
+def _embedded() -> list[tuple[str, str, str]]:
+    return [(m["kind"], m["path"], m["body"]) for m in EMBEDDED.finditer(PROTECT.read_text())]
+
+
+def test_protect_your_service_shows_the_configuration_files_the_tests_run():
+    files = {path: body for kind, path, body in _embedded() if kind == "file"}
+
+    assert sorted(files) == ["deploy/Caddyfile", "deploy/nginx.conf", "deploy/traefik.yml"]
+    for path, body in files.items():
+        assert body == (ROOT / path).read_text(), path
+
+
+def test_protect_your_service_shows_the_settings_the_installed_site_uses():
+    snippets = [(path, body) for kind, path, body in _embedded() if kind == "snippet"]
+
+    assert len(snippets) == 3
+    for path, body in snippets:
+        assert body.strip() in (ROOT / path).read_text(), path
