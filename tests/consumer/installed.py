@@ -4,7 +4,8 @@ would install it.
 The wheel is built from a copy of the sources (never in the working tree, which other test
 runs may share). Its dependencies (and the build backend) are installed once into a cached
 virtualenv, keyed by the Python version, the Django version of this run and the dependency
-list, in `~/.cache/accessproject-tests` (`ACCESS_TEST_CACHE_DIR`): later runs reuse it.
+list, in the suite's cache folder (`$XDG_CACHE_HOME/accessproject-tests`, else
+`~/.cache/accessproject-tests`): later runs reuse it.
 Each run then makes a fresh virtualenv that sees those dependencies (a `.pth` line) and installs
 the wheel into it with pip, so what the installed site imports comes from the wheel and nothing
 else: the repository is not on its path.
@@ -15,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -27,12 +27,11 @@ from pathlib import Path
 
 import django
 
+from tests.identity.providers.openid_provider import cache_root
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("accessproject", "common", "policies", "identity")
 BUILD_FILES = ("pyproject.toml", "README.md")
-CACHE_DIR = Path(
-    os.environ.get("ACCESS_TEST_CACHE_DIR") or Path.home() / ".cache" / "accessproject-tests"
-)
 PIP_TIMEOUT = 600
 
 
@@ -120,8 +119,8 @@ def dependency_environment() -> Path:
     use); its prefix."""
     requirements = _dependencies()
     key = hashlib.sha256("\n".join([sys.version, *sorted(requirements)]).encode()).hexdigest()[:16]
-    prefix = CACHE_DIR / f"dependencies-{key}"
-    with _locked(CACHE_DIR / f"dependencies-{key}.lock"):
+    prefix = cache_root() / f"dependencies-{key}"
+    with _locked(cache_root() / f"dependencies-{key}.lock"):
         if (prefix / "complete").exists():
             return prefix
         shutil.rmtree(prefix, ignore_errors=True)
