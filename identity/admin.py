@@ -1,4 +1,5 @@
-"""Identity admin: sessions (and revoking them), revocation cutoffs, signing keys, auth events.
+"""Identity admin: sessions (and revoking them), revocation cutoffs, signing keys, second factors
+(and resetting a person's), auth events.
 
 Every action goes through `identity.sessions` / `identity.keys`, the same services the API
 uses, so a revocation made here bumps the configuration version and every process refuses the
@@ -22,8 +23,9 @@ from django.utils.translation import ngettext
 from common.audit import AuditedAdminMixin
 from identity import keys, sessions
 from identity.clients import client_ip
+from identity.factors.services import factors_reset
 from identity.flows.password import password_sign_in
-from identity.models import AccessSession, AuthEvent, RevocationCutoff, SigningKey
+from identity.models import AccessSession, AuthEvent, RevocationCutoff, SecondFactor, SigningKey
 from identity.providers import login_method_for
 from identity.providers.base import CheckResult
 from identity.providers.oidc import forget_cached_documents
@@ -254,6 +256,44 @@ class SigningKeyAdmin(_ReadOnlyAdmin):
         self.message_user(
             request,
             f"Signing key {new_key.kid} is now current; the previous key verifies for 7 more days.",
+            messages.SUCCESS,
+        )
+
+
+@admin.register(SecondFactor)
+class SecondFactorAdmin(_ReadOnlyAdmin):
+    """Who has which factors: names, kinds and dates, never a secret or a public key."""
+
+    list_display = ("email", "kind", "name", "method", "created_at", "last_used_at")
+    list_filter = ("kind", "method", "created_at")
+    search_fields = ("email", "name")
+    ordering = ("email", "created_at")
+    fields = ("email", "kind", "name", "method", "created_at", "confirmed_at", "last_used_at")
+    actions = ("reset_factors",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SecondFactor]:
+        # An authenticator app still being set up is nobody's factor yet.
+        return super().get_queryset(request).filter(confirmed_at__isnull=False)
+
+    def has_reset_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("identity.delete_secondfactor")
+
+    @admin.action(
+        description="Reset every factor of these people (their sign-ins end)",
+        permissions=["reset"],
+    )
+    def reset_factors(self, request: HttpRequest, queryset: QuerySet[SecondFactor]) -> None:
+        people = sorted(set(queryset.values_list("email", flat=True)))
+        for email in people:
+            factors_reset(email=email, actor=_actor(request))
+        self.message_user(
+            request,
+            ngettext(
+                "Reset the second factors of %d person and ended their sign-ins.",
+                "Reset the second factors of %d people and ended their sign-ins.",
+                len(people),
+            )
+            % len(people),
             messages.SUCCESS,
         )
 

@@ -1,4 +1,5 @@
-"""Who you are, at rest: signing keys, sessions, revocations, one-time PINs, codes, events.
+"""Who you are, at rest: signing keys, sessions, revocations, one-time PINs, codes, second
+factors, events.
 
 Nothing here is read on a gated request: keys and revocations are compiled into memory by
 `identity.keys` and `identity.sessions` (VersionedState), so the hot path makes no SQL query.
@@ -197,6 +198,79 @@ class ProviderSignIn(models.Model):
         return f"sign-in through provider {self.provider_id}"
 
 
+class SecondFactor(models.Model):
+    """A second factor of one person: an authenticator app (TOTP) or a WebAuthn credential.
+
+    Factors belong to the person's email address, lower case (`identity.factors`): PIN and
+    OpenID Connect sign-ins have no Django user, and a password sign-in is its user's
+    `identity_email`. Only a sign-in proving that same address can use or change them.
+    `secret` is the TOTP secret encrypted at rest (`common.encryption`), or a credential's
+    public key (COSE); neither is ever shown, in the admin or anywhere else.
+    """
+
+    class Kind(models.TextChoices):
+        TOTP = "totp", "Authenticator app"
+        WEBAUTHN = "webauthn", "Passkey or security key"
+
+    email = models.CharField(max_length=254, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=64)
+    secret = models.TextField(help_text="Encrypted TOTP secret, or a credential's public key.")
+    credential_id = models.CharField(
+        max_length=1400, blank=True, help_text="A WebAuthn credential's id (base64url)."
+    )
+    # RFC 8176 method a use of this factor proves: otp, hwk or swk.
+    method = models.CharField(max_length=8)
+    sign_count = models.PositiveBigIntegerField(default=0)
+    # The last TOTP time step accepted: a code works once (RFC 6238 §5.2).
+    last_step = models.BigIntegerField(default=-1)
+    created_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["email", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                "credential_id",
+                condition=~models.Q(credential_id=""),
+                name="identity_unique_webauthn_credential",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name!r} of {self.email}"
+
+
+class RecoveryCode(models.Model):
+    """One of a person's ten single-use recovery codes, stored as an HMAC keyed by SECRET_KEY."""
+
+    email = models.CharField(max_length=254, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["email", "created_at"]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.email}"
+
+
+class FactorChallenge(models.Model):
+    """A WebAuthn challenge handed to one browser for one person: single use, five minutes."""
+
+    challenge_hash = models.CharField(max_length=64, unique=True)
+    email = models.CharField(max_length=254)
+    purpose = models.CharField(max_length=16)  # "register" or "assert"
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} challenge for {self.email}"
+
+
 class AuthEvent(models.Model):
     """An authentication event, written when it happens (never once per gated request)."""
 
@@ -209,6 +283,10 @@ class AuthEvent(models.Model):
         KEY_ROTATION = "key_rotation", "Key rotation"
         PIN_SENT = "pin_sent", "PIN sent"
         LOCKOUT = "lockout", "Lock-out"
+        FACTOR_ADDED = "factor_added", "Second factor added"
+        FACTOR_REMOVED = "factor_removed", "Second factor removed"
+        FACTORS_RESET = "factors_reset", "Second factors reset"
+        STEP_UP = "step_up", "Second factor given"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     email = models.CharField(max_length=254, blank=True)

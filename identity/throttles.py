@@ -313,3 +313,30 @@ def pin_verify_budgets(
         (_pin_budget("pin-verify-overall", conf.pin_failures_overall), "all"),
     ]
     return budgets
+
+
+# Second factors (authenticator codes and recovery codes) are checked only after a first factor
+# has proved the address, so their guesses are budgeted per client network and per address: ten
+# wrong codes in ten minutes pause one client, ten in an hour pause that person's code checks,
+# longer each time. No installation-wide budget: it would let one person's attacker pause
+# everyone's second factor. docs/security.md ("Second factors") gives the bound.
+SECOND_FACTOR_PER_IP = FailureBudget(
+    "factor-verify-ip",
+    10,
+    timedelta(minutes=10),
+    first_pause=timedelta(minutes=10),
+    max_pause=timedelta(hours=4),
+)
+SECOND_FACTOR_PER_ADDRESS = FailureBudget(
+    "factor-verify-address",
+    10,
+    PIN_BUDGET_WINDOW,
+    first_pause=PIN_BUDGET_FIRST_PAUSE,
+    max_pause=PIN_BUDGET_MAX_PAUSE,
+)
+
+
+def second_factor_budgets(*, ip_key: str, email: str) -> list[tuple[FailureBudget, str]]:
+    """The budgets one second-factor code check spends from, narrowest first, with their keys."""
+    budgets = [(SECOND_FACTOR_PER_IP, ip_key)] if ip_key else []
+    return [*budgets, (SECOND_FACTOR_PER_ADDRESS, email.lower())]

@@ -110,6 +110,7 @@ class ApplicationAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     "enable_binding_cookie",
                     "allowed_idps",
                     "auto_redirect_to_identity",
+                    "require_second_factor_enrolment",
                 ]
             },
         ),

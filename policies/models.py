@@ -165,6 +165,10 @@ class Application(models.Model):
         help_text="Identity providers offered at sign-in; none selected means all.",
     )
     auto_redirect_to_identity = models.BooleanField(default=False)
+    require_second_factor_enrolment = models.BooleanField(
+        default=False,
+        help_text="People without a second factor are taken through enrolling one at sign-in.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -31,6 +31,7 @@ def application_fields(application: Application) -> dict[str, Any]:
         "service_auth_401_redirect": application.service_auth_401_redirect,
         "allowed_idps": application_idp_names(application),
         "auto_redirect_to_identity": application.auto_redirect_to_identity,
+        "require_second_factor_enrolment": application.require_second_factor_enrolment,
     }
 
 

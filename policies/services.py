@@ -70,6 +70,7 @@ class ApplicationFields(TypedDict, total=False):
     service_auth_401_redirect: bool
     allowed_idps: list[str]
     auto_redirect_to_identity: bool
+    require_second_factor_enrolment: bool
 
 
 class PolicyFields(TypedDict, total=False):

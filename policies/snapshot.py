@@ -78,6 +78,7 @@ class CompiledApplication:
     service_auth_401_redirect: bool
     allowed_idps: tuple[str, ...]  # identity provider ids; empty: every provider
     auto_redirect_to_identity: bool
+    require_second_factor_enrolment: bool
     policies: tuple[CompiledPolicy, ...]
 
     @property
@@ -306,6 +307,7 @@ _APPLICATION_FIELDS = (
     "custom_non_identity_deny_url",
     "service_auth_401_redirect",
     "auto_redirect_to_identity",
+    "require_second_factor_enrolment",
 )
 _POLICY_FIELDS = (
     "id",
@@ -415,6 +417,7 @@ def _compile_application(
         service_auth_401_redirect=application["service_auth_401_redirect"],
         allowed_idps=tuple(sorted(providers)),
         auto_redirect_to_identity=application["auto_redirect_to_identity"],
+        require_second_factor_enrolment=application["require_second_factor_enrolment"],
         policies=evaluation_order(policies),
     )
     return compiled, patterns

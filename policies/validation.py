@@ -81,6 +81,7 @@ APPLICATION_FIELDS = frozenset(
         "service_auth_401_redirect",
         "allowed_idps",
         "auto_redirect_to_identity",
+        "require_second_factor_enrolment",
     }
 )
 APPLICATION_BOOLEANS = (
@@ -91,6 +92,7 @@ APPLICATION_BOOLEANS = (
     "unauthenticated_401",
     "service_auth_401_redirect",
     "auto_redirect_to_identity",
+    "require_second_factor_enrolment",
 )
 POLICY_FIELDS = frozenset({"name", "decision", "precedence", *RULE_LISTS, "session_duration"})
 GROUP_FIELDS = frozenset({"name", *RULE_LISTS})

@@ -36,9 +36,10 @@ from django.test import Client
 from django.utils import timezone
 
 from identity import keys, sessions
-from identity.admin import RevocationCutoffAdmin
+from identity.admin import RevocationCutoffAdmin, SecondFactorAdmin
 from identity.cookies import CF_AUTHORIZATION
-from identity.models import AccessSession, RevocationCutoff
+from identity.factors.services import factors_reset, totp_begin
+from identity.models import AccessSession, RevocationCutoff, SecondFactor
 from policies import services
 from policies.models import Application, ServiceToken
 from policies.snapshot import get_snapshot
@@ -193,6 +194,21 @@ def _signed_in_alice() -> dict[str, Any]:
         expires_at=now + timedelta(hours=1),
     )
     return context
+
+
+def _signed_in_alice_with_a_factor() -> dict[str, Any]:
+    context = _signed_in_alice()
+    totp_begin(email="alice@example.com")
+    SecondFactor.objects.filter(email="alice@example.com").update(confirmed_at=timezone.now())
+    return context
+
+
+def _reset_factors_in_the_admin(context: dict[str, Any]) -> None:
+    model_admin = SecondFactorAdmin(SecondFactor, admin.site)
+    with mock.patch.object(model_admin, "message_user"):
+        model_admin.reset_factors(
+            mock.Mock(user=mock.Mock(is_authenticated=False)), SecondFactor.objects.all()
+        )
 
 
 def _alice_signed_in_a_minute_ago() -> dict[str, Any]:
@@ -545,6 +561,26 @@ WRITES = [
         before=200,
         after=302,
     ),
+    # an administrator's reset of a person's second factors ends their sign-ins
+    Write(
+        factors_reset,
+        "revocations",
+        _signed_in_alice_with_a_factor,
+        lambda c: factors_reset(email="Alice@example.com"),
+        as_alice,
+        before=200,
+        after=302,
+    ),
+    Write(
+        SecondFactorAdmin.reset_factors,
+        "revocations",
+        _signed_in_alice_with_a_factor,
+        _reset_factors_in_the_admin,
+        as_alice,
+        before=200,
+        after=302,
+        id="admin: reset second factors",
+    ),
     Write(
         RevocationCutoffAdmin.delete_queryset,
         "revocations",
@@ -615,7 +651,7 @@ def test_every_write_service_has_a_case():
     """A service added to policies.services, or a revocation added to identity.sessions, must be
     proven above (or listed in NOT_ENFORCED with its reason)."""
     covered = {write.service for write in WRITES}
-    key_writes = {keys.rotate_keys, keys.retire_previous_keys, keys.signing_key}
+    key_writes = {keys.rotate_keys, keys.retire_previous_keys, keys.signing_key, factors_reset}
 
     missing = (_public_functions(services) | _public_functions(sessions) | key_writes) - covered
     assert missing - set(NOT_WRITES) == set()

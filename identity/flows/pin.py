@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address
@@ -27,6 +28,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from identity.background import enqueue_after_response, task
 from identity.events import record_event
+from identity.factors.stepup import may_pass_with_a_factor
 from identity.models import AuthEvent, OneTimePin
 from identity.person import Person
 from identity.throttles import (
@@ -76,11 +78,20 @@ def address_may_pass(
     ip: IPv4Address | IPv6Address | None,
     country: str,
 ) -> bool:
-    """Whether some policy could let this address in with a PIN (any application, on the login
-    host's own page): otherwise no email is sent."""
+    """Whether some policy could let this address in with a PIN, with a second factor if need
+    be (any application, on the login host's own page): otherwise no email is sent."""
     subject = Person.signed_in_with(provider, email=email).as_subject(ip=ip, country=country)
     candidates = [application] if application is not None else snapshot.applications.values()
-    return any(snapshot.decide(candidate, subject).allowed for candidate in candidates)
+
+    def allows_somewhere(methods: frozenset[str]) -> bool:
+        changed = replace(subject, auth_methods=methods)
+        return any(
+            snapshot.decide(candidate, changed, with_trace=False).allowed
+            for candidate in candidates
+        )
+
+    # A policy that wants a second factor still lets a PIN sign-in start: the page asks for it.
+    return may_pass_with_a_factor(allows=allows_somewhere, current=subject.auth_methods)
 
 
 def request_pin(

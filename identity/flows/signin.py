@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlencode, urlsplit
@@ -27,6 +28,8 @@ from identity.conf import conf
 from identity.cookies import CF_AUTHORIZATION, cookie_values, set_org_cookie
 from identity.denial import deny_response
 from identity.events import record_event
+from identity.factors.services import enrolled_methods
+from identity.factors.stepup import Next, StepUp, methods_with, next_step
 from identity.login_urls import LOGIN_PATH, authorized_url
 from identity.models import AccessSession, AuthEvent, AuthorizationCode
 from identity.person import Person
@@ -41,6 +44,9 @@ if TYPE_CHECKING:
     pass
 
 CODE_LIFETIME = timedelta(seconds=60)
+# Renders the login page's second-factor step (asking for a factor, or enrolling one) for a
+# person whose first factor is proved; the view supplies it.
+SecondFactorPage = Callable[[Person, StepUp], HttpResponse]
 
 
 @dataclass(frozen=True)
@@ -224,15 +230,29 @@ def _refuse(
     return deny_response(request, application=flow.application, email=person.email)
 
 
-def complete_sign_in(request: HttpRequest, flow: Flow, person: Person) -> HttpResponse:
-    """Finish a sign-in by PIN or password: decide, start the org session, go to the hop."""
+def complete_sign_in(
+    request: HttpRequest,
+    flow: Flow,
+    person: Person,
+    *,
+    second_factor: SecondFactorPage | None = None,
+) -> HttpResponse:
+    """Finish a sign-in by PIN or password: decide, start the org session, go to the hop.
+
+    When the application's policies want a second factor the sign-in lacks (or the application
+    requires one to be enrolled), the org session starts as proved so far and the page asks
+    for the factor (`second_factor`) instead of refusing.
+    """
     application = flow.application
     lifetime = conf.default_session_duration
+    step: StepUp | None = None
     if application is not None:
         verdict = flow.snapshot.decide(application, subject_for(request, person))
-        if not verdict.allowed:
+        step = second_factor_step(request, flow, person, allowed=verdict.allowed)
+        if step.next is Next.REFUSE or (step.next is not Next.PASS and second_factor is None):
             return _refuse(request, flow, person, verdict, sso=False)
-        lifetime = session_lifetime(verdict, application)
+        if step.next is Next.PASS:
+            lifetime = session_lifetime(verdict, application)
 
     now = timezone.now()
     ip = client_ip(request)
@@ -250,16 +270,8 @@ def complete_sign_in(request: HttpRequest, flow: Flow, person: Person) -> HttpRe
         user_agent=request.headers.get("User-Agent", ""),
         country=country,
     )
-    org_token = issue_token(
-        token_type="org",
-        audiences=[conf.team_domain] if conf.team_domain else [],
-        email=person.email,
-        subject=subject_id(person.email),
-        identity_nonce=identity_nonce,
-        lifetime=lifetime,
-        issuer=issuer_for(flow.login_host),
-        country=country,
-        extra=person.token_claims(),
+    org_token = _org_token(
+        flow, person, identity_nonce=identity_nonce, lifetime=lifetime, country=country
     )
     record_event(
         AuthEvent.Kind.SIGN_IN,
@@ -268,8 +280,11 @@ def complete_sign_in(request: HttpRequest, flow: Flow, person: Person) -> HttpRe
         ip=ip,
         detail={"login_method": person.login_method, "sso": False},
     )
-    if application is None:
-        response: HttpResponse = HttpResponseRedirect(LOGIN_PATH)
+    if step is not None and step.next is not Next.PASS:
+        assert second_factor is not None
+        response: HttpResponse = second_factor(person, step)
+    elif application is None:
+        response = HttpResponseRedirect(LOGIN_PATH)
     else:
         code = _issue_code(
             request,
@@ -291,49 +306,192 @@ def complete_sign_in(request: HttpRequest, flow: Flow, person: Person) -> HttpRe
     return response
 
 
-def sso_sign_in(request: HttpRequest, flow: Flow, claims: AccessClaims) -> HttpResponse | None:
+def live_org_session(flow: Flow, claims: AccessClaims) -> AccessSession | None:
+    """The org session a verified org token stands for, while it may still open applications.
+
+    The database, not the token: a sign-in revoked a moment ago, or whose user has since been
+    deactivated or deleted, signs in nowhere else (the person sees the sign-in page).
+    """
+    person = Person.from_claims(claims)
+    org_session = (
+        AccessSession.objects.select_related("user")
+        .filter(identity_nonce=claims.identity_nonce, application__isnull=True)
+        .first()
+    )
+    live = sign_in_is_live(
+        org_session,
+        needs_user=signed_in_as_user(
+            flow.snapshot, idp_id=person.idp_id, login_method=person.login_method
+        ),
+    )
+    return org_session if live else None
+
+
+def second_factor_step(
+    request: HttpRequest, flow: Flow, person: Person, *, allowed: bool
+) -> StepUp:
+    """What this sign-in to the flow's application needs next (`identity.factors.stepup`):
+    the policies are asked again with the methods each kind of factor would add."""
+    application = flow.application
+    assert application is not None
+    if allowed and not application.require_second_factor_enrolment:
+        return StepUp(Next.PASS)  # the common case costs no query
+    subject = subject_for(request, person)
+
+    def allows(methods: frozenset[str]) -> bool:
+        changed = replace(subject, auth_methods=methods)
+        return flow.snapshot.decide(application, changed, with_trace=False).allowed
+
+    return next_step(
+        allows=allows,
+        current=person.auth_methods,
+        enrolled=enrolled_methods(person.email),
+        enrolment_required=application.require_second_factor_enrolment,
+    )
+
+
+def sso_sign_in(
+    request: HttpRequest,
+    flow: Flow,
+    claims: AccessClaims,
+    *,
+    second_factor: SecondFactorPage | None = None,
+) -> HttpResponse | None:
     """Sign in to the flow's application with an existing session, without showing the page.
 
     Returns None when the session's login method is not one this application accepts, or when
-    the sign-in is over (`sign_in_is_live`): the person must then sign in again.
+    the sign-in is over (`sign_in_is_live`): the person must then sign in again. A session
+    that lacks a second factor the application wants is asked for it (`second_factor`).
     """
     application = flow.application
     assert application is not None
     person = Person.from_claims(claims)
     if not _offers(offered_providers(flow.snapshot, application), person):
         return None
-    org_session = (
-        AccessSession.objects.select_related("user")
-        .filter(identity_nonce=claims.identity_nonce, application__isnull=True)
-        .first()
-    )
-    # The database, not the token: a sign-in revoked a moment ago, or whose user has since been
-    # deactivated or deleted, signs in nowhere else (the person sees the sign-in page).
-    if not sign_in_is_live(
-        org_session,
-        needs_user=signed_in_as_user(
-            flow.snapshot, idp_id=person.idp_id, login_method=person.login_method
-        ),
-    ):
+    org_session = live_org_session(flow, claims)
+    if org_session is None:
         return None
     verdict = flow.snapshot.decide(application, subject_for(request, person))
-    if not verdict.allowed:
+    step = second_factor_step(request, flow, person, allowed=verdict.allowed)
+    if step.next is Next.REFUSE or (step.next is not Next.PASS and second_factor is None):
         return _refuse(request, flow, person, verdict, sso=True)
+    if step.next is not Next.PASS:
+        assert second_factor is not None
+        return second_factor(person, step)
+    return _hop_with_session(
+        request, flow, person, verdict, identity_nonce=claims.identity_nonce, session=org_session
+    )
+
+
+def _hop_with_session(
+    request: HttpRequest,
+    flow: Flow,
+    person: Person,
+    verdict: Verdict,
+    *,
+    identity_nonce: str,
+    session: AccessSession,
+    step_up: bool = False,
+) -> HttpResponse:
+    """An allowed sign-in of an existing org session: a code for the application host's hop."""
+    application = flow.application
+    assert application is not None
     code = _issue_code(
         request,
         flow,
         person,
-        identity_nonce=claims.identity_nonce,
+        identity_nonce=identity_nonce,
         lifetime=session_lifetime(verdict, application),
-        session=org_session,
+        session=session,
     )
+    detail: dict[str, object] = {"login_method": person.login_method, "sso": True}
+    if step_up:
+        detail["step_up"] = True
     record_event(
         AuthEvent.Kind.SIGN_IN,
         email=person.email,
         application=application.id,
         ip=client_ip(request),
-        detail={"login_method": person.login_method, "sso": True},
+        detail=detail,
     )
     return HttpResponseRedirect(
         authorized_url(scheme=flow.scheme, app_host=flow.app_host, code=code)
     )
+
+
+def _org_token(
+    flow: Flow, person: Person, *, identity_nonce: str, lifetime: timedelta, country: str
+) -> str:
+    return issue_token(
+        token_type="org",
+        audiences=[conf.team_domain] if conf.team_domain else [],
+        email=person.email,
+        subject=subject_id(person.email),
+        identity_nonce=identity_nonce,
+        lifetime=lifetime,
+        issuer=issuer_for(flow.login_host),
+        country=country,
+        extra=person.token_claims(),
+    )
+
+
+def step_up_sign_in(
+    request: HttpRequest,
+    flow: Flow,
+    claims: AccessClaims,
+    org_session: AccessSession,
+    *,
+    factor_method: str,
+    then: str = LOGIN_PATH,
+) -> HttpResponse:
+    """Go on with a sign-in whose second factor has just been verified (its `factor_method`).
+
+    The org session is the same sign-in (same identity nonce, same end); its new token adds
+    the factor's method and `mfa` to `amr`. This is the only place accessproject adds `mfa`
+    to what a sign-in proved. Then the same validated flow goes on: the application's
+    policies decide with the new methods, and a code goes to the application host's hop
+    (`then`, on the login host's own pages).
+    """
+    person = Person.from_claims(claims)
+    stepped = replace(person, auth_methods=methods_with(person.auth_methods, factor_method))
+    now = timezone.now()
+    remaining = org_session.expires_at - now
+    country = client_country(request)
+    org_token = _org_token(
+        flow,
+        stepped,
+        identity_nonce=claims.identity_nonce,
+        lifetime=remaining,
+        country=claims.country or country,
+    )
+    application = flow.application
+    record_event(
+        AuthEvent.Kind.STEP_UP,
+        email=person.email,
+        application=application.id if application is not None else None,
+        ip=client_ip(request),
+        detail={"method": factor_method, "login_method": person.login_method},
+    )
+    if application is None:
+        response: HttpResponse = HttpResponseRedirect(then)
+    else:
+        verdict = flow.snapshot.decide(application, subject_for(request, stepped))
+        if not verdict.allowed:
+            response = _refuse(request, flow, stepped, verdict, sso=False)
+        else:
+            response = _hop_with_session(
+                request,
+                flow,
+                stepped,
+                verdict,
+                identity_nonce=claims.identity_nonce,
+                session=org_session,
+                step_up=True,
+            )
+    set_org_cookie(
+        response,
+        token=org_token,
+        secure=is_secure(request),
+        max_age=max(int(remaining.total_seconds()), 1),
+    )
+    return response

@@ -2,12 +2,15 @@
 `/cdn-cgi/access/login` (the login host's own page).
 
 GET shows the page (or, with a valid session, goes straight through SSO). The page's forms post
-back to the same URL with a `step`: `send_pin`, `verify_pin` or `password`. Every request is
+back to the same URL with a `step`: `send_pin`, `verify_pin` or `password`; when the application
+wants a second factor, `factor_code` or `factor_passkey` (and, for a person who has none yet,
+`enrol_totp` or `enrol_passkey`), each for the person of the login host's session. Every request is
 checked by `refuse_cross_site` (cross-site refusal, CSRF, framing and caching headers).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
@@ -17,11 +20,16 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, QueryDict
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from common.versioning import VersionUnavailable
 from identity.clients import client_country, client_ip
 from identity.crosssite import apply_login_headers, refuse_cross_site
 from identity.events import record_event
+from identity.factors import services as factors
+from identity.factors import totp
+from identity.factors.passkeys import CeremonyFailed
+from identity.factors.stepup import Next, StepUp
 from identity.flows.password import INCORRECT, identity_email, password_sign_in
 from identity.flows.pin import (
     CHECKS_PAUSED,
@@ -40,13 +48,22 @@ from identity.flows.signin import (
     current_sign_in,
     form_targets,
     is_secure,
+    live_org_session,
     offered_of_type,
     offered_providers,
+    second_factor_step,
     sso_sign_in,
+    step_up_sign_in,
 )
 from identity.forms import FlowForm, PasswordForm, PinRequestForm, PinVerifyForm
 from identity.hosts import canonical_authority, is_served, parse_authority, served_ports
-from identity.login_urls import LOGIN_PATH, LOGOUT_PATH, build_login_url, login_host_for
+from identity.login_urls import (
+    ACCOUNT_PATH,
+    LOGIN_PATH,
+    LOGOUT_PATH,
+    build_login_url,
+    login_host_for,
+)
 from identity.models import AuthEvent
 from identity.providers import login_method_for
 from identity.providers.base import SignInFailed
@@ -312,11 +329,15 @@ def _show_page(request: HttpRequest, flow: Flow) -> HttpResponse:
             return HttpResponse(
                 render_to_string(
                     "identity/signed_in.html",
-                    {"email": claims.email, "logout_action": LOGOUT_PATH},
+                    {
+                        "email": claims.email,
+                        "logout_action": LOGOUT_PATH,
+                        "account_url": ACCOUNT_PATH,
+                    },
                     request=request,
                 )
             )
-        response = sso_sign_in(request, flow, claims)
+        response = sso_sign_in(request, flow, claims, second_factor=_second_factor(request, flow))
         if response is not None:
             return response
     provider = _provider_to_start(request, flow)
@@ -385,7 +406,7 @@ def _verify_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
             email=email,
         )
     person = Person.signed_in_with(provider, email=form.cleaned_data["email"])
-    return complete_sign_in(request, flow, person)
+    return complete_sign_in(request, flow, person, second_factor=_second_factor(request, flow))
 
 
 def _password(request: HttpRequest, flow: Flow) -> HttpResponse:
@@ -405,10 +426,265 @@ def _password(request: HttpRequest, flow: Flow) -> HttpResponse:
         username = str(request.POST.get("username", ""))[:254]
         return _render(request, flow, "identity/login.html", error=INCORRECT, username=username)
     person = Person.signed_in_with(provider, email=identity_email(user), user=user)
-    return complete_sign_in(request, flow, person)
+    return complete_sign_in(request, flow, person, second_factor=_second_factor(request, flow))
 
 
-_STEPS = {"send_pin": _send_pin, "verify_pin": _verify_pin, "password": _password}
+# --- second factors ------------------------------------------------------------------------------
+
+WRONG_FACTOR_CODE = "That code is not valid."
+FACTOR_CHECKS_PAUSED = "Too many wrong codes were entered. Wait a few minutes and try again."
+KEY_REFUSED = "That key could not be verified. Try again."
+SIGN_IN_OVER = "Your sign-in has ended. Start again."
+ALREADY_ENROLLED = "You already have a second factor: use it, or change your factors on your page."
+
+
+def relying_party(flow: Flow) -> tuple[str, str]:
+    """The WebAuthn relying party of this login host: its id (the host name, no port) and
+    the one origin a browser's answer may come from."""
+    authority = parse_authority(flow.login_host, scheme=flow.scheme)
+    host = authority.host if authority is not None else flow.login_host
+    return host, f"{flow.scheme}://{flow.login_host}"
+
+
+def _second_factor(request: HttpRequest, flow: Flow) -> Any:
+    def page(person: Person, step: StepUp) -> HttpResponse:
+        return second_factor_page(request, flow, person.email, step)
+
+    return page
+
+
+def second_factor_page(
+    request: HttpRequest,
+    flow: Flow,
+    email: str,
+    step: StepUp,
+    *,
+    error: str = "",
+    status: int = 200,
+    keep_secret: bool = False,
+) -> HttpResponse:
+    """Ask for one of the person's factors, or (`Next.ENROL`) have them set one up."""
+    rp_id, _ = relying_party(flow)
+    if step.next is Next.ENROL:
+        return enrol_page(
+            request, flow, email, step.methods, error=error, status=status, keep_secret=keep_secret
+        )
+    passkey_options = (
+        factors.passkey_assertion_options(email=email, rp_id=rp_id)
+        if step.methods & {"hwk", "swk"}
+        else None
+    )
+    return _render(
+        request,
+        flow,
+        "identity/factors/second_factor.html",
+        status=status,
+        email=email,
+        error=error,
+        offers_code=bool(step.methods & {"otp", "recovery"}),
+        offers_otp="otp" in step.methods,
+        passkey_options=json.loads(passkey_options) if passkey_options else None,
+    )
+
+
+def enrol_page(
+    request: HttpRequest,
+    flow: Flow,
+    email: str,
+    methods: frozenset[str],
+    *,
+    error: str = "",
+    status: int = 200,
+    keep_secret: bool = False,
+    template: str = "identity/factors/enrol.html",
+    **context: Any,
+) -> HttpResponse:
+    """Set up an authenticator app (QR code and key) or a passkey, as `methods` allow."""
+    rp_id, _ = relying_party(flow)
+    secret = None
+    if "otp" in methods:
+        secret = factors.totp_pending_secret(email) if keep_secret else None
+        secret = secret or factors.totp_begin(email=email)
+    uri = totp.provisioning_uri(secret, account=email, issuer=rp_id) if secret else ""
+    passkey_options = (
+        factors.passkey_registration_options(email=email, rp_id=rp_id)
+        if methods & {"hwk", "swk"}
+        else None
+    )
+    return _render(
+        request,
+        flow,
+        template,
+        status=status,
+        email=email,
+        error=error,
+        totp_secret=secret or "",
+        totp_secret_grouped=totp.grouped(secret) if secret else "",
+        totp_qr=mark_safe(totp.qr_code_svg(uri)) if uri else "",  # noqa: S308 (segno's SVG)
+        passkey_options=json.loads(passkey_options) if passkey_options else None,
+        **context,
+    )
+
+
+def _factor_session(request: HttpRequest, flow: Flow) -> tuple[Any, Any] | HttpResponse:
+    """The login host's live session whose person gives a factor, or the page saying it ended."""
+    claims = current_sign_in(request, flow)
+    org_session = live_org_session(flow, claims) if claims is not None else None
+    if claims is None or org_session is None:
+        return message_page(request, SIGN_IN_OVER, status=400, restart_url=flow.page_url)
+    return claims, org_session
+
+
+def _asked(request: HttpRequest, flow: Flow, email: str, auth_methods: frozenset[str]) -> StepUp:
+    """What the page asks this person for (again, after a wrong answer)."""
+    if flow.application is None:
+        return StepUp(Next.ASK, factors.enrolled_methods(email))
+    person = Person(email=email, login_method="", auth_methods=auth_methods)
+    step = second_factor_step(request, flow, person, allowed=False)
+    if step.next in (Next.ASK, Next.ENROL):
+        return step
+    return StepUp(Next.ASK, factors.enrolled_methods(email))
+
+
+def _factor_code(request: HttpRequest, flow: Flow) -> HttpResponse:
+    found = _factor_session(request, flow)
+    if isinstance(found, HttpResponse):
+        return found
+    claims, org_session = found
+    checked = factors.check_code(
+        email=claims.email, code=str(request.POST.get("code", ""))[:40], ip=client_ip(request)
+    )
+    if checked.outcome is factors.CodeOutcome.VALID:
+        return step_up_sign_in(
+            request, flow, claims, org_session, factor_method=checked.method, then=request.path
+        )
+    throttled = checked.outcome is factors.CodeOutcome.THROTTLED
+    step = _asked(request, flow, claims.email, frozenset(claims.auth_methods))
+    return second_factor_page(
+        request,
+        flow,
+        claims.email,
+        step,
+        error=FACTOR_CHECKS_PAUSED if throttled else WRONG_FACTOR_CODE,
+        status=429 if throttled else 200,
+    )
+
+
+def _factor_passkey(request: HttpRequest, flow: Flow) -> HttpResponse:
+    found = _factor_session(request, flow)
+    if isinstance(found, HttpResponse):
+        return found
+    claims, org_session = found
+    rp_id, origin = relying_party(flow)
+    try:
+        method = factors.passkey_assert(
+            email=claims.email,
+            credential_json=str(request.POST.get("credential", ""))[:20_000],
+            rp_id=rp_id,
+            origin=origin,
+        )
+    except CeremonyFailed as failed:
+        logger.info("passkey refused: %s", failed.reason)
+        step = _asked(request, flow, claims.email, frozenset(claims.auth_methods))
+        return second_factor_page(request, flow, claims.email, step, error=KEY_REFUSED)
+    return step_up_sign_in(
+        request, flow, claims, org_session, factor_method=method, then=request.path
+    )
+
+
+def may_enrol(claims: Any) -> bool:
+    """A first factor may be set up by its sign-in alone (trust on first use); once a person
+    has one, adding another takes a session that gave a second factor."""
+    return "mfa" in claims.auth_methods or not factors.confirmed_factors(claims.email)
+
+
+def after_enrolment(request: HttpRequest, flow: Flow, email: str, *, next_url: str) -> HttpResponse:
+    """The person's first factor gets ten recovery codes, shown once; then on to `next_url`."""
+    if factors.recovery_codes_left(email):
+        return HttpResponseRedirect(next_url)
+    codes = factors.recovery_codes_issue(email=email)
+    return HttpResponse(
+        render_to_string(
+            "identity/factors/recovery_codes.html",
+            {"email": email, "codes": codes, "continue_url": next_url},
+            request=request,
+        )
+    )
+
+
+def _next_url(request: HttpRequest, flow: Flow) -> str:
+    """Where a page of the flow goes on to: the application's sign-in, or this login-host page."""
+    return flow.page_url if flow.application is not None else request.path
+
+
+def _enrolling(request: HttpRequest, flow: Flow) -> Any:
+    """The claims of the session setting up a factor, or the page saying why it may not."""
+    found = _factor_session(request, flow)
+    if isinstance(found, HttpResponse):
+        return found
+    claims, _ = found
+    if not may_enrol(claims):
+        return message_page(request, ALREADY_ENROLLED, status=403, restart_url=flow.page_url)
+    return claims
+
+
+def _enrol_totp(request: HttpRequest, flow: Flow) -> HttpResponse:
+    claims = _enrolling(request, flow)
+    if isinstance(claims, HttpResponse):
+        return claims
+    outcome = factors.totp_confirm(
+        email=claims.email, code=str(request.POST.get("code", ""))[:40], ip=client_ip(request)
+    )
+    if outcome is not factors.CodeOutcome.VALID:
+        throttled = outcome is factors.CodeOutcome.THROTTLED
+        return enrol_page(
+            request,
+            flow,
+            claims.email,
+            frozenset({"otp", "hwk", "swk"}),
+            error=FACTOR_CHECKS_PAUSED if throttled else WRONG_FACTOR_CODE,
+            status=429 if throttled else 200,
+            keep_secret=True,
+        )
+    return after_enrolment(request, flow, claims.email, next_url=_next_url(request, flow))
+
+
+def _enrol_passkey(request: HttpRequest, flow: Flow) -> HttpResponse:
+    claims = _enrolling(request, flow)
+    if isinstance(claims, HttpResponse):
+        return claims
+    rp_id, origin = relying_party(flow)
+    try:
+        factors.passkey_register(
+            email=claims.email,
+            name=str(request.POST.get("name", "")),
+            credential_json=str(request.POST.get("credential", ""))[:20_000],
+            rp_id=rp_id,
+            origin=origin,
+            ip=client_ip(request),
+        )
+    except CeremonyFailed as failed:
+        logger.info("passkey registration refused: %s", failed.reason)
+        return enrol_page(
+            request,
+            flow,
+            claims.email,
+            frozenset({"otp", "hwk", "swk"}),
+            error=KEY_REFUSED,
+            keep_secret=True,
+        )
+    return after_enrolment(request, flow, claims.email, next_url=_next_url(request, flow))
+
+
+# The steps that give or set up a second factor, for the person of the login host's session
+# (the account page offers them too).
+FACTOR_STEPS = {
+    "factor_code": _factor_code,
+    "factor_passkey": _factor_passkey,
+    "enrol_totp": _enrol_totp,
+    "enrol_passkey": _enrol_passkey,
+}
+_STEPS = {"send_pin": _send_pin, "verify_pin": _verify_pin, "password": _password, **FACTOR_STEPS}
 
 
 @refuse_cross_site

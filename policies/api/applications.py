@@ -40,6 +40,7 @@ class ApplicationInputSerializer(ServiceInputSerializer):
     service_auth_401_redirect = ServiceValue(schemas.BOOLEAN)
     allowed_idps = ServiceValue(schemas.NAMES)
     auto_redirect_to_identity = ServiceValue(schemas.BOOLEAN)
+    require_second_factor_enrolment = ServiceValue(schemas.BOOLEAN)
 
 
 class ApplicationCreateInputSerializer(ApplicationInputSerializer):
@@ -69,6 +70,7 @@ class ApplicationOutputSerializer(serializers.Serializer[Any]):
     service_auth_401_redirect = serializers.BooleanField()
     allowed_idps = serializers.ListField(child=serializers.CharField())
     auto_redirect_to_identity = serializers.BooleanField()
+    require_second_factor_enrolment = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

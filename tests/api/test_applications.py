@@ -53,6 +53,7 @@ def test_create_stores_every_field(api):
         "service_auth_401_redirect": True,
         "allowed_idps": ["Password"],
         "auto_redirect_to_identity": True,
+        "require_second_factor_enrolment": True,
     }
 
     response = api.post(APPS, payload, format="json")

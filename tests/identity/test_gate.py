@@ -68,6 +68,7 @@ def _application(**fields: Any) -> CompiledApplication:
         service_auth_401_redirect=False,
         allowed_idps=(),
         auto_redirect_to_identity=False,
+        require_second_factor_enrolment=False,
         policies=(ALICE_ONLY,),
     )
     return replace(base, **fields)

@@ -418,3 +418,25 @@ def test_allowed_idps_by_id_apply_and_then_change_nothing(tmp_path):
     out, _ = apply(write(tmp_path, config))
 
     assert out.splitlines() == ["no changes"]
+
+
+def test_required_second_factor_enrolment_is_applied_and_exported(tmp_path):
+    path = tmp_path / "access.yaml"
+    path.write_text(
+        "applications:\n"
+        "- name: vault\n"
+        "  domain: vault.example.com\n"
+        "  require_second_factor_enrolment: true\n"
+        "  policies:\n"
+        "  - name: p\n"
+        "    decision: allow\n"
+        "    precedence: 1\n"
+        "    include: [{everyone: {}}]\n"
+        "    require: [{auth_method: {auth_method: mfa}}]\n"
+    )
+    apply(path)
+    assert Application.objects.get(name="vault").require_second_factor_enrolment is True
+    out = StringIO()
+    call_command("access_export", "--format", "json", stdout=out)
+    [exported] = json.loads(out.getvalue())["applications"]
+    assert exported["require_second_factor_enrolment"] is True
