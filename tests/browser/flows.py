@@ -101,10 +101,18 @@ def _messages(outbox: Path) -> list[EmailMessage]:
     return messages
 
 
-def read_pin(outbox: Path, address: str) -> str:
-    """The code of the newest one-time PIN email sent to `address`, from the file outbox."""
+def pins_sent(outbox: Path, address: str) -> int:
+    """How many emails the file outbox holds for `address`."""
+    return sum(address in str(message.get("To", "")) for message in _messages(outbox))
+
+
+def read_pin(outbox: Path, address: str, *, after: int = 0) -> str:
+    """The code of the newest one-time PIN email sent to `address`, from the file outbox
+    (waiting for one more than `after` emails to that address, for a second sign-in)."""
 
     def newest_code() -> str | None:
+        if after and pins_sent(outbox, address) <= after:
+            return None
         for message in reversed(_messages(outbox)):
             if address not in str(message.get("To", "")):
                 continue

@@ -58,9 +58,14 @@ PREFLIGHT_BYPASS = ProtectedApp("Preflight Bypass API", API_HOST, "/demo/echo/by
 STRICT = ProtectedApp("Unauthenticated 401 API", API_HOST, "/demo/echo/strict")
 # Another host, for single sign-on through the login host.
 SECOND = ProtectedApp("Second App", SECOND_HOST, "/demo/echo/second")
+# A policy that requires a second factor (`mfa`), on the second host.
+MFA = ProtectedApp("MFA App", SECOND_HOST, "/demo/echo/mfa")
+MFA_RULE = {"auth_method": {"auth_method": "mfa"}}
 
 
-def _application(app: ProtectedApp, **fields: Any) -> dict[str, Any]:
+def _application(
+    app: ProtectedApp, *, require: tuple[Any, ...] = (), **fields: Any
+) -> dict[str, Any]:
     return {
         "name": app.name,
         "domain": app.domain,
@@ -73,6 +78,7 @@ def _application(app: ProtectedApp, **fields: Any) -> dict[str, Any]:
                 "decision": "allow",
                 "precedence": 1,
                 "include": [{"email_domain": {"domain": "example.com"}}],
+                "require": list(require),
             }
         ],
         **fields,
@@ -96,6 +102,7 @@ def access_configuration(calling_origin: str) -> dict[str, Any]:
             _application(PREFLIGHT_BYPASS, options_preflight_bypass=True),
             _application(STRICT, cors_headers=cors_headers, unauthenticated_401=True),
             _application(SECOND),
+            _application(MFA, require=(MFA_RULE,)),
         ]
     }
 
