@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from common.audit import record_change
 from common.encryption import Undecryptable, decrypt_text, encrypt_text
 from identity.events import record_event
 from identity.factors import passkeys, recovery, totp
@@ -398,6 +399,13 @@ def factors_reset(*, email: str, actor: str = "", now: datetime | None = None) -
             Q(email__iexact=who), revoked_at__isnull=True, expires_at__gt=now
         ).update(revoked_at=now)
         revoke_tokens_issued_before(email=who, now=now, actor=actor)
+        record_change(
+            "reset",
+            None,
+            object_type="second factors of a person",
+            object_name=who,
+            detail={"factors": removed},
+        )
         record_event(
             AuthEvent.Kind.FACTORS_RESET, email=who, detail={"factors": removed, "actor": actor}
         )

@@ -349,6 +349,10 @@ def test_an_administrators_reset_removes_the_factors_and_ends_the_sign_ins(
     assert not RecoveryCode.objects.filter(email="ann@example.com").exists()
     assert not AccessSession.objects.filter(email="ann@example.com", revoked_at__isnull=True)
     assert AuthEvent.objects.filter(kind=AuthEvent.Kind.FACTORS_RESET).exists()
+    from common.models import AuditEntry
+
+    entry = AuditEntry.objects.get(object_type="second factors of a person")
+    assert (entry.action, entry.object_name, entry.channel) == ("reset", "ann@example.com", "admin")
     # The app token no longer opens the application, and the org session signs in nowhere.
     from django.test import Client
 
