@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 
 from identity.crosssite import apply_login_headers, refuse_cross_site
 from identity.flows.provider import StateRefused, take_provider_sign_in
@@ -83,6 +83,13 @@ def provider_callback(request: HttpRequest) -> HttpResponseBase:
     except SignInFailed as failure:
         return provider_failure(request, flow, provider, failure, status=failure.status)
     person = Person.signed_in_with(provider, email=answer.email, answer=answer)
-    response: HttpResponse = complete_sign_in(request, flow, person)
+    # A second factor the application wants is asked for on the flow's login page, where the
+    # org session this starts is then stepped up (`identity.views.login`).
+    response: HttpResponse = complete_sign_in(
+        request,
+        flow,
+        person,
+        second_factor=lambda _person, _step: HttpResponseRedirect(flow.page_url),
+    )
     apply_login_headers(response, form_targets=form_targets(flow))
     return response

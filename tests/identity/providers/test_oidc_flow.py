@@ -632,3 +632,29 @@ def test_a_preset_finds_its_endpoints_from_its_issuer(op, team_domain):
 
     assert hop["Location"] == DEEP_PATH
     assert app_token_claims(journey).raw["idp"] == {"id": str(okta.pk), "type": "okta"}
+
+
+@pytest.fixture
+def mfa_journey(journey):
+    """The journey's application, its policy now requiring a second factor."""
+    policy = journey.application.policies.get()
+    with committed():
+        services.policy_update(policy=policy, require=[{"auth_method": {"auth_method": "mfa"}}])
+    return journey
+
+
+def test_a_provider_that_says_mfa_satisfies_an_mfa_policy(mfa_journey):
+    hop = mfa_journey.follow_hop(mfa_journey.sign_in("dave"))
+    assert hop["Location"] == DEEP_PATH
+    assert "mfa" in app_token_claims(mfa_journey).raw["amr"]
+
+
+def test_a_provider_sign_in_without_mfa_is_asked_for_a_second_factor(mfa_journey):
+    response = mfa_journey.sign_in("alice")
+    # Not refused: the flow's login page, where the org session is asked for a factor.
+    assert response.status_code == 302
+    assert response["Location"].startswith("/cdn-cgi/access/login/app.localhost?")
+    page = mfa_journey.browser.get(f"https://access.localhost{response['Location']}", **NAVIGATION)
+    assert page.status_code == 200
+    assert "Set up a second factor" in page.content.decode()
+    assert CF_AUTHORIZATION not in mfa_journey.browser.cookies("app.localhost")
