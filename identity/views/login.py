@@ -535,12 +535,12 @@ def _factor_session(request: HttpRequest, flow: Flow) -> tuple[Any, Any] | HttpR
     return claims, org_session
 
 
-def _asked(request: HttpRequest, flow: Flow, email: str, auth_methods: frozenset[str]) -> StepUp:
-    """What the page asks this person for (again, after a wrong answer)."""
+def _asked(request: HttpRequest, flow: Flow, claims: Any) -> StepUp:
+    """What the page asks this session's person for (again, after a wrong answer)."""
+    email = claims.email
     if flow.application is None:
         return StepUp(Next.ASK, factors.enrolled_methods(email))
-    person = Person(email=email, login_method="", auth_methods=auth_methods)
-    step = second_factor_step(request, flow, person, allowed=False)
+    step = second_factor_step(request, flow, Person.from_claims(claims), allowed=False)
     if step.next in (Next.ASK, Next.ENROL):
         return step
     return StepUp(Next.ASK, factors.enrolled_methods(email))
@@ -559,7 +559,7 @@ def _factor_code(request: HttpRequest, flow: Flow) -> HttpResponse:
             request, flow, claims, org_session, factor_method=checked.method, then=request.path
         )
     throttled = checked.outcome is factors.CodeOutcome.THROTTLED
-    step = _asked(request, flow, claims.email, frozenset(claims.auth_methods))
+    step = _asked(request, flow, claims)
     return second_factor_page(
         request,
         flow,
@@ -585,7 +585,7 @@ def _factor_passkey(request: HttpRequest, flow: Flow) -> HttpResponse:
         )
     except CeremonyFailed as failed:
         logger.info("passkey refused: %s", failed.reason)
-        step = _asked(request, flow, claims.email, frozenset(claims.auth_methods))
+        step = _asked(request, flow, claims)
         return second_factor_page(request, flow, claims.email, step, error=KEY_REFUSED)
     return step_up_sign_in(
         request, flow, claims, org_session, factor_method=method, then=request.path
