@@ -63,7 +63,12 @@ def provisioning_uri(secret: str, *, account: str, issuer: str) -> str:
 
 def qr_code_svg(uri: str) -> str:
     """The URI as a QR code, an inline SVG element drawn on the server (segno)."""
-    return str(segno.make(uri, error="m").svg_inline(scale=4, border=2, title="QR code"))
+    # Black on white, whatever the page's colour scheme: cameras read only that reliably.
+    return str(
+        segno.make(uri, error="m").svg_inline(
+            scale=4, border=2, dark="#000", light="#fff", title="QR code"
+        )
+    )
 
 
 def grouped(secret: str) -> str:

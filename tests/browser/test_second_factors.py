@@ -26,9 +26,11 @@ from tests.browser.flows import (
     submit_pin,
 )
 from tests.browser.scenario_config import MFA, PLAIN
-from tests.browser.servers import LOGIN_HOST, SECOND_HOST, ProjectServer
+from tests.browser.servers import LOGIN_HOST, ROOT, SECOND_HOST, ProjectServer
 
 pytestmark = pytest.mark.browser
+
+ARTIFACTS = ROOT / "artifacts" / "browser"
 
 
 def _virtual_authenticator(context: BrowserContext, page: Page) -> tuple[CDPSession, str]:
@@ -143,7 +145,7 @@ def test_a_second_key_is_added_from_the_persons_page(
     page.get_by_label("Name of the key").fill("Second key")
     page.get_by_role("button", name="Register a passkey or security key").click()
     expect(page).to_have_url(project.url(LOGIN_HOST, ACCOUNT_PATH))
-    expect(page.locator("#factors tbody tr")).to_have_count(2)
+    expect(page.locator("#factors li")).to_have_count(2)
     expect(page.locator("#factors")).to_contain_text("Second key")
     credentials = session.send("WebAuthn.getCredentials", {"authenticatorId": second})
     assert len(credentials["credentials"]) == 1
@@ -177,3 +179,19 @@ def test_an_authenticator_app_is_set_up_from_the_key_on_the_page(
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(url)
     assert sorted(_identity(page, project, SECOND_HOST)["amr"]) == ["mfa", "otp"]
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_the_enrolment_and_account_pages_fit_the_screen(
+    page: Page, project: ProjectServer, width: int, height: int
+):
+    page.set_viewport_size({"width": width, "height": height})
+    _sign_in_with_pin(page, project, app_url(project, MFA, new_marker()), _someone())
+    expect(page.locator(".qr svg")).to_be_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"enrol-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.goto(project.url(LOGIN_HOST, ACCOUNT_PATH))
+    expect(page.locator("#sessions")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / f"account-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
