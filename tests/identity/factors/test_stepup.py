@@ -1,8 +1,10 @@
 """The step-up decision, from plain values: policies as a function of the methods proved."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from identity.factors.stepup import Next, StepUp, methods_with, next_step
+from identity.factors.stepup import FACTOR_METHODS, Next, StepUp, methods_with, next_step
 from policies.decision import Action, CompiledPolicy, decide
 from policies.rules import Subject, compile_rules
 
@@ -138,3 +140,31 @@ def test_a_first_factor_alone_never_proves_mfa():
 )
 def test_a_given_factor_adds_its_method_and_mfa(factor, added):
     assert methods_with(PASSWORD, factor) == PASSWORD | added
+
+
+@given(
+    current=st.frozensets(st.sampled_from(["otp", "pwd", "hwk", "swk", "mfa"])),
+    enrolled=st.frozensets(st.sampled_from(["otp", "hwk", "swk", "recovery"])),
+    required=st.frozensets(st.sampled_from(["otp", "pwd", "hwk", "swk", "mfa"]), max_size=2),
+    enrolment_required=st.booleans(),
+)
+def test_the_decision_agrees_with_the_policies(current, enrolled, required, enrolment_required):
+    allows = _policy_allows(*sorted(required))
+    step = next_step(
+        allows=allows, current=current, enrolled=enrolled, enrolment_required=enrolment_required
+    )
+    if step.next is Next.PASS:
+        assert allows(current)
+    elif step.next is Next.ASK:
+        # Only the person's own factors, and only those that would let them in.
+        assert step.methods
+        assert step.methods <= enrolled
+        assert all(allows(methods_with(current, method)) for method in step.methods)
+    elif step.next is Next.ENROL:
+        assert not (enrolled - {"recovery"})
+        assert step.methods
+    else:
+        # None of the person's factors would help, nor (without one) any factor at all.
+        assert not any(allows(methods_with(current, method)) for method in enrolled)
+        if not enrolled - {"recovery"}:
+            assert not any(allows(methods_with(current, method)) for method in FACTOR_METHODS)
