@@ -178,14 +178,25 @@ def totp_confirm(
     return CodeOutcome.VALID
 
 
+CODE_METHODS = frozenset({"otp", "recovery"})
+
+
 def check_code(
-    *, email: str, code: str, ip: Address = None, now: datetime | None = None
+    *,
+    email: str,
+    code: str,
+    ip: Address = None,
+    now: datetime | None = None,
+    accept: frozenset[str] = CODE_METHODS,
 ) -> CodeCheck:
     """Check a second-factor code: the person's authenticator app, else one of their unused
-    recovery codes (which it then uses up)."""
+    recovery codes (which it then uses up); only the kinds in `accept` (a page that would not
+    let a recovery code in does not spend one)."""
     now = now or timezone.now()
-    apps = [f for f in confirmed_factors(email) if f.kind == SecondFactor.Kind.TOTP]
-    recovery_code = recovery.normalized(code)
+    apps = [
+        f for f in confirmed_factors(email) if f.kind == SecondFactor.Kind.TOTP and "otp" in accept
+    ]
+    recovery_code = recovery.normalized(code) if "recovery" in accept else None
     allowed, budgets = _spend(email, ip, now)
     if not allowed:
         return CodeCheck(CodeOutcome.THROTTLED)

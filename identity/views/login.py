@@ -434,6 +434,7 @@ def _password(request: HttpRequest, flow: Flow) -> HttpResponse:
 WRONG_FACTOR_CODE = "That code is not valid."
 FACTOR_CHECKS_PAUSED = "Too many wrong codes were entered. Wait a few minutes and try again."
 KEY_REFUSED = "That key could not be verified. Try again."
+KEY_NOT_ENOUGH = "This application needs another kind of key than that one."
 SIGN_IN_OVER = "Your sign-in has ended. Start again."
 ALREADY_ENROLLED = "You already have a second factor: use it, or change your factors on your page."
 
@@ -551,15 +552,19 @@ def _factor_code(request: HttpRequest, flow: Flow) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     claims, org_session = found
+    # Only a code that would let the person in is checked (and, for a recovery code, spent).
+    step = _asked(request, flow, claims)
     checked = factors.check_code(
-        email=claims.email, code=str(request.POST.get("code", ""))[:40], ip=client_ip(request)
+        email=claims.email,
+        code=str(request.POST.get("code", ""))[:40],
+        ip=client_ip(request),
+        accept=step.methods & factors.CODE_METHODS,
     )
     if checked.outcome is factors.CodeOutcome.VALID:
         return step_up_sign_in(
             request, flow, claims, org_session, factor_method=checked.method, then=request.path
         )
     throttled = checked.outcome is factors.CodeOutcome.THROTTLED
-    step = _asked(request, flow, claims)
     return second_factor_page(
         request,
         flow,
@@ -585,8 +590,13 @@ def _factor_passkey(request: HttpRequest, flow: Flow) -> HttpResponse:
         )
     except CeremonyFailed as failed:
         logger.info("passkey refused: %s", failed.reason)
-        step = _asked(request, flow, claims)
-        return second_factor_page(request, flow, claims.email, step, error=KEY_REFUSED)
+        return second_factor_page(
+            request, flow, claims.email, _asked(request, flow, claims), error=KEY_REFUSED
+        )
+    step = _asked(request, flow, claims)
+    if method not in step.methods:
+        # A synced passkey (swk) where the policy wants a device-bound key (hwk), say.
+        return second_factor_page(request, flow, claims.email, step, error=KEY_NOT_ENOUGH)
     return step_up_sign_in(
         request, flow, claims, org_session, factor_method=method, then=request.path
     )

@@ -362,3 +362,36 @@ def test_an_administrators_reset_removes_the_factors_and_ends_the_sign_ins(
     page = flow.open()
     assert page.status_code == 200
     assert 'value="send_pin"' in page.content.decode()
+
+
+def test_a_recovery_code_is_not_spent_where_it_would_not_let_the_person_in(db, mailoutbox):
+    """An application that wants a device-bound key (hwk), for a person with an app and codes."""
+    strict = _application(
+        "strict.localhost",
+        require=[
+            {"auth_method": {"auth_method": "mfa"}},
+            {"auth_method": {"auth_method": "hwk"}},
+        ],
+    )
+    vault = _application("vault.localhost", require=[{"auth_method": {"auth_method": "mfa"}}])
+    _, codes = _enrol(_flow(Browser(), vault), mailoutbox)
+    SecondFactor.objects.create(
+        email="ann@example.com",
+        kind=SecondFactor.Kind.WEBAUTHN,
+        name="Key",
+        secret="",
+        credential_id="AAAA",
+        method="hwk",
+        created_at=timezone.now(),
+        confirmed_at=timezone.now(),
+    )
+    flow = _flow(Browser(), strict)
+    page = sign_in_with_pin(flow, mailoutbox)
+    # Asked for the key only: neither the app nor a recovery code proves hwk.
+    assert page.status_code == 200
+    assert 'value="factor_passkey"' in page.content.decode()
+    assert 'value="factor_code"' not in page.content.decode()
+    response = flow.post("factor_code", code=codes[0])
+    assert "Location" not in response
+    assert "That code is not valid." in response.content.decode()
+    assert RecoveryCode.objects.filter(email="ann@example.com", used_at__isnull=True).count() == 10
