@@ -14,11 +14,14 @@ from datetime import timedelta
 from typing import Any
 from unittest import mock
 
+from django.core.cache import cache
 from django.db import OperationalError, connection
-from django.db.models import Model
+from django.db.models import F, Model
 from django.test import Client, TestCase
 from django.utils import timezone
 
+from common import versioning
+from common.models import ConfigVersion
 from identity.login_urls import login_host_for
 from identity.tokens import issue_token, issuer_for
 from policies import services
@@ -41,6 +44,15 @@ def committed() -> Iterator[list[Any]]:
     """Run the commit callbacks registered inside the block when it ends, as a commit would."""
     with TestCase.captureOnCommitCallbacks(execute=True) as callbacks:
         yield callbacks
+
+
+def bump_version_elsewhere(state: str) -> None:
+    """What another process's write does to `state`'s version: the row moves and the shared
+    cache mirrors it. This process's memory is left alone, as another process cannot touch it."""
+    row = versioning._VERSION_ROWS[state]
+    if not ConfigVersion.objects.filter(pk=row).update(version=F("version") + 1):
+        ConfigVersion.objects.create(pk=row, version=1)
+    cache.set(versioning._cache_key(state), ConfigVersion.objects.get(pk=row).version, timeout=None)
 
 
 def make_application(*, name: str = "API", domain: str, **fields: Any) -> Application:

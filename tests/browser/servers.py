@@ -105,6 +105,10 @@ def project_environment(run_dir: Path, port: int) -> dict[str, str]:
         # A private cache per process: the configuration version is then read from the
         # database, so both workers still see each other's writes.
         "CACHE_URL": "locmemcache://browser-suite",
+        # Scenarios sign out and go straight back to an application, which the other worker
+        # may serve: it checks the versions on every request instead of within the interval
+        # (tests/identity/test_state_versions.py proves the interval itself).
+        "ACCESS_VERSION_CHECK_INTERVAL": "0",
         # Four slashes: django-environ drops the first one of the path.
         "EMAIL_URL": f"filemail:///{run_dir / 'outbox'}",
         VIEW_LOG_ENV: str(run_dir / "view.log"),

@@ -11,10 +11,8 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from django.db.models import F
 
 from common import versioning
-from common.models import ConfigVersion
 from common.versioning import (
     MAX_STALENESS,
     POLICIES,
@@ -24,6 +22,7 @@ from common.versioning import (
 )
 from policies.models import Application, Policy
 from policies.snapshot import get_snapshot
+from tests.gatekit import bump_version_elsewhere
 
 INTERVAL = 0.5
 
@@ -60,13 +59,6 @@ def states():
     yield make
     for state in made:
         versioning._registry.remove(state)
-
-
-def bump_elsewhere(state: str) -> None:
-    """What another process's write does to the version row (it cannot touch our memory)."""
-    row = versioning._VERSION_ROWS[state]
-    if not ConfigVersion.objects.filter(pk=row).update(version=F("version") + 1):
-        ConfigVersion.objects.create(pk=row, version=1)
 
 
 @pytest.fixture
@@ -115,8 +107,8 @@ def test_a_state_rebuilds_only_when_its_own_version_moves(clock, states):
     policy_state.get()
     revocation_state.get()
 
-    bump_elsewhere(REVOCATIONS)
-    bump_elsewhere(SIGNING_KEYS)
+    bump_version_elsewhere(REVOCATIONS)
+    bump_version_elsewhere(SIGNING_KEYS)
     clock.advance(INTERVAL)
 
     assert revocation_state.get() == ("built", revocations.versions[-1])
@@ -155,7 +147,7 @@ def test_the_version_is_not_read_again_before_the_check_interval(
     builds = Builds()
     state = states(builds, watches=POLICIES)
     state.get()
-    bump_elsewhere(POLICIES)
+    bump_version_elsewhere(POLICIES)
 
     clock.advance(INTERVAL * 0.9)
     with django_assert_num_queries(0):
@@ -183,7 +175,7 @@ def test_a_shorter_check_interval_takes_effect_from_the_next_get(clock, states, 
     settings.ACCESS_VERSION_CHECK_INTERVAL = 3600
     state = states(builds, watches=REVOCATIONS)
     state.get()
-    bump_elsewhere(REVOCATIONS)
+    bump_version_elsewhere(REVOCATIONS)
 
     settings.ACCESS_VERSION_CHECK_INTERVAL = INTERVAL
 
@@ -194,7 +186,7 @@ def test_a_change_elsewhere_is_seen_at_the_first_get_after_the_interval(clock, s
     builds = Builds()
     state = states(builds, watches=REVOCATIONS)
     first = state.get()
-    bump_elsewhere(REVOCATIONS)
+    bump_version_elsewhere(REVOCATIONS)
 
     clock.advance(INTERVAL)
 
@@ -311,7 +303,7 @@ def test_a_policy_change_elsewhere_is_enforced_within_the_bound(clock):
         precedence=1,
         include=[{"everyone": {}}],
     )
-    bump_elsewhere(POLICIES)
+    bump_version_elsewhere(POLICIES)
 
     clock.advance(INTERVAL)
     served = get_snapshot()

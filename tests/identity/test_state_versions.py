@@ -9,11 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db.models import F
 from django.utils import timezone
 
 from common import versioning
-from common.models import ConfigVersion
 from identity import keys, sessions
 from identity.claims import TokenError
 from identity.models import AccessSession
@@ -21,6 +19,7 @@ from identity.tokens import issue_token, verify_access_token
 from policies.services import policy_create
 from policies.snapshot import get_snapshot
 from tests.factories import ApplicationFactory
+from tests.gatekit import bump_version_elsewhere
 
 ISSUER = "https://access.example.com"
 INTERVAL = 0.5
@@ -174,9 +173,7 @@ def test_a_logout_by_another_process_is_seen_at_the_first_check_after_the_interv
     # Another process signs the person out: it writes the row and moves the revocations'
     # version; it cannot touch this process's memory.
     AccessSession.objects.filter(identity_nonce="nonce-1").update(revoked_at=timezone.now())
-    row = versioning._VERSION_ROWS[versioning.REVOCATIONS]
-    if not ConfigVersion.objects.filter(pk=row).update(version=F("version") + 1):
-        ConfigVersion.objects.create(pk=row, version=1)
+    bump_version_elsewhere(versioning.REVOCATIONS)
 
     monotonic.advance(INTERVAL)
     assert _reason(token, application.aud) != "valid"
