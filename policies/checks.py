@@ -1,7 +1,7 @@
 """System checks for dangerous or self-defeating configuration stored in the database.
 
-They read the database, so they are registered with `database=True`: `manage.py check
---database default` (and `migrate`) runs them. Missing tables (before the first migrate) mean
+They read the database, so they carry the `database` tag: `manage.py check --database default`
+(and `migrate`) runs them, a plain `check` does not. Missing tables (before the first migrate) mean
 there is nothing to check yet, never a crash.
 """
 
@@ -21,7 +21,7 @@ from policies.matching import ApplicationIndex, HostPathPattern, PatternError, c
 from policies.models import Application, Policy
 
 
-@register(Tags.security, database=True)
+@register(Tags.security, Tags.database)
 def check_policies(
     app_configs: Sequence[AppConfig] | None = None,
     databases: Sequence[str] | None = None,

@@ -275,7 +275,9 @@ def _take_challenge(email: str, purpose: str, credential_json: str, now: datetim
 
 def passkey_user_id(email: str) -> bytes:
     """The WebAuthn user handle: stable per address, revealing nothing of it."""
-    return salted_hmac("accessproject.identity.webauthn-user", owner(email)).digest()[:32]
+    return salted_hmac(
+        "accessproject.identity.webauthn-user", owner(email), algorithm="sha256"
+    ).digest()[:32]
 
 
 def passkey_registration_options(*, email: str, rp_id: str, now: datetime | None = None) -> str:

@@ -1,6 +1,7 @@
 """System checks for dangerous or self-defeating configuration."""
 
 import pytest
+from django.core.checks import run_checks
 from django.db import DatabaseError
 
 from policies.checks import check_allowed_hosts_against_whole_hosts, check_policies
@@ -69,6 +70,12 @@ def test_preflight_bypass_with_cors_on_responses_warns():
 def test_checks_skip_without_a_database():
     PolicyFactory(include=[{"everyone": {}}])
     assert check_policies(databases=None) == []
+
+
+def test_the_framework_runs_them_only_for_a_named_database():
+    PolicyFactory(include=[{"everyone": {}}])
+    assert "policies.W001" not in [message.id for message in run_checks()]
+    assert "policies.W001" in [message.id for message in run_checks(databases=["default"])]
 
 
 def test_missing_tables_do_not_crash(monkeypatch):
