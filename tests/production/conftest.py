@@ -2,7 +2,7 @@
 gunicorn instances over them, as several hosts behind a load balancer would run.
 
 These tests need PostgreSQL and Redis (`DATABASE_URL=postgres://...`, `CACHE_URL=redis://...`, as
-in `.ci/run`'s second pass) and skip with that reason otherwise.
+in `.ci/run`'s LTS pass) and skip with that reason otherwise.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.production.servers import PROJECT_DIR, Instance, run_action, start_ac
 
 SKIP_REASON = (
     "multi-process tests need PostgreSQL and Redis: set DATABASE_URL=postgres://... and "
-    "CACHE_URL=redis://... (.ci/run's second pass does)"
+    "CACHE_URL=redis://... (.ci/run's LTS pass does)"
 )
 # A Redis database of its own: the suite's autouse fixture flushes the one in CACHE_URL. Set
 # MULTIPROCESS_REDIS_DB when several people run these tests on one Redis at once.
