@@ -13,7 +13,7 @@ from datetime import datetime
 from ipaddress import ip_address
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.forms import BaseForm, BaseFormSet
@@ -38,6 +38,7 @@ from policies.forms import (
 )
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.rules import Subject
+from policies.selectors import stored_application_warnings
 from policies.snapshot import CompiledApplication, SnapshotError, get_snapshot
 from policies.validation import (
     Catalog,
@@ -147,6 +148,10 @@ class ApplicationAdmin(AuditedAdminMixin, admin.ModelAdmin):
         # allowed_idps was saved by the service; only the policies remain.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+        # Saved, but defeating itself: say so on the page the admin lands on.
+        assert isinstance(form, ApplicationForm)
+        for warning in stored_application_warnings(form.instance):
+            self.message_user(request, str(warning), messages.WARNING)
 
     def save_formset(
         self, request: HttpRequest, form: BaseForm, formset: BaseFormSet[Any], change: bool

@@ -19,6 +19,8 @@ from django.db import DatabaseError
 
 from policies.matching import ApplicationIndex, HostPathPattern, PatternError, compile_pattern
 from policies.models import Application, Policy
+from policies.selectors import stored_application_warnings, stored_group_fields
+from policies.warnings import ConfigWarning
 
 
 @register(Tags.security, Tags.database)
@@ -27,18 +29,25 @@ def check_policies(
     databases: Sequence[str] | None = None,
     **kwargs: Any,
 ) -> list[CheckMessage]:
-    """Warn about stored applications and policies that let anyone in or cannot work."""
+    """Warn about stored applications and policies that let anyone in or cannot work
+    (`policies.warnings`), and about applications that overlap."""
     if not databases:
         return []
     try:
         applications = list(Application.objects.prefetch_related("policies"))
     except DatabaseError:
         return []  # tables not created yet: nothing to check
-    messages: list[CheckMessage] = []
-    for application in applications:
-        messages.extend(_application_warnings(application))
-        for policy in application.policies.all():
-            messages.extend(_policy_warnings(application, policy))
+    groups = stored_group_fields()
+    messages: list[CheckMessage] = [
+        CheckWarning(
+            warning.message,
+            hint=warning.hint or None,
+            obj=_warned_object(application, warning),
+            id=warning.id,
+        )
+        for application in applications
+        for warning in stored_application_warnings(application, groups=groups)
+    ]
     messages.extend(_overlap_warnings(applications))
     return messages
 
@@ -102,62 +111,14 @@ def _patterns(applications: Iterable[Application]) -> Iterator[tuple[Application
                 continue  # validation refuses it; the snapshot reports it
 
 
-def _application_warnings(application: Application) -> list[CheckMessage]:
-    messages: list[CheckMessage] = []
-    cors = application.cors_headers if isinstance(application.cors_headers, dict) else None
-    if (
-        cors is not None
-        and cors.get("allow_credentials") is True
-        and application.same_site_cookie_attribute != Application.SameSite.NONE
-    ):
-        messages.append(
-            CheckWarning(
-                f'Application "{application.name}" allows credentialed CORS requests, but its '
-                f"cookie is SameSite={application.same_site_cookie_attribute}.",
-                hint="Browsers do not send that cookie on cross-site fetches; set "
-                "same_site_cookie_attribute to none (the cookie is then sent only over HTTPS).",
-                obj=application,
-                id="policies.W002",
-            )
-        )
-    if application.cors_on_responses and cors is None:
-        messages.append(
-            CheckWarning(
-                f'Application "{application.name}" has cors_on_responses on but no cors_headers.',
-                hint="Set cors_headers, or turn cors_on_responses off: there is nothing to add.",
-                obj=application,
-                id="policies.W004",
-            )
-        )
-    if application.options_preflight_bypass and application.cors_on_responses:
-        messages.append(
-            CheckWarning(
-                f'Application "{application.name}" sends preflights to the view '
-                "(options_preflight_bypass) and also has the gate add CORS headers to responses "
-                "(cors_on_responses).",
-                hint="The view's preflight answer and the gate's response headers may disagree; "
-                "let one of them own CORS.",
-                obj=application,
-                id="policies.W005",
-            )
-        )
-    return messages
-
-
-def _policy_warnings(application: Application, policy: Policy) -> list[CheckMessage]:
-    include = policy.include if isinstance(policy.include, list) else []
-    everyone = any(isinstance(rule, dict) and "everyone" in rule for rule in include)
-    if policy.decision == Policy.Decision.ALLOW and everyone and not policy.require:
-        return [
-            CheckWarning(
-                f'Policy "{policy.name}" of application "{application.name}" allows everyone.',
-                hint="Anyone who can sign in (including any email address with a one-time PIN) "
-                "passes. Add a require rule or include specific emails, domains or groups.",
-                obj=policy,
-                id="policies.W001",
-            )
-        ]
-    return []
+def _warned_object(application: Application, warning: ConfigWarning) -> Application | Policy:
+    """The policy a warning's path names (`policies[1]...`), else the application."""
+    if warning.path.startswith("policies["):
+        index = int(warning.path[len("policies[") :].split("]")[0])
+        policies = list(application.policies.order_by("precedence"))
+        if index < len(policies):
+            return policies[index]
+    return application
 
 
 def _overlap_warnings(applications: list[Application]) -> list[CheckMessage]:

@@ -27,5 +27,11 @@ class PoliciesSettings:
         """How long a rotated service token's previous secret keeps working."""
         return parse_duration(str(getattr(settings, "ACCESS_SERVICE_TOKEN_ROTATION_GRACE", "24h")))
 
+    @property
+    def views_set_cors(self) -> bool:
+        """Whether the project's views answer CORS themselves (django-cors-headers installed):
+        then responses of `cors_headers` applications get their headers without the gate."""
+        return "corsheaders.middleware.CorsMiddleware" in getattr(settings, "MIDDLEWARE", ())
+
 
 conf = PoliciesSettings()

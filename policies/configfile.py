@@ -36,6 +36,7 @@ from ruamel.yaml.error import YAMLError
 from common.credentials import verify_secret
 from common.text import decode_json, join_path, refuse_unstorable_text
 from policies import services, validation
+from policies.conf import conf
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.providers import parse_config
 from policies.selectors import (
@@ -49,6 +50,7 @@ from policies.selectors import (
     service_token_fields,
 )
 from policies.validation import Catalog, Errors, PolicyUse, merge_errors
+from policies.warnings import ConfigWarning, application_warnings, prefixed
 
 SECTIONS = ("identity_providers", "groups", "service_tokens", "applications")
 LABELS = {
@@ -98,10 +100,14 @@ class Plan:
     catalog: Catalog
     prune: bool
     secrets: list[str] = field(default_factory=list)
+    # Valid, but defeating itself once applied (`policies.warnings`).
+    warnings: list[ConfigWarning] = field(default_factory=list)
 
     def describe(self) -> list[str]:
-        """The plan as printable lines ("no changes" when there is nothing to do)."""
-        return [change.describe() for change in self.changes] or ["no changes"]
+        """The plan as printable lines ("no changes" when there is nothing to do), then its
+        warnings."""
+        lines = [change.describe() for change in self.changes] or ["no changes"]
+        return [*lines, *(f"warning: {warning}" for warning in self.warnings)]
 
 
 # Reading
@@ -162,21 +168,79 @@ def parse_text(text: str, *, json_syntax: bool, source: str = "config") -> objec
 # Planning
 
 
-def plan_config(data: object, *, prune: bool = False) -> Plan:
+def plan_config(data: object, *, prune: bool = False, force: bool = False) -> Plan:
     """Validate a parsed file against the state it describes and list the changes it makes.
 
-    Raises `ConfigFileError` listing every problem; nothing is written either way.
+    Raises `ConfigFileError` listing every problem; nothing is written either way. Pruning an
+    identity provider that an application the file keeps signs in with is one of them, unless
+    `force` (then it is a warning of the plan).
     """
     desired = _desired_state(data)
     catalog = _final_catalog(desired, prune=prune)
     errors: Errors = {}
     _validate(desired, catalog, errors)
+    pruned_providers = _pruned_providers_in_use(desired) if prune else []
+    if not force:
+        for message in pruned_providers:
+            errors.setdefault("identity_providers", []).append(f"{message}; {_FORCE_HINT}")
     if errors:
         raise ConfigFileError(
             [f"{path}: {message}" for path, messages in errors.items() for message in messages]
         )
     changes = _changes(desired, prune=prune)
-    return Plan(changes=changes, desired=desired, catalog=catalog, prune=prune)
+    warnings = [
+        ConfigWarning("policies.W011", "identity_providers", message, "(--force)")
+        for message in pruned_providers
+    ]
+    touched = {change.application or change.name for change in changes}
+    warnings.extend(_desired_warnings(desired, prune=prune, applications=touched))
+    return Plan(changes=changes, desired=desired, catalog=catalog, prune=prune, warnings=warnings)
+
+
+_FORCE_HINT = "list it in the file, or pass --force to delete it anyway"
+
+
+def _pruned_providers_in_use(desired: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """What pruning would take from the applications the file keeps: each stored identity
+    provider the file leaves out that such an application lists in its allowed_idps."""
+    listed = {item["name"] for item in desired["identity_providers"]}
+    kept = {item["name"] for item in desired["applications"]}
+    found: list[str] = []
+    for application in Application.objects.filter(name__in=kept).prefetch_related("allowed_idps"):
+        found.extend(
+            f'pruning deletes identity provider "{provider.name}", which application '
+            f'"{application.name}" signs in with (allowed_idps)'
+            for provider in application.allowed_idps.order_by("name")
+            if provider.name not in listed
+        )
+    return found
+
+
+def _desired_warnings(
+    desired: dict[str, list[dict[str, Any]]], *, prune: bool, applications: set[str]
+) -> list[ConfigWarning]:
+    """The warnings about each application of the file that the plan changes (`applications`),
+    as it will be once applied; `manage.py check` reports the ones left as they are."""
+    stored = [] if prune else list(AccessGroup.objects.all())
+    groups = {group.name: group_fields(group) for group in stored}
+    groups.update({item["name"]: _group_values(item) for item in desired["groups"]})
+    found: list[ConfigWarning] = []
+    for index, item in enumerate(desired["applications"]):
+        if item["name"] not in applications:
+            continue
+        policies = [_policy_values(p) for p in _policy_items(item) if isinstance(p, Mapping)]
+        found.extend(
+            prefixed(
+                application_warnings(
+                    _application_values(item),
+                    policies,
+                    groups=groups,
+                    view_sets_cors=conf.views_set_cors,
+                ),
+                f"applications[{index}]",
+            )
+        )
+    return found
 
 
 def _desired_state(data: object) -> dict[str, list[dict[str, Any]]]:

@@ -7,8 +7,10 @@ from typing import Any
 from django.db.models import QuerySet
 
 from common.encryption import Undecryptable
+from policies.conf import conf
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.providers import PROVIDER_TYPES, decrypt_secrets
+from policies.warnings import ConfigWarning, application_warnings
 
 
 def application_fields(application: Application) -> dict[str, Any]:
@@ -107,3 +109,23 @@ def provider_names(value: object) -> object:
         else:
             resolved.append(item)
     return resolved
+
+
+def stored_application_warnings(
+    application: Application, *, groups: dict[str, dict[str, Any]] | None = None
+) -> list[ConfigWarning]:
+    """The warnings about a stored application (`policies.warnings`); `groups`, every group's
+    fields, may be passed in when asking about many applications."""
+    if groups is None:
+        groups = stored_group_fields()
+    return application_warnings(
+        application_fields(application),
+        [policy_fields(policy) for policy in application_policies(application)],
+        groups=groups,
+        view_sets_cors=conf.views_set_cors,
+    )
+
+
+def stored_group_fields() -> dict[str, dict[str, Any]]:
+    """Every access group's fields, by name."""
+    return {group.name: group_fields(group) for group in AccessGroup.objects.all()}

@@ -67,9 +67,14 @@ def ok(
     *,
     status_code: int = status.HTTP_200_OK,
     result_info: ResultInfo | None = None,
+    warnings: Sequence[Mapping[str, str]] | None = None,
 ) -> Response:
-    """A successful answer."""
-    return Response(envelope(result, result_info=result_info), status=status_code)
+    """A successful answer; a write that was made but defeats itself says so in `warnings`
+    (`policies.warnings`: each with its id, field path, message and hint)."""
+    data = envelope(result, result_info=result_info)
+    if warnings is not None:
+        data["warnings"] = list(warnings)
+    return Response(data, status=status_code)
 
 
 def failure(
@@ -90,6 +95,13 @@ class MessageSerializer(serializers.Serializer[Any]):
     message = serializers.CharField()
 
 
+class WarningSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField(help_text='Stable, as `manage.py check` shows it: "policies.W007".')
+    path = serializers.CharField(allow_blank=True, help_text="The field path it concerns.")
+    message = serializers.CharField()
+    hint = serializers.CharField(allow_blank=True)
+
+
 class ResultInfoSerializer(serializers.Serializer[Any]):
     page = serializers.IntegerField(min_value=1)
     per_page = serializers.IntegerField(min_value=1)
@@ -105,6 +117,8 @@ def _envelope_fields(result: serializers.Field[Any, Any, Any, Any]) -> dict[str,
         "errors": MessageSerializer(many=True),
         "messages": MessageSerializer(many=True),
         "result": result,
+        # Only on writes of applications and policies: valid, but defeating itself.
+        "warnings": WarningSerializer(many=True, required=False),
     }
 
 

@@ -22,6 +22,7 @@ from common.api.pagination import PAGE_PARAMETERS, paginated
 from common.api.responses import DeletedOutputSerializer, error_responses
 from policies import services
 from policies.api import schemas
+from policies.api.applications import application_warnings_data
 from policies.api.fields import ServiceInputSerializer, ServiceValue
 from policies.models import Application, Policy
 from policies.selectors import application_policies, policy_fields
@@ -113,7 +114,11 @@ class PolicyListApi(AdminApiView):
         serializer = PolicyCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         policy = services.policy_create(application=application, **serializer.validated_data)
-        return ok(policy_data(policy), status_code=status.HTTP_201_CREATED)
+        return ok(
+            policy_data(policy),
+            status_code=status.HTTP_201_CREATED,
+            warnings=application_warnings_data(application),
+        )
 
     @extend_schema(
         operation_id="apps_policies_replace",
@@ -135,7 +140,7 @@ class PolicyListApi(AdminApiView):
         policies = services.application_set_policies(
             application=application, policies=serializer.validated_data
         )
-        return ok(_policies_data(policies))
+        return ok(_policies_data(policies), warnings=application_warnings_data(application))
 
 
 class PolicyDetailApi(AdminApiView):
@@ -165,7 +170,7 @@ class PolicyDetailApi(AdminApiView):
         serializer = PolicyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.policy_update(policy=policy, **serializer.validated_data)
-        return ok(policy_data(policy))
+        return ok(policy_data(policy), warnings=application_warnings_data(policy.application))
 
     @extend_schema(
         operation_id="apps_policies_destroy",
@@ -176,5 +181,6 @@ class PolicyDetailApi(AdminApiView):
     def delete(self, request: Request, application_id: int, policy_id: int) -> Response:
         policy = _get_policy(application_id, policy_id)
         deleted_id = policy.pk
+        application = policy.application
         services.policy_delete(policy=policy)
-        return ok({"id": deleted_id})
+        return ok({"id": deleted_id}, warnings=application_warnings_data(application))

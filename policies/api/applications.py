@@ -19,7 +19,7 @@ from policies import services
 from policies.api import schemas
 from policies.api.fields import ServiceInputSerializer, ServiceValue
 from policies.models import Application
-from policies.selectors import application_fields
+from policies.selectors import application_fields, stored_application_warnings
 
 
 class ApplicationInputSerializer(ServiceInputSerializer):
@@ -88,6 +88,11 @@ def application_data(application: Application) -> dict[str, Any]:
     ).data
 
 
+def application_warnings_data(application: Application) -> list[dict[str, str]]:
+    """The warnings about an application just written, as the API lists them."""
+    return [warning.to_data() for warning in stored_application_warnings(application)]
+
+
 def _applications_data(applications: Sequence[Application]) -> list[dict[str, Any]]:
     return [application_data(application) for application in applications]
 
@@ -129,7 +134,11 @@ class ApplicationListApi(AdminApiView):
         serializer = ApplicationCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         application = services.application_create(**serializer.validated_data)
-        return ok(application_data(application), status_code=status.HTTP_201_CREATED)
+        return ok(
+            application_data(application),
+            status_code=status.HTTP_201_CREATED,
+            warnings=application_warnings_data(application),
+        )
 
 
 class ApplicationDetailApi(AdminApiView):
@@ -158,7 +167,7 @@ class ApplicationDetailApi(AdminApiView):
         services.application_update(
             application=application, **_replacement(serializer.validated_data)
         )
-        return ok(application_data(application))
+        return ok(application_data(application), warnings=application_warnings_data(application))
 
     @extend_schema(
         operation_id="apps_partial_update",
@@ -172,7 +181,7 @@ class ApplicationDetailApi(AdminApiView):
         serializer = ApplicationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.application_update(application=application, **serializer.validated_data)
-        return ok(application_data(application))
+        return ok(application_data(application), warnings=application_warnings_data(application))
 
     @extend_schema(
         operation_id="apps_destroy",

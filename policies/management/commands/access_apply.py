@@ -28,10 +28,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--prune", action="store_true", help="Also delete objects the file does not list."
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="With --prune: delete identity providers even if applications sign in with them.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            plan = plan_config(load_file(options["file"]), prune=options["prune"])
+            plan = plan_config(
+                load_file(options["file"]), prune=options["prune"], force=options["force"]
+            )
         except ConfigFileError as error:
             for line in error.errors:
                 self.stderr.write(line)
@@ -41,7 +48,7 @@ class Command(BaseCommand):
                 f"{count} error{plural} in {options['file']}; nothing was changed."
             ) from error
         for line in plan.describe():
-            self.stdout.write(line)
+            self.stdout.write(self.style.WARNING(line) if line.startswith("warning:") else line)
         if options["dry_run"] or not plan.changes:
             if options["dry_run"]:
                 self.stdout.write("dry run: nothing was changed")
