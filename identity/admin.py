@@ -16,15 +16,17 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from common.audit import AuditedAdminMixin
+from common.audit import AuditedAdminMixin, admin_actor
 from identity import keys, sessions
 from identity.clients import client_ip
 from identity.factors.services import factors_reset
-from identity.flows.password import password_sign_in
+from identity.flows.password import locked_message, password_locked_for, password_sign_in
+from identity.lockouts import current_lockouts, lockout_lift
 from identity.models import AccessSession, AuthEvent, RevocationCutoff, SecondFactor, SigningKey
 from identity.providers import login_method_for
 from identity.providers.base import CheckResult
@@ -45,10 +47,9 @@ def _actor(request: HttpRequest) -> str:
 class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
     """The admin's login form, with the lock-outs of the login page's password sign-in.
 
-    Both forms check Django users' passwords, so they share one budget per username and per
-    client address (`identity.flows.password`): five failures on either lock both out for ten
-    minutes, and a lock-out looks like a wrong password. Without the throttle store the login
-    waits instead of going unlimited.
+    Both forms check Django users' passwords, so they share the lock-outs of
+    `identity.flows.password`: failures on either count for both, and a lock-out says for how
+    long on both. Without the throttle store the login waits instead of going unlimited.
     """
 
     def clean(self) -> dict[str, Any]:
@@ -56,16 +57,17 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
         password = self.cleaned_data.get("password")
         if username is None or not password:
             return self.cleaned_data
+        ip = client_ip(self.request) if self.request is not None else None
         try:
             self.user_cache = password_sign_in(
-                self.request,
-                username=username,
-                password=password,
-                ip=client_ip(self.request) if self.request is not None else None,
+                self.request, username=username, password=password, ip=ip
             )
+            left = password_locked_for(username=username, ip=ip) if not self.user_cache else None
         except ThrottleUnavailable:
             logger.exception("sign-in throttles unavailable")
             raise ValidationError(UNAVAILABLE, code="unavailable") from None
+        if left is not None:
+            raise ValidationError(locked_message(left), code="locked")
         if self.user_cache is None:
             raise self.get_invalid_login_error()
         self.confirm_login_allowed(self.user_cache)
@@ -300,12 +302,51 @@ class SecondFactorAdmin(_ReadOnlyAdmin):
 
 @admin.register(AuthEvent)
 class AuthEventAdmin(_ReadOnlyAdmin):
+    """Authentication events, and the lock-outs in force now (`identity.lockouts`): listed for
+    whoever may read the events, lifted by whoever may change users."""
+
     list_display = ("created_at", "kind", "email", "application", "ip")
     list_filter = ("kind", "application", "created_at")
     search_fields = ("email", "ip")
     list_select_related = ("application",)
     date_hierarchy = "created_at"
     fields = ("created_at", "kind", "email", "application", "ip", "detail")
+    change_list_template = "admin/identity/authevent/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.lockouts_view)
+        return [path("lockouts/", view, name="identity_lockouts"), *super().get_urls()]
+
+    def lockouts_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        may_lift = request.user.has_perm("auth.change_user")
+        if request.method == "POST":
+            if not may_lift:
+                raise PermissionDenied
+            self._lift(request)
+            return HttpResponseRedirect(reverse("admin:identity_lockouts"))
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Lock-outs in force",
+            "lockouts": current_lockouts(),
+            "may_lift": may_lift,
+        }
+        return TemplateResponse(request, "admin/identity/authevent/lockouts.html", context)
+
+    def _lift(self, request: HttpRequest) -> None:
+        try:
+            event_id = int(request.POST.get("event", ""))
+        except ValueError:
+            event_id = 0
+        scope = str(request.POST.get("scope", ""))
+        with admin_actor(request):
+            lifted = event_id > 0 and lockout_lift(event_id=event_id, scope=scope)
+        if lifted:
+            self.message_user(request, f"Lifted the lock-out ({scope}).", messages.SUCCESS)
+        else:
+            self.message_user(request, "That lock-out no longer holds.", messages.WARNING)
 
 
 class TestedIdentityProviderAdmin(IdentityProviderAdmin):

@@ -134,6 +134,14 @@ class Throttle:
         _counters.delete_many([self._bucket_key(key, bucket), self._bucket_key(key, bucket - 1)])
 
 
+def _left(until: object, now: datetime | None) -> timedelta | None:
+    """The time left until a stored deadline (a timestamp), or None once it has passed."""
+    if not isinstance(until, float):
+        return None
+    left = until - (now or timezone.now()).timestamp()
+    return timedelta(seconds=left) if left > 0 else None
+
+
 @dataclass(frozen=True)
 class Lockout:
     """Ban a key for `ban` once it fails `limit` times within `window`."""
@@ -152,8 +160,16 @@ class Lockout:
 
     def is_locked(self, key: str, *, now: datetime | None = None) -> bool:
         """True while `key` is banned."""
-        until = _counters.get(self._ban_key(key))
-        return isinstance(until, float) and (now or timezone.now()).timestamp() < until
+        return self.locked_for(key, now=now) is not None
+
+    def locked_for(self, key: str, *, now: datetime | None = None) -> timedelta | None:
+        """How much longer `key` stays banned; None when it is not."""
+        return _left(_counters.get(self._ban_key(key)), now)
+
+    def lift(self, key: str, *, now: datetime | None = None) -> None:
+        """End `key`'s ban now and forget its failures (an administrator let it in again)."""
+        _counters.delete(self._ban_key(key))
+        self.failures.clear(key, now=now)
 
     def record_failure(self, key: str, *, now: datetime | None = None) -> bool:
         """Count a failure; return True when this failure starts a ban."""
@@ -200,8 +216,16 @@ class FailureBudget:
 
     def is_paused(self, key: str, *, now: datetime | None = None) -> bool:
         """True while `key` waits out a pause."""
-        until = _counters.get(self._pause_key(key))
-        return isinstance(until, float) and (now or timezone.now()).timestamp() < until
+        return self.paused_for(key, now=now) is not None
+
+    def paused_for(self, key: str, *, now: datetime | None = None) -> timedelta | None:
+        """How much longer `key` stays paused; None when it is not."""
+        return _left(_counters.get(self._pause_key(key)), now)
+
+    def lift(self, key: str, *, now: datetime | None = None) -> None:
+        """End `key`'s pause now, with a full budget; earlier pauses still count for the next."""
+        _counters.delete(self._pause_key(key))
+        self._failures.clear(key, now=now)
 
     def spend(self, key: str, *, now: datetime | None = None) -> Spent:
         """Take one attempt from `key`'s budget, before the check it pays for."""
@@ -256,16 +280,23 @@ def refund_budgets(budgets: Sequence[tuple[FailureBudget, str]], *, now: datetim
 
 
 # The limits of the sign-in flows. A PIN may be requested 5 times per address and 20 times per
-# client IP in 10 minutes; 5 wrong passwords in 10 minutes, per username or per client IP, ban
-# that username or IP for 10 minutes.
+# client IP in 10 minutes.
 PIN_SEND_PER_ADDRESS = Throttle("pin-send-address", 5, timedelta(minutes=10))
 PIN_SEND_PER_IP = Throttle("pin-send-ip", 20, timedelta(minutes=10))
 # Sign-ins started at identity providers, per client: each records its state until it expires.
 PROVIDER_STARTS_PER_IP = Throttle("idp-start-ip", 30, timedelta(minutes=10))
-PASSWORD_PER_USERNAME = Lockout(
-    "password-username", 5, timedelta(minutes=10), ban=timedelta(minutes=10)
+# Wrong passwords ban for 10 minutes: 5 in 10 minutes for one username from one client address
+# (a person who forgot theirs locks out only that username there), 10 for one username from
+# anywhere (guesses spread over many addresses), and 100 from one address for any usernames. The
+# address's budget is that large because one address is often a whole office behind NAT: one
+# person's mistakes must not lock everyone there out (docs/security.md, Limits).
+PASSWORD_PER_USERNAME_AT_IP = Lockout(
+    "password-username-ip", 5, timedelta(minutes=10), ban=timedelta(minutes=10)
 )
-PASSWORD_PER_IP = Lockout("password-ip", 5, timedelta(minutes=10), ban=timedelta(minutes=10))
+PASSWORD_PER_USERNAME = Lockout(
+    "password-username", 10, timedelta(minutes=10), ban=timedelta(minutes=10)
+)
+PASSWORD_PER_IP = Lockout("password-ip", 100, timedelta(minutes=10), ban=timedelta(minutes=10))
 # Each PIN dies after 5 wrong codes, but one client may ask for 20 PINs in 10 minutes (for any
 # addresses an email_domain rule allows): 10 wrong codes in 10 minutes pause its PIN checks for
 # 10 minutes, longer each time. Fresh addresses and fresh networks are endless, so wrong codes are

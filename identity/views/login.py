@@ -30,7 +30,13 @@ from identity.factors import services as factors
 from identity.factors import totp
 from identity.factors.passkeys import CeremonyFailed
 from identity.factors.stepup import Next, StepUp
-from identity.flows.password import INCORRECT, identity_email, password_sign_in
+from identity.flows.password import (
+    INCORRECT,
+    identity_email,
+    locked_message,
+    password_locked_for,
+    password_sign_in,
+)
 from identity.flows.pin import (
     CHECKS_PAUSED,
     INVALID_CODE,
@@ -424,7 +430,15 @@ def _password(request: HttpRequest, flow: Flow) -> HttpResponse:
         )
     if user is None:
         username = str(request.POST.get("username", ""))[:254]
-        return _render(request, flow, "identity/login.html", error=INCORRECT, username=username)
+        left = password_locked_for(username=username, ip=client_ip(request))
+        return _render(
+            request,
+            flow,
+            "identity/login.html",
+            status=429 if left else 200,
+            error=locked_message(left) if left else INCORRECT,
+            username=username,
+        )
     person = Person.signed_in_with(provider, email=identity_email(user), user=user)
     return complete_sign_in(request, flow, person, second_factor=_second_factor(request, flow))
 

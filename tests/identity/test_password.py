@@ -1,5 +1,7 @@
-"""Password sign-in: Django users, one error message, lock-out per username and per client IP."""
+"""Password sign-in: Django users, one error message, lock-outs per username at an address, per
+username and per address, each saying for how long."""
 
+import re
 from datetime import timedelta
 from unittest import mock
 
@@ -9,7 +11,7 @@ from django.utils import timezone
 
 from identity.flows.password import INCORRECT
 from identity.models import AccessSession, AuthEvent
-from identity.throttles import Lockout
+from identity.throttles import PASSWORD_PER_IP, Lockout
 from tests.identity.signin_support import Browser, LoginFlow, make_application
 
 PASSWORD = "correct horse battery staple"
@@ -83,11 +85,73 @@ def test_unknown_users_still_run_the_password_hasher(flow, user):
     assert encode.call_count >= 1
 
 
-def test_five_failures_lock_the_username_out(flow, user):
-    for _ in range(5):
+def _locked(response, minutes=10):
+    plural = "s" if minutes != 1 else ""
+    return (
+        response.status_code == 429
+        and f"sign-in is locked for {minutes} more minute{plural}".encode() in response.content
+        and INCORRECT.encode() not in response.content
+    )
+
+
+def _page_text(response, username):
+    """The page, less what differs by design: the username typed and the CSRF token."""
+    text = response.content.decode().replace(f'value="{username}"', "")
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", text)
+
+
+def _from(flow, address, username, password):
+    data = {"step": "password", "username": username, "password": password, **flow.fields}
+    return flow.browser.post(flow.page_url, data, REMOTE_ADDR=address)
+
+
+def test_five_failures_lock_the_username_out_at_that_address(flow, user):
+    for _ in range(4):
         assert _failed(flow.password("ann", "wrong"))
-    assert _failed(flow.password("ann", PASSWORD))
-    assert AuthEvent.objects.filter(kind=AuthEvent.Kind.LOCKOUT).count() == 1
+    assert _locked(flow.password("ann", "wrong"))  # the failure that locks says so
+    assert _locked(flow.password("ann", PASSWORD))
+    event = AuthEvent.objects.get(kind=AuthEvent.Kind.LOCKOUT)
+    assert event.detail == {"username": "ann", "scope": ["username at ip"], "step": "password"}
+
+
+def test_a_lock_out_reads_the_same_for_a_username_that_does_not_exist(flow, user):
+    for _ in range(5):
+        flow.password("ann", "wrong")
+        flow.password("nobody", "wrong")
+    ann, nobody = flow.password("ann", "wrong"), flow.password("nobody", "wrong")
+    assert _locked(ann)
+    assert _locked(nobody)
+    assert _page_text(ann, "ann") == _page_text(nobody, "nobody")
+
+
+def test_one_persons_failures_leave_others_behind_the_same_address_alone(flow, user):
+    get_user_model().objects.create_user("bob", email="bob@example.com", password=PASSWORD)
+    for _ in range(5):
+        flow.password("ann", "wrong")
+    assert flow.password("bob", PASSWORD).status_code == 302
+    assert _from(flow, "192.0.2.7", "ann", PASSWORD).status_code == 302
+
+
+def test_ten_failures_from_anywhere_lock_the_username(flow, user):
+    for number in range(9):
+        assert _failed(_from(flow, f"192.0.2.{number + 1}", "ann", "wrong"))
+    assert _locked(_from(flow, "192.0.2.10", "ann", "wrong"))
+    assert _locked(_from(flow, "198.51.100.1", "ann", PASSWORD))
+
+
+def test_a_hundred_failures_from_one_address_lock_every_username_from_it(flow, user):
+    for _ in range(PASSWORD_PER_IP.limit - 1):
+        PASSWORD_PER_IP.record_failure("127.0.0.1")
+    assert _locked(flow.password("guess", "wrong"))  # the hundredth
+    assert _locked(flow.password("ann", PASSWORD))
+    assert _from(flow, "192.0.2.7", "ann", PASSWORD).status_code == 302
+
+
+def test_ninety_nine_failures_from_one_address_do_not_lock_it(flow, user):
+    for _ in range(PASSWORD_PER_IP.limit - 2):
+        PASSWORD_PER_IP.record_failure("127.0.0.1")
+    assert _failed(flow.password("guess", "wrong"))
+    assert flow.password("ann", PASSWORD).status_code == 302
 
 
 def test_the_lock_out_ends_after_ten_minutes(flow, user):
@@ -98,18 +162,15 @@ def test_the_lock_out_ends_after_ten_minutes(flow, user):
         assert flow.password("ann", PASSWORD).status_code == 302
 
 
-def test_the_lock_out_holds_just_before_ten_minutes(flow, user):
+def test_the_lock_out_holds_just_before_ten_minutes_and_says_how_long(flow, user):
     for _ in range(5):
         flow.password("ann", "wrong")
     later = timezone.now() + timedelta(minutes=9, seconds=50)
     with mock.patch("django.utils.timezone.now", return_value=later):
-        assert _failed(flow.password("ann", PASSWORD))
-
-
-def test_failures_from_one_ip_lock_out_every_username_from_it(flow, user):
-    for number in range(5):
-        flow.password(f"guess{number}", "wrong")
-    assert _failed(flow.password("ann", PASSWORD))
+        assert _locked(flow.password("ann", PASSWORD), minutes=1)
+    later = timezone.now() + timedelta(minutes=4, seconds=50)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        assert _locked(flow.password("ann", PASSWORD), minutes=6)
 
 
 def test_another_ip_is_not_locked_out_by_the_ip_lock(flow, user):
@@ -137,6 +198,7 @@ def test_a_success_clears_the_usernames_failures(flow, user):
     data = {"step": "password", "username": "ann", **flow.fields}
     for _ in range(4):
         flow.browser.post(flow.page_url, {**data, "password": "wrong"}, **elsewhere)
+    # 8 failures in all, and none at that address since the success: nothing is locked
     response = flow.browser.post(flow.page_url, {**data, "password": PASSWORD}, **elsewhere)
     assert response.status_code == 302
 

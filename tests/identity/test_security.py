@@ -102,13 +102,17 @@ def test_the_ipv6_grouping_follows_its_setting(settings):
 def test_password_failures_across_one_ipv6_slash_56_lock_out_all_of_it(flow, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     get_user_model().objects.create_user("ann", email="ann@example.com", password="right-pass")
+    # Five wrong passwords for one username, each from another /64 of the same /56: one address.
     for number in range(5):
-        data = {"step": "password", "username": f"guess{number}", "password": "x", **flow.fields}
+        data = {"step": "password", "username": "ann", "password": "x", **flow.fields}
         flow.browser.post(flow.page_url, data, REMOTE_ADDR=f"2001:db8:1:{number:x}::1")
     data = {"step": "password", "username": "ann", "password": "right-pass", **flow.fields}
     response = flow.browser.post(flow.page_url, data, REMOTE_ADDR="2001:db8:1:ff::ff")
-    assert response.status_code == 200
-    assert INCORRECT.encode() in response.content
+    assert response.status_code == 429
+    assert b"sign-in is locked" in response.content
+    assert INCORRECT.encode() not in response.content
+    elsewhere = flow.browser.post(flow.page_url, data, REMOTE_ADDR="2001:db8:2::1")
+    assert elsewhere.status_code == 302
 
 
 def _app_token() -> str:
