@@ -25,6 +25,7 @@ from django.utils.cache import add_never_cache_headers
 from common.audit import AuditedAdminMixin
 from common.versioning import VersionUnavailable
 from policies import services
+from policies.builder import CORS_FIELDS
 from policies.decision import Verdict
 from policies.forms import (
     AccessGroupForm,
@@ -115,7 +116,16 @@ class ApplicationAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("CORS", {"fields": ["options_preflight_bypass", "cors_headers", "cors_on_responses"]}),
+        (
+            "CORS",
+            {
+                "fields": [
+                    "options_preflight_bypass",
+                    *(name for name, _ in CORS_FIELDS),
+                    "cors_on_responses",
+                ]
+            },
+        ),
         (
             "Deny page",
             {

@@ -12,32 +12,30 @@ from django.forms.models import BaseInlineFormSet
 
 from common.text import decode_json
 from policies import validation
+from policies.builder import (
+    CORS_FIELDS,
+    CorsFields,
+    LineListField,
+    RuleRowsField,
+    cors_headers_from,
+    cors_initial,
+)
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.selectors import kept_secrets
 from policies.validation import Catalog, Errors
 
 RULE_HELP = (
-    "A JSON list of rules, each a one-key object: "
-    '{"everyone": {}}, {"email": {"email": "ann@example.com"}}, '
-    '{"email_domain": {"domain": "example.com"}}, {"ip": {"ip": "203.0.113.0/24"}}, '
-    '{"geo": {"country_code": "PT"}}, {"group": {"name": "staff"}}, '
-    '{"service_token": {"name": "ci"}}, {"any_valid_service_token": {}}, '
-    '{"login_method": {"id": 3}} (or {"name": "One-time PIN"}), '
-    '{"auth_method": {"auth_method": "mfa"}}, '
-    '{"oidc": {"claim_name": "groups", "claim_value": "admins", "identity_provider_id": 3}}, '
-    '{"github-organization": {"name": "acme", "team": "site-ops", "identity_provider_id": 4}}.'
+    "One rule a row: choose the selector and type its value (an address, a domain, a CIDR range, "
+    "a country code, a group's or service token's name, a provider's id or name, an amr value "
+    "such as mfa); everyone and any_valid_service_token take none. Selectors with several fields "
+    "take field=value pairs separated by ';': claim_name=groups; claim_value=admins; "
+    "identity_provider_id=3. Empty the selector to remove a row; saving adds new blank rows."
 )
 RULE_LIST_HELP = {
     "include": f"Include (OR, at least one). {RULE_HELP}",
-    "require": "Require (AND: every rule must hold). Same shapes as include.",
-    "exclude": "Exclude (NOT: any match refuses). Same shapes as include.",
+    "require": "Require (AND: every rule must hold). Same rows as include.",
+    "exclude": "Exclude (NOT: any match refuses). Same rows as include.",
 }
-CORS_HELP = (
-    'JSON object, e.g. {"allowed_origins": ["https://web.example.com"], '
-    '"allowed_methods": ["GET", "POST"], "allowed_headers": ["content-type"], '
-    '"allow_credentials": true, "max_age": 600}. Also allow_all_origins, allow_all_methods, '
-    "allow_all_headers. Leave empty to let no preflight through."
-)
 
 
 def attach_errors(form: forms.BaseForm, errors: Errors) -> None:
@@ -84,22 +82,30 @@ class StorableJSONField(forms.JSONField):
 
 
 RULE_FIELD_CLASSES: dict[str, type[forms.Field]] = dict.fromkeys(
-    validation.RULE_LISTS, StorableJSONField
+    validation.RULE_LISTS, RuleRowsField
 )
+# The decisions as Access's dashboard names them, with the name the API and files use.
+DECISION_CHOICES = [(value, f"{label} ({value})") for value, label in Policy.Decision.choices]
 
 
-def _json_or_none(value: Any) -> Any:
-    return None if value in ("", None) else value
+class ApplicationForm(CorsFields, forms.ModelForm):
+    """An application, validated by `policies.validation` like the API and config files.
 
-
-class ApplicationForm(forms.ModelForm):
-    """An application, validated by `policies.validation` like the API and config files."""
+    Destinations are a list, one a line; `cors_headers` is entered as the CORS fields
+    (`policies.builder`), and its errors (`cors_headers.max_age`) land on them.
+    """
 
     class Meta:
         model = Application
-        fields = sorted(validation.APPLICATION_FIELDS)
-        field_classes = {"destinations": StorableJSONField, "cors_headers": StorableJSONField}
-        help_texts = {"cors_headers": CORS_HELP}
+        fields = sorted(validation.APPLICATION_FIELDS - {"cors_headers"})
+        field_classes = {"destinations": LineListField}
+        help_texts = {"destinations": "More host/path patterns, one a line."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            for name, value in cors_initial(self.instance.cors_headers).items():
+                self.initial.setdefault(name, value)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -112,7 +118,7 @@ class ApplicationForm(forms.ModelForm):
             catalog=Catalog.from_database(),
             current_name=stored_name or values.get("name"),
         )
-        attach_errors(self, errors)
+        attach_errors(self, _onto_cors_fields(errors))
         return cleaned
 
     def service_fields(self) -> dict[str, Any]:
@@ -122,11 +128,28 @@ class ApplicationForm(forms.ModelForm):
             for name in validation.APPLICATION_FIELDS
             if name in self.cleaned_data
         }
-        values["cors_headers"] = _json_or_none(values.get("cors_headers"))
+        values["cors_headers"] = cors_headers_from(self.cleaned_data)
         values["destinations"] = values.get("destinations") or []
         providers = self.cleaned_data.get("allowed_idps") or []
         values["allowed_idps"] = sorted(provider.name for provider in providers)
         return values
+
+
+_CORS_FIELD_OF = {f"cors_headers.{key}": name for name, key in CORS_FIELDS}
+
+
+def _onto_cors_fields(errors: Errors) -> Errors:
+    """`cors_headers.max_age` errors keyed by the form field that shows them (`cors_max_age`),
+    with the path kept in the message; the rest as they are."""
+    moved: Errors = {}
+    for path, messages in errors.items():
+        key = path.split("[")[0]
+        field = _CORS_FIELD_OF.get(key)
+        if field is None:
+            moved.setdefault(path, []).extend(messages)
+        else:
+            moved.setdefault(field, []).extend(f"{path}: {message}" for message in messages)
+    return moved
 
 
 POLICY_FIELDS = [
@@ -148,6 +171,13 @@ class PolicyForm(forms.ModelForm):
         fields = POLICY_FIELDS
         field_classes = RULE_FIELD_CLASSES
         help_texts = RULE_LIST_HELP
+        widgets = {"decision": forms.Select(choices=DECISION_CHOICES)}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        decision = self.fields["decision"]
+        if isinstance(decision, forms.ChoiceField):
+            decision.choices = [("", "---------"), *DECISION_CHOICES]
 
     def validate_unique(self) -> None:
         # Precedence and names are checked across the whole set by the formset, which allows

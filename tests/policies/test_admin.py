@@ -34,7 +34,6 @@ def application_data(policies=(), **fields):
         "session_duration": "24h",
         "same_site_cookie_attribute": "lax",
         "http_only_cookie_attribute": "on",
-        "cors_headers": "",
         "custom_deny_message": "",
         "custom_deny_url": "",
         "custom_non_identity_deny_url": "",
@@ -114,14 +113,12 @@ def test_invalid_cors_shows_the_error_on_the_field(admin_client):
     response = admin_client.post(
         reverse("admin:policies_application_add"),
         application_data(
-            cors_headers=json.dumps(
-                {"allow_all_origins": True, "allow_all_methods": True, "max_age": 100000}
-            )
+            cors_allow_all_origins="on", cors_allow_all_methods="on", cors_max_age="100000"
         ),
     )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert errors["cors_headers"] == ["cors_headers.max_age: must be between -1 and 86400"]
+    assert errors["cors_max_age"] == ["cors_headers.max_age: must be between -1 and 86400"]
     assert not Application.objects.exists()
 
 
