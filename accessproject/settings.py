@@ -221,6 +221,9 @@ LOGGING = {
 
 # accessproject's own knobs, read lazily through policies.conf and identity.conf.
 ACCESS_TEAM_DOMAIN = env.str("ACCESS_TEAM_DOMAIN", default="")
+# The admin's activity dashboard: counts written every so many seconds, kept so many days.
+ACCESS_ACTIVITY_FLUSH_SECONDS = env.int("ACCESS_ACTIVITY_FLUSH_SECONDS", default=10)
+ACCESS_ACTIVITY_RETENTION_DAYS = env.int("ACCESS_ACTIVITY_RETENTION_DAYS", default=30)
 ACCESS_KEY_ROTATION = env.str("ACCESS_KEY_ROTATION", default="1008h")
 # How often each process asks whether the configuration changed (seconds).
 ACCESS_VERSION_CHECK_INTERVAL = env.float("ACCESS_VERSION_CHECK_INTERVAL", default=0.5)

@@ -24,10 +24,19 @@ from django.utils.translation import ngettext
 from common.audit import AuditedAdminMixin, admin_actor
 from identity import keys, sessions
 from identity.clients import client_ip
+from identity.dashboard import PERIODS, activity_summary
+from identity.dashboard_charts import activity_charts
 from identity.factors.services import factors_reset
 from identity.flows.password import locked_message, password_locked_for, password_sign_in
 from identity.lockouts import current_lockouts, lockout_lift
-from identity.models import AccessSession, AuthEvent, RevocationCutoff, SecondFactor, SigningKey
+from identity.models import (
+    AccessSession,
+    ActivityCount,
+    AuthEvent,
+    RevocationCutoff,
+    SecondFactor,
+    SigningKey,
+)
 from identity.providers import login_method_for
 from identity.providers.base import CheckResult
 from identity.providers.oidc import forget_cached_documents
@@ -315,7 +324,29 @@ class AuthEventAdmin(_ReadOnlyAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(self.lockouts_view)
-        return [path("lockouts/", view, name="identity_lockouts"), *super().get_urls()]
+        dashboard = self.admin_site.admin_view(self.activity_view)
+        return [
+            path("lockouts/", view, name="identity_lockouts"),
+            path("activity/", dashboard, name="identity_activity"),
+            *super().get_urls(),
+        ]
+
+    def activity_view(self, request: HttpRequest) -> HttpResponse:
+        """The activity dashboard: decisions and sign-ins over time, and the top lists."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        period = str(request.GET.get("period", "day"))
+        if period not in PERIODS:
+            period = "day"
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Activity",
+            "period": period,
+            "periods": list(PERIODS),
+            **activity_charts(activity_summary(period)),
+        }
+        return TemplateResponse(request, "admin/identity/authevent/activity.html", context)
 
     def lockouts_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
@@ -347,6 +378,17 @@ class AuthEventAdmin(_ReadOnlyAdmin):
             self.message_user(request, f"Lifted the lock-out ({scope}).", messages.SUCCESS)
         else:
             self.message_user(request, "That lock-out no longer holds.", messages.WARNING)
+
+
+@admin.register(ActivityCount)
+class ActivityCountAdmin(_ReadOnlyAdmin):
+    """The counts behind the activity dashboard, which links here filtered."""
+
+    list_display = ("bucket", "dimension", "value", "count")
+    list_filter = ("dimension", "bucket")
+    search_fields = ("value",)
+    date_hierarchy = "bucket"
+    ordering = ("-bucket", "dimension", "-count")
 
 
 class TestedIdentityProviderAdmin(IdentityProviderAdmin):

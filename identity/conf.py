@@ -119,9 +119,22 @@ class IdentitySettings:
     def pin_failures_overall(self) -> int:
         return _integer_setting("ACCESS_PIN_FAILURES_OVERALL", low=1)
 
+    @property
+    def activity_flush_seconds(self) -> int:
+        """How often a process adds its in-memory activity counts to the database; 0: only
+        when `identity.activity.flush_activity` is called (tests)."""
+        return _integer_setting("ACCESS_ACTIVITY_FLUSH_SECONDS", low=0, high=3600)
+
+    @property
+    def activity_retention_days(self) -> int:
+        """How many days of activity counts the dashboard keeps."""
+        return _integer_setting("ACCESS_ACTIVITY_RETENTION_DAYS", low=1, high=3660)
+
 
 _INTEGER_DEFAULTS = {
     "ACCESS_THROTTLE_IPV6_PREFIX": DEFAULT_THROTTLE_IPV6_PREFIX,
+    "ACCESS_ACTIVITY_FLUSH_SECONDS": 10,
+    "ACCESS_ACTIVITY_RETENTION_DAYS": 30,
     **DEFAULT_PIN_FAILURES,
 }
 

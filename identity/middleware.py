@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from identity import answers, cookies
+from identity.activity import record_decision
 from identity.claims import AccessClaims
 from identity.clients import client_country_from_meta, client_ip_from_meta
 from identity.endpoints import is_own_endpoint
@@ -236,10 +237,18 @@ def _policy_name(decision: GateDecision) -> str:
 
 
 def log_decision(facts: RequestFacts, decision: GateDecision) -> None:
-    """One structured record of a decision on the `accessproject.access` logger."""
+    """One structured record of a decision on the `accessproject.access` logger, and one count
+    in the activity counters (`identity.activity`, in memory)."""
+    application = decision.application
+    record_decision(
+        decision=decision.outcome.value,
+        application=application.name if application else "",
+        path=facts.path,
+        origin=facts.origin,
+        ip=str(facts.ip) if facts.ip else "",
+    )
     if not logger.isEnabledFor(logging.INFO):
         return  # ACCESS_LOG_LEVEL=WARNING: not even the record is built
-    application = decision.application
     claims = decision.claims
     service_token = decision.service_token
     who = claims.email if claims and claims.email else (service_token.name if service_token else "")

@@ -303,3 +303,25 @@ class AuthEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.email}".strip()
+
+
+class ActivityCount(models.Model):
+    """Gate decisions counted in memory and added here in batches (`identity.activity`): how
+    many requests in one 5-minute bucket had one value of one dimension (a decision, an
+    application, a refused path, an origin, a refused client address). Never a row per request."""
+
+    bucket = models.DateTimeField(db_index=True)
+    dimension = models.CharField(max_length=20)
+    value = models.CharField(max_length=300)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bucket", "dimension", "value"], name="activity_count_unique"
+            )
+        ]
+        verbose_name = "activity count"
+
+    def __str__(self) -> str:
+        return f"{self.bucket:%Y-%m-%d %H:%M} {self.dimension}={self.value}: {self.count}"

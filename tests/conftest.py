@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from common.versioning import invalidate_all
-from identity import tokens
+from identity import activity, tokens
 from tests import viewspy
 
 # Chromium for every folder with browser tests (one Playwright driver per process).
@@ -31,9 +31,18 @@ def _fresh_memory() -> Iterator[None]:
     """
     invalidate_all()
     tokens._signature_cache.clear()
+    activity.counters.forget()
     yield
     invalidate_all()
     tokens._signature_cache.clear()
+    activity.counters.forget()
+
+
+@pytest.fixture(autouse=True)
+def _no_activity_flusher(settings: Any) -> None:
+    """Activity counts are written when a test says so (`flush_activity`), never by a thread
+    racing the test's database."""
+    settings.ACCESS_ACTIVITY_FLUSH_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from common.api import converters  # noqa: F401  (registers <object_id:...>)
-from identity.api import audit, keys, logs, second_factors, sessions
+from identity.api import activity, audit, keys, logs, second_factors, sessions
 
 urlpatterns = [
     path("sessions", sessions.SessionListApi.as_view(), name="api-sessions"),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("keys/rotate", keys.KeyRotateApi.as_view(), name="api-keys-rotate"),
     path("logs", logs.AuthEventListApi.as_view(), name="api-logs"),
     path("audit", audit.AuditListApi.as_view(), name="api-audit"),
+    path("activity", activity.ActivityApi.as_view(), name="api-activity"),
     path("second_factors", second_factors.SecondFactorListApi.as_view(), name="api-second-factors"),
     path(
         "second_factors/reset",

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.bench import activity
 from tests.bench.seed import (
     UNAUTHENTICATED,
     Scenario,
@@ -304,10 +305,16 @@ def run_scale(arguments: argparse.Namespace) -> dict[str, Any]:
 
 def run_in_process(arguments: argparse.Namespace) -> dict[str, Any]:
     """The in-process benchmarks, in a fresh interpreter and database."""
+    return _run_module("tests.bench.inprocess", arguments)
+
+
+def _run_module(module: str, arguments: argparse.Namespace) -> dict[str, Any]:
+    """Run `python -m module ROUNDS` in a fresh interpreter and database; its last line of
+    output is JSON."""
     with tempfile.TemporaryDirectory(prefix="accessproject-bench-") as directory:
         environment = _environment(directory, 0, "project", arguments)
         completed = subprocess.run(
-            [sys.executable, "-m", "tests.bench.inprocess", str(arguments.in_process_rounds)],
+            [sys.executable, "-m", module, str(arguments.in_process_rounds)],
             cwd=PROJECT_DIR,
             env=environment,
             capture_output=True,
@@ -315,9 +322,15 @@ def run_in_process(arguments: argparse.Namespace) -> dict[str, Any]:
             check=False,
         )
     if completed.returncode != 0:
-        raise SystemExit(f"in-process benchmark failed:\n{completed.stderr[-5000:]}")
+        raise SystemExit(f"{module} failed:\n{completed.stderr[-5000:]}")
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     return result
+
+
+def run_activity(arguments: argparse.Namespace) -> list[Target]:
+    """The activity counters' cost per decision (tests/bench/activity.py)."""
+    result = _run_module("tests.bench.activity", arguments)
+    return activity.report(result, Target)  # type: ignore[return-value]
 
 
 def run_profile(arguments: argparse.Namespace) -> None:
@@ -519,6 +532,7 @@ def main(argv: list[str] | None = None) -> None:
         (arguments.skip_http, lambda: print_http(run_http(arguments), arguments)),
         (arguments.skip_scale, lambda: print_scale(run_scale(arguments), arguments)),
         (arguments.skip_in_process, lambda: print_in_process(run_in_process(arguments))),
+        (arguments.skip_in_process, lambda: run_activity(arguments)),
     ]
     targets: list[Target] = []
     for skipped, step in steps:
