@@ -1,6 +1,6 @@
 """Fixtures shared by the whole suite."""
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -8,7 +8,7 @@ from django.core.cache import cache
 
 from common.versioning import invalidate_all
 from identity import activity, tokens
-from tests import viewspy
+from tests import required, viewspy
 
 # Chromium for every folder with browser tests (one Playwright driver per process).
 pytest_plugins = ["tests.browser.chromium"]
@@ -69,3 +69,13 @@ def on_login_host(settings: Any) -> None:
     stay reachable on the login host alone.
     """
     settings.ACCESS_TEAM_DOMAIN = "testserver"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A required test that skipped has failed (`tests.required`)."""
+    report = yield
+    required.fail_required_skip(item, report)
+    return report
