@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
+from common.versioning import VersionUnavailable
 from identity import answers, cookies
 from identity.activity import record_decision
 from identity.claims import AccessClaims
@@ -50,6 +52,11 @@ _CLIENT_ID_META = "HTTP_CF_ACCESS_CLIENT_ID"
 _CLIENT_SECRET_META = "HTTP_CF_ACCESS_CLIENT_SECRET"
 _TOKEN_META = "HTTP_CF_ACCESS_TOKEN"
 _IDENTITY_META = (_ASSERTION_META, _EMAIL_META)
+
+# A database that cannot be reached (the server went away, the connection was closed, so the
+# configuration version cannot be read either): worth trying again in a few seconds. Every other
+# database error is a bug and stays a 500.
+DATABASE_OUTAGES = (OperationalError, InterfaceError, VersionUnavailable)
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,20 @@ class AccessGateMiddleware:
             logger.exception("gate decision failed: refusing the request")
             return answers.unavailable()
         return self._apply(request, facts, decision)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view that lost the database (a sign-in, a logout, the API, the admin) answers the
+        gate's own 503, as the gate does when its state cannot be read: never a 500, and nothing
+        was let through."""
+        if not isinstance(exception, DATABASE_OUTAGES):
+            return None
+        logger.error(
+            "database unavailable: answering 503 to %s %r",
+            request.method,
+            request.path,
+            exc_info=exception,
+        )
+        return answers.unavailable()
 
     def _apply(
         self, request: HttpRequest, facts: RequestFacts, decision: GateDecision

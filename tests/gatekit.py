@@ -15,7 +15,7 @@ from typing import Any
 from unittest import mock
 
 from django.core.cache import cache
-from django.db import OperationalError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.db.models import F, Model
 from django.test import Client, TestCase
 from django.utils import timezone
@@ -116,14 +116,17 @@ def echo(client: Client, path: str, *, method: str = "get", **extra: Any) -> Any
 
 
 @contextmanager
-def database_refuses(*models: type[Model]) -> Iterator[None]:
+def database_refuses(
+    *models: type[Model], error: type[DatabaseError] = OperationalError
+) -> Iterator[None]:
     """Make every query on these models' tables (every query, when none is named) fail as a lost
-    database connection does, with Django's `OperationalError`."""
+    database connection does: with Django's `OperationalError`, or the `error` given (a closed
+    connection raises `InterfaceError`)."""
     tables = [model._meta.db_table for model in models]
 
     def refuse(execute, sql, params, many, context):
         if not tables or any(table in sql for table in tables):
-            raise OperationalError("the database is unreachable")
+            raise error("the database is unreachable")
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(refuse):
