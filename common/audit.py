@@ -157,11 +157,14 @@ def record_change(
     object_type: str | None = None,
     object_name: str | None = None,
     detail: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> Any:
     """Store one audit entry for a change to `obj` (a model instance), unless nothing changed.
 
     `before` and `after` are the object's public fields before and after (None for a creation
-    or a deletion); `detail` adds what the fields do not show (a secret was rotated).
+    or a deletion); `detail` adds what the fields do not show (a secret was rotated), and is a
+    change of its own; `context` (stored with the detail) only says where the object belongs,
+    so an update that changes nothing else is not recorded.
     """
     from common.models import AuditEntry
 
@@ -172,6 +175,7 @@ def record_change(
         return None
     actor = current_actor()
     meta = getattr(obj, "_meta", None)
+    described = {**(context or {}), **(detail or {})}
     return AuditEntry.objects.create(
         channel=actor.channel,
         actor=actor.name,
@@ -183,7 +187,7 @@ def record_change(
         before=old,
         after=new,
         changes=changes,
-        detail=scrubbed(dict(detail or {})),
+        detail=scrubbed(described),
     )
 
 

@@ -262,7 +262,7 @@ def _record_policy(
         before=before,
         after=after,
         object_name=f"{policy.application.name}: {policy.name}",
-        detail={"application": policy.application.name},
+        context={"application": policy.application.name},
     )
 
 
