@@ -12,8 +12,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 WIDTH = 600
-HEIGHT = 140
-LABEL_ROOM = 18
+HEIGHT = 160
+# Text is drawn in the viewBox's units: a 600-unit chart on a 390-pixel phone is drawn at about
+# 0.6 of its size, so 18 units stay readable there (about 11 pixels).
+FONT = 18
+LABEL_ROOM = 24
+TOP_LINE = 30
+TOP_BAR = 24
 
 
 def bar_chart(
@@ -46,9 +51,9 @@ def bar_chart(
         '<a class="chart" href="{}"><svg xmlns="http://www.w3.org/2000/svg" role="img" '
         'viewBox="0 0 {} {}" width="100%" aria-label="{}: {} in all, at most {} in one slot">'
         "<title>{}</title>{}"
-        '<text x="0" y="{}" font-size="11" fill="currentColor">{}</text>'
-        '<text x="{}" y="{}" font-size="11" text-anchor="end" fill="currentColor">{}</text>'
-        '<text x="{}" y="11" font-size="11" text-anchor="end" fill="currentColor">max {}</text>'
+        '<text x="0" y="{}" font-size="{}" fill="currentColor">{}</text>'
+        '<text x="{}" y="{}" font-size="{}" text-anchor="end" fill="currentColor">{}</text>'
+        '<text x="{}" y="{}" font-size="{}" text-anchor="end" fill="currentColor">max {}</text>'
         "</svg></a>",
         link,
         WIDTH,
@@ -59,11 +64,15 @@ def bar_chart(
         title,
         bars,
         HEIGHT - 4,
+        FONT,
         first,
         WIDTH,
         HEIGHT - 4,
+        FONT,
         last,
         WIDTH,
+        FONT,
+        FONT,
         max([*values, 0]),
     )
 
@@ -73,18 +82,20 @@ def top_chart(*, title: str, rows: Sequence[tuple[str, int, str]], colour: str) 
     if not rows:
         return format_html('<p class="chart-empty">{}: nothing yet.</p>', title)
     highest = max(count for _, count, _ in rows) or 1
-    line = 22
+    line = TOP_LINE
     items = format_html_join(
         "",
-        '<a href="{}"><rect x="0" y="{}" width="{}" height="16" fill="{}"></rect>'
-        '<text x="4" y="{}" font-size="12" fill="currentColor">{} ({})</text></a>',
+        '<a href="{}"><rect x="0" y="{}" width="{}" height="{}" fill="{}"></rect>'
+        '<text x="4" y="{}" font-size="{}" fill="currentColor">{} ({})</text></a>',
         (
             (
                 link,
                 index * line,
                 _number(max(count / highest * WIDTH, 2)),
+                TOP_BAR,
                 colour,
-                index * line + 12,
+                index * line + FONT,
+                FONT,
                 label,
                 count,
             )
