@@ -9,6 +9,15 @@ snapshot. Each process checks a state's version at most every `ACCESS_VERSION_CH
 seconds (0.5 by default), so a change made by any process on any host is seen within a second
 while a gated request, in steady state, makes no query at all.
 
+A process that serves requests (`accessproject.wsgi`, `accessproject.asgi`) turns on the version
+watcher (`watcher.enable()`): one daemon thread per process, started lazily by the first `get()`
+in that process (so a forked worker starts its own), checks every state's version each interval
+and, when one moved, rebuilds that state on a thread while the previous value serves. A request
+thread then only reads memory: the check it would make is done for it. It checks for itself only
+when the watcher has not confirmed its value within the staleness bound (the watcher is stuck,
+or the database is slow), so a watcher that stops never stretches the bound. Other processes
+(management commands, tests) check on the request thread, as before.
+
 A version lives in the database (one `ConfigVersion` row per state, the source of truth) and is
 mirrored in the cache. A shared cache (Redis) answers the check cheaply; a per-process cache
 (local memory) cannot see other processes' writes, so then the check reads the database row. If
@@ -28,9 +37,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -84,6 +94,7 @@ def _forget_check_interval(*, setting: str, **kwargs: object) -> None:
         # interval would only take effect after that check (a query, with a per-process cache).
         for state in list(_registry):
             state.check_at_next_get()
+        watcher.wake()
 
 
 def _staleness_bound() -> float:
@@ -94,6 +105,13 @@ def _staleness_bound() -> float:
     a second; with an interval of 0 (check on every call) at the first call after it.
     """
     return min(MAX_STALENESS, 2 * _check_interval())
+
+
+def _horizon() -> float:
+    """How long after a check that found a value current `get()` returns it without a look:
+    the check interval, or, while the watcher checks for this process's request threads, the
+    staleness bound (the watcher confirms the value every interval, well before that)."""
+    return _staleness_bound() if watcher.watching() else _check_interval()
 
 
 def _cache_is_shared() -> bool:
@@ -134,6 +152,38 @@ def current_version(state: str) -> int:
     except Exception:
         logger.warning("cache unreachable; the %s version was not mirrored", state)
     return version
+
+
+def current_versions(states: Iterable[str]) -> dict[str, int]:
+    """The versions of `states` now in force, read together: one cache round trip when the
+    cache is shared, else one database query. Raises `VersionUnavailable` as `current_version`."""
+    wanted = sorted(set(states))
+    keys = {_cache_key(state): state for state in wanted}
+    versions: dict[str, int] = {}
+    if _cache_is_shared():
+        try:
+            cached = cache.get_many(list(keys))
+        except Exception:  # any cache failure falls back to the database
+            logger.warning("cache unreachable; reading the versions from the database")
+            cached = {}
+        versions = {keys[key]: int(value) for key, value in cached.items() if value is not None}
+    missing = [state for state in wanted if state not in versions]
+    if not missing:
+        return versions
+    try:
+        rows = dict(
+            ConfigVersion.objects.filter(
+                pk__in=[_VERSION_ROWS[state] for state in missing]
+            ).values_list("pk", "version")
+        )
+    except DatabaseError as error:
+        raise VersionUnavailable(str(error)) from error
+    read = {state: int(rows.get(_VERSION_ROWS[state]) or 0) for state in missing}
+    try:
+        cache.set_many({_cache_key(state): version for state, version in read.items()}, None)
+    except Exception:
+        logger.warning("cache unreachable; the versions were not mirrored")
+    return {**versions, **read}
 
 
 def bump_version(state: str) -> None:
@@ -219,6 +269,7 @@ class VersionedState(Generic[T]):
         return self._refresh()
 
     def _refresh(self) -> T:
+        watcher.ensure_running()
         with self._lock:
             now = clock()
             value = self._value
@@ -229,7 +280,7 @@ class VersionedState(Generic[T]):
                 return self._build_here(version, checked_at=now)
             if version == self._version:
                 self._confirmed_at = now
-                self._recheck_at = now + _check_interval()
+                self._recheck_at = now + _horizon()
                 return value
             # One build at a time: a version that moves again while one runs is picked up by
             # the first check after it publishes (its bound then starts from that build's check).
@@ -258,7 +309,7 @@ class VersionedState(Generic[T]):
         self._value = value
         self._version = version
         self._confirmed_at = checked_at
-        self._recheck_at = checked_at + _check_interval()
+        self._recheck_at = checked_at + _horizon()
         if previous != version:
             logger.info("%s rebuilt at version %s", self._name, version)
 
@@ -301,6 +352,30 @@ class VersionedState(Generic[T]):
             raise pending.error
         return self.get()
 
+    def _watched(self, version: int, checked_at: float, generation: int) -> _Build | None:
+        """What the watcher found: `version` was current at `checked_at` (read while this state
+        was at `generation`). Confirms the value, or starts building the new version on a
+        thread of its own while the previous value serves; returns that build."""
+        with self._lock:
+            if self._value is None or generation != self._generation:
+                return None  # nothing to confirm, or this process wrote since the read
+            if version == self._version:
+                if checked_at > self._confirmed_at:
+                    self._confirmed_at = checked_at
+                    self._recheck_at = max(self._recheck_at, checked_at + _horizon())
+                return None
+            if self._pending is not None:
+                return None
+            # The previous value serves until the bound after its last confirmation; past it a
+            # request thread waits for this build (background states) or builds itself.
+            return self._start_background_build(version, checked_at=checked_at)
+
+    def _after_fork(self) -> None:
+        # Only the forking thread lives on in a child: a build thread of the parent is gone,
+        # and a lock it held would never be released.
+        self._lock = threading.Lock()
+        self._pending = None
+
     def check_at_next_get(self) -> None:
         """Ask for the version at the next `get()`, keeping the value (the interval changed)."""
         with self._lock:
@@ -315,3 +390,148 @@ class VersionedState(Generic[T]):
             self._recheck_at = 0.0
             self._generation += 1
             self._pending = None
+
+
+class VersionWatcher:
+    """Checks every built state's version each interval, on a daemon thread of its own.
+
+    One per process (`watcher`). Off until `enable()`; then the first `get()` of any state in a
+    process starts the thread, so a worker forked after `enable()` (gunicorn) starts its own and
+    a process that forks while it runs leaves its child without one until that first `get()`.
+    A failed check changes nothing: the states keep their last confirmation, and past the
+    staleness bound their request threads check for themselves (and fail closed when they
+    cannot). With an interval of 0 (check on every call) it does not run.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._threaded = True
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pid: int | None = None  # the process whose thread runs
+        self._thread: threading.Thread | None = None
+        self._failing = False
+        self._checked = threading.Condition()
+        self.checks = 0  # checks completed in this process
+
+    def enable(self, *, thread: bool = True) -> None:
+        """Let the watcher check for this process's request threads (`thread=False`: whoever
+        calls `check_once()` does, as tests do to decide when a check happens)."""
+        self.enabled = True
+        self._threaded = thread
+
+    def disable(self) -> None:
+        """Stop watching: the request threads check for themselves again."""
+        self.enabled = False
+        self.wake()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(BUILD_WAIT_SECONDS)
+        with self._lock:
+            self._thread = None
+            self._pid = None
+        for state in list(_registry):
+            state.check_at_next_get()  # their horizons assumed a watcher
+
+    def watching(self) -> bool:
+        """Whether this process's request threads may leave the version checks to the watcher."""
+        if not self.enabled or _check_interval() <= 0:
+            return False
+        return not self._threaded or self._pid == os.getpid()
+
+    def running(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive() and self._pid == os.getpid()
+
+    def wake(self) -> None:
+        """Check at once (the interval changed, or the watcher is being stopped)."""
+        self._wake.set()
+
+    def ensure_running(self) -> None:
+        """Start this process's thread if the watcher is on and it is not running yet."""
+        if not self.enabled or not self._threaded or self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid() or _check_interval() <= 0:
+                return
+            thread = threading.Thread(
+                target=self._run, name="accessproject version watcher", daemon=True
+            )
+            self._pid = os.getpid()
+            self._thread = thread
+            thread.start()
+
+    def check_once(self) -> list[_Build]:
+        """Read the version of every state built in this process, in one round trip; confirm
+        the states still current and start rebuilding the others. Returns the builds started.
+        Raises `VersionUnavailable` when neither the cache nor the database answers."""
+        states = [state for state in list(_registry) if state._value is not None]
+        generations = [state._generation for state in states]
+        checked_at = clock()
+        versions = current_versions(state.watches for state in states) if states else {}
+        started = []
+        for state, generation in zip(states, generations, strict=True):
+            build = state._watched(versions[state.watches], checked_at, generation)
+            if build is not None:
+                started.append(build)
+        with self._checked:
+            self.checks += 1
+            self._checked.notify_all()
+        return started
+
+    def wait_for_checks(self, count: int, timeout: float) -> bool:
+        """Wait until `count` checks have completed in this process (False after `timeout`)."""
+        with self._checked:
+            return self._checked.wait_for(lambda: self.checks >= count, timeout)
+
+    def _run(self) -> None:
+        me = threading.current_thread()
+        try:
+            while self.enabled and self._thread is me:
+                interval = _check_interval()
+                if interval <= 0:
+                    break
+                self._wake.wait(interval)
+                self._wake.clear()
+                if not self.enabled or self._thread is not me:
+                    break
+                self._check_logged()
+        finally:
+            with self._lock:
+                if self._thread is me:
+                    self._thread = None
+                    self._pid = None
+            connections.close_all()  # this thread's own database connection
+
+    def _check_logged(self) -> None:
+        try:
+            self.check_once()
+        except Exception:
+            if not self._failing:
+                logger.exception("the version watcher could not read the versions")
+            self._failing = True
+            connections.close_all()  # a broken connection is opened anew at the next check
+        else:
+            if self._failing:
+                logger.info("the version watcher reads the versions again")
+            self._failing = False
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._checked = threading.Condition()
+        self._thread = None
+        self._pid = None
+        self.checks = 0
+
+
+watcher = VersionWatcher()
+
+
+def _after_fork_in_child() -> None:
+    watcher._after_fork()
+    for state in _registry:
+        state._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

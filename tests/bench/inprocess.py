@@ -33,9 +33,9 @@ def main() -> None:
     timings, scale = time_snapshot_decisions(rounds=rounds)
     snapshot_cost = measure_snapshot_build(builds=5)
     timings.append(time_gate_decision(rounds=rounds))
-    gated_requests = 200
+    gated_requests = 4 * 100
     cookie = seed_gate_configuration()["cookie"]
-    queries = count_gated_queries(cookie, requests=gated_requests)
+    queries = count_gated_queries(cookie, rounds=4, requests=100)
     wsgi = time_wsgi_requests(scenarios(cookie), requests=rounds * 1000)
     print(
         json.dumps(
