@@ -25,7 +25,7 @@ from django.utils.cache import patch_vary_headers
 from identity import cookies, login_urls
 from identity.denial import deny_response
 from identity.gate import GateDecision, Outcome, RequestFacts
-from identity.hosts import parse_authority
+from identity.hosts import parse_authority, request_scheme
 from identity.login_urls import login_host_for
 from identity.service_tokens import issue_service_access_token, record_service_token_use
 from identity.tokens import issuer_for
@@ -53,7 +53,7 @@ class AnswerContext:
         """The context of a request Django received itself."""
         return cls(
             request=request,
-            scheme=request.scheme or "https",
+            scheme=request_scheme(request),
             full_path=request.get_full_path_info(),
             secure=request.is_secure(),
             headers=request.META,
@@ -144,8 +144,8 @@ def refusal_for(
 
 
 def token_issuer(facts: RequestFacts) -> str:
-    """The `iss` of the tokens for this request's host: its login host's."""
-    return issuer_for(login_host_for(facts.host))
+    """The `iss` of the tokens for this request's host and scheme: its login host's."""
+    return issuer_for(login_host_for(facts.host), scheme=facts.scheme)
 
 
 def admit(decision: GateDecision, facts: RequestFacts) -> Admission:

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.handlers.wsgi import get_path_info
+from django.http import HttpRequest
 from django.http.request import split_domain_port, validate_host
 
 from identity.answers import preflight_answer
@@ -31,6 +32,7 @@ from identity.gate import (
     decide_for_application,
     place_request,
 )
+from identity.hosts import request_scheme
 from identity.middleware import log_decision
 from policies.snapshot import get_snapshot
 
@@ -38,6 +40,17 @@ StartResponse = Callable[..., Any]
 WSGIApplication = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 _ANSWERED_HERE = (Outcome.PREFLIGHT_ANSWERED, Outcome.PREFLIGHT_REFUSED)
+
+
+class _EnvironScheme(HttpRequest):
+    """Only what Django's `HttpRequest.scheme` reads (`SECURE_PROXY_SSL_HEADER`, then the
+    server's `wsgi.url_scheme`): the scheme here is the one Django's request would have."""
+
+    def __init__(self, environ: dict[str, Any]) -> None:  # nothing else of a request is read
+        self.META = environ
+
+    def _get_scheme(self) -> str:
+        return str(self.META.get("wsgi.url_scheme") or "")
 
 
 class PreflightFastPath:
@@ -98,6 +111,7 @@ def answer_preflight_early(
             host=host,
             path=path,
             method="OPTIONS",
+            scheme=request_scheme(_EnvironScheme(environ)),
             origin=environ.get("HTTP_ORIGIN"),
             access_control_request_method=environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
             access_control_request_headers=environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),

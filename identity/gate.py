@@ -66,6 +66,7 @@ class RequestFacts:
     host: str
     path: str
     method: str
+    scheme: str  # http or https: the original request's, and the tokens' issuer's
     origin: str | None = None
     access_control_request_method: str | None = None
     access_control_request_headers: str | None = None

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.http.request import validate_host
 
 from identity.conf import conf
@@ -25,6 +26,12 @@ _PORT = re.compile(r"[0-9]{1,5}")
 # What a host and port may be written with at all; anything else (spaces, `@`, `/`, letters
 # outside ASCII) is refused before any reading.
 _AUTHORITY_TEXT = re.compile(r"[A-Za-z0-9._:\[\]-]+")
+
+
+def request_scheme(request: HttpRequest) -> str:
+    """The scheme the request came over, as Django reads it (the server's, or the trusted proxy's
+    `SECURE_PROXY_SSL_HEADER`); https when the server did not say."""
+    return request.scheme or "https"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from identity.gate import (
     is_gated_path,
     place_request,
 )
+from identity.hosts import request_scheme
 from identity.service_tokens import authenticate_service_token
 from identity.tokens import verify_access_token
 from policies.snapshot import CompiledApplication, CompiledServiceToken, Snapshot, get_snapshot
@@ -197,13 +198,16 @@ class AccessGateMiddleware:
 def _request_facts(request: HttpRequest, host: str) -> RequestFacts:
     return request_facts(
         request.META,
+        scheme=request_scheme(request),
         host=host,
         path=request.path_info,
         method=request.method or "GET",
     )
 
 
-def request_facts(meta: Mapping[str, Any], *, host: str, path: str, method: str) -> RequestFacts:
+def request_facts(
+    meta: Mapping[str, Any], *, scheme: str, host: str, path: str, method: str
+) -> RequestFacts:
     """The gate's facts from `request.META` or a WSGI environ (the same keys), host and path
     already worked out as Django's request would."""
     cookie_header = meta.get("HTTP_COOKIE", "")
@@ -211,6 +215,7 @@ def request_facts(meta: Mapping[str, Any], *, host: str, path: str, method: str)
         host=host,
         path=path,
         method=method,
+        scheme=scheme,
         origin=meta.get("HTTP_ORIGIN"),
         access_control_request_method=meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
         access_control_request_headers=meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),

@@ -61,9 +61,16 @@ _REGISTERED_CLAIMS = frozenset(
 )
 
 
-def issuer_for(login_host: str) -> str:
-    """The `iss` of tokens minted on `login_host` (port kept): "https://" + host."""
-    return "https://" + login_host.strip().lower()
+ISSUER_SCHEMES = frozenset({"http", "https"})
+
+
+def issuer_for(login_host: str, *, scheme: str) -> str:
+    """The `iss` of tokens minted on `login_host` (port kept) for requests made over `scheme`:
+    `https://access.example.com` behind TLS, `http://localhost:8000` on plain HTTP in
+    development. A token minted over one scheme is refused over the other ("wrong issuer")."""
+    if scheme not in ISSUER_SCHEMES:
+        raise ValueError(f"a token issuer's scheme is http or https, not {scheme!r}")
+    return f"{scheme}://{login_host.strip().lower()}"
 
 
 def issue_token(

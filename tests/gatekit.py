@@ -94,8 +94,10 @@ def token_for(
     lifetime: timedelta = timedelta(hours=1),
     extra: Mapping[str, object] | None = None,
     issued_ago: timedelta = timedelta(0),
+    scheme: str = "http",
 ) -> str:
-    """An app token for `application`, as the authorized hop would issue it `issued_ago`."""
+    """An app token for `application`, as the authorized hop would issue it `issued_ago` to a
+    request over `scheme` (the test client's requests are plain HTTP unless `secure=True`)."""
     with mock.patch("django.utils.timezone.now", return_value=timezone.now() - issued_ago):
         return issue_token(
             token_type="app",
@@ -104,7 +106,7 @@ def token_for(
             subject=f"user-{email}",
             identity_nonce=f"nonce-{email}",
             lifetime=lifetime,
-            issuer=issuer_for(login_host_for(host)),
+            issuer=issuer_for(login_host_for(host), scheme=scheme),
             extra=extra,
         )
 

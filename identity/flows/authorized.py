@@ -34,7 +34,7 @@ from identity.cookies import (
 )
 from identity.flows.signin import is_secure, signed_in_as_user
 from identity.gate import binding_digest
-from identity.hosts import Authority, parse_authority, served_ports
+from identity.hosts import Authority, parse_authority, request_scheme, served_ports
 from identity.login_urls import login_host_for, state_hash_for
 from identity.models import AuthorizationCode
 from identity.person import SIGN_IN_CLAIMS
@@ -126,7 +126,7 @@ def _merged_audiences(
 def exchange_code(request: HttpRequest) -> HttpResponseBase:
     """The redirect that sets the application cookie for `?code=`; `CodeRefused` if none may."""
     snapshot = get_snapshot()
-    scheme = request.scheme or "https"
+    scheme = request_scheme(request)
     authority = parse_authority(request.get_host(), scheme=scheme)
     if authority is None:
         raise CodeRefused("bad host")
@@ -146,7 +146,7 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
     lifetime = timedelta(seconds=int(claims.get("lifetime") or 0))
     if lifetime <= timedelta(0):
         lifetime = application.session_duration
-    issuer = issuer_for(login_host_for(request_host))
+    issuer = issuer_for(login_host_for(request_host), scheme=scheme)
     audiences, expires_at = _merged_audiences(
         request,
         snapshot,

@@ -148,7 +148,7 @@ def current_sign_in(request: HttpRequest, flow: Flow) -> AccessClaims | None:
     whose `CF_Authorization` then holds an app token instead: it proves the same sign-in.
     """
     values = cookie_values(request.META.get("HTTP_COOKIE", ""), CF_AUTHORIZATION)
-    issuer = issuer_for(flow.login_host)
+    issuer = issuer_for(flow.login_host, scheme=flow.scheme)
     token_types: tuple[Literal["app", "org"], ...] = ("org",)
     if flow.app_host and flow.login_host == flow.app_host.lower():
         token_types = ("org", "app")
@@ -429,7 +429,7 @@ def _org_token(
         subject=subject_id(person.email),
         identity_nonce=identity_nonce,
         lifetime=lifetime,
-        issuer=issuer_for(flow.login_host),
+        issuer=issuer_for(flow.login_host, scheme=flow.scheme),
         country=country,
         extra=person.token_claims(),
     )

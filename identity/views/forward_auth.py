@@ -87,7 +87,11 @@ def _decide(request: HttpRequest) -> tuple[_Asked, GateDecision] | HttpResponse:
         logger.warning("forward-auth request refused: %s", refused.message)
         return answers.refusal(refused.status, refused.message)
     facts = request_facts(
-        request.META, host=forwarded.host, path=forwarded.path, method=forwarded.method
+        request.META,
+        scheme=forwarded.scheme,
+        host=forwarded.host,
+        path=forwarded.path,
+        method=forwarded.method,
     )
     asked = _Asked(request, forwarded, facts)
     if forwarded.path.startswith(ACCESS_ENDPOINTS_PREFIX):

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_safe
 from identity.claims import AccessClaims, TokenError
 from identity.clients import client_country, client_ip
 from identity.cookies import CF_AUTHORIZATION, TOKEN_HEADER, cookie_values
+from identity.hosts import request_scheme
 from identity.login_urls import login_host_for
 from identity.tokens import TokenType, issuer_for, verify_access_token
 from policies.matching import normalize_host
@@ -54,7 +55,7 @@ def find_identity_claims(
 ) -> AccessClaims | None:
     """The claims of the first token of the request that verifies for this host, in order."""
     login_host = login_host_for(host)
-    issuer = issuer_for(login_host)
+    issuer = issuer_for(login_host, scheme=request_scheme(request))
     on_login_host = normalize_host(host) == normalize_host(login_host)
     host_audiences = frozenset(app.aud for app in snapshot.applications_for_host(host))
     cookies = cookie_values(request.headers.get("Cookie", ""), CF_AUTHORIZATION)

@@ -62,7 +62,13 @@ from identity.flows.signin import (
     step_up_sign_in,
 )
 from identity.forms import FlowForm, PasswordForm, PinRequestForm, PinVerifyForm
-from identity.hosts import canonical_authority, is_served, parse_authority, served_ports
+from identity.hosts import (
+    canonical_authority,
+    is_served,
+    parse_authority,
+    request_scheme,
+    served_ports,
+)
 from identity.login_urls import (
     ACCOUNT_PATH,
     LOGIN_PATH,
@@ -116,7 +122,7 @@ def validated_flow(request: HttpRequest, app_host: str | None, params: Mapping[s
         logger.exception("login page unavailable: the configuration cannot be loaded")
         raise InvalidFlow(message_page(request, UNAVAILABLE, status=503)) from None
     request_host = request.get_host().lower()
-    scheme = request.scheme or "https"
+    scheme = request_scheme(request)
     if app_host is None:
         login_host = login_host_for(request_host)
         if request_host != login_host:

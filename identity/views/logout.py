@@ -19,6 +19,7 @@ from identity.cookies import CF_AUTHORIZATION, clear_access_cookies, cookie_valu
 from identity.crosssite import refuse_cross_site
 from identity.events import record_event
 from identity.flows.signin import is_secure
+from identity.hosts import request_scheme
 from identity.login_urls import login_host_for, logout_url
 from identity.models import AuthEvent
 from identity.sessions import sessions_revoke_for_nonce
@@ -49,7 +50,8 @@ def logout(request: HttpRequest) -> HttpResponseBase:
     request_host = request.get_host().lower()
     login_host = login_host_for(request_host)
     nonces_done: set[str] = set()
-    for claims in _signed_in_claims(request, issuer_for(login_host)):
+    scheme = request_scheme(request)
+    for claims in _signed_in_claims(request, issuer_for(login_host, scheme=scheme)):
         nonce = claims.identity_nonce
         if not nonce or nonce in nonces_done or claims.common_name:
             continue
@@ -61,7 +63,6 @@ def logout(request: HttpRequest) -> HttpResponseBase:
             ip=client_ip(request),
             detail={"host": request_host},
         )
-    scheme = request.scheme or "https"
     body = render_to_string(
         "identity/signed_out.html",
         {

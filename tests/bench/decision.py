@@ -181,7 +181,7 @@ def time_gate_decision(*, rounds: int) -> DecisionTiming:
     host, path = protected[0]
     application, _ = snapshot.match(host, path)
     assert application is not None
-    issuer = issuer_for(f"access.{BENCH_DOMAIN}")
+    issuer = issuer_for(f"access.{BENCH_DOMAIN}", scheme="https")
     token = issue_token(
         token_type="app",
         audiences=[application.aud],
@@ -195,6 +195,7 @@ def time_gate_decision(*, rounds: int) -> DecisionTiming:
         host=host,
         path=f"{path}/items/42",
         method="GET",
+        scheme="https",
         cookie_tokens=(token,),
         ip=IPv4Address("192.0.2.10"),
     )

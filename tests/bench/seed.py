@@ -165,7 +165,7 @@ def seed_gate_configuration() -> dict[str, Any]:
         subject="bench",
         identity_nonce=nonce,
         lifetime=timedelta(hours=2),
-        issuer=issuer_for(LOGIN_HOST),
+        issuer=issuer_for(LOGIN_HOST, scheme="http"),
     )
     return {"cookie": f"CF_Authorization={token}"}
 

@@ -154,7 +154,7 @@ with mock.patch("django.utils.timezone.now", return_value=issued_at):
     token = issue_token(
         token_type="app", audiences=[app.aud for app in apps], email={email!r},
         subject="", identity_nonce=nonce, lifetime=lifetime,
-        issuer=issuer_for(settings.ACCESS_TEAM_DOMAIN),
+        issuer=issuer_for(settings.ACCESS_TEAM_DOMAIN, scheme="https"),
     )
 print(token)
 """

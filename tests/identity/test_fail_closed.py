@@ -309,7 +309,7 @@ def forwarded(method="GET", uri=PROTECTED, **headers):
     return {
         **PROXY,
         "HTTP_X_FORWARDED_HOST": API_HOST,
-        "HTTP_X_FORWARDED_PROTO": "https",
+        "HTTP_X_FORWARDED_PROTO": "http",  # as the test client's own requests: one issuer
         "HTTP_X_FORWARDED_METHOD": method,
         "HTTP_X_FORWARDED_URI": uri,
         **headers,

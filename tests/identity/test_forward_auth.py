@@ -73,7 +73,7 @@ def direct(client, method="get", path="/page?x=1", host=WIKI, **headers):
 
 @pytest.mark.parametrize("endpoint", [FORWARD_AUTH, AUTH_REQUEST])
 def test_a_peer_outside_the_trusted_proxies_is_refused_whatever_it_sends(client, wiki, endpoint):
-    client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI)
+    client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI, scheme="https")
 
     response = ask(client, endpoint, **forwarded(REMOTE_ADDR="10.0.1.5"))
 
@@ -86,7 +86,7 @@ def test_a_peer_outside_the_trusted_proxies_is_refused_whatever_it_sends(client,
 
 def test_without_trusted_proxies_forward_auth_answers_nobody(client, wiki, settings):
     settings.ACCESS_TRUSTED_PROXIES = []
-    client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI)
+    client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI, scheme="https")
 
     response = ask(client, **forwarded())
 
@@ -142,7 +142,7 @@ def test_a_forwarded_request_that_cannot_be_read_is_refused(client, wiki, change
             del headers[key]
         else:
             headers[key] = value
-    client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI)
+    client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI, scheme="https")
 
     response = ask(client, **headers)
 
@@ -153,7 +153,7 @@ def test_a_forwarded_request_that_cannot_be_read_is_refused(client, wiki, change
 
 
 def test_nginx_spellings_are_read_and_may_repeat_the_same_value(client, wiki):
-    client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI)
+    client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI, scheme="https")
     nginx = forwarded(HTTP_X_ORIGINAL_URI="/page?x=1", HTTP_X_ORIGINAL_METHOD="GET")
     only_nginx = forwarded(HTTP_X_ORIGINAL_URI="/page", HTTP_X_ORIGINAL_METHOD="GET")
     del only_nginx["HTTP_X_FORWARDED_URI"], only_nginx["HTTP_X_FORWARDED_METHOD"]
@@ -177,7 +177,7 @@ def test_the_host_keeps_a_port_the_browser_wrote(client):
 
 
 def test_an_allowed_request_passes_with_the_identity_for_the_service(client, wiki, caplog):
-    token = token_for(wiki, host=WIKI)
+    token = token_for(wiki, host=WIKI, scheme="https")
     client.cookies[CF_AUTHORIZATION] = token
 
     with caplog.at_level(logging.INFO, logger="accessproject.access"):
@@ -261,7 +261,9 @@ def test_a_401_answer_is_the_gates(client, headers):
 
 
 def test_a_refused_person_gets_the_deny_page(client, wiki):
-    client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI, email="mallory@example.com")
+    client.cookies[CF_AUTHORIZATION] = token_for(
+        wiki, host=WIKI, scheme="https", email="mallory@example.com"
+    )
 
     response = ask(client, **forwarded())
     reference = direct(client)
@@ -277,7 +279,9 @@ def test_a_refused_person_goes_to_the_custom_deny_url(client):
         name="Wiki", domain=WIKI, custom_deny_url="https://help.example.com/denied"
     )
     allow_policy(application)
-    client.cookies[CF_AUTHORIZATION] = token_for(application, host=WIKI, email="m@example.com")
+    client.cookies[CF_AUTHORIZATION] = token_for(
+        application, host=WIKI, scheme="https", email="m@example.com"
+    )
 
     response = ask(client, **forwarded())
 
@@ -354,7 +358,7 @@ def test_the_services_healthz_is_the_services_own_and_stays_protected(client, wi
 
 
 def test_paths_under_cdn_cgi_access_never_go_through_forward_auth(client, wiki):
-    client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI)
+    client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI, scheme="https")
 
     response = ask(client, **forwarded(uri="/cdn-cgi/access/login"))
 
@@ -429,7 +433,7 @@ def test_a_wrong_service_token_secret_is_unauthenticated(client):
 
 
 def test_auth_request_passes_what_forward_auth_passes(client, wiki, caplog):
-    token = token_for(wiki, host=WIKI)
+    token = token_for(wiki, host=WIKI, scheme="https")
     client.cookies[CF_AUTHORIZATION] = token
 
     with caplog.at_level(logging.INFO, logger="accessproject.access"):
@@ -448,7 +452,9 @@ def test_auth_request_passes_what_forward_auth_passes(client, wiki, caplog):
 def test_auth_request_answers_everything_else_with_an_empty_401(client, wiki, caplog, case):
     headers = forwarded()
     if case == "denied":
-        client.cookies[CF_AUTHORIZATION] = token_for(wiki, host=WIKI, email="m@example.com")
+        client.cookies[CF_AUTHORIZATION] = token_for(
+            wiki, host=WIKI, scheme="https", email="m@example.com"
+        )
     elif case == "preflight":
         headers.update(
             HTTP_X_FORWARDED_METHOD="OPTIONS",

@@ -130,6 +130,7 @@ def _decide(
     facts.setdefault("host", HOST)
     facts.setdefault("path", "/api/items")
     facts.setdefault("method", "GET")
+    facts.setdefault("scheme", "https")
     return decide_request(
         RequestFacts(**facts),
         _snapshot(application),
@@ -183,7 +184,7 @@ def _through(kind: str, host: str, path: str, **rest: Any) -> Outcome:
         return request_host == LOGIN_HOST and request_path.startswith("/admin/")
 
     return decide_request(
-        RequestFacts(**{"host": host, "path": path, "method": "GET", **rest}),
+        RequestFacts(**{"host": host, "path": path, "method": "GET", "scheme": "https", **rest}),
         _snapshot_of(protected, OTHER),
         verify_token=_verifier({}),
         authenticate_service_token=_authenticate,

@@ -30,7 +30,7 @@ def app():
     return application
 
 
-def _token(*, aud, token_type="app", issuer=f"https://{APP_HOST}", **overrides):
+def _token(*, aud, token_type="app", issuer=f"http://{APP_HOST}", **overrides):
     fields = {
         "token_type": token_type,
         "audiences": [aud] if aud else [],
@@ -123,7 +123,7 @@ def test_cookie_for_another_host_is_skipped_for_the_next_one(client, app, clock)
 
 def test_org_cookie_on_the_login_host_gives_the_identity(client, app, clock, settings):
     settings.ACCESS_TEAM_DOMAIN = LOGIN_HOST
-    token = _token(aud=None, token_type="org", issuer=f"https://{LOGIN_HOST}")
+    token = _token(aud=None, token_type="org", issuer=f"http://{LOGIN_HOST}")
 
     response = _get(client, host=LOGIN_HOST, cookie=f"CF_Authorization={token}")
 
@@ -133,7 +133,7 @@ def test_org_cookie_on_the_login_host_gives_the_identity(client, app, clock, set
 
 def test_org_cookie_on_an_application_host_is_401(client, app, clock, settings):
     settings.ACCESS_TEAM_DOMAIN = LOGIN_HOST
-    token = _token(aud=None, token_type="org", issuer=f"https://{LOGIN_HOST}")
+    token = _token(aud=None, token_type="org", issuer=f"http://{LOGIN_HOST}")
 
     response = _get(client, cookie=f"CF_Authorization={token}")
 
@@ -142,7 +142,7 @@ def test_org_cookie_on_an_application_host_is_401(client, app, clock, settings):
 
 def test_app_token_with_the_team_domain_issuer_is_accepted(client, app, clock, settings):
     settings.ACCESS_TEAM_DOMAIN = LOGIN_HOST
-    token = _token(aud=app.aud, issuer=f"https://{LOGIN_HOST}")
+    token = _token(aud=app.aud, issuer=f"http://{LOGIN_HOST}")
 
     assert _get(client, cookie=f"CF_Authorization={token}").status_code == 200
 

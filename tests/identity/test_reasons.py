@@ -71,6 +71,11 @@ def _wrong_issuer(client):
     return _with_cookie(client, token_for(application, host="elsewhere.localhost"))
 
 
+def _issued_over_another_scheme(client):
+    application = _alice_application()
+    return _with_cookie(client, token_for(application, scheme="https"))  # asked over http
+
+
 def _bad_signature(client):
     application = _alice_application()
     header, payload, signature = token_for(application).split(".")
@@ -187,6 +192,13 @@ REFUSALS = [
         _wrong_audience, 302, "unauthenticated", "token refused: wrong audience", id="audience"
     ),
     pytest.param(_wrong_issuer, 302, "unauthenticated", "token refused: wrong issuer", id="issuer"),
+    pytest.param(
+        _issued_over_another_scheme,
+        302,
+        "unauthenticated",
+        "token refused: wrong issuer",
+        id="issued over https, asked over http",
+    ),
     pytest.param(
         _bad_signature, 302, "unauthenticated", "token refused: bad signature", id="signature"
     ),

@@ -172,7 +172,20 @@ def test_org_token_verifies_as_org(clock):
 
 
 def test_issuer_for_keeps_the_port_and_lowercases():
-    assert issuer_for("Access.Example.com:8443") == "https://access.example.com:8443"
+    assert (
+        issuer_for("Access.Example.com:8443", scheme="https") == "https://access.example.com:8443"
+    )
+
+
+def test_issuer_for_is_the_request_scheme():
+    assert issuer_for("localhost:8000", scheme="http") == "http://localhost:8000"
+    assert issuer_for("access.example.com", scheme="https") == "https://access.example.com"
+
+
+@pytest.mark.parametrize("scheme", ["", "HTTP", "ftp", "https:", "javascript"])
+def test_issuer_for_refuses_any_other_scheme(scheme):
+    with pytest.raises(ValueError, match="http or https"):
+        issuer_for("access.example.com", scheme=scheme)
 
 
 # --- refusals -----------------------------------------------------------------------------------

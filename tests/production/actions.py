@@ -49,7 +49,7 @@ def _mint(email: str, aud: str, *, user: Any = None) -> dict[str, Any]:
         subject=email,
         identity_nonce=nonce,
         lifetime=timedelta(hours=1),
-        issuer=issuer_for(HOST),
+        issuer=issuer_for(HOST, scheme="http"),
     )
     return {"token": token, "nonce": nonce}
 

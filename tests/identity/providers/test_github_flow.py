@@ -108,7 +108,7 @@ def app_claims(browser, application):
         browser.cookies("app.localhost")[CF_AUTHORIZATION],
         audience=application.aud,
         token_type="app",
-        issuer=issuer_for("access.localhost"),
+        issuer=issuer_for("access.localhost", scheme="https"),
     )
 
 

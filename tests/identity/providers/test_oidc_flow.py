@@ -98,7 +98,7 @@ def app_token_claims(journey: Journey):
         token,
         audience=journey.application.aud,
         token_type="app",
-        issuer=issuer_for("access.localhost"),
+        issuer=issuer_for("access.localhost", scheme="https"),
     )
 
 
@@ -492,7 +492,10 @@ def test_single_sign_on_to_a_second_application_skips_the_provider(journey, corp
     assert len(journey.op.requests_seen("auth")) == asked
     token = journey.browser.cookies("wiki.localhost")[CF_AUTHORIZATION]
     claims = verify_access_token(
-        token, audience=other.aud, token_type="app", issuer=issuer_for("access.localhost")
+        token,
+        audience=other.aud,
+        token_type="app",
+        issuer=issuer_for("access.localhost", scheme="https"),
     )
     assert claims.raw["groups"] == ["admins", "staff"]
 
