@@ -5,7 +5,6 @@
 - A small static server for the calling site, a different site from the project's.
 """
 
-import http.client
 import os
 import secrets
 import socket
@@ -13,7 +12,6 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from pathlib import Path
 from tests.browser.certificates import CertificateFiles
 from tests.browser.records import ACCESS_LOG_FORMAT, ServerRecords
 from tests.browser.viewlog import VIEW_LOG_ENV
-from tests.processes import wait_for_port
+from tests.processes import gunicorn_bind, listening_socket, port_of, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_DIR = Path(__file__).resolve().parent / "site"
@@ -50,7 +48,8 @@ class ServerError(RuntimeError):
 
 
 def free_port() -> int:
-    """A TCP port free on loopback right now."""
+    """A TCP port free on loopback right now, for a server that cannot be handed a socket
+    (nginx, Caddy 2.6): anything that can takes `tests.processes.listening_socket` instead."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -134,34 +133,6 @@ def run_manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def _answers(port: int) -> bool:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=context)
-    try:
-        connection.request("GET", "/demo/", headers={"Host": f"{API_HOST}:{port}"})
-        connection.getresponse().read()
-    except OSError:
-        return False
-    finally:
-        connection.close()
-    return True
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], port: int, error_log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServerError(
-                f"gunicorn exited {process.returncode}:\n{error_log.read_text(errors='replace')}"
-            )
-        if _answers(port):
-            return
-        time.sleep(0.1)
-    raise ServerError(f"gunicorn did not answer within {READY_TIMEOUT:.0f}s")
-
-
 @contextmanager
 def running_project(
     run_dir: Path,
@@ -179,7 +150,8 @@ def running_project(
     `before_start(port, env)` runs after `prepare`, before gunicorn: for configuration that
     needs the port (an identity provider's redirect URI) or what `prepare` created (its id).
     """
-    port = free_port()
+    listener = listening_socket()
+    port = port_of(listener)
     env = {**project_environment(run_dir, port), **(env_overrides or {})}
     (run_dir / "outbox").mkdir()
     # STATIC_ROOT: WhiteNoise warns on every worker start when it is missing.
@@ -201,7 +173,7 @@ def running_project(
         "-m",
         "gunicorn",
         "accessproject.wsgi:application",
-        f"--bind=127.0.0.1:{port}",
+        gunicorn_bind(listener),
         "--workers=2",
         "--threads=4",
         *(
@@ -217,19 +189,25 @@ def running_project(
         # Not the shared control socket in $HOME: other servers may run on this machine.
         "--no-control-socket",
     ]
-    process = subprocess.Popen(
-        gunicorn_command,
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with listener:
+        process = subprocess.Popen(
+            gunicorn_command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(listener.fileno(),),
+        )
     try:
-        if certificate is not None:
-            _wait_until_ready(process, port, server.error_log)
-        else:
-            wait_for_port(port, process, server.error_log)
+        wait_for_http(
+            port,
+            process,
+            server.error_log,
+            host=f"{API_HOST}:{port}",
+            path="/demo/",
+            tls=certificate is not None,
+        )
         yield server
     finally:
         process.terminate()

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.servers import free_port
 from tests.consumer.installed import InstalledPackage, build_wheel, install
-from tests.processes import stop, wait_for_port
+from tests.processes import gunicorn_bind, listening_socket, port_of, stop, wait_for_http
 
 SITE = Path(__file__).resolve().parent / "site"
 SHOP_HOST = "shop.localhost"
@@ -119,28 +118,31 @@ def shop_files(
 @pytest.fixture(scope="session")
 def shop(shop_files: Shop) -> Iterator[Shop]:
     """The shop under gunicorn, from its own virtualenv."""
-    port = free_port()
+    listener = listening_socket()
+    port = port_of(listener)
     log = shop_files.directory.parent / "gunicorn.log"
-    process = subprocess.Popen(
-        [
-            str(shop_files.package.python),
-            "-m",
-            "gunicorn",
-            "shop.wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            "--workers=1",
-            f"--error-logfile={log}",
-            "--capture-output",
-            "--no-control-socket",
-        ],
-        cwd=shop_files.directory,
-        env=shop_files.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with listener:
+        process = subprocess.Popen(
+            [
+                str(shop_files.package.python),
+                "-m",
+                "gunicorn",
+                "shop.wsgi:application",
+                gunicorn_bind(listener),
+                "--workers=1",
+                f"--error-logfile={log}",
+                "--capture-output",
+                "--no-control-socket",
+            ],
+            cwd=shop_files.directory,
+            env=shop_files.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(listener.fileno(),),
+        )
     try:
-        wait_for_port(port, process, log)
+        wait_for_http(port, process, log)
         yield Shop(shop_files.package, shop_files.directory, shop_files.env, port)
     finally:
         stop(process)

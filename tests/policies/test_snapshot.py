@@ -184,20 +184,17 @@ def test_a_change_through_a_service_is_seen_by_the_next_snapshot(
     assert get_snapshot().match("new.example.com", "/")[0].name == "New"
 
 
+# Answers each line it reads with what its own (warm) snapshot says of other.example.com.
 READER = """
-import sys, time
+import sys
 import django
 django.setup()
 from policies.snapshot import get_snapshot
 get_snapshot()
 print("ready", flush=True)
-sys.stdin.readline()
-started = time.monotonic()
-while get_snapshot().match("other.example.com", "/")[0] is None:
-    if time.monotonic() - started > 10:
-        print("timeout", flush=True)
-        sys.exit(1)
-print(f"seen {time.monotonic() - started:.3f}", flush=True)
+for _ in sys.stdin:
+    found = get_snapshot().match("other.example.com", "/")[0]
+    print("absent" if found is None else found.name, flush=True)
 """
 
 WRITER = (
@@ -207,18 +204,19 @@ WRITER = (
 
 
 @pytest.mark.multiprocess
-def test_a_change_by_another_process_is_seen_within_a_second(tmp_path):
+def test_a_change_by_another_process_is_seen_by_the_next_get_after_its_commit(tmp_path):
     """A reader process keeps a warm snapshot; a writer process commits a change through a
-    service; from the moment the writer has exited (its commit is done) the reader must see
-    the change in under a second, with the default check interval."""
+    service. Checking the version on every get (`ACCESS_VERSION_CHECK_INTERVAL=0`), the
+    reader's first get after the writer exited (its commit is done) sees the change; how soon
+    a check comes with the default interval is `make bench`'s, not a test's."""
     env = {
         **os.environ,
         "DEBUG": "1",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "CACHE_URL": "locmemcache://",
         "DJANGO_SETTINGS_MODULE": "accessproject.settings",
+        "ACCESS_VERSION_CHECK_INTERVAL": "0",
     }
-    env.pop("ACCESS_VERSION_CHECK_INTERVAL", None)
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     subprocess.run(
         [*manage, "migrate", "--noinput"], env=env, cwd=BASE_DIR, check=True, capture_output=True
@@ -231,19 +229,23 @@ def test_a_change_by_another_process_is_seen_within_a_second(tmp_path):
         stdout=subprocess.PIPE,
         text=True,
     )
+
+    def ask() -> str:
+        reader.stdin.write("get\n")
+        reader.stdin.flush()
+        return reader.stdout.readline().strip()
+
     try:
         assert reader.stdout.readline().strip() == "ready"
+        before = ask()
         subprocess.run(
             [*manage, "shell", "-c", WRITER], env=env, cwd=BASE_DIR, check=True, capture_output=True
         )
-        reader.stdin.write("go\n")
-        reader.stdin.flush()
-        answer = reader.stdout.readline().split()
+        after = ask()
     finally:
         reader.kill()
         reader.wait()
-    assert answer[0] == "seen"
-    assert float(answer[1]) < 1.0
+    assert (before, after) == ("absent", "Other")
 
 
 def test_a_provider_row_with_an_invalid_config_is_unusable_not_an_outage():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -122,19 +121,19 @@ def deactivate_user(username: str) -> dict[str, Any]:
     user = get_user_model().objects.get(username=username)
     user.is_active = False
     user.save()
-    return {"deactivated_at": time.time()}
+    return {"deactivated": username}
 
 
 def rotate_and_mint(email: str, aud: str) -> dict[str, Any]:
     """Rotate the signing keys (what `access_rotate_keys` does), then sign with the new key.
 
-    The rotation is announced on its own line as soon as it committed, with `rotated_at` in
-    wall-clock time, so the test measures from it while this process is still signing.
+    The rotation is announced on its own line as soon as it committed, so the test asks the
+    instances for the new key while this process is still signing.
     """
     from identity.keys import rotate_keys
 
     new_key = rotate_keys(reason="multiprocess test")
-    print(json.dumps({"kid": new_key.kid, "rotated_at": time.time()}), flush=True)
+    print(json.dumps({"kid": new_key.kid}), flush=True)
     return _mint(email, aud)
 
 
@@ -145,7 +144,7 @@ def set_policy_domain(policy_id: str, domain: str) -> dict[str, Any]:
 
     policy = Policy.objects.get(pk=int(policy_id))
     policy_update(policy=policy, include=[{"email_domain": {"domain": domain}}])
-    return {"changed_at": time.time()}
+    return {"policy": policy.pk, "domain": domain}
 
 
 ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {

@@ -104,6 +104,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         "CACHE_URL": redis_url,
         "WEB_CONCURRENCY": "2",
         "LOG_LEVEL": "INFO",
+        # Every request checks the configuration versions: a change is seen by the next request
+        # after its commit, on every worker (how soon a version check comes is make bench's).
+        "ACCESS_VERSION_CHECK_INTERVAL": "0",
     }
     with psycopg.connect(maintenance_url, autocommit=True) as db:
         db.execute(f'CREATE DATABASE "{name}"')

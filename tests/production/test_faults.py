@@ -10,14 +10,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.processes import port_of, refusing_socket
 from tests.production.actions import HOST, SERVICE_PATH
-from tests.production.servers import Instance, TcpProxy, free_port, settle
+from tests.production.servers import Instance, TcpProxy, next_answers, recovers
 
 pytestmark = pytest.mark.multiprocess
-
-PROPAGATION_BOUND = 1.0
-# Reconnecting to a database that came back may take a connection attempt or two.
-RECOVERY_BOUND = 5.0
 
 
 def _status(instance: Instance, path: str, token: str | None = None, **headers: str) -> int:
@@ -28,12 +25,13 @@ def _status(instance: Instance, path: str, token: str | None = None, **headers: 
 
 @pytest.fixture
 def without_redis(deployment) -> Iterator[Instance]:
-    """An instance whose CACHE_URL points at a closed port."""
-    instance = deployment.instance(
-        "no-redis", CACHE_URL=f"redis://127.0.0.1:{free_port()}/0"
-    ).start()
-    yield instance
-    instance.stop()
+    """An instance whose CACHE_URL points at a port that refuses connections."""
+    with refusing_socket() as closed:
+        instance = deployment.instance(
+            "no-redis", CACHE_URL=f"redis://127.0.0.1:{port_of(closed)}/0"
+        ).start()
+        yield instance
+        instance.stop()
 
 
 @pytest.fixture
@@ -107,7 +105,7 @@ def test_without_redis_a_service_token_passes(deployment, without_redis):
     assert status == 200
 
 
-def test_without_redis_a_policy_change_is_enforced_within_a_second(
+def test_without_redis_a_policy_change_is_enforced_at_the_next_request(
     deployment, without_redis, application
 ):
     alice = deployment.action("mint", "alice@example.com", application["aud"])
@@ -115,13 +113,9 @@ def test_without_redis_a_policy_change_is_enforced_within_a_second(
 
     deployment.action("set-policy-domain", str(application["policy_id"]), "example.org")
 
-    began, statuses = settle(
-        lambda: _status(without_redis, application["path"], alice["token"]),
-        lambda status: status == 403,
-        within=PROPAGATION_BOUND,
+    assert next_answers(lambda: _status(without_redis, application["path"], alice["token"])) == (
+        [403] * 8
     )
-    assert began <= PROPAGATION_BOUND, statuses
-    assert set(statuses) <= {200, 403}
 
 
 def test_without_redis_readiness_names_the_cache(without_redis):
@@ -144,23 +138,19 @@ def test_database_cut_with_a_per_process_cache_gives_503_then_recovers(
     assert _status(instance, application["path"], alice["token"]) == 200
 
     database_link.cut()
-    began, statuses = settle(
-        lambda: _status(instance, application["path"], alice["token"]),
-        lambda status: status == 503,
-        within=PROPAGATION_BOUND,
+    # Every request checks the version in the database, which is gone: refused from the next.
+    assert next_answers(lambda: _status(instance, application["path"], alice["token"])) == (
+        [503] * 8
     )
-    assert began <= PROPAGATION_BOUND, statuses
-    assert set(statuses) <= {200, 503}
     assert _status(instance, "/healthz") == 200
     assert instance.request("GET", "/readyz", host=HOST).status == 503
 
     database_link.restore()
-    began, statuses = settle(
+    before, statuses = recovers(
         lambda: _status(instance, application["path"], alice["token"]),
         lambda status: status == 200,
-        within=RECOVERY_BOUND,
     )
-    assert began <= RECOVERY_BOUND, statuses
+    assert before >= 0, statuses
     assert set(statuses) <= {200, 503}
 
 
@@ -174,21 +164,16 @@ def test_database_cut_while_the_configuration_changes_elsewhere_gives_503_never_
     # Made by another host, which still reaches the database: the version moves in Redis, so
     # the cut-off instance must rebuild and cannot.
     deployment.action("set-policy-domain", str(application["policy_id"]), "example.org")
-    began, statuses = settle(
-        lambda: _status(behind_link, application["path"], alice["token"]),
-        lambda status: status == 503,
-        within=PROPAGATION_BOUND,
+    assert next_answers(lambda: _status(behind_link, application["path"], alice["token"])) == (
+        [503] * 8
     )
-    assert began <= PROPAGATION_BOUND, statuses
-    assert set(statuses) <= {200, 503}
 
     database_link.restore()
-    began, statuses = settle(
+    before, statuses = recovers(
         lambda: _status(behind_link, application["path"], alice["token"]),
         lambda status: status == 403,
-        within=RECOVERY_BOUND,
     )
-    assert began <= RECOVERY_BOUND, statuses
+    assert before >= 0, statuses
     assert set(statuses) <= {403, 503}
 
 

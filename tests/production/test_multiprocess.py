@@ -1,5 +1,9 @@
 """Two gunicorn instances (two workers each) over one PostgreSQL database and one Redis: a change
-made through one is enforced by the other within a second.
+made through one is enforced by the other from the next request after its commit.
+
+The instances check the configuration versions on every request (`ACCESS_VERSION_CHECK_INTERVAL=0`
+in the deployment), so what these tests assert does not depend on the clock: how soon a version
+check comes with the default interval is measured by `make bench`, not asserted here.
 """
 
 from __future__ import annotations
@@ -14,12 +18,9 @@ from typing import Any
 import pytest
 
 from tests.production.actions import HOST
-from tests.production.servers import Answer, Instance, read_json_line, settle
+from tests.production.servers import Answer, Instance, next_answers, read_json_line
 
 pytestmark = pytest.mark.multiprocess
-
-# docs/architecture.md (The snapshot and versions): every process notices a change within a second.
-PROPAGATION_BOUND = 1.0
 
 
 def _get(instance: Instance, path: str, token: str | None) -> Answer:
@@ -45,7 +46,7 @@ def test_both_instances_let_a_valid_token_through_and_send_others_to_sign_in(
         assert _status(instance, application["path"], None) == 302
 
 
-def test_a_policy_change_through_one_instance_is_enforced_by_the_other_within_a_second(
+def test_a_policy_change_through_one_instance_is_enforced_by_the_other_at_the_next_request(
     deployment, instance_a, instance_b, application
 ):
     alice = deployment.action("mint", "alice@example.com", application["aud"])
@@ -63,16 +64,12 @@ def test_a_policy_change_through_one_instance_is_enforced_by_the_other_within_a_
     )
     assert changed.status == 200, changed.body
 
-    began, statuses = settle(
-        lambda: _status(instance_b, application["path"], alice["token"]),
-        lambda status: status == 403,
-        within=PROPAGATION_BOUND,
+    assert next_answers(lambda: _status(instance_b, application["path"], alice["token"])) == (
+        [403] * 8
     )
-    assert began <= PROPAGATION_BOUND, statuses
-    assert set(statuses) <= {200, 403}
 
 
-def test_a_logout_through_one_instance_is_enforced_by_the_other_within_a_second(
+def test_a_logout_through_one_instance_is_enforced_by_the_other_at_the_next_request(
     deployment, instance_a, instance_b, application
 ):
     alice = deployment.action("mint", "alice@example.com", application["aud"])
@@ -81,16 +78,12 @@ def test_a_logout_through_one_instance_is_enforced_by_the_other_within_a_second(
     logged_out = _get(instance_a, "/cdn-cgi/access/logout", alice["token"])
     assert logged_out.status == 200
 
-    began, statuses = settle(
-        lambda: _status(instance_b, application["path"], alice["token"]),
-        lambda status: status == 302,
-        within=PROPAGATION_BOUND,
+    assert next_answers(lambda: _status(instance_b, application["path"], alice["token"])) == (
+        [302] * 8
     )
-    assert began <= PROPAGATION_BOUND, statuses
-    assert set(statuses) <= {200, 302}
 
 
-def test_deactivating_a_user_through_another_process_is_enforced_within_a_second(
+def test_deactivating_a_user_through_another_process_is_enforced_at_the_next_request(
     deployment, instance_a, instance_b, application
 ):
     bob = deployment.action("mint-for-user", "bob", application["aud"])
@@ -99,16 +92,10 @@ def test_deactivating_a_user_through_another_process_is_enforced_within_a_second
 
     deployment.action("deactivate-user", "bob")
 
-    began, statuses = settle(
-        lambda: tuple(
-            _status(instance, application["path"], bob["token"])
-            for instance in (instance_a, instance_b)
-        ),
-        lambda both: both == (302, 302),
-        within=PROPAGATION_BOUND,
-    )
-    assert began <= PROPAGATION_BOUND, statuses
-    assert {status for both in statuses for status in both} <= {200, 302}
+    for instance in (instance_a, instance_b):
+        assert next_answers(lambda i=instance: _status(i, application["path"], bob["token"])) == (
+            [302] * 8
+        )
 
 
 def _published_kids(instance: Instance) -> set[str]:
@@ -162,7 +149,7 @@ class _Load:
             thread.join(timeout=30)
 
 
-def test_a_key_rotation_is_picked_up_by_every_instance_within_a_second_without_a_failed_request(
+def test_a_key_rotation_is_picked_up_by_every_instance_at_the_next_request_without_a_failure(
     deployment, instance_a, instance_b, application
 ):
     before = deployment.action("mint", "alice@example.com", application["aud"])
@@ -171,17 +158,12 @@ def test_a_key_rotation_is_picked_up_by_every_instance_within_a_second_without_a
     with _Load([instance_a, instance_b], path, before["token"]) as load:
         _wait_for(lambda: load.total >= 10)
         rotation = deployment.start_action("rotate-and-mint", "bob@example.com", application["aud"])
+        # Printed once the rotation committed in the other process.
         rotated = read_json_line(rotation)
-        polling_from = time.time()
-        began, seen = settle(
-            lambda: all(
-                rotated["kid"] in _published_kids(instance) for instance in (instance_a, instance_b)
-            ),
-            lambda known_everywhere: known_everywhere,
-            within=PROPAGATION_BOUND,
-        )
-        # Measured from the moment the rotation committed in the other process.
-        assert polling_from + began - rotated["rotated_at"] <= PROPAGATION_BOUND, seen
+        for instance in (instance_a, instance_b):
+            assert next_answers(lambda i=instance: rotated["kid"] in _published_kids(i)) == (
+                [True] * 8
+            )
         signed_with_the_new_key = read_json_line(rotation)["token"]
         rotation.wait(timeout=60)
         for instance in (instance_a, instance_b):
