@@ -89,8 +89,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # On a path the gate protects, request.user is the account with the address the person signed
+    # in with (identity/users.py): behind the gate the admin needs no second, password sign-in.
+    "identity.users.AccessUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the admin's password form, where it is open
+    "identity.users.AccessUserBackend",
 ]
 
 ROOT_URLCONF = "accessproject.urls"

@@ -84,6 +84,10 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
 
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
+# Behind the gate with `identity.users.AccessUserMiddleware`, who signed in there is the admin's
+# user: these pages then say so rather than offer a password form that would change nothing.
+admin.site.login_template = "identity/admin/login.html"
+admin.site.logout_template = "identity/admin/logged_out.html"
 
 
 class RevokedFilter(admin.SimpleListFilter):

@@ -121,6 +121,8 @@ class AccessUserMiddleware:
                 return await sync_to_async(resolve)()
 
             request.auser = auser  # type: ignore[assignment]
+            # The admin's sign-in and signed-out pages read it: here a password changes nothing.
+            request.access_sets_user = True  # type: ignore[attr-defined]
         return self.get_response(request)
 
 

@@ -127,7 +127,7 @@ def test_the_project_itself_is_installed_correctly():
 
 
 def test_a_missing_gate_middleware_is_an_error(settings):
-    settings.MIDDLEWARE = _without(settings.MIDDLEWARE, GATE)
+    settings.MIDDLEWARE = _without(_without(settings.MIDDLEWARE, GATE), USER_MIDDLEWARE)
 
     messages = check_installation()
 
@@ -200,6 +200,9 @@ def test_the_user_middleware_without_the_gate_is_an_error(settings):
 
 def test_the_user_middleware_without_its_backend_is_an_error(settings):
     settings.MIDDLEWARE = _after(settings.MIDDLEWARE, USER_MIDDLEWARE, AUTHENTICATION)
+    settings.AUTHENTICATION_BACKENDS = [
+        path for path in settings.AUTHENTICATION_BACKENDS if path != USER_BACKEND
+    ]
 
     assert _ids(check_installation()) == ["identity.E007"]
 
