@@ -207,3 +207,13 @@ class DropLogger(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.name != self.dropped
+
+
+class WithoutTraceback(logging.Filter):
+    """Log the record's message alone: for refusals of what a client sent (a Host header
+    ALLOWED_HOSTS does not name), whose traceback points into Django and repeats the message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True

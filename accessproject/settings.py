@@ -205,6 +205,7 @@ LOGGING = {
     },
     "filters": {
         "not_access": {"()": "accessproject.logging.DropLogger", "name": "accessproject.access"},
+        "without_traceback": {"()": "accessproject.logging.WithoutTraceback"},
     },
     "handlers": {
         "console": {
@@ -220,6 +221,8 @@ LOGGING = {
         # Django gives its loggers a console handler of their own in DEBUG; they propagate to the
         # root's, so without this each of their lines would be printed twice.
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # Any client may send any Host header: one line says which, not a traceback as well.
+        "django.security.DisallowedHost": {"filters": ["without_traceback"]},
         "accessproject.access": {
             "level": env.str("ACCESS_LOG_LEVEL", default="INFO"),
             "handlers": ["access"],

@@ -11,6 +11,7 @@ socket's, known before the server starts, and held for as long as the test keeps
 from __future__ import annotations
 
 import http.client
+import shutil
 import socket
 import ssl
 import subprocess
@@ -18,6 +19,25 @@ import time
 from pathlib import Path
 
 READY_TIMEOUT = 30.0
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def checkout_copy(destination: Path) -> Path:
+    """The project's files as a fresh clone has them (tracked and new, nothing git ignores: no
+    `.env`, no `data/`, no virtualenv), copied to `destination`."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (item.decode() for item in listed)):
+        source = PROJECT_DIR / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
 
 
 class ServerDidNotStart(RuntimeError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import checkout_copy
+
 # What a new user's shell has: none of the variables the suite or a deployment sets.
 # MAKEFLAGS and friends: a `make test VENV=...` around the suite would pass its variables on.
 _THEIRS = (
@@ -35,23 +35,6 @@ pytestmark = pytest.mark.multiprocess
 
 def _their_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(_THEIRS)}
-
-
-def _checkout(destination: Path) -> Path:
-    """The project's files as a fresh clone has them (tracked and new, nothing ignored)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, (item.decode() for item in listed)):
-        source = ROOT / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return destination
 
 
 def _free_port() -> int:
@@ -101,7 +84,7 @@ def _serve_until_healthy(checkout: Path, port: int, log: Path) -> None:
 
 
 def test_manage_py_works_after_a_fresh_make_run_with_nothing_set(tmp_path: Path) -> None:
-    checkout = _checkout(tmp_path / "checkout")
+    checkout = checkout_copy(tmp_path / "checkout")
 
     before = _manage(checkout, "check")
     assert before.returncode != 0

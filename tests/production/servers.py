@@ -37,8 +37,16 @@ class Instance:
     serving on a socket the test opened (`tests.processes.listening_socket`): the port is the
     instance's from construction, and no other process can take it."""
 
-    def __init__(self, name: str, environment: Mapping[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        environment: Mapping[str, str],
+        log_dir: Path,
+        *,
+        project_dir: Path = PROJECT_DIR,
+    ) -> None:
         self.name = name
+        self.project_dir = project_dir
         self._listener = listening_socket()
         self.port = port_of(self._listener)
         self.environment = dict(environment)
@@ -56,7 +64,7 @@ class Instance:
                     "gunicorn.conf.py",
                     gunicorn_bind(self._listener),
                 ],
-                cwd=PROJECT_DIR,
+                cwd=self.project_dir,
                 env=self.environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,
