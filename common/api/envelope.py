@@ -91,34 +91,44 @@ def failure(
 
 
 class MessageSerializer(serializers.Serializer[Any]):
-    code = serializers.IntegerField()
-    message = serializers.CharField()
+    code = serializers.IntegerField(
+        help_text="Stable for its kind, as in Cloudflare's API: 1004 invalid input, 7003 not"
+        " found, 10000 not authenticated, 10001 not allowed, 971 throttled (docs/api.md)."
+    )
+    message = serializers.CharField(help_text="What went wrong or happened, in a sentence.")
 
 
 class WarningSerializer(serializers.Serializer[Any]):
     id = serializers.CharField(help_text='Stable, as `manage.py check` shows it: "policies.W007".')
     path = serializers.CharField(allow_blank=True, help_text="The field path it concerns.")
-    message = serializers.CharField()
-    hint = serializers.CharField(allow_blank=True)
+    message = serializers.CharField(help_text="What the configuration does against itself.")
+    hint = serializers.CharField(allow_blank=True, help_text="How to fix it, when there is a way.")
 
 
 class ResultInfoSerializer(serializers.Serializer[Any]):
-    page = serializers.IntegerField(min_value=1)
-    per_page = serializers.IntegerField(min_value=1)
-    count = serializers.IntegerField(min_value=0)
-    total_count = serializers.IntegerField(min_value=0)
+    page = serializers.IntegerField(min_value=1, help_text="This page's number, from 1.")
+    per_page = serializers.IntegerField(min_value=1, help_text="The most items a page holds.")
+    count = serializers.IntegerField(min_value=0, help_text="The items on this page.")
+    total_count = serializers.IntegerField(min_value=0, help_text="The items on every page.")
 
 
 def _envelope_fields(result: serializers.Field[Any, Any, Any, Any]) -> dict[str, Any]:
     # Built as a dict: `errors` is also the name of a Serializer property, so the envelope
     # serializers cannot be written as class bodies.
     return {
-        "success": serializers.BooleanField(),
-        "errors": MessageSerializer(many=True),
-        "messages": MessageSerializer(many=True),
+        "success": serializers.BooleanField(
+            help_text="Whether the request did what it asked; false with every error status."
+        ),
+        "errors": MessageSerializer(many=True, help_text="Why it failed; empty on success."),
+        "messages": MessageSerializer(many=True, help_text="Notes on a success; usually empty."),
         "result": result,
         # Only on writes of applications and policies: valid, but defeating itself.
-        "warnings": WarningSerializer(many=True, required=False),
+        "warnings": WarningSerializer(
+            many=True,
+            required=False,
+            help_text="Written, but defeating itself (applications and policies only): the same"
+            " warnings as `manage.py check`.",
+        ),
     }
 
 
@@ -126,7 +136,9 @@ ErrorEnvelopeSerializer: type[serializers.Serializer[Any]] = type(
     "ErrorEnvelopeSerializer",
     (serializers.Serializer,),
     {
-        **_envelope_fields(serializers.JSONField(allow_null=True, default=None)),
+        **_envelope_fields(
+            serializers.JSONField(allow_null=True, default=None, help_text="null on a failure.")
+        ),
         "__doc__": "Every failed answer: 400, 401, 403, 404, 405, 406, 415, 429.",
     },
 )
@@ -149,8 +161,11 @@ def enveloped(
     name = f"{base}{'Page' if paged else 'List' if many else ''}Envelope"
     key = (f"{result.__module__}.{result.__qualname__}", many, paged)
     if key not in _envelopes:
-        fields = _envelope_fields(result(many=many))
+        asked = "The objects asked for" if many else "The object asked for, or written"
+        fields = _envelope_fields(result(many=many, help_text=f"{asked}; null on a failure."))
         if paged:
-            fields["result_info"] = ResultInfoSerializer()
+            fields["result_info"] = ResultInfoSerializer(
+                help_text="Where this page is in the list."
+            )
         _envelopes[key] = type(name, (serializers.Serializer,), fields)
     return _envelopes[key]

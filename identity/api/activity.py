@@ -49,7 +49,11 @@ class ActivityApi(AdminApiView):
     @extend_schema(
         operation_id="activity_retrieve",
         summary="Activity over the last hour, day or week",
-        parameters=[OpenApiParameter("period", str, enum=list(PERIODS))],
+        parameters=[
+            OpenApiParameter(
+                "period", str, enum=list(PERIODS), description="How far back: hour, day or week."
+            )
+        ],
         responses={200: enveloped(ActivityOutputSerializer), **error_responses()},
         description=(
             "Gate decisions (allowed, refused) and sign-ins (made, refused) per slot, and the "

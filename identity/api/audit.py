@@ -57,7 +57,9 @@ class AuditListApi(AdminApiView):
         parameters=[
             *PAGE_PARAMETERS,
             OpenApiParameter("channel", str, enum=list(CHANNELS), description="Made through."),
-            OpenApiParameter("action", str, enum=AuditEntry.Action.values),
+            OpenApiParameter(
+                "action", str, enum=AuditEntry.Action.values, description="Changes of this kind."
+            ),
             OpenApiParameter("object_type", str, description='e.g. "application", "policy".'),
             OpenApiParameter("object_id", str, description="The changed object's id."),
             OpenApiParameter("actor", str, description="Changes by this username."),

@@ -49,3 +49,83 @@ def test_docs_pages_reference_no_other_host(client, page):
     assert addresses  # the page does load its scripts
     assert [address for address in addresses if not address.startswith("/")] == []
     assert re.findall(r"https?://", html) == []
+
+
+# Components whose fields are not all described yet, each to leave this list when they are. A
+# component not listed, and every new one, must describe every field.
+UNDESCRIBED_YET = frozenset(
+    {
+        "ActivityOutput",
+        "ApplicationCreateInput",
+        "ApplicationOutput",
+        "AuditEntryOutput",
+        "AuthEventOutput",
+        "CorsHeaders",
+        "CutoffOutput",
+        "DeletedOutput",
+        "GroupCreateInput",
+        "GroupOutput",
+        "IdentityProviderCreateInput",
+        "IdentityProviderOutput",
+        "Jwk",
+        "PatchedApplicationInput",
+        "PatchedGroupInput",
+        "PatchedIdentityProviderInput",
+        "PatchedPolicyInput",
+        "PatchedServiceTokenInput",
+        "PolicyCreateInput",
+        "PolicyOutput",
+        "ResetOutput",
+        "SecondFactorOutput",
+        "SeriesOutput",
+        "ServiceTokenCreateInput",
+        "ServiceTokenOutput",
+        "ServiceTokenWithSecretOutput",
+        "SessionOutput",
+        "SigningKeyOutput",
+        "TopOutput",
+    }
+)
+
+
+def test_every_parameter_has_a_description(client):
+    undescribed = [
+        f"{name} {parameter['in']} {parameter['name']}"
+        for name, operation in _operations(client)
+        for parameter in operation.get("parameters", [])
+        if not parameter.get("description")
+    ]
+
+    assert undescribed == []
+
+
+def _undescribed_fields(schema):
+    """{component: its properties without a description}; a bare `$ref` is its component's."""
+    found = {}
+    for component, definition in schema["components"]["schemas"].items():
+        missing = [
+            field
+            for field, spec in (definition.get("properties") or {}).items()
+            if not spec.get("description") and set(spec) != {"$ref"}
+        ]
+        if missing:
+            found[component] = missing
+    return found
+
+
+def test_every_field_has_a_description(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+
+    undescribed = _undescribed_fields(schema)
+
+    assert {c: f for c, f in undescribed.items() if c not in UNDESCRIBED_YET} == {}
+    assert sorted(UNDESCRIBED_YET - set(undescribed)) == []  # described: take it off the list
+    envelope = schema["components"]["schemas"]["ApplicationPageEnvelope"]["properties"]
+    assert {name: bool(spec.get("description")) for name, spec in envelope.items()} == {
+        "success": True,
+        "errors": True,
+        "messages": True,
+        "result": True,
+        "warnings": True,
+        "result_info": True,
+    }
