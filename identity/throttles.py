@@ -186,6 +186,23 @@ class Lockout:
 
 
 @dataclass(frozen=True)
+class Remembered:
+    """Keys remembered for `lifetime` after something happened to them (a successful sign-in)."""
+
+    name: str
+    lifetime: timedelta
+
+    def _key(self, key: str) -> str:
+        return f"{_PREFIX}:{self.name}:{_digest(key)}"
+
+    def remember(self, key: str) -> None:
+        _counters.set(self._key(key), 1, timeout=math.ceil(self.lifetime.total_seconds()))
+
+    def holds(self, key: str) -> bool:
+        return _counters.get(self._key(key)) is not None
+
+
+@dataclass(frozen=True)
 class FailureBudget:
     """At most `limit` failures per `window` for one key, with a pause that grows (backoff).
 
@@ -297,6 +314,10 @@ PASSWORD_PER_USERNAME = Lockout(
     "password-username", 10, timedelta(minutes=10), ban=timedelta(minutes=10)
 )
 PASSWORD_PER_IP = Lockout("password-ip", 100, timedelta(minutes=10), ban=timedelta(minutes=10))
+# Where each username last signed in (username and client address, for 30 days): the username's
+# own lock-out does not refuse it there, so guesses from elsewhere cannot keep the person out
+# where they sign in. The lock-outs of that address still hold (docs/security.md, Limits).
+PASSWORD_KNOWN_ADDRESSES = Remembered("password-known-address", timedelta(days=30))
 # Each PIN dies after 5 wrong codes, but one client may ask for 20 PINs in 10 minutes (for any
 # addresses an email_domain rule allows): 10 wrong codes in 10 minutes pause its PIN checks for
 # 10 minutes, longer each time. Fresh addresses and fresh networks are endless, so wrong codes are

@@ -210,3 +210,108 @@ def test_lockout_bans_for_its_duration():
     assert lockout.record_failure("k", now=now) is True
     assert lockout.is_locked("k", now=now + timedelta(minutes=9))
     assert not lockout.is_locked("k", now=now + timedelta(minutes=10))
+
+
+# --- what an outsider can do to a named person's sign-in -----------------------------------------
+
+
+def test_an_outsider_at_one_address_cannot_lock_the_username_out_everywhere(flow, user):
+    for _ in range(30):
+        _from(flow, "192.0.2.66", "ann", "wrong")
+    # Refused attempts are not guesses: past its own lock-out, one address counts no more.
+    assert _locked(_from(flow, "192.0.2.66", "ann", PASSWORD))
+    assert _from(flow, "198.51.100.1", "ann", PASSWORD).status_code == 302
+
+
+def test_the_username_lock_spares_an_address_the_person_signed_in_from(flow, user):
+    assert _from(flow, "198.51.100.1", "ann", PASSWORD).status_code == 302
+    for number in range(10):
+        _from(flow, f"192.0.2.{number + 1}", "ann", "wrong")
+    # Guesses from everywhere else stay locked out; the person, where they sign in, does not.
+    assert _locked(_from(flow, "203.0.113.9", "ann", PASSWORD))
+    assert _from(flow, "198.51.100.1", "ann", PASSWORD).status_code == 302
+
+
+def test_guesses_from_a_known_address_are_still_limited_there(flow, user):
+    assert _from(flow, "198.51.100.1", "ann", PASSWORD).status_code == 302
+    for _ in range(5):
+        _from(flow, "198.51.100.1", "ann", "wrong")
+    assert _locked(_from(flow, "198.51.100.1", "ann", PASSWORD))
+
+
+def test_a_known_address_is_remembered_for_the_username_alone(flow, user):
+    get_user_model().objects.create_user("bob", email="bob@example.com", password=PASSWORD)
+    assert _from(flow, "198.51.100.1", "bob", PASSWORD).status_code == 302
+    for number in range(10):
+        _from(flow, f"192.0.2.{number + 1}", "ann", "wrong")
+    assert _locked(_from(flow, "198.51.100.1", "ann", PASSWORD))
+
+
+class CaseInsensitiveBackend:
+    """A project's backend that finds users however the username is written (many do)."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        import unicodedata
+
+        wanted = unicodedata.normalize("NFKC", str(username or "")).strip()
+        user = get_user_model().objects.filter(username__iexact=wanted).first()
+        if user is None or not user.check_password(password):
+            return None
+        return user
+
+    def get_user(self, user_id):
+        return get_user_model().objects.filter(pk=user_id).first()
+
+
+@pytest.mark.parametrize("spelling", ["ANN", "Ann", "ａｎｎ", "ＡＮＮ", " ann\u00a0"])
+def test_the_lock_out_holds_however_the_username_is_written(flow, user, settings, spelling):
+    settings.AUTHENTICATION_BACKENDS = [f"{__name__}.CaseInsensitiveBackend"]
+    assert flow.password(spelling, PASSWORD).status_code == 302  # the backend takes it
+    for _ in range(5):
+        flow.password(spelling, "wrong")
+    assert _locked(flow.password("ann", PASSWORD))
+    assert _locked(flow.password(spelling, PASSWORD))
+
+
+def test_a_forwarded_for_header_is_not_believed_without_a_trusted_proxy(flow, user, settings):
+    settings.ACCESS_TRUSTED_PROXIES = []
+    data = {"step": "password", "username": "ann", **flow.fields}
+    for number in range(5):
+        flow.browser.post(
+            flow.page_url,
+            {**data, "password": "wrong"},
+            REMOTE_ADDR="192.0.2.66",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{number + 1}",
+        )
+    response = flow.browser.post(
+        flow.page_url,
+        {**data, "password": PASSWORD},
+        REMOTE_ADDR="192.0.2.66",
+        HTTP_X_FORWARDED_FOR="198.51.100.200",
+    )
+    assert _locked(response)
+    assert AuthEvent.objects.get(kind=AuthEvent.Kind.LOCKOUT).ip == "192.0.2.66"
+
+
+def _hashings(flow, username, password):
+    """How many times the password hasher hashed for one attempt (MD5's `verify` hashes the
+    candidate with `encode`, as `set_password` does for an unknown user)."""
+    from django.contrib.auth.hashers import MD5PasswordHasher
+
+    real = MD5PasswordHasher.encode
+    with mock.patch.object(MD5PasswordHasher, "encode", autospec=True, side_effect=real) as encode:
+        response = flow.password(username, password)
+    return response, encode.call_count
+
+
+def test_a_lock_out_costs_the_same_hashing_whoever_is_named(flow, user):
+    for _ in range(5):
+        flow.password("ann", "wrong")
+        flow.password("nobody", "wrong")
+    answers = {
+        "ann, right password": _hashings(flow, "ann", PASSWORD),
+        "ann, wrong password": _hashings(flow, "ann", "wrong"),
+        "nobody": _hashings(flow, "nobody", PASSWORD),
+    }
+    assert {name: count for name, (_, count) in answers.items()} == dict.fromkeys(answers, 1)
+    assert all(_locked(response) for response, _ in answers.values())
