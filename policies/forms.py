@@ -197,8 +197,20 @@ class PolicyForm(forms.ModelForm):
         return values
 
 
+POLICIES_CHANGED = (
+    "The application's policies were changed since this page was loaded (one was added or "
+    "removed elsewhere). Nothing was saved: reload the page and make your change again."
+)
+
+
 class PolicyInlineFormSet(BaseInlineFormSet):
-    """The application's policies, validated together (unique precedence, references)."""
+    """The application's policies, validated together (unique precedence, references).
+
+    The admin saves the kept forms as the application's whole set of policies, so a post must
+    name every stored policy: one left out (a page loaded before someone else added a policy,
+    or a post cut short by hand) would be deleted by someone who may not delete it, or who never
+    saw it. Such a post is refused; deleting is ticking a policy's delete box.
+    """
 
     def kept_forms(self) -> list[Any]:
         """Forms that describe a policy to keep (not deleted, not an untouched extra form)."""
@@ -213,6 +225,13 @@ class PolicyInlineFormSet(BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
+        if self.instance.pk is not None:
+            posted = {form.instance.pk for form in self.initial_forms}
+            stored = set(
+                Policy.objects.filter(application=self.instance).values_list("pk", flat=True)
+            )
+            if posted != stored:
+                raise ValidationError(POLICIES_CHANGED, code="stale")
         forms_ = [form for form in self.kept_forms() if not form.errors]
         values = [form.service_fields() for form in forms_]
         errors = validation.policy_set_errors(values, catalog=Catalog.from_database())

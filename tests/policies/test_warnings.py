@@ -207,7 +207,11 @@ def test_the_admin_warns_of_a_shadowed_policy_and_not_of_a_sound_one(client, roo
     assert [level for level, _ in shown] == ["warning", "success"]
     assert shown[0][1].startswith('policies[1]: Policy "Again" of application "Dashboard" never')
     application = Application.objects.get(name="Dashboard")
-    kept = [{**policy_data("Staff", 1), "id": str(application.policies.get(name="Staff").pk)}]
+    stored = {policy.name: str(policy.pk) for policy in application.policies.all()}
+    kept = [
+        {**policy_data("Staff", 1), "id": stored["Staff"]},
+        {**policy_data("Again", 2), "id": stored["Again"], "DELETE": "on"},
+    ]
     response = client.post(
         reverse("admin:policies_application_change", args=[application.pk]),
         application_data(kept),
