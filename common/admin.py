@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 
+from common.adminqueries import ReadableQueryMixin
 from common.api.tokens import api_token_create, api_token_owners
 from common.models import ApiToken, AuditEntry
 
@@ -43,7 +44,7 @@ class CheckedAutocompleteSelect(AutocompleteSelect):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadableQueryMixin, admin.ModelAdmin):
     list_display = ["name", "user", "read_only", "expires_at", "last_used_at", "created_at"]
     list_filter = ["read_only"]
     search_fields = ["name", "user__username", "user__email", "key_id"]
@@ -115,7 +116,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadableQueryMixin, admin.ModelAdmin):
     """The audit trail: read-only, filterable by channel, action, kind of object and person."""
 
     list_display = ["created_at", "actor_display", "channel", "action", "object_type", "name"]

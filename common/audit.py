@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from common.adminqueries import ReadableQueryMixin
+
 __all__ = [
     "CHANNELS",
     "Actor",
@@ -191,10 +193,11 @@ def record_change(
     )
 
 
-class AuditedAdminMixin:
+class AuditedAdminMixin(ReadableQueryMixin):
     """For a `ModelAdmin`: every change made through its pages is recorded as the signed-in
     person's, through the admin (custom views wrap themselves with `admin_actor`); its History
-    page shows the audit trail of the object, however each change was made."""
+    page shows the audit trail of the object, however each change was made. Its list refuses a
+    query it cannot read (`common.adminqueries`)."""
 
     object_history_template: ClassVar[Any] = "admin/common/audit_history.html"
 
@@ -219,7 +222,7 @@ class AuditedAdminMixin:
 
     def changelist_view(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         with admin_actor(request):  # bulk actions and list edits
-            return super().changelist_view(request, *args, **kwargs)  # type: ignore[misc]
+            return super().changelist_view(request, *args, **kwargs)
 
     def delete_view(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         with admin_actor(request):
