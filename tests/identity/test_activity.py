@@ -184,3 +184,65 @@ def test_the_api_gives_the_same_numbers(root):
     assert totals == {"allowed": 3, "refused": 1, "sign-ins": 2, "refused sign-ins": 1}
     assert result["top"]["origin"] == [{"value": CALLER, "count": 1}]
     assert api.get("/api/access/activity", {"period": "year"}).status_code == 400
+
+
+# --- who may read the activity -------------------------------------------------------------------
+
+
+def _user_with(*codenames):
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(
+        f"user-{len(codenames)}", password="x" * 20, is_staff=True
+    )
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+@pytest.mark.usefixtures("on_login_host")
+@pytest.mark.parametrize(
+    "codenames",
+    [(), ("view_activitycount",), ("view_accesssession",), ("view_auditentry", "view_user")],
+)
+def test_the_api_refuses_a_token_without_the_event_permission(codenames):
+    _activity_made()
+    response = token_client(_user_with(*codenames), read_only=True).get("/api/access/activity")
+    assert response.status_code == 403
+    assert b"example.com" not in response.content
+    assert b"203.0.113.9" not in response.content
+
+
+@pytest.mark.usefixtures("on_login_host")
+def test_the_api_refuses_a_caller_without_a_token():
+    from rest_framework.test import APIClient
+
+    _activity_made()
+    response = APIClient().get("/api/access/activity")
+    assert response.status_code == 401
+    assert b"203.0.113.9" not in response.content
+
+
+@pytest.mark.usefixtures("on_login_host")
+def test_a_read_only_token_of_an_event_reader_gets_counts_and_no_addresses_of_people():
+    _activity_made()
+    reader = token_client(_user_with("view_authevent"), read_only=True)
+    response = reader.get("/api/access/activity", {"period": "hour"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    # Sign-ins are counted, never named: the people's email addresses are in the events only.
+    for email in ("ann@example.com", "bob@example.com", "eve@example.com"):
+        assert email not in body
+    totals = {s["name"]: s["total"] for s in response.json()["result"]["series"]}
+    assert totals["sign-ins"] == 2
+    assert reader.post("/api/access/activity").status_code in {403, 405}
+
+
+@pytest.mark.usefixtures("on_login_host")
+@pytest.mark.parametrize(
+    "query", ["period=%00", "period=", "period=hour&period=day", "x=%ED%A0%80"]
+)
+def test_the_api_answers_a_bad_period_with_400_or_reads_it(root, query):
+    response = token_client(root).get("/api/access/activity", QUERY_STRING=query)
+    assert response.status_code in {200, 400}
+    if response.status_code == 400:
+        assert response.json()["success"] is False

@@ -96,7 +96,15 @@ def test_lifting_forgets_the_failures_too(client, root, ann, flow):
 
 
 @pytest.mark.parametrize(
-    "data", [{"event": "abc", "scope": "ip"}, {"event": "999999", "scope": "ip"}, {}]
+    "data",
+    [
+        {"event": "abc", "scope": "ip"},
+        {"event": "999999", "scope": "ip"},
+        {},
+        {"event": "9" * 30, "scope": "username at ip"},
+        {"event": "-3", "scope": "username at ip"},
+        {"event": "1\x00", "scope": "username at ip\x00"},
+    ],
 )
 def test_lifting_nothing_changes_nothing(client, root, ann, flow, data):
     _lock_ann(flow)
@@ -153,3 +161,26 @@ def test_a_paused_pin_check_is_listed_and_lifted():
     assert lockout_lift(event_id=lockout.event_id, scope="pin-verify-ip")
     assert not PIN_VERIFY_PER_IP.is_paused("192.0.2.7")
     assert current_lockouts() == []
+
+
+def test_lifting_needs_the_pages_csrf_token(ann, flow, root):
+    from django.test import Client
+
+    _lock_ann(flow)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(root)
+    event = AuthEvent.objects.get(kind=AuthEvent.Kind.LOCKOUT)
+    response = browser.post(reverse(PAGE), {"event": str(event.pk), "scope": "username at ip"})
+    assert response.status_code == 403
+    assert flow.password("ann", PASSWORD).status_code == 429
+
+
+def test_changing_users_without_reading_events_lifts_nothing(client, ann, flow):
+    _lock_ann(flow)
+    staff = get_user_model().objects.create_user("staff", password="x" * 20, is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="change_user"))
+    client.force_login(staff)
+    event = AuthEvent.objects.get(kind=AuthEvent.Kind.LOCKOUT)
+    response = client.post(reverse(PAGE), {"event": str(event.pk), "scope": "username at ip"})
+    assert response.status_code == 403
+    assert flow.password("ann", PASSWORD).status_code == 429
