@@ -19,4 +19,4 @@ def error_responses(*statuses: int) -> dict[int, type[serializers.Serializer[Any
 class DeletedOutputSerializer(serializers.Serializer[Any]):
     """What a successful delete returns, as Access does: the id of what is gone."""
 
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="The id of the object deleted.")

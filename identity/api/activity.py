@@ -18,21 +18,23 @@ from identity.models import AuthEvent
 
 class SeriesOutputSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(help_text="allowed, refused, sign-ins or refused sign-ins.")
-    total = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="The sum of `values`.")
     values = serializers.ListField(child=serializers.IntegerField(), help_text="One per slot.")
 
 
 class TopOutputSerializer(serializers.Serializer[Any]):
-    value = serializers.CharField()
-    count = serializers.IntegerField()
+    value = serializers.CharField(help_text="The application, path, origin or address.")
+    count = serializers.IntegerField(help_text="How many times it counted in the period.")
 
 
 class ActivityOutputSerializer(serializers.Serializer[Any]):
-    period = serializers.ChoiceField(choices=list(PERIODS))
+    period = serializers.ChoiceField(choices=list(PERIODS), help_text="The period asked for.")
     start = serializers.DateTimeField(help_text="The first slot's start.")
     step_seconds = serializers.IntegerField(help_text="Each slot's length.")
-    slots = serializers.ListField(child=serializers.DateTimeField())
-    series = SeriesOutputSerializer(many=True)
+    slots = serializers.ListField(
+        child=serializers.DateTimeField(), help_text="Each slot's start, oldest first."
+    )
+    series = SeriesOutputSerializer(many=True, help_text="One series of counts per kind.")
     top = serializers.DictField(
         child=TopOutputSerializer(many=True),
         help_text=f"The largest values of {', '.join(TOP_DIMENSIONS)}.",

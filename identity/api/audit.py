@@ -19,19 +19,21 @@ from common.models import AuditEntry
 
 
 class AuditEntryOutputSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
+    id = serializers.IntegerField(help_text="The entry's id.")
+    created_at = serializers.DateTimeField(help_text="When the change was made.")
     channel = serializers.ChoiceField(choices=CHANNELS)
     actor = serializers.CharField(allow_blank=True, help_text="The username; empty: nobody.")
-    actor_user_id = serializers.IntegerField(allow_null=True)
+    actor_user_id = serializers.IntegerField(
+        allow_null=True, help_text="The acting user's id; null when no user acted."
+    )
     action = serializers.ChoiceField(choices=AuditEntry.Action.choices)
-    object_type = serializers.CharField()
-    object_id = serializers.CharField(allow_blank=True)
-    object_name = serializers.CharField(allow_blank=True)
-    before = serializers.JSONField(allow_null=True)
-    after = serializers.JSONField(allow_null=True)
+    object_type = serializers.CharField(help_text='What changed: "application", "policy", ...')
+    object_id = serializers.CharField(allow_blank=True, help_text="The changed object's id.")
+    object_name = serializers.CharField(allow_blank=True, help_text="Its name at the time.")
+    before = serializers.JSONField(allow_null=True, help_text="The object before; null: created.")
+    after = serializers.JSONField(allow_null=True, help_text="The object after; null: deleted.")
     changes = serializers.JSONField(help_text="{field: [before, after]} for each changed field.")
-    detail = serializers.JSONField()
+    detail = serializers.JSONField(help_text="What else the change recorded.")
 
 
 class AuditFilterSerializer(serializers.Serializer[Any]):

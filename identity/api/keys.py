@@ -18,21 +18,23 @@ from identity.models import SigningKey
 
 
 class JwkSerializer(serializers.Serializer[Any]):
-    kty = serializers.CharField()
-    kid = serializers.CharField()
-    alg = serializers.CharField()
-    use = serializers.CharField()
-    n = serializers.CharField()
-    e = serializers.CharField()
+    kty = serializers.CharField(help_text='The key type: "RSA".')
+    kid = serializers.CharField(help_text="The key id, as in a token's `kid` header.")
+    alg = serializers.CharField(help_text='The algorithm it verifies: "RS256".')
+    use = serializers.CharField(help_text='"sig": it verifies signatures.')
+    n = serializers.CharField(help_text="The RSA modulus, base64url.")
+    e = serializers.CharField(help_text="The RSA public exponent, base64url.")
 
 
 class SigningKeyOutputSerializer(serializers.Serializer[Any]):
-    kid = serializers.CharField()
+    kid = serializers.CharField(help_text="The key id, as in a token's `kid` header.")
     current = serializers.BooleanField(help_text="Whether this key signs new tokens.")
     jwk = JwkSerializer()
     cert = serializers.CharField(help_text="Self-signed PEM certificate of the public key.")
-    activated_at = serializers.DateTimeField()
-    retired_at = serializers.DateTimeField(allow_null=True)
+    activated_at = serializers.DateTimeField(help_text="When it began signing.")
+    retired_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a newer key replaced it; null: still current."
+    )
     expires_at = serializers.DateTimeField(
         allow_null=True, help_text="After this the key no longer verifies."
     )

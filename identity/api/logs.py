@@ -19,13 +19,17 @@ from identity.models import AuthEvent
 
 
 class AuthEventOutputSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="The event's id.")
     kind = serializers.ChoiceField(choices=AuthEvent.Kind.choices)
-    email = serializers.CharField(allow_blank=True)
-    application_id = serializers.IntegerField(allow_null=True)
-    ip = serializers.CharField(allow_null=True)
-    detail = serializers.JSONField()
-    created_at = serializers.DateTimeField()
+    email = serializers.CharField(
+        allow_blank=True, help_text="Who it concerns; empty: nobody named."
+    )
+    application_id = serializers.IntegerField(
+        allow_null=True, help_text="The application it concerns; null: none."
+    )
+    ip = serializers.CharField(allow_null=True, help_text="The client's address; null: unknown.")
+    detail = serializers.JSONField(help_text="What else was recorded, such as a refusal's reason.")
+    created_at = serializers.DateTimeField(help_text="When it happened.")
 
 
 class AuthEventFilterSerializer(serializers.Serializer[Any]):

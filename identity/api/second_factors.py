@@ -26,13 +26,15 @@ from identity.models import SecondFactor
 
 
 class SecondFactorOutputSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    email = serializers.CharField()
+    id = serializers.IntegerField(help_text="The factor's id.")
+    email = serializers.CharField(help_text="Whose factor it is.")
     kind = serializers.ChoiceField(choices=SecondFactor.Kind.choices)
-    name = serializers.CharField()
+    name = serializers.CharField(help_text="The name its owner gave it.")
     method = serializers.CharField(help_text="What a use proves (RFC 8176): otp, hwk or swk.")
-    created_at = serializers.DateTimeField()
-    last_used_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField(help_text="When it was enrolled.")
+    last_used_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it last let its owner in; null: never."
+    )
 
 
 class SecondFactorFilterSerializer(serializers.Serializer[Any]):
@@ -44,8 +46,8 @@ class ResetInputSerializer(serializers.Serializer[Any]):
 
 
 class ResetOutputSerializer(serializers.Serializer[Any]):
-    email = serializers.CharField()
-    factors_removed = serializers.IntegerField()
+    email = serializers.CharField(help_text="The person whose factors were removed.")
+    factors_removed = serializers.IntegerField(help_text="How many were removed.")
 
 
 def _factors_data(factors: Sequence[SecondFactor]) -> list[dict[str, Any]]:

@@ -28,19 +28,25 @@ from policies.models import Application
 
 
 class SessionOutputSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    email = serializers.CharField(allow_blank=True)
+    id = serializers.IntegerField(help_text="The session's id.")
+    email = serializers.CharField(
+        allow_blank=True, help_text="Who signed in; empty for a service token."
+    )
     application_id = serializers.IntegerField(
         allow_null=True, help_text="null: the org (global) session."
     )
-    login_method = serializers.CharField()
+    login_method = serializers.CharField(help_text="How they signed in, as the sign-in recorded.")
     common_name = serializers.CharField(allow_blank=True, help_text="Service token client id.")
-    issued_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField()
-    revoked_at = serializers.DateTimeField(allow_null=True)
-    ip = serializers.CharField(allow_null=True)
-    country = serializers.CharField(allow_blank=True)
-    user_agent = serializers.CharField(allow_blank=True)
+    issued_at = serializers.DateTimeField(help_text="When its token was issued.")
+    expires_at = serializers.DateTimeField(help_text="When its token expires.")
+    revoked_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was revoked; null while it is not."
+    )
+    ip = serializers.CharField(allow_null=True, help_text="Signed in from; null when unknown.")
+    country = serializers.CharField(
+        allow_blank=True, help_text="The client's country code, when a trusted proxy said."
+    )
+    user_agent = serializers.CharField(allow_blank=True, help_text="The browser's User-Agent.")
 
 
 class SessionFilterSerializer(serializers.Serializer[Any]):
@@ -132,7 +138,7 @@ class RevokeInputSerializer(serializers.Serializer[Any]):
 
 
 class CutoffOutputSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="The cutoff's id.")
     email = serializers.CharField(allow_blank=True, help_text="Empty: everyone.")
     application_id = serializers.IntegerField(allow_null=True, help_text="null: every app.")
     not_before = serializers.DateTimeField(help_text="Tokens issued before this are refused.")

@@ -51,23 +51,18 @@ def test_docs_pages_reference_no_other_host(client, page):
     assert re.findall(r"https?://", html) == []
 
 
-# Components whose fields are not all described yet, each to leave this list when they are. A
+# Components whose fields are not all described yet, each to leave this list when they are: the
+# configuration objects' own shapes (policies/api), to be described where each is declared. A
 # component not listed, and every new one, must describe every field.
 UNDESCRIBED_YET = frozenset(
     {
-        "ActivityOutput",
         "ApplicationCreateInput",
         "ApplicationOutput",
-        "AuditEntryOutput",
-        "AuthEventOutput",
         "CorsHeaders",
-        "CutoffOutput",
-        "DeletedOutput",
         "GroupCreateInput",
         "GroupOutput",
         "IdentityProviderCreateInput",
         "IdentityProviderOutput",
-        "Jwk",
         "PatchedApplicationInput",
         "PatchedGroupInput",
         "PatchedIdentityProviderInput",
@@ -75,15 +70,9 @@ UNDESCRIBED_YET = frozenset(
         "PatchedServiceTokenInput",
         "PolicyCreateInput",
         "PolicyOutput",
-        "ResetOutput",
-        "SecondFactorOutput",
-        "SeriesOutput",
         "ServiceTokenCreateInput",
         "ServiceTokenOutput",
         "ServiceTokenWithSecretOutput",
-        "SessionOutput",
-        "SigningKeyOutput",
-        "TopOutput",
     }
 )
 
