@@ -246,3 +246,19 @@ def test_the_api_answers_a_bad_period_with_400_or_reads_it(root, query):
     assert response.status_code in {200, 400}
     if response.status_code == 400:
         assert response.json()["success"] is False
+
+
+@pytest.mark.usefixtures("on_login_host")
+def test_values_from_requests_are_text_on_the_dashboard(client, root):
+    hostile = '/"><script>alert(1)</script><svg onload=alert(2)>'
+    record_decision(
+        decision="deny", application="Wiki", path=hostile, origin="https://x.test/<b>", ip=""
+    )
+    flush_activity()
+    client.force_login(root)
+    body = client.get(reverse("admin:identity_activity"), {"period": "hour"}).content.decode()
+    assert "<script>alert" not in body
+    assert "<svg onload" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    # The bar's link asks for that very value, encoded.
+    assert "q=%2F%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E" in body
