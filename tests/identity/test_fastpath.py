@@ -8,7 +8,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from identity.fastpath import PreflightFastPath
+from identity.fastpath import PreflightFastPath, host_from_environ
 from tests.gatekit import API_HOST, CALLER, allow_policy, make_application
 
 pytestmark = pytest.mark.django_db
@@ -260,3 +260,33 @@ def test_x_forwarded_host_is_read_only_when_django_would(settings):
     assert ignored.calls == ["/demo/echo/api/x"]  # stray.localhost: no application there
     assert believed.calls == []
     assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("debug", "allowed_hosts", "environ", "expected"),
+    [
+        (False, ["app.example.com"], {"HTTP_HOST": "app.example.com:8443"}, "app.example.com:8443"),
+        (False, ["app.example.com"], {"HTTP_HOST": "evil.example.com"}, None),
+        (False, ["app.example.com"], {}, None),  # no Host: Django works it out from the server
+        (False, [], {"HTTP_HOST": "app.localhost"}, None),
+        # DEBUG with no ALLOWED_HOSTS: what Django's get_host() allows then, and only that
+        (True, [], {"HTTP_HOST": "app.localhost"}, "app.localhost"),
+        (True, [], {"HTTP_HOST": "127.0.0.1:8000"}, "127.0.0.1:8000"),
+        (True, [], {"HTTP_HOST": "[::1]"}, "[::1]"),
+        (True, [], {"HTTP_HOST": "app.example.com"}, None),
+        (True, ["app.example.com"], {"HTTP_HOST": "app.localhost"}, None),
+    ],
+)
+def test_the_host_is_read_as_django_would(settings, debug, allowed_hosts, environ, expected):
+    settings.DEBUG = debug
+    settings.ALLOWED_HOSTS = allowed_hosts
+    assert host_from_environ(environ) == expected
+
+
+def test_x_forwarded_host_counts_only_when_django_is_told_to_believe_it(settings):
+    settings.ALLOWED_HOSTS = ["app.example.com", "proxy.example.com"]
+    environ = {"HTTP_HOST": "proxy.example.com", "HTTP_X_FORWARDED_HOST": "app.example.com"}
+    settings.USE_X_FORWARDED_HOST = False
+    assert host_from_environ(environ) == "proxy.example.com"
+    settings.USE_X_FORWARDED_HOST = True
+    assert host_from_environ(environ) == "app.example.com"

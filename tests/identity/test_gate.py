@@ -267,9 +267,12 @@ def test_row1_bypass_on_network_rules_uses_the_client_address():
 
 
 def test_row2_preflight_with_options_preflight_bypass_goes_to_the_view():
-    decision = _decide(_application(options_preflight_bypass=True), **PREFLIGHT)
+    application = _application(options_preflight_bypass=True)
+    decision = _decide(application, **PREFLIGHT)
 
     assert decision.outcome is Outcome.PREFLIGHT_TO_VIEW
+    assert decision.reason == "options_preflight_bypass: the view answers"
+    assert decision.application is application
 
 
 def test_row2_preflight_allowed_by_cors_headers_is_answered():
@@ -289,9 +292,12 @@ def test_row2_preflight_not_allowed_is_refused_with_no_headers():
 
 
 def test_row2_preflight_without_cors_settings_is_refused_even_with_a_valid_cookie():
-    decision = _decide(_application(), valid={"t": _claims()}, cookie_tokens=("t",), **PREFLIGHT)
+    application = _application()
+    decision = _decide(application, valid={"t": _claims()}, cookie_tokens=("t",), **PREFLIGHT)
 
     assert decision.outcome is Outcome.PREFLIGHT_REFUSED
+    assert decision.reason == "preflight without CORS settings"
+    assert decision.application is application
 
 
 def test_row2_empty_request_method_still_makes_a_preflight():

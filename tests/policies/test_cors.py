@@ -504,3 +504,28 @@ def test_a_preflight_from_what_is_not_an_origin_gets_no_header_at_all(origin, da
     answer = preflight(policy, origin=text, method="GET")
 
     assert (answer.allowed, answer.headers) == (False, ())
+
+
+# --- every reason a preflight answer gives, exactly ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "method", "headers", "reason"),
+    [
+        (APP, "GET", None, "preflight allowed"),
+        (APP, "post", "X-Trace", "header x-trace not allowed"),
+        (None, "GET", None, "origin not allowed"),
+        ("https://evil.example.com", "GET", None, "origin not allowed"),
+        (APP, None, None, "method not allowed"),
+        (APP, "", None, "method not allowed"),
+        (APP, "DELETE", None, "method not allowed"),
+        (APP, "GET", "X-Ok, bad header", "malformed Access-Control-Request-Headers"),
+        (APP, "GET", "(x)", "malformed Access-Control-Request-Headers"),
+    ],
+)
+def test_each_preflight_answer_gives_its_reason(origin, method, headers, reason):
+    answer = preflight(cors(), origin=origin, method=method, headers=headers)
+    assert answer.reason == reason
+    assert answer.allowed is (reason == "preflight allowed")
+    if not answer.allowed:
+        assert answer.headers == ()

@@ -474,3 +474,48 @@ def test_github_organization_rules(fields, subject, expected):
 def test_provider_selectors_are_identity_rules():
     assert compile_rule(oidc("groups", "admins")).is_identity
     assert compile_rule({"github-organization": {"name": "acme"}}).is_identity
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"github-organization": {"name": ""}},
+            "github-organization.name must be a non-empty string, for example 'acme'",
+        ),
+        (
+            {"github-organization": {"name": "acme", "team": 5}},
+            "github-organization.team must be a non-empty string, for example 'site-ops'",
+        ),
+        (
+            {"github-organization": {"name": "acme", "identity_provider_id": "x"}},
+            "github-organization.identity_provider_id must be an identity provider's id, "
+            "for example 3",
+        ),
+        (
+            {"oidc": {"claim_name": "", "claim_value": "a", "identity_provider_id": 1}},
+            "oidc.claim_name must be a non-empty string, for example 'groups'",
+        ),
+        (
+            {"oidc": {"claim_name": "g", "claim_value": " ", "identity_provider_id": 1}},
+            "oidc.claim_value must be a non-empty string, for example 'admins'",
+        ),
+        (
+            {"oidc": {"claim_name": "g", "claim_value": "a", "identity_provider_id": 0}},
+            "oidc.identity_provider_id must be an identity provider's id, for example 3",
+        ),
+    ],
+)
+def test_a_bad_field_is_named_with_its_selector_and_an_example(data, message):
+    with pytest.raises(RuleError) as raised:
+        compile_rule(data)
+    assert str(raised.value) == message
+
+
+def test_a_github_organization_rule_without_team_or_provider_holds_empty_strings():
+    rule = compile_rule({"github-organization": {"name": "ACME"}})
+    assert (rule.name, rule.team, rule.identity_provider_id) == ("acme", "", "")
+    rule = compile_rule(
+        {"github-organization": {"name": "acme", "team": "Site Ops", "identity_provider_id": "7"}}
+    )
+    assert (rule.name, rule.team, rule.identity_provider_id) == ("acme", "site-ops", "7")
