@@ -259,6 +259,16 @@ def test_binding_cookie_is_http_only_with_the_applications_same_site(settings):
 
     cookie = _cookie(response, CF_BINDING)
     assert (cookie.value, cookie["httponly"], cookie["samesite"]) == ("bind", True, "Strict")
+    assert (cookie["max-age"], cookie["path"], cookie["secure"]) == (60, "/", True)
+
+
+def test_binding_cookie_over_http_in_debug_is_not_secure(settings):
+    settings.DEBUG = True
+    response = HttpResponse()
+
+    set_binding_cookie(response, value="bind", application=App(), secure=False, max_age=60)
+
+    assert _cookie(response, CF_BINDING)["secure"] == ""
 
 
 def test_clear_expires_every_access_cookie(settings):
@@ -270,3 +280,15 @@ def test_clear_expires_every_access_cookie(settings):
     for name in (CF_AUTHORIZATION, CF_BINDING, CF_APP_SESSION):
         cookie = _cookie(response, name)
         assert (cookie.value, cookie["max-age"], cookie["path"]) == ("", 0, "/")
+        # over plain HTTP in DEBUG (the default), a Secure cookie would not reach the browser
+        assert cookie["secure"] == ""
+
+
+def test_clear_over_https_expires_secure_cookies(settings):
+    settings.DEBUG = True
+    response = HttpResponse()
+
+    clear_access_cookies(response, secure=True)
+
+    for name in (CF_AUTHORIZATION, CF_BINDING, CF_APP_SESSION):
+        assert _cookie(response, name)["secure"] is True

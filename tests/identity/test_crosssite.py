@@ -117,7 +117,11 @@ def test_the_login_page_follows_the_cross_site_rule(
     else:
         response = flow.browser.request(method, flow.url, **meta)
 
-    refusals = [r.reason for r in caplog.records if r.getMessage() == "login request refused"]
+    logged = [r for r in caplog.records if r.getMessage() == "login request refused"]
+    refusals = [r.reason for r in logged]
+    assert {(r.host, r.path) for r in logged} <= {
+        ("app.localhost", "/cdn-cgi/access/login/app.localhost")
+    }
     _assert_login_headers(response)
     if reason is None:
         assert response.status_code == 200

@@ -504,6 +504,31 @@ def test_provider_selectors_are_identity_rules():
             {"oidc": {"claim_name": "g", "claim_value": "a", "identity_provider_id": 0}},
             "oidc.identity_provider_id must be an identity provider's id, for example 3",
         ),
+        ({"ip": {"ip": ""}}, "ip.ip must be a non-empty string, for example '192.0.2.0/24'"),
+        (
+            {"geo": {"country_code": 3}},
+            "geo.country_code must be a non-empty string, for example 'PT'",
+        ),
+        (
+            {"email": {"email": ""}},
+            "email.email must be a non-empty string, for example 'ann@example.com'",
+        ),
+        (
+            {"email_domain": {"domain": ""}},
+            "email_domain.domain must be a non-empty string, for example 'example.com'",
+        ),
+        (
+            {"login_method": {"id": "x"}},
+            "login_method.id must be an identity provider's id, for example 3",
+        ),
+        (
+            {"auth_method": {"auth_method": ""}},
+            "auth_method.auth_method must be a non-empty string, for example 'mfa'",
+        ),
+        (
+            {"group": {"id": ""}},
+            'group is missing field \'name\', for example {"group": {"name": "Engineering"}}',
+        ),
     ],
 )
 def test_a_bad_field_is_named_with_its_selector_and_an_example(data, message):
