@@ -223,6 +223,16 @@ def test_an_outsider_at_one_address_cannot_lock_the_username_out_everywhere(flow
     assert _from(flow, "198.51.100.1", "ann", PASSWORD).status_code == 302
 
 
+def test_attempts_past_the_lock_out_still_count_towards_the_addresss_budget(flow, user):
+    get_user_model().objects.create_user("bob", email="bob@example.com", password=PASSWORD)
+    for _ in range(PASSWORD_PER_IP.limit - 7):
+        PASSWORD_PER_IP.record_failure("192.0.2.66")
+    for _ in range(7):  # five lock ann out there, the last two are refused and still counted
+        _from(flow, "192.0.2.66", "ann", "wrong")
+    assert _locked(_from(flow, "192.0.2.66", "bob", PASSWORD))
+    assert _from(flow, "198.51.100.1", "bob", PASSWORD).status_code == 302
+
+
 def test_the_username_lock_spares_an_address_the_person_signed_in_from(flow, user):
     assert _from(flow, "198.51.100.1", "ann", PASSWORD).status_code == 302
     for number in range(10):
