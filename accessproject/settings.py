@@ -6,13 +6,55 @@ hold and `manage.py check --deploy` reports nothing.
 
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """django-environ, strict: a value that is not what its variable needs stops the start with
+    the variable's name, its value and what it takes (django-environ reads `DEBUG=maybe` as off
+    and `ACCESS_VERSION_CHECK_INTERVAL=abc` as an error about an empty string)."""
+
+    TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+    FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
+    EXPECTED = {
+        bool: "true or false (1/0, yes/no, on/off)",
+        int: "a whole number",
+        float: "a number",
+    }
+
+    def get_value(
+        self,
+        var: str,
+        cast: Any = None,
+        default: Any = environ.Env.NOTSET,
+        parse_default: bool = False,
+    ) -> Any:
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (ValueError, TypeError):
+            expected = self.EXPECTED.get(cast, f"a {getattr(cast, '__name__', cast)}")
+            raise ImproperlyConfigured(
+                f"{var} must be {expected}, not {self.ENVIRON.get(var)!r}."
+            ) from None
+
+    @classmethod
+    def parse_value(cls, value: Any, cast: Any) -> Any:
+        if cast is bool and isinstance(value, str):
+            word = value.strip().lower()
+            if word not in cls.TRUE | cls.FALSE:
+                raise ValueError(value)
+            return word in cls.TRUE
+        if cast is float and isinstance(value, str):
+            return float(value)
+        return super().parse_value(value, cast)
+
+
+env = _Env()
 # `make run` writes a `.env` with DEBUG=1 for development; production sets its environment itself.
 # Read only when present: django-environ would log that it is missing once per process otherwise.
 if (BASE_DIR / ".env").is_file():
@@ -125,6 +167,11 @@ WSGI_APPLICATION = "accessproject.wsgi.application"
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
 }
+if not DATABASES["default"].get("ENGINE"):
+    raise ImproperlyConfigured(
+        f"DATABASE_URL names no database this project knows: {env.str('DATABASE_URL')!r}. Use"
+        " sqlite:///path/to/db.sqlite3 or postgres://user:password@host:5432/name."
+    )
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 

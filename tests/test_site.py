@@ -97,3 +97,51 @@ def test_deploy_check_reports_nothing_with_production_settings(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("DEBUG=maybe", "DEBUG must be true or false (1/0, yes/no, on/off), not 'maybe'."),
+        (
+            "SECURE_SSL_REDIRECT=nope",
+            "SECURE_SSL_REDIRECT must be true or false (1/0, yes/no, on/off), not 'nope'.",
+        ),
+        (
+            "ACCESS_VERSION_CHECK_INTERVAL=abc",
+            "ACCESS_VERSION_CHECK_INTERVAL must be a number, not 'abc'.",
+        ),
+        (
+            "ACCESS_PIN_FAILURES_OVERALL=x",
+            "ACCESS_PIN_FAILURES_OVERALL must be a whole number, not 'x'.",
+        ),
+        (
+            "DATABASE_URL=nonsense",
+            "DATABASE_URL names no database this project knows: 'nonsense'. Use"
+            " sqlite:///path/to/db.sqlite3 or postgres://user:password@host:5432/name.",
+        ),
+        ("TASK_BACKEND=celery", "TASK_BACKEND must be 'immediate' or 'database', not 'celery'."),
+        ("LOG_FORMAT=xml", "LOG_FORMAT must be 'plain' or 'json', not 'xml'."),
+    ],
+)
+def test_a_bad_setting_stops_the_start_with_its_name_and_what_it_takes(tmp_path, setting, message):
+    name, value = setting.split("=", 1)
+
+    result = _manage("check", env={"DEBUG": "1", "ACCESS_DATA_DIR": str(tmp_path), name: value})
+
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert last == f"django.core.exceptions.ImproperlyConfigured: {message}"
+
+
+@pytest.mark.parametrize(
+    ("value", "debug"), [("1", True), ("yes", True), ("On", True), ("0", False), ("false", False)]
+)
+def test_true_and_false_are_read_in_their_usual_spellings(tmp_path, value, debug):
+    probe = "from django.conf import settings; print(settings.DEBUG)"
+    env = {"DEBUG": value, "ACCESS_DATA_DIR": str(tmp_path), "SECRET_KEY": "k" * 50}
+
+    result = _manage("shell", "--no-imports", "-c", probe, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{debug}\n"
