@@ -279,6 +279,7 @@ def test_row2_preflight_allowed_by_cors_headers_is_answered():
     decision = _decide(_application(cors=CORS), **PREFLIGHT)
 
     assert decision.outcome is Outcome.PREFLIGHT_ANSWERED
+    assert decision.reason == "preflight allowed"
     assert decision.preflight is not None
     assert dict(decision.preflight.headers)["Access-Control-Allow-Origin"] == CALLER
 
@@ -287,6 +288,7 @@ def test_row2_preflight_not_allowed_is_refused_with_no_headers():
     decision = _decide(_application(cors=CORS), **{**PREFLIGHT, "origin": "https://evil.example"})
 
     assert decision.outcome is Outcome.PREFLIGHT_REFUSED
+    assert decision.reason == "origin not allowed"
     assert decision.preflight is not None
     assert decision.preflight.headers == ()
 

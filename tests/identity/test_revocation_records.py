@@ -131,6 +131,7 @@ def test_revoking_one_session_records_its_name_its_change_and_the_actor():
     with committed():
         assert session_revoke(session=session, actor="admin") is True
 
+    assert session.revoked_at is not None  # the caller's instance says so too
     session.refresh_from_db()
     assert session.revoked_at is not None
     ((object_type, object_id, name, before, after, detail),) = _audit()
@@ -170,6 +171,7 @@ def test_revoking_several_sessions_counts_only_those_it_revoked():
 
     assert sessions_revoke(sessions=[first, second, third], actor="admin") == 2
     assert AccessSession.objects.filter(revoked_at__isnull=True).count() == 0
+    assert sorted(detail["actor"] for _, _, detail in _revocations()) == ["", "admin", "admin"]
 
 
 def test_revoking_a_sign_in_by_its_nonce_ends_its_sessions_only():
@@ -177,6 +179,8 @@ def test_revoking_a_sign_in_by_its_nonce_ends_its_sessions_only():
     theirs = _session("sign-in-2")
 
     assert sessions_revoke_for_nonce("sign-in-1", actor="logout") == 2
+    ((email, _application, detail),) = _revocations()
+    assert (email, detail["actor"]) == ("ann@example.com", "logout")
     assert sessions_revoke_for_nonce("sign-in-1") == 0
     assert sessions_revoke_for_nonce("") == 0
     revoked = set(
