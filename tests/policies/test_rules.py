@@ -544,3 +544,18 @@ def test_a_github_organization_rule_without_team_or_provider_holds_empty_strings
         {"github-organization": {"name": "acme", "team": "Site Ops", "identity_provider_id": "7"}}
     )
     assert (rule.name, rule.team, rule.identity_provider_id) == ("acme", "site-ops", "7")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"oidc": {"claim_name": "groups", "claim_value": "admins", "identity_provider_id": "3"}},
+        {"github-organization": {"name": "acme"}},
+        {"github-organization": {"name": "acme", "team": "site-ops"}},
+        {"github-organization": {"name": "acme", "identity_provider_id": "7"}},
+        {"github-organization": {"name": "acme", "team": "site-ops", "identity_provider_id": "7"}},
+    ],
+)
+def test_identity_claim_rules_write_back_what_they_read(data):
+    """What `access_export` and the API write out is the rule as it was given."""
+    assert compile_rule(data).to_data() == data
