@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench seed clean
+.PHONY: run test lint typecheck pytest bench mutate seed clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,5 +51,16 @@ test: lint typecheck pytest
 bench: $(VENV)/.installed
 	$(PY) -m tests.bench.run
 
+# Mutation testing of the security core ([tool.mutmut] in pyproject.toml, docs/testing.md):
+# hours on a small machine, so not part of `make test` or CI. MUTANTS narrows the run to some
+# mutants by name (`make mutate MUTANTS='policies.cors*'`); results survive in mutants/.
+$(VENV)/.mutate: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev,mutate]'
+	touch $@
+
+mutate: $(VENV)/.mutate
+	nice $(VENV)/bin/mutmut run $(MUTANTS)
+	$(VENV)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts mutants
