@@ -13,6 +13,7 @@ from django.utils import timezone
 from common.models import AuditEntry
 from identity.models import AccessSession, AuthEvent
 from identity.sessions import (
+    revoke_tokens_issued_before,
     session_create,
     session_revoke,
     sessions_revoke,
@@ -188,3 +189,56 @@ def test_revoking_a_sign_in_by_its_nonce_ends_its_sessions_only():
     )
     assert revoked == {session.pk for session in mine}
     assert theirs.pk not in revoked
+
+
+def _cutoff_audit():
+    return list(
+        AuditEntry.objects.filter(object_type="revocation").values_list(
+            "action", "object_name", "after"
+        )
+    )
+
+
+def test_a_cutoff_for_everyone_says_so_in_its_audit_entry_and_event():
+    now = timezone.now().replace(microsecond=0)
+    with committed():
+        cutoff = revoke_tokens_issued_before(now=now, actor="incident")
+
+    assert (cutoff.email, cutoff.application, cutoff.created_by) == ("", None, "incident")
+    ((action, name, after),) = _cutoff_audit()
+    assert (action, name) == ("create", f"tokens issued before {now:%Y-%m-%d %H:%M:%S} UTC")
+    assert (after["email"], after["application"]) == ("(everyone)", "(every one)")
+    assert "not_before" in after
+    assert _revocations() == [
+        (
+            "",
+            None,
+            {"scope": "tokens issued before", "not_before": now.isoformat(), "actor": "incident"},
+        )
+    ]
+
+
+def test_a_cutoff_for_one_person_of_one_application_names_both():
+    wiki = make_application(domain="wiki.localhost", name="Wiki")
+    now = timezone.now().replace(microsecond=0)
+    cutoff = revoke_tokens_issued_before(email=" Ann@Example.com ", application=wiki, now=now)
+
+    assert (cutoff.email, cutoff.application_id, cutoff.created_by) == (
+        "ann@example.com",
+        wiki.pk,
+        "",
+    )
+    ((_action, _name, after),) = _cutoff_audit()
+    assert (after["email"], after["application"]) == ("ann@example.com", "Wiki")
+    assert _revocations() == [
+        (
+            "ann@example.com",
+            wiki.pk,
+            {"scope": "tokens issued before", "not_before": now.isoformat(), "actor": ""},
+        )
+    ]
+
+
+def test_a_cutoff_keeps_at_most_150_characters_of_its_actor():
+    cutoff = revoke_tokens_issued_before(actor="a" * 151)
+    assert cutoff.created_by == "a" * 150
