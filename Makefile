@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench mutate seed clean
+.PHONY: run test lint typecheck pytest bench mutate soak seed clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ $(VENV)/.mutate: pyproject.toml $(VENV)/.installed
 mutate: $(VENV)/.mutate
 	nice $(VENV)/bin/mutmut run $(MUTANTS)
 	$(VENV)/bin/mutmut results
+
+# Faults under load (docs/reliability.md): its own Redis, PostgreSQL and two gunicorn instances.
+# SOAK_SCALE=full|short, SOAK_GATE=all|safety.
+soak: $(VENV)/.installed
+	SOAK_SCALE=$(or $(SOAK_SCALE),full) SOAK_GATE=$(or $(SOAK_GATE),all) $(PY) -m tests.soak.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts mutants
