@@ -80,6 +80,7 @@ class Instance:
             except OSError:
                 pass
             if time.monotonic() > deadline:
+                self.stop()  # a server that never answered is not left running
                 raise RuntimeError(f"{self.name} did not answer /healthz:\n{self.log()}")
             time.sleep(0.05)
 

@@ -122,3 +122,15 @@ def test_two_workers_say_each_thing_once(deployed):
     assert len([line for line in lines if "Invalid HTTP_HOST header" in line]) == 1
     assert [line for line in lines if re.search(r"\.env|doesn't exist", line)] == []
     assert [line for line in lines if "Traceback" in line] == []
+
+
+def test_an_instance_that_never_answers_is_not_left_running(tmp_path):
+    # 127.0.0.1 is not an allowed host here: every health check gets 400.
+    settings = {**PRODUCTION, "ALLOWED_HOSTS": "access.example.com"}
+    instance = Instance("never-ready", _environment(settings, tmp_path), tmp_path)
+
+    with pytest.raises(RuntimeError, match="did not answer /healthz"):
+        instance.start(timeout=5)
+
+    assert instance._process is not None
+    assert instance._process.poll() is not None
