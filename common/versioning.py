@@ -419,6 +419,8 @@ class VersionWatcher:
         calls `check_once()` does, as tests do to decide when a check happens)."""
         self.enabled = True
         self._threaded = thread
+        for state in list(_registry):
+            state.check_at_next_get()  # the next get() starts the thread, where it is needed
 
     def disable(self) -> None:
         """Stop watching: the request threads check for themselves again."""

@@ -278,3 +278,19 @@ def test_watching_needs_the_thread_of_this_process(settings):
     finally:
         watcher.disable()
     assert not watcher.watching()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_states_built_before_the_watcher_is_on_start_it_at_their_next_get(settings, signed_in):
+    settings.ACCESS_VERSION_CHECK_INTERVAL = 60  # far longer than this test: no recheck is due
+    settings.CACHES = PER_PROCESS_CACHE
+    assert echo(signed_in, GATED).status_code == 200
+    watcher.enable()
+    try:
+        assert not watcher.running()
+
+        assert echo(signed_in, GATED).status_code == 200
+
+        assert watcher.running()
+    finally:
+        watcher.disable()
