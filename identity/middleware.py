@@ -25,6 +25,7 @@ from identity import answers, cookies
 from identity.activity import record_decision
 from identity.claims import AccessClaims
 from identity.clients import client_country_from_meta, client_ip_from_meta
+from identity.decisions import memo
 from identity.endpoints import is_own_endpoint
 from identity.gate import (
     GateDecision,
@@ -233,7 +234,14 @@ def decide_with_verifiers(
     facts: RequestFacts, snapshot: Snapshot, application: CompiledApplication
 ) -> GateDecision:
     """`decide_for_application` with the gate's own verifiers: app tokens for the request's
-    login host, service tokens of the snapshot."""
+    login host, service tokens of the snapshot; remembered for a token seen before
+    (`identity.decisions`)."""
+    return memo.decide(facts, snapshot, application, _decide_afresh)
+
+
+def _decide_afresh(
+    facts: RequestFacts, snapshot: Snapshot, application: CompiledApplication
+) -> GateDecision:
     return decide_for_application(
         facts,
         snapshot,

@@ -8,6 +8,7 @@ from django.core.cache import cache
 
 from common.versioning import invalidate_all
 from identity import activity, tokens
+from identity.decisions import memo
 from tests import required, viewspy
 
 # Chromium for every folder with browser tests (one Playwright driver per process).
@@ -32,10 +33,12 @@ def _fresh_memory() -> Iterator[None]:
     invalidate_all()
     tokens._signature_cache.clear()
     activity.counters.forget()
+    memo.forget()
     yield
     invalidate_all()
     tokens._signature_cache.clear()
     activity.counters.forget()
+    memo.forget()
 
 
 @pytest.fixture(autouse=True)

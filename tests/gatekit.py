@@ -23,6 +23,7 @@ from django.utils import timezone
 from common import versioning
 from common.models import ConfigVersion
 from identity.login_urls import login_host_for
+from identity.sessions import session_create
 from identity.tokens import issue_token, issuer_for
 from policies import services
 from policies.models import Application, Policy, ServiceToken
@@ -108,6 +109,21 @@ def token_for(
             lifetime=lifetime,
             issuer=issuer_for(login_host_for(host), scheme=scheme),
             extra=extra,
+        )
+
+
+def live_sign_in(email: str = "alice@example.com", *, user: Any = None) -> None:
+    """The sign-in `token_for`'s tokens for `email` belong to (by their identity nonce), as the
+    org session row a real sign-in leaves: a logout or a deactivated account revokes it."""
+    with committed():
+        session_create(
+            email=email,
+            application=None,
+            identity_nonce=f"nonce-{email}",
+            login_method="Password",
+            issued_at=timezone.now(),
+            expires_at=timezone.now() + timedelta(hours=1),
+            user=user,
         )
 
 

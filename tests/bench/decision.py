@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from ipaddress import IPv4Address
 
@@ -169,11 +169,17 @@ def time_snapshot_decisions(*, rounds: int) -> tuple[list[DecisionTiming], dict[
     return timings, ratios
 
 
-def time_gate_decision(*, rounds: int) -> DecisionTiming:
-    """The gate's whole decision for a protected request with a cached token verification."""
-    from identity.gate import RequestFacts, decide_request
+def time_gate_decisions(*, rounds: int) -> list[DecisionTiming]:
+    """The gate's whole decision for a protected request whose token was seen before, as the
+    middleware makes it (`place_request`, then `decide_with_verifiers`: match, then the
+    remembered decision), and the same decision made afresh (bypass check, the token's cached
+    verification, the rules) for comparison; the two alternate."""
+    from identity.answers import token_issuer
+    from identity.decisions import memo
+    from identity.gate import GateDecision, RequestFacts, place_request
+    from identity.middleware import _decide_afresh, decide_with_verifiers
     from identity.sessions import new_identity_nonce
-    from identity.tokens import issue_token, issuer_for, verify_access_token
+    from identity.tokens import issue_token
     from policies.snapshot import build_snapshot
 
     protected = store_configuration(10, 1)
@@ -181,7 +187,14 @@ def time_gate_decision(*, rounds: int) -> DecisionTiming:
     host, path = protected[0]
     application, _ = snapshot.match(host, path)
     assert application is not None
-    issuer = issuer_for(f"access.{BENCH_DOMAIN}", scheme="https")
+    facts = RequestFacts(
+        host=host,
+        path=f"{path}/items/42",
+        method="GET",
+        scheme="https",
+        cookie_tokens=("",),
+        ip=IPv4Address("192.0.2.10"),
+    )
     token = issue_token(
         token_type="app",
         audiences=[application.aud],
@@ -189,37 +202,50 @@ def time_gate_decision(*, rounds: int) -> DecisionTiming:
         subject="bench",
         identity_nonce=new_identity_nonce(),
         lifetime=timedelta(hours=1),
-        issuer=issuer,
+        issuer=token_issuer(facts),
     )
-    facts = RequestFacts(
-        host=host,
-        path=f"{path}/items/42",
-        method="GET",
-        scheme="https",
-        cookie_tokens=(token,),
-        ip=IPv4Address("192.0.2.10"),
-    )
+    # A new string each time, as each request's cookie is parsed anew (its hash not cached).
+    cookie = f"CF_Authorization={token}"
 
-    def verify(value: str, audience: str) -> object:
-        return verify_access_token(value, audience=audience, token_type="app", issuer=issuer)
+    def whole() -> object:
+        request_facts = replace(facts, cookie_tokens=(cookie.split("=", 1)[1],))
+        placed = place_request(request_facts.host, request_facts.path, snapshot)
+        assert not isinstance(placed, GateDecision)
+        return decide_with_verifiers(request_facts, snapshot, placed)
 
-    def decide_once() -> object:
-        return decide_request(
-            facts,
-            snapshot,
-            verify_token=verify,  # type: ignore[arg-type]
-            authenticate_service_token=lambda client_id, secret: None,
+    def afresh() -> object:
+        request_facts = replace(facts, cookie_tokens=(cookie.split("=", 1)[1],))
+        placed = place_request(request_facts.host, request_facts.path, snapshot)
+        assert not isinstance(placed, GateDecision)
+        return _decide_afresh(request_facts, snapshot, placed)
+
+    def split_only() -> object:  # what building the request's facts above costs: subtracted
+        return replace(facts, cookie_tokens=(cookie.split("=", 1)[1],))
+
+    for step in (whole, afresh):
+        decision = step()
+        assert decision.outcome == "allow", decision  # type: ignore[attr-defined]
+    hits = memo.hits
+    seconds: dict[str, list[float]] = {"whole": [], "afresh": [], "split": []}
+    steps = {"whole": whole, "afresh": afresh, "split": split_only}
+    for _ in range(rounds * 3):
+        for name, step in steps.items():
+            seconds[name].append(_per_call_seconds(step, rounds=1, iterations=5_000))
+    assert memo.hits > hits, "the bench measured no remembered decision"
+    split = statistics.median(seconds["split"])
+    return [
+        DecisionTiming(
+            label=label,
+            applications=10,
+            policies=10,
+            build_seconds=0.0,
+            per_decision_seconds=statistics.median(seconds[name]) - split,
         )
-
-    decision = decide_once()
-    assert decision.outcome == "allow", decision  # type: ignore[attr-defined]
-    return DecisionTiming(
-        label="gate decision, token cached",
-        applications=10,
-        policies=10,
-        build_seconds=0.0,
-        per_decision_seconds=_per_call_seconds(decide_once, rounds=rounds, iterations=20_000),
-    )
+        for label, name in (
+            ("gate decision, decided afresh", "afresh"),
+            ("gate decision, remembered", "whole"),
+        )
+    ]
 
 
 def count_gated_queries(cookie: str, *, rounds: int = 4, requests: int = 100) -> int:
@@ -264,6 +290,7 @@ class SnapshotCost:
     build_wall_seconds: float  # the same builds, wall time
     held_bytes: int  # allocated by the build and still held by the snapshot (tracemalloc)
     peak_bytes: int  # the most the build had allocated at once
+    resident_bytes: int  # what a fresh process's resident set grew by, building and holding it
 
 
 def measure_snapshot_build(*, builds: int) -> SnapshotCost:
@@ -298,4 +325,39 @@ def measure_snapshot_build(*, builds: int) -> SnapshotCost:
         build_wall_seconds=statistics.median(wall),
         held_bytes=held - before,
         peak_bytes=peak - before,
+        resident_bytes=resident_snapshot_bytes(),
     )
+
+
+_RESIDENT_PROBE = """
+import gc, os
+import django
+django.setup()
+from policies.snapshot import build_snapshot
+from policies.models import Application
+Application.objects.exists()  # the connection and the ORM's own first allocations first
+page = os.sysconf("SC_PAGE_SIZE")
+def resident():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * page
+gc.collect()
+before = resident()
+snapshot = build_snapshot(0)
+gc.collect()
+print(resident() - before, len(snapshot.applications))
+"""
+
+
+def resident_snapshot_bytes() -> int:
+    """Build the stored snapshot in a fresh interpreter (this one's heap has room left over by
+    earlier builds) and return how much its resident set grew: an upper bound of what a worker
+    holds for it, as the memory the build used and freed mostly stays resident."""
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-c", _RESIDENT_PROBE], capture_output=True, text=True, check=True
+    )
+    grown, applications = completed.stdout.split()
+    assert int(applications) == SCALE_APPLICATIONS, applications
+    return int(grown)

@@ -23,7 +23,7 @@ def main() -> None:
     from tests.bench.decision import (
         count_gated_queries,
         measure_snapshot_build,
-        time_gate_decision,
+        time_gate_decisions,
         time_snapshot_decisions,
     )
     from tests.bench.seed import scenarios, seed_gate_configuration
@@ -32,7 +32,7 @@ def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     timings, scale = time_snapshot_decisions(rounds=rounds)
     snapshot_cost = measure_snapshot_build(builds=5)
-    timings.append(time_gate_decision(rounds=rounds))
+    timings.extend(time_gate_decisions(rounds=rounds))
     gated_requests = 4 * 100
     cookie = seed_gate_configuration()["cookie"]
     queries = count_gated_queries(cookie, rounds=4, requests=100)

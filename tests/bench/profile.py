@@ -80,6 +80,7 @@ def breakdown(application: Any, environ: dict[str, Any]) -> dict[str, float]:
         )
 
     decision = decide()
+    remembered = getattr(middleware, "decide_with_verifiers", None)
     steps: dict[str, Callable[[], object]] = {
         "whole request (WSGI application)": lambda: call(application, environ),
         "  for comparison: Django's WSGIRequest(environ)": lambda: WSGIRequest(dict(full)),
@@ -92,7 +93,12 @@ def breakdown(application: Any, environ: dict[str, Any]) -> dict[str, float]:
             host, path, snapshot
         )
     steps["  request facts (cookies, client IP, country)"] = read_facts
-    steps["  decide_request (match, bypass, verify, rules)"] = decide
+    steps["  decide_request afresh (match, bypass, verify, rules)"] = decide
+    placed = place(host, path, snapshot) if place is not None else None
+    if remembered is not None and placed is not None and not isinstance(placed, gate.GateDecision):
+        steps["  place_request + decide_with_verifiers (remembered)"] = lambda: remembered(
+            facts, snapshot, place(host, path, snapshot)
+        )
     steps["  log_decision (the access record, to the log stream)"] = lambda: (
         middleware.log_decision(facts, decision)
     )
