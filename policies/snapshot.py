@@ -15,6 +15,7 @@ snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -141,6 +142,10 @@ class CompiledIdentityProvider:
         return self.config is not None
 
 
+# How many spellings of hosts with applications a snapshot remembers (`applications_for_host`).
+HOSTS_REMEMBERED = 1024
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the gate decides with, compiled at one configuration version."""
@@ -203,10 +208,16 @@ class Snapshot:
         if cached is not None:
             return cached
         found = tuple(self.applications[key] for key in self.index.keys_for_host(host))
-        # Hosts are few and bounded by the configured patterns' hosts, so caching per host is safe
-        # only for hosts that have applications; unknown hosts are not remembered.
+        # Only hosts that have applications are remembered, as the client spelled them; a
+        # wildcard pattern covers endless names (and a port or a trailing dot spells one name
+        # many ways), so past HOSTS_REMEMBERED the oldest is dropped: made-up Host headers
+        # cannot grow this without bound.
         if found:
-            self._by_host[host] = found
+            by_host = self._by_host
+            if len(by_host) >= HOSTS_REMEMBERED:
+                with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                    del by_host[next(iter(by_host))]
+            by_host[host] = found
         return found
 
 
