@@ -604,7 +604,12 @@ def test_starting_sign_ins_at_a_provider_is_throttled_per_client(journey):
     assert ProviderSignIn.objects.count() == 30
 
 
-def test_a_gated_request_on_a_claim_rule_makes_no_query(op, corp, django_assert_num_queries):
+def test_a_gated_request_on_a_claim_rule_makes_no_query(
+    op, corp, settings, django_assert_num_queries
+):
+    # The periodic version check (a query with a per-process cache) is not what this counts: on a
+    # loaded machine the warm-up and the counted request may be more than the default apart.
+    settings.ACCESS_VERSION_CHECK_INTERVAL = 3600
     rule = {
         "oidc": {"claim_name": "groups", "claim_value": "admins", "identity_provider_id": corp.pk}
     }
