@@ -26,6 +26,12 @@ from common.audit import AuditedAdminMixin
 from common.versioning import VersionUnavailable
 from policies import services
 from policies.builder import CORS_FIELDS
+from policies.catalog import (
+    Catalog,
+    group_delete_errors,
+    provider_delete_errors,
+    reference_delete_errors,
+)
 from policies.decision import Verdict
 from policies.forms import (
     AccessGroupForm,
@@ -41,12 +47,6 @@ from policies.models import AccessGroup, Application, IdentityProvider, Policy, 
 from policies.rules import Subject
 from policies.selectors import stored_application_warnings
 from policies.snapshot import CompiledApplication, SnapshotError, get_snapshot
-from policies.validation import (
-    Catalog,
-    group_delete_errors,
-    provider_delete_errors,
-    reference_delete_errors,
-)
 
 
 class ServicesDeleteMixin:

@@ -36,7 +36,9 @@ from ruamel.yaml.error import YAMLError
 from common.credentials import verify_secret
 from common.text import decode_json, join_path, refuse_unstorable_text
 from policies import services, validation
+from policies.catalog import Catalog, PolicyUse
 from policies.conf import conf
+from policies.errors import Errors, merge_errors
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.providers import parse_config
 from policies.selectors import (
@@ -49,7 +51,6 @@ from policies.selectors import (
     provider_names,
     service_token_fields,
 )
-from policies.validation import Catalog, Errors, PolicyUse, merge_errors
 from policies.warnings import ConfigWarning, application_warnings, prefixed
 
 SECTIONS = ("identity_providers", "groups", "service_tokens", "applications")

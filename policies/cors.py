@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from policies.errors import Errors, add_error, check_unknown, strings_at
 from policies.matching import ascii_hostname
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "CorsPolicy",
     "PreflightAnswer",
     "answer_preflight",
+    "cors_headers_errors",
     "normalize_method",
     "normalize_origin",
     "origin_is_allowed",
@@ -39,6 +41,20 @@ ALLOW_HEADERS = "Access-Control-Allow-Headers"
 ALLOW_CREDENTIALS = "Access-Control-Allow-Credentials"
 MAX_AGE = "Access-Control-Max-Age"
 PREFLIGHT_VARY = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
+
+# What `cors_headers` holds: its keys, and what validation accepts in them.
+CORS_METHODS = ("GET", "POST", "HEAD", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+CORS_FIELDS: dict[str, type] = {
+    "allowed_origins": list,
+    "allow_all_origins": bool,
+    "allowed_methods": list,
+    "allow_all_methods": bool,
+    "allowed_headers": list,
+    "allow_all_headers": bool,
+    "allow_credentials": bool,
+    "max_age": int,
+}
+MAX_AGE_RANGE = (-1, 86400)
 
 NULL_ORIGIN = "null"
 ANY = "*"
@@ -209,6 +225,65 @@ def _flag(data: Mapping[str, Any], key: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"cors_headers.{key} must be true or false")
     return value
+
+
+def cors_headers_errors(value: object) -> Errors:
+    """Every problem with a `cors_headers` object, keyed by its field (`max_age`, ...)."""
+    errors: Errors = {}
+    if not isinstance(value, Mapping):
+        add_error(errors, "", "must be an object with allowed_origins, allowed_methods, ...")
+        return errors
+    for key, expected in CORS_FIELDS.items():
+        item = value.get(key)
+        if item is None:
+            continue
+        if not isinstance(item, expected) or (expected is int and isinstance(item, bool)):
+            kind = {list: "a list", bool: "true or false", int: "a whole number"}[expected]
+            add_error(errors, key, f"must be {kind}")
+    check_unknown(errors, value, frozenset(CORS_FIELDS))
+    origins = strings_at(errors, value, "allowed_origins")
+    methods = strings_at(errors, value, "allowed_methods")
+    headers = strings_at(errors, value, "allowed_headers")
+    all_origins = value.get("allow_all_origins") is True
+    all_methods = value.get("allow_all_methods") is True
+    for index, origin in enumerate(origins):
+        if origin not in ("*", "null") and normalize_origin(origin) is None:
+            add_error(
+                errors,
+                f"allowed_origins[{index}]",
+                f'"{origin}" is not an origin: write scheme and host, like https://app.example.com',
+            )
+    for index, method in enumerate(methods):
+        if method not in CORS_METHODS:
+            add_error(
+                errors, f"allowed_methods[{index}]", f"must be one of {', '.join(CORS_METHODS)}"
+            )
+    for index, header in enumerate(headers):
+        if not _TOKEN.fullmatch(header):
+            add_error(errors, f"allowed_headers[{index}]", f'"{header}" is not a header name')
+    if value.get("allow_credentials") is True and (all_origins or "*" in origins):
+        add_error(
+            errors,
+            "allow_credentials",
+            "credentials cannot be allowed for all origins; list the origins instead",
+        )
+    has_origins = all_origins or bool(origins)
+    has_methods = all_methods or bool(methods)
+    if has_origins and not has_methods:
+        add_error(errors, "allowed_methods", "set allowed_methods or allow_all_methods")
+    if has_methods and not has_origins:
+        add_error(errors, "allowed_origins", "set allowed_origins or allow_all_origins")
+    if not has_origins and not has_methods:
+        add_error(
+            errors,
+            "",
+            "allow at least one origin and one method, or leave cors_headers empty",
+        )
+    max_age = value.get("max_age")
+    low, high = MAX_AGE_RANGE
+    if isinstance(max_age, int) and not isinstance(max_age, bool) and not low <= max_age <= high:
+        add_error(errors, "max_age", f"must be between {low} and {high}")
+    return errors
 
 
 def origin_is_allowed(policy: CorsPolicy, origin: str | None) -> bool:

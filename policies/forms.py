@@ -20,9 +20,10 @@ from policies.builder import (
     cors_headers_from,
     cors_initial,
 )
+from policies.catalog import Catalog, reference_delete_errors
+from policies.errors import Errors, merge_errors
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.selectors import kept_secrets
-from policies.validation import Catalog, Errors
 
 RULE_HELP = (
     "One rule a row: choose the selector and type its value (an address, a domain, a CIDR range, "
@@ -284,7 +285,7 @@ class ServiceTokenForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         errors = validation.service_token_errors(dict(cleaned))
-        validation.merge_errors(errors, _rename_errors(self, "service_token", cleaned.get("name")))
+        merge_errors(errors, _rename_errors(self, "service_token", cleaned.get("name")))
         attach_errors(self, errors)
         return cleaned
 
@@ -325,7 +326,7 @@ class IdentityProviderForm(forms.ModelForm):
         errors = validation.identity_provider_errors({**values, "config": config})
         if "config.client_secret" in errors:
             errors["client_secret"] = errors.pop("config.client_secret")
-        validation.merge_errors(errors, _rename_errors(self, "login_method", cleaned.get("name")))
+        merge_errors(errors, _rename_errors(self, "login_method", cleaned.get("name")))
         attach_errors(self, errors)
         return cleaned
 
@@ -349,7 +350,7 @@ def _rename_errors(form: forms.ModelForm, kind: str, name: object) -> Errors:
     stored_name = model.objects.filter(pk=form.instance.pk).values_list("name", flat=True).first()
     if stored_name is None or name in (None, stored_name):
         return {}
-    return validation.reference_delete_errors(kind, stored_name, catalog=Catalog.from_database())
+    return reference_delete_errors(kind, stored_name, catalog=Catalog.from_database())
 
 
 TESTER_URL_MESSAGE = "Enter a URL like https://app.example.com/path."

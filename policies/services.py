@@ -25,8 +25,15 @@ from common.audit import record_change
 from common.credentials import generate_secret, hash_secret
 from common.versioning import POLICIES, bump_version
 from policies import validation
+from policies.catalog import (
+    Catalog,
+    group_delete_errors,
+    provider_delete_errors,
+    reference_delete_errors,
+)
 from policies.conf import conf
 from policies.durations import parse_duration
+from policies.errors import Errors, errors_from_validation_error, merge_errors, raise_for_errors
 from policies.models import (
     DEFAULT_SERVICE_TOKEN_DURATION,
     FOREVER,
@@ -47,7 +54,6 @@ from policies.selectors import (
     provider_names,
     service_token_fields,
 )
-from policies.validation import Catalog, Errors, raise_for_errors
 
 
 class ApplicationFields(TypedDict, total=False):
@@ -270,7 +276,7 @@ def _save_policy(policy: Policy, values: Mapping[str, Any], *, catalog: Catalog 
     errors = validation.policy_errors(values, catalog=catalog or Catalog.from_database())
     for name, value in values.items():
         setattr(policy, name, value)
-    validation.merge_errors(errors, _policy_clash_errors(policy))
+    merge_errors(errors, _policy_clash_errors(policy))
     _full_clean(policy, errors, validate_constraints=False)
     raise_for_errors(errors)
     _save(policy, recheck=functools.partial(_policy_clash_errors, policy))
@@ -331,7 +337,7 @@ def group_update(
 def group_delete(*, group: AccessGroup, catalog: Catalog | None = None) -> None:
     """Delete an access group that no rule refers to."""
     catalog = catalog or Catalog.from_database()
-    raise_for_errors(validation.group_delete_errors(group.name, catalog=catalog))
+    raise_for_errors(group_delete_errors(group.name, catalog=catalog))
     record_change("delete", group, before=group_fields(group))
     group.delete()
     bump_version(POLICIES)
@@ -412,11 +418,9 @@ def service_token_update(
     }
     errors = validation.service_token_errors(fields)
     if fields["name"] != current_name:
-        validation.merge_errors(
+        merge_errors(
             errors,
-            validation.reference_delete_errors(
-                "service_token", current_name, catalog=Catalog.from_database()
-            ),
+            reference_delete_errors("service_token", current_name, catalog=Catalog.from_database()),
         )
     duration_changed = fields["duration"] != token.duration
     for key, value in fields.items():
@@ -482,9 +486,7 @@ def service_token_refresh(*, token: ServiceToken) -> ServiceToken:
 def service_token_delete(*, token: ServiceToken, catalog: Catalog | None = None) -> None:
     """Delete (revoke) a service token that no rule refers to."""
     catalog = catalog or Catalog.from_database()
-    raise_for_errors(
-        validation.reference_delete_errors("service_token", token.name, catalog=catalog)
-    )
+    raise_for_errors(reference_delete_errors("service_token", token.name, catalog=catalog))
     record_change("delete", token, before=_token_audit_fields(token))
     token.delete()
     bump_version(POLICIES)
@@ -555,7 +557,7 @@ def identity_provider_delete(*, provider: IdentityProvider, catalog: Catalog | N
     every identity provider (empty means all), so it is refused instead.
     """
     catalog = catalog or Catalog.from_database()
-    errors = validation.provider_delete_errors(provider.pk, provider.name, catalog=catalog)
+    errors = provider_delete_errors(provider.pk, provider.name, catalog=catalog)
     _check_allowed_idps_users(errors, provider)
     raise_for_errors(errors)
     record_change("delete", provider, before=identity_provider_fields(provider))
@@ -579,11 +581,9 @@ def _save_identity_provider(
         {"name": name, "type": type_, "config": full_config}
     )
     if current_name is not None and name != current_name:
-        validation.merge_errors(
+        merge_errors(
             errors,
-            validation.reference_delete_errors(
-                "login_method", current_name, catalog=Catalog.from_database()
-            ),
+            reference_delete_errors("login_method", current_name, catalog=Catalog.from_database()),
         )
     before = identity_provider_fields(stored) if stored is not None else None
     provider.name = name
@@ -615,7 +615,7 @@ def _check_allowed_idps_users(errors: Errors, provider: IdentityProvider) -> Non
     if provider.pk is None:
         return
     for application in provider.applications.all():
-        validation.merge_errors(
+        merge_errors(
             errors,
             {
                 "name": [
@@ -650,7 +650,7 @@ def _save(instance: models.Model, *, recheck: Callable[[], Errors] | None = None
                 instance.validate_unique()
                 instance.validate_constraints()
             except ValidationError as found:
-                errors = validation.errors_from_validation_error(found)
+                errors = errors_from_validation_error(found)
         raise_for_errors(errors or {"__all__": [CONFLICT_MESSAGE]})
         raise AssertionError("unreachable") from error
 
@@ -660,7 +660,7 @@ def _prefixed(
 ) -> Callable[[], Errors]:
     def recheck() -> Errors:
         errors: Errors = {}
-        validation.merge_errors(errors, check(policy), prefix)
+        merge_errors(errors, check(policy), prefix)
         return errors
 
     return recheck
@@ -674,4 +674,4 @@ def _full_clean(
     try:
         instance.full_clean(exclude=exclude, validate_constraints=validate_constraints)
     except ValidationError as error:
-        validation.merge_errors(errors, validation.errors_from_validation_error(error))
+        merge_errors(errors, errors_from_validation_error(error))

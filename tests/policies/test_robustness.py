@@ -19,9 +19,10 @@ from django.db.models import QuerySet
 from django.test import Client
 
 from policies import services, validation
+from policies.catalog import Catalog
 from policies.configfile import ConfigFileError, parse_text, plan_config
 from policies.models import AccessGroup, Application, Policy, ServiceToken
-from policies.validation import MAX_PRECEDENCE, Catalog
+from policies.validation import MAX_PRECEDENCE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_login_host")]
 

@@ -2,17 +2,14 @@
 
 import pytest
 
+from policies.catalog import Catalog, PolicyUse, group_delete_errors, reference_delete_errors
+from policies.cors import cors_headers_errors
 from policies.validation import (
-    Catalog,
-    PolicyUse,
     application_errors,
-    cors_headers_errors,
-    group_delete_errors,
     group_errors,
     identity_provider_errors,
     policy_errors,
     policy_set_errors,
-    reference_delete_errors,
     service_token_errors,
 )
 
@@ -507,7 +504,7 @@ def test_bypass_policies_take_no_provider_claims(rule):
 
 
 def test_a_provider_named_by_id_cannot_be_deleted():
-    from policies.validation import provider_delete_errors
+    from policies.catalog import provider_delete_errors
 
     catalog = Catalog(
         groups={"admins": ({"login_method": {"id": "3"}},)},
