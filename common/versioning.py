@@ -86,6 +86,11 @@ def _check_interval() -> float:
     return float(getattr(settings, "ACCESS_VERSION_CHECK_INTERVAL", DEFAULT_CHECK_INTERVAL))
 
 
+def check_interval() -> float:
+    """How often, in seconds, a process asks whether a state's version moved."""
+    return _check_interval()
+
+
 @receiver(setting_changed)
 def _forget_check_interval(*, setting: str, **kwargs: object) -> None:
     if setting == "ACCESS_VERSION_CHECK_INTERVAL":

@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 
+from common import versioning
 from common.audit import SYSTEM, acting_as, record_change
 from common.encryption import Undecryptable, decrypt_text, encrypt_text
 from common.versioning import SIGNING_KEYS, VersionedState, bump_version
@@ -230,6 +231,29 @@ _creation_lock = threading.Lock()
 def active_keyset() -> Keyset:
     """Every key that still verifies, from memory (rebuilt when the keys' version moves)."""
     return _key_state.get().keyset
+
+
+# When this process last looked again for a key its keyset did not have (`newer_key`).
+_looked_again_at: float | None = None
+
+
+def newer_key(kid: str, *, now: bool = False) -> PublicSigningKey | None:
+    """The key `kid` when it is newer than this process's keyset, else None.
+
+    Another process that rotated the keys signs with the new key at once, while this process
+    learns of it at its next version check (within a second). A token signed in that second must
+    not be refused here, nor, worse, be ignored by a logout that another process's gate would
+    then let in. So a kid the keyset lacks makes the keys' version be read again: at most once
+    per check interval (made-up kids cost no more than that), or at once when `now` is set.
+    """
+    global _looked_again_at
+    moment = versioning.clock()
+    last = _looked_again_at
+    if not now and last is not None and moment - last < versioning.check_interval():
+        return None
+    _looked_again_at = moment
+    _key_state.check_at_next_get()
+    return active_keyset().get(kid)
 
 
 def signing_key() -> PrivateSigningKey:

@@ -117,12 +117,19 @@ def issue_token(
 
 
 def verify_access_token(
-    token: str, *, audience: str | None, token_type: TokenType, issuer: str
+    token: str,
+    *,
+    audience: str | None,
+    token_type: TokenType,
+    issuer: str,
+    keys_now: bool = False,
 ) -> AccessClaims:
     """Verify `token` for one purpose, or raise `TokenError(reason)`.
 
     `audience=None` skips the audience check (the caller then checks `claims.audiences`
-    itself, e.g. against every application of a host).
+    itself, e.g. against every application of a host). A kid this process does not know makes
+    it look for a newer key (`keys.newer_key`): at once with `keys_now`, else at most once per
+    check interval.
     """
     if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH:
         raise TokenError("malformed")
@@ -134,6 +141,8 @@ def verify_access_token(
         kid, signing_input, signature, payload_segment = _split(token)
     now = timezone.now()
     key = keys.active_keyset().get(kid)
+    if key is None:
+        key = keys.newer_key(kid, now=keys_now)
     if key is None or not key.verifies_at(now):
         raise TokenError("unknown kid")
     if cached is None:

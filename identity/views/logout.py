@@ -8,6 +8,7 @@ clear itself. GET and POST both work: signing someone out is harmless.
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -25,22 +26,33 @@ from identity.models import AuthEvent
 from identity.sessions import sessions_revoke_for_nonce
 from identity.tokens import issuer_for, verify_access_token
 
+logger = logging.getLogger("accessproject.access")
+
 _TOKEN_TYPES: tuple[Literal["app", "org"], ...] = ("app", "org")
 
 
 def _signed_in_claims(request: HttpRequest, issuer: str) -> list[AccessClaims]:
-    """The claims of every `CF_Authorization` value that verifies here (app or org token)."""
+    """The claims of every `CF_Authorization` value that verifies here (app or org token).
+
+    Its keys are read again for a kid this process does not know yet (`keys_now`): a token
+    another process signed with a key it rotated a moment ago is one its gate lets in, so
+    logout must revoke it too. A value that still does not verify is one no gate accepts; why
+    is logged (never the value itself)."""
     found = []
     for value in cookie_values(request.META.get("HTTP_COOKIE", ""), CF_AUTHORIZATION):
+        reasons = []
         for token_type in _TOKEN_TYPES:
             try:
                 claims = verify_access_token(
-                    value, audience=None, token_type=token_type, issuer=issuer
+                    value, audience=None, token_type=token_type, issuer=issuer, keys_now=True
                 )
-            except TokenError:
+            except TokenError as error:
+                reasons.append(error.reason)
                 continue
             found.append(claims)
             break
+        else:
+            logger.info("logout: a cookie revokes nothing: %s", " / ".join(reasons))
     return found
 
 
