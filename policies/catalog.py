@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from policies.errors import Errors, add_error
+from policies.matching import PatternError, compile_pattern
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from policies.rules import (
     GitHubOrganizationRule,
@@ -91,6 +93,21 @@ class Catalog:
             policies=policies,
             application_patterns=tuple(patterns),
         )
+
+    @cached_property
+    def patterns_by_key(self) -> Mapping[tuple[str, str], tuple[tuple[int, str, str], ...]]:
+        """`application_patterns` by compiled host and path, each as (position, application,
+        text): compiled once per catalog, however many applications are checked against it
+        (a configuration file of n applications would otherwise compile n² patterns). Patterns
+        that do not compile are left out: no other pattern can equal them."""
+        index: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
+        for position, (application, text) in enumerate(self.application_patterns):
+            try:
+                pattern = compile_pattern(text)
+            except PatternError:
+                continue
+            index.setdefault((pattern.host, pattern.path), []).append((position, application, text))
+        return {key: tuple(owners) for key, owners in index.items()}
 
     def with_group(self, name: str, rules: tuple[object, ...] | None) -> Catalog:
         """This catalog with group `name` defined as `rules` (or removed, when None)."""

@@ -405,20 +405,20 @@ def _check_patterns_unique(
 ) -> None:
     # Two applications with the very same pattern would leave the gate without one most
     # specific application to decide; merely overlapping ones are a system check.
-    for application, text in catalog.application_patterns:
-        if application == current_name:
-            continue
-        try:
-            other = compile_pattern(text)
-        except PatternError:
-            continue
-        if _pattern_key(other) in {_pattern_key(pattern) for pattern in patterns}:
-            add_error(
-                errors,
-                "domain",
-                f'application "{application}" already covers {text}; '
-                "change the pattern or edit that application",
-            )
+    keys = {_pattern_key(pattern) for pattern in patterns}
+    owners = sorted(
+        owner
+        for key in keys
+        for owner in catalog.patterns_by_key.get(key, ())
+        if owner[1] != current_name
+    )
+    for _position, application, text in owners:
+        add_error(
+            errors,
+            "domain",
+            f'application "{application}" already covers {text}; '
+            "change the pattern or edit that application",
+        )
 
 
 def _check_rule_lists(
