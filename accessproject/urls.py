@@ -7,8 +7,10 @@ from django.urls import include, path, re_path
 from accessproject import apidocs
 from common.api.errors import no_route
 from identity.views import health
+from identity.views.home import login_host_home
 
 urlpatterns = [
+    path("", login_host_home, name="login-host-home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
