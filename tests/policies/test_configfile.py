@@ -1,6 +1,7 @@
 """`access_apply` and `access_export`: plan, dry run, prune, errors by path, round trip."""
 
 import json
+import os
 from io import StringIO
 
 import pytest
@@ -8,7 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from common.credentials import verify_secret
-from policies.configfile import ConfigFileError, dump_text, parse_text
+from policies.configfile import ConfigFileError, dump_text, parse_text, plan_config
+from policies.management.commands import access_apply
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
 from tests.factories import ApplicationFactory, PolicyFactory
 
@@ -440,3 +442,60 @@ def test_required_second_factor_enrolment_is_applied_and_exported(tmp_path):
     call_command("access_export", "--format", "json", stdout=out)
     [exported] = json.loads(out.getvalue())["applications"]
     assert exported["require_second_factor_enrolment"] is True
+
+
+# --- CPU priority ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def priorities(monkeypatch):
+    """What access_apply asks of the process's CPU priority, while it is at `seen`."""
+    asked: list[int] = []
+    seen: list[int] = []
+
+    def setpriority(which, who, value):
+        assert (which, who) == (os.PRIO_PROCESS, 0)
+        asked.append(value)
+
+    def recording_plan(*args, **kwargs):
+        seen.append(len(asked))
+        return plan_config(*args, **kwargs)
+
+    monkeypatch.setattr(os, "getpriority", lambda which, who: 3)
+    monkeypatch.setattr(os, "setpriority", setpriority)
+    monkeypatch.setattr(access_apply, "plan_config", recording_plan)
+    return asked, seen
+
+
+def test_apply_plans_and_writes_ten_steps_nicer_then_goes_back(tmp_path, priorities):
+    asked, seen = priorities
+
+    apply(write(tmp_path, CONFIG))
+
+    assert asked == [13, 3]
+    assert seen == [1]  # the plan was made at the lower priority
+    assert Application.objects.filter(name="Dashboard").exists()
+
+
+def test_apply_nice_sets_how_much_lower(tmp_path, priorities):
+    asked, _ = priorities
+
+    apply(write(tmp_path, CONFIG), "--nice", "19")
+
+    assert asked == [19, 3]  # at most 19
+
+
+def test_apply_nice_zero_keeps_the_priority(tmp_path, priorities):
+    asked, seen = priorities
+
+    apply(write(tmp_path, CONFIG), "--nice", "0")
+
+    assert asked == []
+    assert seen == [0]
+
+
+@pytest.mark.parametrize("value", ["-1", "20", "x"])
+def test_apply_refuses_a_nice_outside_0_to_19(tmp_path, value):
+    with pytest.raises(CommandError):
+        apply(write(tmp_path, CONFIG), "--nice", value)
+    assert not Application.objects.exists()
