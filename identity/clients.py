@@ -22,8 +22,27 @@ ClientIP = IPv4Address | IPv6Address
 _UNKNOWN_COUNTRIES = frozenset({"XX", ""})
 
 
+# `parse_ip` is a pure function of its text, and a server sees the same few peers (a proxy, a
+# load balancer) request after request: remembered, bounded, so a flood of spellings costs memory
+# of at most this many entries.
+_PARSED_LIMIT = 1024
+_parsed: dict[str, ClientIP | None] = {}
+
+
 def parse_ip(value: str) -> ClientIP | None:
     """An address from a header or REMOTE_ADDR; tolerates `[v6]:port` and `v4:port`; else None."""
+    try:
+        return _parsed[value]
+    except KeyError:
+        pass
+    address = _parse_ip(value)
+    if len(_parsed) >= _PARSED_LIMIT:
+        _parsed.clear()
+    _parsed[value] = address
+    return address
+
+
+def _parse_ip(value: str) -> ClientIP | None:
     text = value.strip()
     if text.startswith("["):
         text = text[1:].partition("]")[0]

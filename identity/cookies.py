@@ -35,19 +35,27 @@ def cookie_values(cookie_header: str, name: str) -> list[str]:
     Tolerant of malformed headers (stray semicolons, pairs without `=`, whitespace, quotes):
     what cannot be read is skipped, nothing raises.
     """
-    if not cookie_header or not name or len(cookie_header) > _MAX_COOKIE_HEADER:
-        return []
-    values = []
+    return cookies_values(cookie_header, (name,))[0]
+
+
+def cookies_values(cookie_header: str, names: tuple[str, ...]) -> tuple[list[str], ...]:
+    """`cookie_values` for each of `names`, in that order, reading the header once."""
+    found: tuple[list[str], ...] = tuple([] for _ in names)
+    if not cookie_header or len(cookie_header) > _MAX_COOKIE_HEADER:
+        return found
     for pair in cookie_header.split(";"):
         key, separator, value = pair.partition("=")
-        if not separator or key.strip() != name:
+        if not separator:
+            continue
+        key = key.strip()
+        if not key or key not in names:
             continue
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]
         if value:
-            values.append(value)
-    return values
+            found[names.index(key)].append(value)
+    return found
 
 
 def _same_site(application: CompiledApplication) -> SameSite:

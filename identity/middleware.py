@@ -54,6 +54,8 @@ _CLIENT_ID_META = "HTTP_CF_ACCESS_CLIENT_ID"
 _CLIENT_SECRET_META = "HTTP_CF_ACCESS_CLIENT_SECRET"
 _TOKEN_META = "HTTP_CF_ACCESS_TOKEN"
 _IDENTITY_META = (_ASSERTION_META, _EMAIL_META)
+# The cookies the gate reads, in the order `request_facts` takes them.
+_GATE_COOKIES = (cookies.CF_AUTHORIZATION, cookies.CF_BINDING)
 
 # A database that cannot be reached (the server went away, the connection was closed, so the
 # configuration version cannot be read either): worth trying again in a few seconds. Every other
@@ -211,7 +213,7 @@ def request_facts(
 ) -> RequestFacts:
     """The gate's facts from `request.META` or a WSGI environ (the same keys), host and path
     already worked out as Django's request would."""
-    cookie_header = meta.get("HTTP_COOKIE", "")
+    tokens, bindings = cookies.cookies_values(meta.get("HTTP_COOKIE", ""), _GATE_COOKIES)
     return RequestFacts(
         host=host,
         path=path,
@@ -220,9 +222,9 @@ def request_facts(
         origin=meta.get("HTTP_ORIGIN"),
         access_control_request_method=meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
         access_control_request_headers=meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-        cookie_tokens=tuple(cookies.cookie_values(cookie_header, cookies.CF_AUTHORIZATION)),
+        cookie_tokens=tuple(tokens),
         header_token=meta.get(_TOKEN_META),
-        binding_cookies=tuple(cookies.cookie_values(cookie_header, cookies.CF_BINDING)),
+        binding_cookies=tuple(bindings),
         client_id=meta.get(_CLIENT_ID_META),
         client_secret=meta.get(_CLIENT_SECRET_META),
         ip=client_ip_from_meta(meta),
@@ -274,12 +276,13 @@ def log_decision(facts: RequestFacts, decision: GateDecision) -> None:
     """One structured record of a decision on the `accessproject.access` logger, and one count
     in the activity counters (`identity.activity`, in memory)."""
     application = decision.application
+    client_ip = str(facts.ip) if facts.ip else ""
     record_decision(
         decision=decision.outcome.value,
         application=application.name if application else "",
         path=facts.path,
         origin=facts.origin,
-        ip=str(facts.ip) if facts.ip else "",
+        ip=client_ip,
     )
     if not logger.isEnabledFor(logging.INFO):
         return  # ACCESS_LOG_LEVEL=WARNING: not even the record is built
@@ -293,7 +296,7 @@ def log_decision(facts: RequestFacts, decision: GateDecision) -> None:
         "reason": decision.reason,
         "policy": _policy_name(decision),
         "who": who,
-        "client_ip": str(facts.ip) if facts.ip else "",
+        "client_ip": client_ip,
         "method": facts.method,
         "host": facts.host,
         "path": facts.path,

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
+from identity import clients
 from identity.clients import client_country, client_ip, parse_ip
 
 
@@ -156,3 +157,17 @@ def test_invalid_trusted_proxy_is_a_configuration_error(settings):
 
     with pytest.raises(ImproperlyConfigured, match="ACCESS_TRUSTED_PROXIES"):
         client_ip(_request("10.0.0.2"))
+
+
+def test_a_remembered_address_is_the_same_answer_and_memory_stays_bounded(monkeypatch):
+    monkeypatch.setattr(clients, "_parsed", {})
+    monkeypatch.setattr(clients, "_PARSED_LIMIT", 3)
+
+    assert parse_ip("10.0.0.1") == IPv4Address("10.0.0.1")
+    assert parse_ip("10.0.0.1") == IPv4Address("10.0.0.1")  # from memory now
+    assert parse_ip("garbage") is None
+    assert parse_ip("garbage") is None  # an unreadable value is remembered as unreadable
+    assert parse_ip("[::1]:443") == IPv6Address("::1")
+    assert len(clients._parsed) == 3
+    assert parse_ip(" 10.0.0.2 ") == IPv4Address("10.0.0.2")  # the limit: memory starts over
+    assert clients._parsed == {" 10.0.0.2 ": IPv4Address("10.0.0.2")}

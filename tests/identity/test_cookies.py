@@ -13,6 +13,7 @@ from identity.cookies import (
     CF_BINDING,
     clear_access_cookies,
     cookie_values,
+    cookies_values,
     set_app_token_cookie,
     set_binding_cookie,
     set_org_cookie,
@@ -292,3 +293,11 @@ def test_clear_over_https_expires_secure_cookies(settings):
 
     for name in (CF_AUTHORIZATION, CF_BINDING, CF_APP_SESSION):
         assert _cookie(response, name)["secure"] is True
+
+
+def test_both_gate_cookies_are_read_in_one_pass_each_in_the_order_sent():
+    header = 'CF_Binding=b1; CF_Authorization=t1; x=y; CF_Authorization="t2"; =z; CF_Binding'
+
+    assert cookies_values(header, (CF_AUTHORIZATION, CF_BINDING)) == (["t1", "t2"], ["b1"])
+    assert cookies_values("", (CF_AUTHORIZATION, CF_BINDING)) == ([], [])
+    assert cookies_values("CF_Authorization=x; " + "a" * 70_000, (CF_AUTHORIZATION,)) == ([],)
