@@ -107,6 +107,24 @@ class PlainFormatter(logging.Formatter):
             self._second = second
         return f"{self._stamp},{int(record.msecs):03d}"
 
+    def format(self, record: logging.LogRecord) -> str:
+        # What `logging.Formatter.format` makes of this one format, less the generic style
+        # machinery (looking the format up for `asctime`, a dict lookup per field).
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record)
+        line = f"{record.asctime} {record.levelname} {record.name} {record.message}"
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            if line[-1:] != "\n":
+                line += "\n"
+            line += record.exc_text
+        if record.stack_info:
+            if line[-1:] != "\n":
+                line += "\n"
+            line += self.formatStack(record.stack_info)
+        return line
+
 
 # Decisions that let a request through: batched. Every other access record (a refusal, a
 # redirect to sign in, a misdirected host) is written at once.
@@ -184,6 +202,8 @@ def _is_urgent(record: logging.LogRecord) -> bool:
     if record.levelno >= logging.WARNING:
         return True
     access = getattr(record, "access", None)
+    if access is None:
+        return False
     return isinstance(access, Mapping) and access.get("decision") not in PASSING_DECISIONS
 
 

@@ -105,3 +105,20 @@ def test_plain_formatter_writes_what_the_standard_formatter_writes():
     later.created += 61  # another second: the cached stamp must not be reused
     later.msecs = 7.0
     assert plain.format(later) == standard.format(later)
+
+
+def test_plain_formatter_writes_tracebacks_and_stacks_as_the_standard_formatter_does():
+    standard = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, exc_info)
+    record.stack_info = "Stack (most recent call last):\n  here"
+    twin = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, exc_info)
+    twin.stack_info = record.stack_info
+    twin.created, twin.msecs = record.created, record.msecs
+
+    assert PlainFormatter().format(record) == standard.format(twin)
