@@ -149,3 +149,16 @@ def database_refuses(
 
     with connection.execute_wrapper(refuse):
         yield
+
+
+class ManualClock:
+    """A stand-in for `common.versioning.clock` that moves only when told (nothing waits)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

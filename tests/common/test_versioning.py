@@ -22,26 +22,15 @@ from common.versioning import (
 )
 from policies.models import Application, Policy
 from policies.snapshot import get_snapshot
-from tests.gatekit import bump_version_elsewhere
+from tests.gatekit import ManualClock, bump_version_elsewhere
 
 INTERVAL = 0.5
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch, settings) -> ManualClock:
     settings.ACCESS_VERSION_CHECK_INTERVAL = INTERVAL
-    fake = ManualClock()
+    fake = ManualClock(1000.0)
     monkeypatch.setattr(versioning, "clock", fake)
     return fake
 

@@ -20,7 +20,7 @@ from identity.cookies import CF_AUTHORIZATION
 from identity.models import AccessSession, AuthEvent, SigningKey
 from identity.tokens import issue_token, verify_access_token
 from tests.factories import ApplicationFactory
-from tests.gatekit import bump_version_elsewhere
+from tests.gatekit import ManualClock, bump_version_elsewhere
 from tests.identity.signin_support import NAVIGATION, Browser
 
 LOGIN_HOST = "access.localhost"
@@ -30,22 +30,11 @@ INTERVAL = 0.5
 pytestmark = pytest.mark.django_db
 
 
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 9000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def monotonic(monkeypatch: pytest.MonkeyPatch, settings) -> ManualClock:
     settings.ACCESS_VERSION_CHECK_INTERVAL = INTERVAL
     settings.ACCESS_TEAM_DOMAIN = LOGIN_HOST
-    fake = ManualClock()
+    fake = ManualClock(9000.0)
     monkeypatch.setattr(versioning, "clock", fake)
     monkeypatch.setattr(keys, "_looked_again_at", None)
     return fake

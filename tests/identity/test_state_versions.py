@@ -19,7 +19,7 @@ from identity.tokens import issue_token, verify_access_token
 from policies.services import policy_create
 from policies.snapshot import get_snapshot
 from tests.factories import ApplicationFactory
-from tests.gatekit import bump_version_elsewhere
+from tests.gatekit import ManualClock, bump_version_elsewhere
 
 ISSUER = "https://access.example.com"
 INTERVAL = 0.5
@@ -27,21 +27,10 @@ INTERVAL = 0.5
 pytestmark = pytest.mark.django_db
 
 
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def monotonic(monkeypatch: pytest.MonkeyPatch, settings) -> ManualClock:
     settings.ACCESS_VERSION_CHECK_INTERVAL = INTERVAL
-    fake = ManualClock()
+    fake = ManualClock(5000.0)
     monkeypatch.setattr(versioning, "clock", fake)
     return fake
 
