@@ -247,6 +247,7 @@ def _denied(
         application=application,
         email=claims.email if claims else "",
         non_identity=decision.service_token is not None,
+        return_url=context.full_path,
     )
     return _refuse(response)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 
+from identity.login_urls import LOGOUT_PATH, logout_back_to
 from policies.snapshot import CompiledApplication
 
 
@@ -18,11 +19,16 @@ def deny_response(
     application: CompiledApplication,
     email: str,
     non_identity: bool = False,
+    return_url: str = "",
 ) -> HttpResponse:
     """The application's deny page (403), or a redirect to its deny URL.
 
     A refused person goes to `custom_deny_url`; a refused service token (non-identity) to
-    `custom_non_identity_deny_url`. Without the URL for the case, the deny page.
+    `custom_non_identity_deny_url`. Without the URL for the case, the deny page. Its two ways
+    on for a person both sign out everywhere (the logout on this host): "Sign out" shows the
+    signed-out page, whose "Sign in again" leads back to `return_url` (the refused page, a
+    path on this host or an absolute URL); "Try another account" goes straight back to it,
+    where the gate asks who is signing in. The logout checks `return_url` again.
     """
     deny_url = (
         application.custom_non_identity_deny_url if non_identity else application.custom_deny_url
@@ -35,6 +41,8 @@ def deny_response(
             "message": application.custom_deny_message,
             "application": application,
             "email": email,
+            "logout_url": logout_back_to(LOGOUT_PATH, return_url),
+            "another_account_url": logout_back_to(LOGOUT_PATH, return_url, sign_in_again=True),
         },
         request=request,
     )

@@ -24,6 +24,9 @@ ACCOUNT_PATH = "/cdn-cgi/access/account"
 # `https://<team>.cloudflareaccess.com/cdn-cgi/access/callback`).
 CALLBACK_PATH = "/cdn-cgi/access/callback"
 STATE_BYTES = 32
+# The logout's query: the application page to sign in to again, and whether to go there at once.
+LOGOUT_REDIRECT_PARAMETER = "redirect_url"
+SIGN_IN_AGAIN_PARAMETER = "sign_in_again"
 
 
 class _HasAud(Protocol):
@@ -78,6 +81,17 @@ def authorized_url(*, scheme: str, app_host: str, code: str) -> str:
 def logout_url(*, scheme: str, host: str) -> str:
     """The logout endpoint on `host`."""
     return f"{scheme}://{host}{LOGOUT_PATH}"
+
+
+def logout_back_to(logout: str, return_url: str | None, *, sign_in_again: bool = False) -> str:
+    """`logout` (a logout endpoint's URL or path) with the page to sign in to again after it:
+    its "Sign in again" link, or with `sign_in_again` where it sends the browser at once."""
+    if not return_url:
+        return logout
+    query = {LOGOUT_REDIRECT_PARAMETER: return_url}
+    if sign_in_again:
+        query[SIGN_IN_AGAIN_PARAMETER] = "1"
+    return f"{logout}?{urlencode(query)}"
 
 
 def callback_url(*, scheme: str, login_host: str) -> str:

@@ -19,8 +19,10 @@ from collections.abc import Collection, Sized
 from typing import Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from identity.gate import place_request
 from identity.hosts import DEFAULT_PORTS
 from policies.matching import normalize_host
+from policies.snapshot import CompiledApplication, Snapshot
 
 MAX_REDIRECT_LENGTH = 2048
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
@@ -148,6 +150,42 @@ def safe_redirect_url(
         debug=debug,
     )
     return absolute if absolute is not None else fallback
+
+
+def application_page_url(
+    value: str | None,
+    *,
+    request_host: str,
+    scheme: str,
+    snapshot: Snapshot,
+    ports: Collection[int | None],
+    debug: bool,
+) -> str | None:
+    """`value` as the absolute URL of a page an application protects, or None.
+
+    Where "Sign in again" leads after a logout: `value` (a `redirect_url`, or the `Referer` of
+    the page that linked to the logout) passes `safe_redirect_url` as on the login page, with a
+    relative path read on `request_host` (canonical `host[:port]`), and must then be a page the
+    gate decides for some application: any other page would not sign anyone in, and a path with
+    several readings, or one of the gate's own endpoints (the logout itself), is refused.
+    The URL returned is rebuilt from its checked parts, never the text as sent.
+    """
+    safe = safe_redirect_url(
+        value,
+        app_host=request_host,
+        scheme=scheme,
+        snapshot=snapshot,
+        ports=ports,
+        debug=debug,
+        fallback="",
+    )
+    if not safe:
+        return None
+    absolute = f"{scheme}://{request_host}{safe}" if safe.startswith("/") else safe
+    parts = urlsplit(absolute)
+    # The gate sees the decoded path (Django's `path_info`): placed as it will be placed.
+    placed = place_request(parts.netloc, unquote(parts.path), snapshot)
+    return absolute if isinstance(placed, CompiledApplication) else None
 
 
 def application_root(domain: str) -> str:

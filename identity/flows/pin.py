@@ -6,8 +6,9 @@ HMAC keyed by SECRET_KEY: a copy of the database alone does not reveal it, and a
 cannot be searched without the key. Sending is throttled per address and per client IP; wrong
 codes are budgeted per client, per address, per application and overall (`verify_pin`, and
 docs/security.md for the bound they give). An address that no policy of the application could
-allow gets no email, but the page says the same thing either way (Access: "A code has been
-emailed to you"), so it tells nobody who may enter.
+allow gets no email, but the page says the same thing either way ("A code is on its way to
+<address> if that address may sign in"), so it tells nobody who may enter; the server log says
+that no email went out, and why (`_not_sent`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ MAX_ATTEMPTS = 5
 INVALID_CODE = "That code is not valid."
 THROTTLED = "Too many codes were requested. Wait a few minutes and try again."
 CHECKS_PAUSED = "Too many wrong codes were entered. Wait a few minutes and try again."
+# Why no email went out, in the server log (never on the page).
+NOT_SENT_NOT_ALLOWED = "no policy of the application allows this address"
+NOT_SENT_THROTTLED_ADDRESS = "too many codes were asked for this address"
+NOT_SENT_THROTTLED_IP = "too many codes were asked from this client's network"
+NOT_SENT_MAIL_FAILED = "the email could not be handed to the mail server"
 # Stored for an address that gets no email: no code's HMAC (64 hex digits) is ever equal to it.
 UNUSABLE_CODE_HASH = "!unusable"
 
@@ -117,6 +123,14 @@ def request_pin(
     address_count = PIN_SEND_PER_ADDRESS.hit(email, now=now)
     ip_count = PIN_SEND_PER_IP.hit(throttle_key_for_ip(ip), now=now) if ip is not None else 0
     if address_count > PIN_SEND_PER_ADDRESS.limit or ip_count > PIN_SEND_PER_IP.limit:
+        _not_sent(
+            NOT_SENT_THROTTLED_ADDRESS
+            if address_count > PIN_SEND_PER_ADDRESS.limit
+            else NOT_SENT_THROTTLED_IP,
+            email=email,
+            application_name=application.name if application is not None else None,
+            flow_id=flow_id,
+        )
         return PinRequestOutcome.THROTTLED
     eligible = address_may_pass(
         snapshot, application, email=email, provider=provider, ip=ip, country=country
@@ -182,9 +196,47 @@ def issue_pin(
                 detail={"login_method": login_method},
             )
     if not eligible:
-        logger.info("PIN not sent: no policy allows the address", extra={"flow": flow_id})
+        _not_sent(
+            NOT_SENT_NOT_ALLOWED,
+            email=email,
+            application_name=application_name,
+            flow_id=flow_id,
+        )
         return
-    _pin_message(email=email, code=code, application_name=application_name).send()
+    try:
+        _pin_message(email=email, code=code, application_name=application_name).send()
+    except Exception as error:
+        _not_sent(
+            f"{NOT_SENT_MAIL_FAILED} ({type(error).__name__}: {error})",
+            email=email,
+            application_name=application_name,
+            flow_id=flow_id,
+            level=logging.WARNING,
+        )
+        raise  # the task fails, and its runner says so too
+
+
+def _not_sent(
+    reason: str,
+    *,
+    email: str,
+    application_name: str | None,
+    flow_id: str,
+    level: int = logging.INFO,
+) -> None:
+    """Say in the server log that no code went out to `email`, and why.
+
+    The visitor's page is the same either way (it must not tell who may sign in): this line is
+    where an administrator finds why someone's code never arrived.
+    """
+    logger.log(
+        level,
+        "no PIN email sent to %s for %s: %s",
+        email,
+        application_name or "the login host's page",
+        reason,
+        extra={"flow": flow_id},
+    )
 
 
 def _pins_of_flow(*, flow_id: str, email: str, application_id: int | None) -> QuerySet[OneTimePin]:

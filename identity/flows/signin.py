@@ -68,6 +68,13 @@ class Flow:
         return f"{self.scheme}://{self.app_host}" if self.app_host else ""
 
     @property
+    def return_url(self) -> str:
+        """The page the sign-in returns to, as an absolute URL on the application host."""
+        if self.redirect_url.startswith("/"):
+            return f"{self.app_origin}{self.redirect_url}"
+        return self.redirect_url
+
+    @property
     def page_url(self) -> str:
         """This flow's login page on the login host (where "try again" goes)."""
         if self.application is None:
@@ -227,7 +234,9 @@ def _refuse(
         ip=client_ip(request),
         detail={"reason": verdict.reason, "login_method": person.login_method, "sso": sso},
     )
-    return deny_response(request, application=flow.application, email=person.email)
+    return deny_response(
+        request, application=flow.application, email=person.email, return_url=flow.return_url
+    )
 
 
 def complete_sign_in(

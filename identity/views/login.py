@@ -177,17 +177,7 @@ def validated_flow(request: HttpRequest, app_host: str | None, params: Mapping[s
         )
         raise InvalidFlow(HttpResponseRedirect(url))
     state = str(params.get("state", ""))
-    if not STATE_PATTERN.fullmatch(state):
-        if request.method not in ("GET", "HEAD"):
-            raise InvalidFlow(message_page(request, INVALID_LINK, status=400))
-        # No state: back to the application, whose gate starts a fresh flow with one.
-        target = (
-            redirect_url
-            if not redirect_url.startswith("/")
-            else (f"{scheme}://{app_host}{redirect_url}")
-        )
-        raise InvalidFlow(HttpResponseRedirect(target))
-    return Flow(
+    flow = Flow(
         snapshot=snapshot,
         scheme=scheme,
         login_host=login_host,
@@ -198,6 +188,12 @@ def validated_flow(request: HttpRequest, app_host: str | None, params: Mapping[s
         kid=kid,
         raw_redirect_url=raw_redirect,
     )
+    if not STATE_PATTERN.fullmatch(state):
+        if request.method not in ("GET", "HEAD"):
+            raise InvalidFlow(message_page(request, INVALID_LINK, status=400))
+        # No state: back to the application, whose gate starts a fresh flow with one.
+        raise InvalidFlow(HttpResponseRedirect(flow.return_url))
+    return flow
 
 
 def flow_cookie_value(request: HttpRequest) -> str | None:

@@ -4,6 +4,13 @@ As in Access, it revokes the sign-in's sessions across all applications (every t
 its identity nonce is refused by every process within a second) and clears this host's cookies;
 on an application host it also links to the login host's logout, whose org cookie it cannot
 clear itself. GET and POST both work: signing someone out is harmless.
+
+The page never dead-ends: "Sign in again" leads back to the application the person came from
+when it is known (`redirect_url`, else the `Referer` of the page that linked here), validated
+as every redirect target is (`identity.redirects.application_page_url`), else to the login
+host's root. With `sign_in_again=1` (the deny page's "Try another account") the browser goes
+straight there after signing out, through the login host's logout first, so that its org cookie
+is gone too and the sign-in page asks who is signing in.
 """
 
 from __future__ import annotations
@@ -11,20 +18,31 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.loader import render_to_string
 
 from identity.claims import AccessClaims, TokenError
 from identity.clients import client_ip
+from identity.conf import conf
 from identity.cookies import CF_AUTHORIZATION, clear_access_cookies, cookie_values
 from identity.crosssite import refuse_cross_site
 from identity.events import record_event
 from identity.flows.signin import is_secure
-from identity.hosts import request_scheme
-from identity.login_urls import login_host_for, logout_url
+from identity.hosts import parse_authority, request_scheme, served_ports
+from identity.login_urls import (
+    LOGIN_PATH,
+    LOGOUT_REDIRECT_PARAMETER,
+    SIGN_IN_AGAIN_PARAMETER,
+    login_host_for,
+    logout_back_to,
+    logout_url,
+)
 from identity.models import AuthEvent
+from identity.redirects import application_page_url
 from identity.sessions import sessions_revoke_for_nonce
 from identity.tokens import issuer_for, verify_access_token
+from policies.snapshot import get_snapshot
 
 logger = logging.getLogger("accessproject.access")
 
@@ -56,6 +74,41 @@ def _signed_in_claims(request: HttpRequest, issuer: str) -> list[AccessClaims]:
     return found
 
 
+def _came_from(request: HttpRequest, *, scheme: str) -> str | None:
+    """The application page the person came from, checked, or None when it is not known.
+
+    An explicit `redirect_url` decides alone (a refused one is not replaced by the Referer)."""
+    params = request.POST if request.method == "POST" else request.GET
+    value = params.get(LOGOUT_REDIRECT_PARAMETER)
+    if value is None:
+        value = request.META.get("HTTP_REFERER")
+    if not value:
+        return None
+    authority = parse_authority(request.get_host(), scheme=scheme)
+    if authority is None:
+        return None
+    try:
+        snapshot = get_snapshot()
+    except Exception:
+        # Signing out goes on without the configuration; only the way back is unknown.
+        logger.exception("logout: the configuration cannot be loaded to check the way back")
+        return None
+    return application_page_url(
+        value,
+        request_host=str(authority),
+        scheme=scheme,
+        snapshot=snapshot,
+        ports=served_ports(authority),
+        debug=settings.DEBUG,
+    )
+
+
+def sign_in_elsewhere_url(*, scheme: str, login_host: str) -> str:
+    """Where "Sign in again" leads when no application is known: the login host's root (with
+    `ACCESS_TEAM_DOMAIN`), else this host's own sign-in page."""
+    return f"{scheme}://{login_host}/" if conf.team_domain else LOGIN_PATH
+
+
 @refuse_cross_site
 def logout(request: HttpRequest) -> HttpResponseBase:
     """Revoke the sign-in everywhere, clear this host's cookies, say so."""
@@ -75,15 +128,36 @@ def logout(request: HttpRequest) -> HttpResponseBase:
             ip=client_ip(request),
             detail={"host": request_host},
         )
-    body = render_to_string(
-        "identity/signed_out.html",
-        {
-            "login_host_logout_url": logout_url(scheme=scheme, host=login_host)
-            if login_host != request_host
-            else "",
-        },
-        request=request,
-    )
-    response = HttpResponse(body)
+    came_from = _came_from(request, scheme=scheme)
+    params = request.POST if request.method == "POST" else request.GET
+    on_login_host = login_host == request_host
+    response: HttpResponse
+    # Only an explicit target goes straight on; a Referer alone only fills in the link.
+    if (
+        came_from is not None
+        and LOGOUT_REDIRECT_PARAMETER in params
+        and params.get(SIGN_IN_AGAIN_PARAMETER) == "1"
+    ):
+        next_url = (
+            came_from
+            if on_login_host
+            else logout_back_to(
+                logout_url(scheme=scheme, host=login_host), came_from, sign_in_again=True
+            )
+        )
+        response = HttpResponseRedirect(next_url)
+    else:
+        body = render_to_string(
+            "identity/signed_out.html",
+            {
+                "login_host_logout_url": ""
+                if on_login_host
+                else logout_back_to(logout_url(scheme=scheme, host=login_host), came_from),
+                "sign_in_again_url": came_from
+                or sign_in_elsewhere_url(scheme=scheme, login_host=login_host),
+            },
+            request=request,
+        )
+        response = HttpResponse(body)
     clear_access_cookies(response, secure=is_secure(request))
     return response

@@ -1,6 +1,7 @@
 """One-time PIN: sending, anti-enumeration, expiry, single use, attempts, throttles."""
 
 import logging
+import re
 from datetime import timedelta
 from unittest import mock
 
@@ -51,7 +52,7 @@ def test_sending_a_code_emails_it_in_text_and_html(flow, mailoutbox):
     flow.open()
     response = flow.send_pin("Ann@Example.com")
     assert response.status_code == 200
-    assert b"A code has been emailed to you" in response.content
+    assert b"A code is on its way to <strong>" in response.content
     assert b'<label for="id_code">Code</label>' in response.content
     [message] = mailoutbox
     assert message.to == ["ann@example.com"]
@@ -76,7 +77,7 @@ def test_an_address_no_policy_allows_gets_the_same_page_and_no_email(flow, mailo
     allowed = flow.send_pin("ann@example.com")
     refused = flow.send_pin("eve@elsewhere.test")
     assert refused.status_code == allowed.status_code == 200
-    assert b"A code has been emailed to you" in refused.content
+    assert b"A code is on its way to <strong>" in refused.content
     assert len(mailoutbox) == 1
     # Only a PIN that can never match, so that checking a code costs the same for any address.
     refused_pins = OneTimePin.objects.filter(email="eve@elsewhere.test")
@@ -313,7 +314,7 @@ def test_a_pin_that_cannot_be_emailed_is_logged_and_the_page_still_answers(
         response = flow.send_pin()
 
     assert response.status_code == 200
-    assert b"A code has been emailed to you" in response.content
+    assert b"A code is on its way to <strong>" in response.content
     [failure] = [record for record in caplog.records if record.levelno == logging.ERROR]
     assert "identity.flows.pin.issue_pin" in failure.getMessage()
     assert failure.exc_info is not None
@@ -360,3 +361,123 @@ def test_sign_in_waits_with_503_when_the_throttle_cache_is_unreachable(flow, mai
     assert response.status_code == 503
     assert b"Sign-in is unavailable right now" in response.content
     assert mailoutbox == []
+
+
+# --- the page after asking for a code, and the log line when no email went out -----------------
+
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+
+
+def _same_apart_from(response, address: str) -> str:
+    """The page with the address replaced, and the CSRF token's per-render mask left out (Django
+    masks the same token differently in every response)."""
+    body = CSRF_FIELD.sub('name="csrfmiddlewaretoken" value=""', response.content.decode())
+    assert address in body
+    return body.replace(address, "ADDRESS")
+
+
+def _cookie_attributes(response) -> dict[str, dict[str, object]]:
+    return {
+        name: {key: value for key, value in morsel.items() if value}
+        for name, morsel in response.cookies.items()
+    }
+
+
+def test_the_page_is_byte_identical_whether_or_not_the_address_may_enter(flow, mailoutbox):
+    flow.open()
+    flow.send_pin("warm@example.com")  # the flow cookie exists before either request
+    allowed = flow.send_pin("ann@example.com")
+    refused = flow.send_pin("eve@example.org")  # as long as the other: Content-Length alike
+
+    assert [message.to for message in mailoutbox] == [["warm@example.com"], ["ann@example.com"]]
+    assert refused.status_code == allowed.status_code == 200
+    assert _same_apart_from(refused, "eve@example.org") == _same_apart_from(
+        allowed, "ann@example.com"
+    )
+    assert sorted(refused.headers.items()) == sorted(allowed.headers.items())
+    assert _cookie_attributes(refused) == _cookie_attributes(allowed)
+
+
+def test_the_page_says_which_address_and_what_to_do_if_nothing_arrives(flow):
+    flow.open()
+    response = flow.send_pin("eve@elsewhere.test")
+    text = response.content.decode()
+
+    assert (
+        "A code is on its way to <strong>eve@elsewhere.test</strong> if that address may sign in"
+        " to Wiki."
+    ) in text
+    assert "<h2>No email?</h2>" in text
+    assert "Look in your spam or junk folder too." in text
+    assert '<input type="hidden" name="step" value="send_pin">' in text
+    assert '<button type="submit" class="secondary">Send a new code</button>' in text
+    assert ">Use another email address</a>" in text
+    # Why no email went out is for the server log only.
+    assert "policy" not in text
+
+
+def test_the_log_says_no_email_went_out_because_no_policy_allows_the_address(flow, caplog):
+    flow.open()
+    with caplog.at_level(logging.INFO, logger="accessproject.identity"):
+        flow.send_pin("eve@elsewhere.test")
+
+    [line] = [r for r in caplog.records if r.getMessage().startswith("no PIN email sent")]
+    assert line.getMessage() == (
+        "no PIN email sent to eve@elsewhere.test for Wiki: "
+        "no policy of the application allows this address"
+    )
+    assert line.levelno == logging.INFO
+
+
+def test_an_emailed_code_leaves_no_such_log_line(flow, caplog, mailoutbox):
+    flow.open()
+    with caplog.at_level(logging.INFO, logger="accessproject.identity"):
+        flow.send_pin("ann@example.com")
+
+    assert len(mailoutbox) == 1
+    assert not [r for r in caplog.records if r.getMessage().startswith("no PIN email sent")]
+
+
+def test_the_log_says_no_email_went_out_because_of_the_address_throttle(flow, caplog):
+    for _ in range(5):
+        flow.send_pin()
+    with caplog.at_level(logging.INFO, logger="accessproject.identity"):
+        response = flow.send_pin()
+
+    assert response.status_code == 429
+    [line] = [r for r in caplog.records if r.getMessage().startswith("no PIN email sent")]
+    assert line.getMessage() == (
+        "no PIN email sent to ann@example.com for Wiki: too many codes were asked for this address"
+    )
+
+
+def test_the_log_says_no_email_went_out_because_of_the_network_throttle(flow, caplog):
+    for number in range(20):
+        flow.send_pin(f"person{number}@example.com")
+    with caplog.at_level(logging.INFO, logger="accessproject.identity"):
+        flow.send_pin("last@example.com")
+
+    [line] = [r for r in caplog.records if r.getMessage().startswith("no PIN email sent")]
+    assert line.getMessage() == (
+        "no PIN email sent to last@example.com for Wiki: "
+        "too many codes were asked from this client's network"
+    )
+
+
+def test_the_log_says_no_email_went_out_when_the_mail_server_refuses(flow, caplog):
+    flow.open()
+    with (
+        caplog.at_level(logging.INFO, logger="accessproject.identity"),
+        mock.patch.object(
+            EmailMultiAlternatives, "send", side_effect=ConnectionRefusedError("no SMTP server")
+        ),
+    ):
+        response = flow.send_pin()
+
+    assert b"no SMTP server" not in response.content
+    [line] = [r for r in caplog.records if r.getMessage().startswith("no PIN email sent")]
+    assert line.getMessage() == (
+        "no PIN email sent to ann@example.com for Wiki: the email could not be handed to the"
+        " mail server (ConnectionRefusedError: no SMTP server)"
+    )
+    assert line.levelno == logging.WARNING
