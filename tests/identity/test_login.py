@@ -1,5 +1,6 @@
 """The login page: what it shows, and how it treats the flow parameters."""
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -134,3 +135,55 @@ def test_login_host_page_offers_sign_in_without_an_application(db):
     assert "<h1>Sign in</h1>" in html
     assert "Send me a code" in html
     assert '<form method="post" action="/cdn-cgi/access/login">' in html
+
+
+# --- error messages tied to their fields -------------------------------------------------------
+
+
+def _input(html: str, field_id: str) -> str:
+    found = re.search(rf'<input [^>]*id="{field_id}"[^>]*>', html)
+    assert found is not None, html
+    return found.group(0)
+
+
+INVALID = 'aria-invalid="true" aria-describedby="form-error"'
+
+
+def test_a_fresh_page_marks_no_field_invalid(flow):
+    html = flow.open().content.decode()
+
+    assert 'aria-invalid="true"' not in html
+    assert 'id="form-error"' not in html
+
+
+def test_an_invalid_address_is_announced_on_the_email_field_alone(flow):
+    flow.open()
+    response = flow.send_pin("not an address")
+    html = response.content.decode()
+
+    assert response.status_code == 400
+    assert '<p class="error" role="alert" id="form-error">Enter a valid email address.</p>' in html
+    assert INVALID in _input(html, "id_email")
+    assert "aria-invalid" not in _input(html, "id_password")
+    assert "aria-invalid" not in _input(html, "id_username")
+
+
+def test_a_wrong_password_is_announced_on_the_password_form_alone(flow):
+    flow.open()
+    response = flow.password("nobody", "wrong")
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert 'id="form-error"' in html
+    assert INVALID in _input(html, "id_username")
+    assert INVALID in _input(html, "id_password")
+    assert "aria-invalid" not in _input(html, "id_email")
+
+
+def test_every_visible_field_has_its_label(flow):
+    html = flow.open().content.decode()
+    visible = re.findall(r'<input (?![^>]*type="hidden")[^>]*id="([^"]+)"', html)
+
+    assert visible == ["id_email", "id_username", "id_password"]
+    for field_id in visible:
+        assert f'<label for="{field_id}">' in html

@@ -481,3 +481,20 @@ def test_the_log_says_no_email_went_out_when_the_mail_server_refuses(flow, caplo
         " mail server (ConnectionRefusedError: no SMTP server)"
     )
     assert line.levelno == logging.WARNING
+
+
+def test_a_wrong_code_is_announced_on_the_code_field(flow, mailoutbox):
+    flow.send_pin()
+    response = flow.verify_pin(_other_code(code_from(mailoutbox[0])))
+    text = response.content.decode()
+
+    assert f'<p class="error" role="alert" id="id_code_error">{INVALID_CODE}</p>' in text
+    assert 'aria-describedby="id_code_hint id_code_error" aria-invalid="true"' in text
+
+
+def test_before_any_wrong_code_the_field_is_described_by_its_hint_alone(flow):
+    text = flow.send_pin().content.decode()
+
+    assert '<p class="hint" id="id_code_hint">The six digits in the email.</p>' in text
+    assert 'aria-describedby="id_code_hint">' in text
+    assert 'aria-invalid="true"' not in text
