@@ -27,7 +27,7 @@ from pathlib import Path
 
 import django
 
-from tests.identity.providers.openid_provider import cache_root
+from tests.npm import cache_root
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("accessproject", "common", "policies", "identity")

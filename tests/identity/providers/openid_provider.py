@@ -1,8 +1,7 @@
 """A real OpenID Provider for the tests: the npm package `oidc-provider`, on loopback.
 
-`oidc_provider_dir()` installs the pinned version with `npm install` from the registry into a
-cache directory outside the repository (`$XDG_CACHE_HOME/accessproject-tests`, else
-`~/.cache/accessproject-tests`), once per version, under a file lock so parallel runs share it.
+`oidc_provider_dir()` installs the pinned version from the npm registry into the tests' cache
+folder (`tests.npm.installed_npm_package`), once per version.
 `OpenIdProvider` starts `op.mjs` there with the clients and users a test gives, reads the
 issuer it prints, drives its own sign-in pages the way a person's browser would (`sign_in`),
 switches how it misbehaves (`misbehave`) and stops it.
@@ -13,7 +12,6 @@ Without node or npm the tests skip, except where they are required (`CI` or
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -22,11 +20,13 @@ import subprocess
 from collections.abc import Mapping
 from html import unescape
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
+
+from tests.npm import installed_npm_package
 
 OIDC_PROVIDER_VERSION = "9.13.3"
 SCRIPT = Path(__file__).with_name("op.mjs")
@@ -38,48 +38,20 @@ def required() -> bool:
     return bool(os.environ.get("CI")) or os.environ.get("ACCESS_REQUIRE_OIDC_PROVIDER") == "1"
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     if required():
         pytest.fail(f"the OpenID Provider cannot run: {reason}", pytrace=False)
     pytest.skip(f"the OpenID Provider cannot run: {reason}")
 
 
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "accessproject-tests"
-
-
 def oidc_provider_dir() -> Path:
     """A directory whose node_modules holds oidc-provider (installed there once)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        unavailable("node and npm are not installed")
-    directory = cache_root() / f"oidc-provider-{OIDC_PROVIDER_VERSION}"
-    directory.mkdir(parents=True, exist_ok=True)
-    marker = directory / "node_modules" / "oidc-provider" / "package.json"
-    with (directory / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not marker.exists():
-            (directory / "package.json").write_text(
-                json.dumps(
-                    {
-                        "name": "accessproject-test-openid-provider",
-                        "private": True,
-                        "type": "module",
-                        "dependencies": {"oidc-provider": OIDC_PROVIDER_VERSION},
-                    }
-                )
-            )
-            result = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=directory,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            if result.returncode != 0 or not marker.exists():
-                unavailable(f"npm install oidc-provider failed: {result.stderr[-2000:]}")
+    directory = installed_npm_package(
+        "oidc-provider",
+        OIDC_PROVIDER_VERSION,
+        unavailable=unavailable,
+        package_fields={"type": "module"},
+    )
     # ES modules resolve imports next to the script: it runs from the cache directory.
     shutil.copyfile(SCRIPT, directory / SCRIPT.name)
     return directory

@@ -1,0 +1,160 @@
+"""axe-core finds no WCAG 2.2 A/AA violation on the sign-in pages, light and dark; the pages
+work from the keyboard, with a visible focus.
+
+Each entry of `PAGES` brings a fresh browser to one page (in one state); the test then runs
+axe-core there in both colour schemes (tests/browser/accessibility.py). A new page is one more
+entry: `"name": lambda page, context, project: page.goto(...)`.
+"""
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from identity.login_urls import LOGOUT_PATH
+from tests.browser.accessibility import assert_accessible
+from tests.browser.flows import (
+    app_url,
+    issue_app_token,
+    new_marker,
+    read_pin,
+    request_pin,
+    set_app_cookie,
+    submit_password,
+    submit_pin,
+)
+from tests.browser.scenario_config import ADA, GRACE, MALLORY, PLAIN, Person
+from tests.browser.servers import API_HOST, LOGIN_HOST, ProjectServer
+
+pytestmark = pytest.mark.browser
+
+Opener = Callable[[Page, BrowserContext, ProjectServer], object]
+
+
+def _login(page: Page, context: BrowserContext, project: ProjectServer) -> None:
+    page.goto(app_url(project, PLAIN, new_marker()))
+    expect(page.get_by_label("Email")).to_be_visible()
+
+
+def _login_with_an_invalid_address(page: Page, context: BrowserContext, project: ProjectServer):
+    _login(page, context, project)
+    request_pin(page, "someone@example")  # valid to the browser, refused by the server
+    expect(page.get_by_role("alert")).to_have_text("Enter a valid email address.")
+
+
+def _login_with_a_wrong_password(page: Page, context: BrowserContext, project: ProjectServer):
+    _login(page, context, project)
+    submit_password(page, Person(email=ADA.email, username=ADA.username, password="wrong"))
+    expect(page.get_by_role("alert")).to_be_visible()
+
+
+def _pin_sent(page: Page, context: BrowserContext, project: ProjectServer) -> None:
+    _login(page, context, project)
+    request_pin(page, GRACE.email)
+    expect(page.get_by_label("Code")).to_be_visible()
+
+
+def _pin_entry_with_a_wrong_code(page: Page, context: BrowserContext, project: ProjectServer):
+    _pin_sent(page, context, project)
+    code = read_pin(project.outbox, GRACE.email)
+    submit_pin(page, f"{(int(code) + 1) % 1_000_000:06d}")
+    expect(page.get_by_role("alert")).to_have_text("That code is not valid.")
+
+
+def _deny(page: Page, context: BrowserContext, project: ProjectServer) -> None:
+    token = issue_app_token(project, MALLORY, [PLAIN], expired=False)
+    set_app_cookie(context, project, API_HOST, token)
+    page.goto(app_url(project, PLAIN, new_marker()))
+    expect(page.get_by_role("heading", name="Access denied")).to_be_visible()
+
+
+def _signed_out(page: Page, context: BrowserContext, project: ProjectServer) -> None:
+    page.goto(project.url(API_HOST, LOGOUT_PATH))
+    expect(page.get_by_role("link", name="Sign in again")).to_be_visible()
+
+
+def _signed_out_on_the_login_host(page: Page, context: BrowserContext, project: ProjectServer):
+    page.goto(project.url(LOGIN_HOST, LOGOUT_PATH))
+    expect(page.get_by_role("link", name="Sign in again")).to_be_visible()
+
+
+def _login_host_home(page: Page, context: BrowserContext, project: ProjectServer) -> None:
+    page.goto(project.url(LOGIN_HOST, "/"))
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+PAGES: dict[str, Opener] = {
+    "login": _login,
+    "login, invalid address": _login_with_an_invalid_address,
+    "login, wrong password": _login_with_a_wrong_password,
+    "PIN sent": _pin_sent,
+    "PIN entry, wrong code": _pin_entry_with_a_wrong_code,
+    "deny": _deny,
+    "signed out": _signed_out,
+    "signed out, login host": _signed_out_on_the_login_host,
+    "login host home": _login_host_home,
+}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_axe_core_finds_no_violation_light_or_dark(
+    name: str, page: Page, browser_context: BrowserContext, project: ProjectServer
+):
+    PAGES[name](page, browser_context, project)
+
+    assert_accessible(page)
+
+
+def _focused(page: Page) -> dict[str, str]:
+    return page.evaluate(
+        """() => {
+            const element = document.activeElement;
+            const style = getComputedStyle(element);
+            return {
+                what: element.id || element.textContent.trim(),
+                outline: `${style.outlineStyle} ${style.outlineWidth}`,
+            };
+        }"""
+    )
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_login_page_is_used_from_the_keyboard_with_a_visible_focus(
+    page: Page, browser_context: BrowserContext, project: ProjectServer, scheme: str
+):
+    page.emulate_media(color_scheme=scheme)
+    _login(page, browser_context, project)
+    order = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        focused = _focused(page)
+        order.append(focused["what"])
+        assert focused["outline"] == "solid 3px", focused
+
+    assert order == ["id_email", "Send me a code", "id_username", "id_password", "Sign in"]
+
+
+def test_the_pin_can_be_asked_for_and_entered_from_the_keyboard(
+    page: Page, browser_context: BrowserContext, project: ProjectServer
+):
+    _login(page, browser_context, project)
+    page.keyboard.press("Tab")
+    page.keyboard.type(GRACE.email)
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Code")).to_be_focused()  # the code field takes the focus
+
+    page.keyboard.type("000000")
+    page.keyboard.press("Tab")
+
+    assert _focused(page)["what"] == "Sign in"
+
+
+def test_sign_in_again_is_reached_from_the_keyboard(
+    page: Page, browser_context: BrowserContext, project: ProjectServer
+):
+    _signed_out_on_the_login_host(page, browser_context, project)
+
+    page.keyboard.press("Tab")
+
+    focused = _focused(page)
+    assert focused == {"what": "Sign in again", "outline": "solid 3px"}
