@@ -78,6 +78,11 @@ def _signed_out_on_the_login_host(page: Page, context: BrowserContext, project: 
     expect(page.get_by_role("link", name="Sign in again")).to_be_visible()
 
 
+def _invalid_sign_in_link(page: Page, context: BrowserContext, project: ProjectServer):
+    page.goto(project.url(LOGIN_HOST, f"/cdn-cgi/access/login/{API_HOST}:{project.port}?kid=x"))
+    expect(page.get_by_role("heading", name="Cannot continue")).to_be_visible()
+
+
 def _login_host_home(page: Page, context: BrowserContext, project: ProjectServer) -> None:
     page.goto(project.url(LOGIN_HOST, "/"))
     expect(page.get_by_role("heading", level=1)).to_be_visible()
@@ -93,6 +98,7 @@ PAGES: dict[str, Opener] = {
     "signed out": _signed_out,
     "signed out, login host": _signed_out_on_the_login_host,
     "login host home": _login_host_home,
+    "invalid sign-in link": _invalid_sign_in_link,
 }
 
 
