@@ -235,6 +235,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Applications and identity providers both have a `type`: one enum name each.
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationTypeEnum": "policies.api.schemas.APPLICATION_TYPES",
+        "IdentityProviderTypeEnum": "policies.api.schemas.IDENTITY_PROVIDER_TYPES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",  # drf-spectacular's default
         "accessproject.apidocs.describe_path_ids",

@@ -89,8 +89,16 @@ class ApplicationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = ApplicationForm
     inlines = [PolicyInline]
     change_list_template = "admin/policies/application/change_list.html"
-    list_display = ["name", "domain", "session_duration", "same_site_cookie_attribute", "aud"]
+    list_display = [
+        "name",
+        "type",
+        "domain",
+        "session_duration",
+        "same_site_cookie_attribute",
+        "aud",
+    ]
     list_filter = [
+        "type",
         "same_site_cookie_attribute",
         "options_preflight_bypass",
         "enable_binding_cookie",
@@ -100,7 +108,8 @@ class ApplicationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     readonly_fields = ["aud"]
     filter_horizontal = ["allowed_idps"]
     fieldsets = [
-        ("Basics", {"fields": ["name", "domain", "aud"]}),
+        ("Basics", {"fields": ["name", "type", "domain", "aud"]}),
+        ("App Launcher", {"fields": ["app_launcher_visible", "logo_url"]}),
         ("Destinations", {"fields": ["destinations"]}),
         (
             "Session and cookies",

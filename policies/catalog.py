@@ -60,6 +60,8 @@ class Catalog:
     identity_provider_ids: Mapping[str, str] = field(default_factory=dict)
     policies: tuple[PolicyUse, ...] = ()
     application_patterns: tuple[tuple[str, str], ...] = ()
+    # Names of the applications of type `app_launcher` (at most one is valid).
+    app_launchers: tuple[str, ...] = ()
 
     @classmethod
     def from_database(cls) -> Catalog:
@@ -78,7 +80,11 @@ class Catalog:
             for policy in Policy.objects.select_related("application")
         )
         patterns: list[tuple[str, str]] = []
+        launchers: list[str] = []
         for application in Application.objects.all():
+            if application.type == Application.Type.APP_LAUNCHER:
+                launchers.append(application.name)
+                continue
             destinations = application.destinations
             more = destinations if isinstance(destinations, list) else []
             patterns.append((application.name, application.domain))
@@ -92,6 +98,7 @@ class Catalog:
             },
             policies=policies,
             application_patterns=tuple(patterns),
+            app_launchers=tuple(launchers),
         )
 
     @cached_property

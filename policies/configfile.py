@@ -384,9 +384,13 @@ def _final_catalog(desired: dict[str, list[dict[str, Any]]], *, prune: bool) -> 
     groups.update({item["name"]: _rules(_group_values(item)) for item in desired["groups"]})
     policies = [use for use in stored.policies if keep("applications", use.application)]
     patterns = [pair for pair in stored.application_patterns if keep("applications", pair[0])]
+    launchers = [name for name in stored.app_launchers if keep("applications", name)]
     for item in desired["applications"]:
         values = _application_values(item)
-        patterns.extend((item["name"], text) for text in _pattern_texts(values))
+        if values.get("type") == Application.Type.APP_LAUNCHER:
+            launchers.append(item["name"])
+        else:
+            patterns.extend((item["name"], text) for text in _pattern_texts(values))
         policies.extend(
             PolicyUse(
                 application=item["name"],
@@ -410,6 +414,7 @@ def _final_catalog(desired: dict[str, list[dict[str, Any]]], *, prune: bool) -> 
         identity_provider_ids=_final_provider_ids(desired, prune=prune),
         policies=tuple(policies),
         application_patterns=tuple(patterns),
+        app_launchers=tuple(launchers),
     )
 
 

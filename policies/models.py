@@ -113,9 +113,23 @@ class Application(models.Model):
         LAX = "lax", "Lax"
         STRICT = "strict", "Strict"
 
+    class Type(models.TextChoices):
+        # As Access's `type`: a protected host/path, or the App Launcher (at most one), whose
+        # policies decide who may open the launcher at `/` on the login host.
+        SELF_HOSTED = "self_hosted", "Self-hosted"
+        APP_LAUNCHER = "app_launcher", "App Launcher"
+
     name = models.CharField(max_length=350, unique=True)
+    type = models.CharField(
+        max_length=20,
+        choices=Type.choices,
+        default=Type.SELF_HOSTED,
+        help_text="App Launcher: its policies decide who may open the launcher; it has no domain.",
+    )
     domain = models.CharField(
-        max_length=255, help_text="Primary host and optional path, e.g. app.example.com/api."
+        max_length=255,
+        blank=True,
+        help_text="Primary host and optional path, e.g. app.example.com/api.",
     )
     destinations = models.JSONField(
         default=list,
@@ -169,11 +183,30 @@ class Application(models.Model):
         default=False,
         help_text="People without a second factor are taken through enrolling one at sign-in.",
     )
+    app_launcher_visible = models.BooleanField(
+        default=True,
+        help_text="Show a tile in the App Launcher to people who may open it (reaching the "
+        "application does not depend on it).",
+    )
+    logo_url = models.CharField(
+        max_length=2048,
+        blank=True,
+        default="",
+        help_text="The tile's logo in the App Launcher: an https:// image URL; empty means none.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["type"],
+                condition=models.Q(type="app_launcher"),
+                name="application_one_app_launcher",
+                violation_error_message="There is one App Launcher already; change that one.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -17,6 +17,7 @@ def application_fields(application: Application) -> dict[str, Any]:
     """An application's fields by their public names (`allowed_idps` as sorted names)."""
     return {
         "name": application.name,
+        "type": application.type,
         "domain": application.domain,
         "destinations": list(application.destinations or []),
         "session_duration": application.session_duration,
@@ -34,6 +35,8 @@ def application_fields(application: Application) -> dict[str, Any]:
         "allowed_idps": application_idp_names(application),
         "auto_redirect_to_identity": application.auto_redirect_to_identity,
         "require_second_factor_enrolment": application.require_second_factor_enrolment,
+        "app_launcher_visible": application.app_launcher_visible,
+        "logo_url": application.logo_url,
     }
 
 

@@ -60,6 +60,7 @@ class ApplicationFields(TypedDict, total=False):
     """Application fields by their public names (docs/architecture.md, The wire contract)."""
 
     name: str
+    type: str
     domain: str
     destinations: list[str]
     session_duration: str
@@ -77,6 +78,8 @@ class ApplicationFields(TypedDict, total=False):
     allowed_idps: list[str]
     auto_redirect_to_identity: bool
     require_second_factor_enrolment: bool
+    app_launcher_visible: bool
+    logo_url: str
 
 
 class PolicyFields(TypedDict, total=False):

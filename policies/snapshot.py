@@ -81,6 +81,8 @@ class CompiledApplication:
     auto_redirect_to_identity: bool
     require_second_factor_enrolment: bool
     policies: tuple[CompiledPolicy, ...]
+    app_launcher_visible: bool = True
+    logo_url: str = ""
 
     @property
     def only_service_auth(self) -> bool:
@@ -164,6 +166,12 @@ class Snapshot:
         default_factory=lambda: ApplicationIndex([]), repr=False
     )
     _by_host: dict[str, tuple[CompiledApplication, ...]] = field(default_factory=dict, repr=False)
+    # The application of type `app_launcher`, whose policies decide who may open the App
+    # Launcher; it protects no pattern, so it is in none of the above.
+    app_launcher: CompiledApplication | None = None
+    # The applications that may have a tile in the App Launcher (`app_launcher_visible`), in
+    # name order; who sees which is decided per person, with `decide`.
+    launcher_applications: tuple[CompiledApplication, ...] = ()
 
     def match(self, host: str, path: str) -> tuple[CompiledApplication | None, bool]:
         """The most specific application covering host and path, and whether the path was
@@ -242,8 +250,19 @@ def build_snapshot(version: int) -> Snapshot:
         providers_by_application.setdefault(application_id, []).append(str(provider))
     applications: dict[int, CompiledApplication] = {}
     entries: list[tuple[HostPathPattern, int]] = []
+    app_launcher: CompiledApplication | None = None
     for row in Application.objects.order_by().values(*_APPLICATION_FIELDS):
         pk = row["id"]
+        if row["type"] == Application.Type.APP_LAUNCHER:
+            app_launcher = _compile_row(
+                _Row("Application", row),
+                partial(
+                    _compile_launcher,
+                    policies=policies.get(pk, ()),
+                    providers=providers_by_application.get(pk, ()),
+                ),
+            )
+            continue
         compiled, patterns = _compile_row(
             _Row("Application", row),
             partial(
@@ -273,6 +292,17 @@ def build_snapshot(version: int) -> Snapshot:
         service_tokens=tokens,
         identity_providers=providers,
         path_index=path_index_for(entries),
+        app_launcher=app_launcher,
+        launcher_applications=tuple(
+            sorted(
+                (
+                    application
+                    for application in applications.values()
+                    if application.app_launcher_visible
+                ),
+                key=lambda application: (application.name.casefold(), application.name),
+            )
+        ),
     )
 
 
@@ -301,6 +331,7 @@ def get_snapshot() -> Snapshot:
 # managers cost more than everything else at 10,000 applications.
 _APPLICATION_FIELDS = (
     "id",
+    "type",
     "aud",
     "name",
     "domain",
@@ -319,6 +350,8 @@ _APPLICATION_FIELDS = (
     "service_auth_401_redirect",
     "auto_redirect_to_identity",
     "require_second_factor_enrolment",
+    "app_launcher_visible",
+    "logo_url",
 )
 _POLICY_FIELDS = (
     "id",
@@ -394,6 +427,15 @@ def _compile_policy(row: _Row) -> CompiledPolicy:
     )
 
 
+def _compile_launcher(
+    row: _Row, *, policies: Iterable[CompiledPolicy], providers: Iterable[str]
+) -> CompiledApplication:
+    """The App Launcher's application: its policies and sign-in settings; no patterns."""
+    if row.values["domain"] or row.values["destinations"]:
+        raise ValueError("the App Launcher has no domain or destinations")
+    return _compiled_application(row, policies=policies, providers=providers)
+
+
 def _compile_application(
     row: _Row, *, policies: Iterable[CompiledPolicy], providers: Iterable[str]
 ) -> tuple[CompiledApplication, list[HostPathPattern]]:
@@ -402,13 +444,21 @@ def _compile_application(
     if not isinstance(destinations, list) or not all(isinstance(d, str) for d in destinations):
         raise ValueError("destinations must be a list of patterns")
     patterns = [_pattern(text) for text in [application["domain"], *destinations]]
+    return _compiled_application(row, policies=policies, providers=providers), patterns
+
+
+def _compiled_application(
+    row: _Row, *, policies: Iterable[CompiledPolicy], providers: Iterable[str]
+) -> CompiledApplication:
+    application = row.values
+    destinations = application["destinations"]
     cors_headers = application["cors_headers"]
     cors = (
         None
         if cors_headers is None
         else CorsPolicy.from_data(_mapping(cors_headers, "cors_headers"))
     )
-    compiled = CompiledApplication(
+    return CompiledApplication(
         id=application["id"],
         aud=application["aud"],
         name=application["name"],
@@ -430,8 +480,9 @@ def _compile_application(
         auto_redirect_to_identity=application["auto_redirect_to_identity"],
         require_second_factor_enrolment=application["require_second_factor_enrolment"],
         policies=evaluation_order(policies),
+        app_launcher_visible=application["app_launcher_visible"],
+        logo_url=application["logo_url"],
     )
-    return compiled, patterns
 
 
 def compile_identity_provider(provider: IdentityProvider) -> CompiledIdentityProvider:

@@ -17,6 +17,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+
 from common.text import UNSTORABLE_TEXT, unstorable_text_paths
 from policies.catalog import Catalog, all_rules, referenced_name
 from policies.conf import conf
@@ -63,6 +66,9 @@ APPLICATION_FIELDS = frozenset(
         "allowed_idps",
         "auto_redirect_to_identity",
         "require_second_factor_enrolment",
+        "type",
+        "app_launcher_visible",
+        "logo_url",
     }
 )
 APPLICATION_BOOLEANS = (
@@ -74,7 +80,17 @@ APPLICATION_BOOLEANS = (
     "service_auth_401_redirect",
     "auto_redirect_to_identity",
     "require_second_factor_enrolment",
+    "app_launcher_visible",
 )
+# What the App Launcher has no use for: it is served at `/` on the login host, not at patterns.
+LAUNCHER_UNUSED: dict[str, object] = {
+    "domain": "",
+    "destinations": [],
+    "cors_headers": None,
+    "options_preflight_bypass": False,
+    "cors_on_responses": False,
+}
+MAX_LOGO_URL_LENGTH = 2048
 POLICY_FIELDS = frozenset({"name", "decision", "precedence", *RULE_LISTS, "session_duration"})
 GROUP_FIELDS = frozenset({"name", *RULE_LISTS})
 SERVICE_TOKEN_FIELDS = frozenset({"name", "duration", "client_id", "client_secret"})
@@ -96,8 +112,15 @@ def application_errors(
     check_unknown(errors, fields, APPLICATION_FIELDS)
     _check_storable_text(errors, fields)
     _check_name(errors, fields.get("name"), max_length=350)
-    patterns = _check_patterns(errors, fields)
-    _check_patterns_unique(errors, patterns, catalog=catalog, current_name=current_name)
+    type_ = fields.get("type", Application.Type.SELF_HOSTED)
+    if type_ not in Application.Type.values:
+        add_error(errors, "type", f"must be one of {_choices(Application.Type)}")
+    elif type_ == Application.Type.APP_LAUNCHER:
+        _check_launcher(errors, fields, catalog=catalog, current_name=current_name)
+    else:
+        patterns = _check_patterns(errors, fields)
+        _check_patterns_unique(errors, patterns, catalog=catalog, current_name=current_name)
+    _check_logo_url(errors, fields.get("logo_url", ""))
     _check_duration(errors, "session_duration", fields.get("session_duration", "24h"))
     same_site = fields.get("same_site_cookie_attribute", Application.SameSite.LAX)
     if same_site not in Application.SameSite.values:
@@ -344,6 +367,59 @@ def _check_deny_url(errors: Errors, path: str, value: object) -> None:
         return
     if parts.scheme not in schemes or not parts.hostname:
         add_error(errors, path, message)
+
+
+def _check_launcher(
+    errors: Errors, fields: Mapping[str, Any], *, catalog: Catalog, current_name: str | None
+) -> None:
+    for name, unused in LAUNCHER_UNUSED.items():
+        if fields.get(name, unused) != unused:
+            add_error(
+                errors,
+                name,
+                "the App Launcher is served at / on the login host: leave this field empty "
+                "(or off)",
+            )
+    others = sorted(
+        name for name in catalog.app_launchers if name not in (current_name, fields.get("name"))
+    )
+    for other in others:
+        add_error(
+            errors,
+            "type",
+            f'application "{other}" is already the App Launcher; there is one, so change that one',
+        )
+
+
+def _check_logo_url(errors: Errors, value: object) -> None:
+    """A logo is an absolute https:// URL (the launcher page shows it from its origin), with a
+    host and no user name or password, written as it will be sent: no spaces, no control
+    characters, nothing a browser would re-spell."""
+    if value == "":
+        return
+    message = "must be an absolute https:// image URL, like https://example.com/logo.png"
+    if not isinstance(value, str):
+        add_error(errors, "logo_url", message)
+        return
+    if len(value) > MAX_LOGO_URL_LENGTH:
+        add_error(errors, "logo_url", f"must be at most {MAX_LOGO_URL_LENGTH} characters")
+        return
+    try:
+        URLValidator(schemes=["https"])(value)
+        parts = urlsplit(value)
+        port = parts.port
+    except (DjangoValidationError, ValueError):
+        add_error(errors, "logo_url", message)
+        return
+    if (
+        not value.isascii()
+        or any(char.isspace() or ord(char) < 32 or char in '"<>\\^`{|}' for char in value)
+        or parts.username is not None
+        or parts.password is not None
+        or not parts.hostname
+        or port == 0
+    ):
+        add_error(errors, "logo_url", message)
 
 
 def _check_allowed_idps(errors: Errors, value: object, *, catalog: Catalog) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -24,6 +24,7 @@ from policies.selectors import application_fields, stored_application_warnings
 
 class ApplicationInputSerializer(ServiceInputSerializer):
     name = ServiceValue(schemas.TEXT)
+    type = ServiceValue(schemas.APPLICATION_TYPE)
     domain = ServiceValue(schemas.TEXT)
     destinations = ServiceValue(schemas.PATTERNS)
     session_duration = ServiceValue(schemas.DURATION)
@@ -41,20 +42,29 @@ class ApplicationInputSerializer(ServiceInputSerializer):
     allowed_idps = ServiceValue(schemas.NAMES)
     auto_redirect_to_identity = ServiceValue(schemas.BOOLEAN)
     require_second_factor_enrolment = ServiceValue(schemas.BOOLEAN)
+    app_launcher_visible = ServiceValue(schemas.BOOLEAN)
+    logo_url = ServiceValue(schemas.TEXT)
 
 
 class ApplicationCreateInputSerializer(ApplicationInputSerializer):
-    """Creating (or replacing) an application: name and domain are required."""
+    """Creating (or replacing) an application: name and domain are required (the App
+    Launcher has no domain)."""
 
     name = ServiceValue(schemas.TEXT, required=True)
     domain = ServiceValue(schemas.TEXT, required=True)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        launcher = isinstance(data, Mapping) and data.get("type") == Application.Type.APP_LAUNCHER
+        self.fields["domain"].required = not launcher
+        return super().to_internal_value(data)
 
 
 class ApplicationOutputSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     aud = serializers.CharField(help_text="The AUD tag: 64 hex characters, never changes.")
     name = serializers.CharField()
-    domain = serializers.CharField()
+    type = ServiceValue(schemas.APPLICATION_TYPE)
+    domain = serializers.CharField(allow_blank=True)
     destinations = serializers.ListField(child=serializers.CharField())
     session_duration = serializers.CharField()
     same_site_cookie_attribute = ServiceValue(schemas.SAME_SITE)
@@ -71,6 +81,8 @@ class ApplicationOutputSerializer(serializers.Serializer[Any]):
     allowed_idps = serializers.ListField(child=serializers.CharField())
     auto_redirect_to_identity = serializers.BooleanField()
     require_second_factor_enrolment = serializers.BooleanField()
+    app_launcher_visible = serializers.BooleanField()
+    logo_url = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

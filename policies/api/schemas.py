@@ -94,6 +94,10 @@ CORS_HEADERS: JsonSchema = {
 }
 
 SAME_SITE: JsonSchema = {"type": "string", "enum": list(Application.SameSite.values)}
+APPLICATION_TYPE: JsonSchema = {"type": "string", "enum": list(Application.Type.values)}
+# Both are fields named `type`: the schema's enums are named after these (ENUM_NAME_OVERRIDES).
+APPLICATION_TYPES = list(Application.Type.values)
+IDENTITY_PROVIDER_TYPES = list(IdentityProvider.Type.values)
 DECISION: JsonSchema = {"type": "string", "enum": list(Policy.Decision.values)}
 IDENTITY_PROVIDER_TYPE: JsonSchema = {
     "type": "string",

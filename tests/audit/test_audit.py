@@ -57,6 +57,8 @@ def test_admin_change_is_recorded_with_the_person_and_a_diff(client, root):
         "session_duration": "12h",
         "same_site_cookie_attribute": "lax",
         "http_only_cookie_attribute": "on",
+        "type": "self_hosted",
+        "app_launcher_visible": "on",
         "cors_headers": "",
         "custom_deny_message": "",
         "custom_deny_url": "",

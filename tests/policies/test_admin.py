@@ -29,8 +29,10 @@ def _fresh_snapshot():
 def application_data(policies=(), **fields):
     data = {
         "name": "Dashboard",
+        "type": "self_hosted",
         "domain": "dash.example.com",
         "destinations": "[]",
+        "app_launcher_visible": "on",
         "session_duration": "24h",
         "same_site_cookie_attribute": "lax",
         "http_only_cookie_attribute": "on",
