@@ -288,6 +288,8 @@ LOGGING = {
 
 # accessproject's own knobs, read lazily through policies.conf and identity.conf.
 ACCESS_TEAM_DOMAIN = env.str("ACCESS_TEAM_DOMAIN", default="")
+# The App Launcher at / on the login host (needs ACCESS_TEAM_DOMAIN); off: a short page there.
+ACCESS_APP_LAUNCHER = env.bool("ACCESS_APP_LAUNCHER", default=False)
 # The admin's activity dashboard: counts written every so many seconds, kept so many days.
 ACCESS_ACTIVITY_FLUSH_SECONDS = env.int("ACCESS_ACTIVITY_FLUSH_SECONDS", default=10)
 ACCESS_ACTIVITY_RETENTION_DAYS = env.int("ACCESS_ACTIVITY_RETENTION_DAYS", default=30)

@@ -51,6 +51,15 @@ def check_identity_settings(
             )
     messages.extend(_team_domain_messages())
     messages.extend(_pin_budget_messages())
+    if getattr(settings, "ACCESS_APP_LAUNCHER", False) is True and not conf.team_domain:
+        messages.append(
+            CheckWarning(
+                "ACCESS_APP_LAUNCHER is on without ACCESS_TEAM_DOMAIN: the App Launcher lives at /"
+                " on the login host, so there is none.",
+                hint="Set ACCESS_TEAM_DOMAIN to the login host, or turn ACCESS_APP_LAUNCHER off.",
+                id="identity.W004",
+            )
+        )
     interval = getattr(settings, "ACCESS_VERSION_CHECK_INTERVAL", 0.5)
     if not 0 < interval <= MAX_VERSION_CHECK_INTERVAL:
         messages.append(

@@ -14,6 +14,8 @@ Settings (all optional):
   edge (e.g. "CF-IPCountry"); "" = no country is known.
 - `ACCESS_IDP_TIMEOUT`: seconds a sign-in waits for an upstream identity provider (its
   discovery document, keys, token endpoint, GitHub's API) before giving up (default 5).
+- `ACCESS_APP_LAUNCHER`: `/` on the login host is the App Launcher (default off: a short page
+  saying what the host is). It needs `ACCESS_TEAM_DOMAIN`.
 - `ACCESS_CREATE_USERS`: with `identity.users.AccessUserBackend`, create a Django user for an
   address that passed the gate and has none (default off).
 """
@@ -93,6 +95,12 @@ class IdentitySettings:
         if not 0.1 <= seconds <= 60:
             raise ImproperlyConfigured("ACCESS_IDP_TIMEOUT must be between 0.1 and 60 seconds")
         return seconds
+
+    @property
+    def app_launcher(self) -> bool:
+        """Whether `/` on the login host is the App Launcher: `ACCESS_APP_LAUNCHER`, and only
+        with a login host of its own (`ACCESS_TEAM_DOMAIN`)."""
+        return getattr(settings, "ACCESS_APP_LAUNCHER", False) is True and bool(self.team_domain)
 
     @property
     def create_users(self) -> bool:

@@ -15,6 +15,7 @@ the CSRF token still guards those.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from typing import Concatenate, ParamSpec
@@ -78,23 +79,42 @@ def login_request_refusal(
     return None
 
 
-def content_security_policy(form_targets: Iterable[str] = ()) -> str:
-    """The login pages' CSP; `form_targets` are the origins a form post may redirect to.
+def content_security_policy(
+    form_targets: Iterable[str] = (), *, image_origins: Iterable[str] = ()
+) -> str:
+    """The login pages' CSP; `form_targets` are the origins a form post may redirect to, and
+    `image_origins` those images may load from besides this one (the launcher's logos).
 
     Chromium applies `form-action` to the redirects that follow a form submission, so the
     application's origin (the authorized hop) must be listed next to `'self'`.
     """
     targets = " ".join(["'self'", *sorted(set(form_targets))])
-    return (
+    policy = (
         "frame-ancestors 'none'; default-src 'self'; style-src 'self' 'unsafe-inline'; "
         f"form-action {targets}"
     )
+    # Only origins written plainly are listed: anything else (a `;` or a space) could add a
+    # directive, so its image is left blocked instead.
+    images = sorted({origin for origin in image_origins if _PLAIN_ORIGIN.fullmatch(origin)})
+    if images:
+        policy += "; img-src " + " ".join(["'self'", *images])
+    return policy
 
 
-def apply_login_headers(response: HttpResponseBase, *, form_targets: Iterable[str] = ()) -> None:
+_PLAIN_ORIGIN = re.compile(r"https://[a-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def apply_login_headers(
+    response: HttpResponseBase,
+    *,
+    form_targets: Iterable[str] = (),
+    image_origins: Iterable[str] = (),
+) -> None:
     """Give a login response its anti-framing, CSP, caching and referrer headers."""
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = content_security_policy(form_targets)
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        form_targets, image_origins=image_origins
+    )
     response.headers["Cache-Control"] = "no-store"
     # `same-origin`, not `no-referrer`: with `no-referrer` browsers send `Origin: null` on the
     # page's own form posts, which the Origin and CSRF checks must refuse.

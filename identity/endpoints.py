@@ -16,10 +16,12 @@ from django.urls import Resolver404, ResolverMatch, resolve
 from identity.conf import conf
 from policies.matching import normalize_host
 
-# Views that check who is calling on every request: Django's admin site, and the REST API and
-# its schema pages (DRF views whose authentication and permission classes always run).
+# Views that check who is calling on every request: Django's admin site, the REST API and
+# its schema pages (DRF views whose authentication and permission classes always run), and
+# the login host's root (the App Launcher, behind its own policy, or a page saying what the
+# host is).
 ADMIN_NAMESPACE = "admin"
-OWN_VIEW_MODULES = ("policies.api.", "identity.api.", "drf_spectacular.")
+OWN_VIEW_MODULES = ("policies.api.", "identity.api.", "drf_spectacular.", "identity.views.home")
 
 
 def is_own_endpoint(host: str, path: str) -> bool:

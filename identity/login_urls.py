@@ -18,6 +18,8 @@ from identity.conf import conf
 LOGIN_PATH = "/cdn-cgi/access/login"
 AUTHORIZED_PATH = "/cdn-cgi/access/authorized"
 LOGOUT_PATH = "/cdn-cgi/access/logout"
+# The App Launcher (ACCESS_APP_LAUNCHER): the login host's root.
+LAUNCHER_PATH = "/"
 # A person's own page on the login host: their second factors and sessions.
 ACCOUNT_PATH = "/cdn-cgi/access/account"
 # Where upstream identity providers send the browser back, on the login host (as Access's

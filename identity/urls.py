@@ -8,7 +8,7 @@ from identity.views.forward_auth import auth_request, forward_auth
 from identity.views.get_identity import get_identity
 from identity.views.login import login_page
 from identity.views.logout import logout
-from identity.views.webauthn_script import webauthn_script
+from identity.views.webauthn_script import launcher_script, webauthn_script
 
 app_name = "access"
 
@@ -25,4 +25,5 @@ urlpatterns: list = [
     path("forward-auth", forward_auth, name="forward-auth"),
     path("auth-request", auth_request, name="auth-request"),
     path("webauthn.js", webauthn_script, name="webauthn-script"),
+    path("launcher.js", launcher_script, name="launcher-script"),
 ]

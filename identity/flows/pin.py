@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from identity.background import enqueue_after_response, task
+from identity.conf import conf
 from identity.events import record_event
 from identity.factors.stepup import may_pass_with_a_factor
 from identity.models import AuthEvent, OneTimePin
@@ -85,9 +86,15 @@ def address_may_pass(
     country: str,
 ) -> bool:
     """Whether some policy could let this address in with a PIN, with a second factor if need
-    be (any application, on the login host's own page): otherwise no email is sent."""
+    be (any application, or the App Launcher, on the login host's own page): otherwise no
+    email is sent."""
     subject = Person.signed_in_with(provider, email=email).as_subject(ip=ip, country=country)
-    candidates = [application] if application is not None else snapshot.applications.values()
+    candidates: list[CompiledApplication] = (
+        [application] if application is not None else list(snapshot.applications.values())
+    )
+    if application is None and conf.app_launcher and snapshot.app_launcher is not None:
+        # Signing in on the login host to open the App Launcher.
+        candidates.append(snapshot.app_launcher)
 
     def allows_somewhere(methods: frozenset[str]) -> bool:
         changed = replace(subject, auth_methods=methods)

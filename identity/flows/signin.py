@@ -30,7 +30,7 @@ from identity.denial import deny_response
 from identity.events import record_event
 from identity.factors.services import enrolled_methods
 from identity.factors.stepup import Next, StepUp, methods_with, next_step
-from identity.login_urls import LOGIN_PATH, authorized_url
+from identity.login_urls import LAUNCHER_PATH, LOGIN_PATH, authorized_url
 from identity.models import AccessSession, AuthEvent, AuthorizationCode
 from identity.person import Person
 from identity.providers import login_method_for
@@ -172,7 +172,7 @@ def current_sign_in(request: HttpRequest, flow: Flow) -> AccessClaims | None:
     return None
 
 
-def _offers(offered: tuple[CompiledIdentityProvider, ...], person: Person) -> bool:
+def offers(offered: tuple[CompiledIdentityProvider, ...], person: Person) -> bool:
     """Whether the sign-in's provider is among those offered (by id; by name for a token that
     names no id, signed before providers had one in tokens)."""
     if person.idp_id:
@@ -293,7 +293,8 @@ def complete_sign_in(
         assert second_factor is not None
         response: HttpResponse = second_factor(person, step)
     elif application is None:
-        response = HttpResponseRedirect(LOGIN_PATH)
+        # The login host's own sign-in: on to the App Launcher when there is one.
+        response = HttpResponseRedirect(LAUNCHER_PATH if conf.app_launcher else LOGIN_PATH)
     else:
         code = _issue_code(
             request,
@@ -375,7 +376,7 @@ def sso_sign_in(
     application = flow.application
     assert application is not None
     person = Person.from_claims(claims)
-    if not _offers(offered_providers(flow.snapshot, application), person):
+    if not offers(offered_providers(flow.snapshot, application), person):
         return None
     org_session = live_org_session(flow, claims)
     if org_session is None:

@@ -24,6 +24,7 @@ from django.utils.safestring import mark_safe
 
 from common.versioning import VersionUnavailable
 from identity.clients import client_country, client_ip
+from identity.conf import conf
 from identity.crosssite import apply_login_headers, refuse_cross_site
 from identity.events import record_event
 from identity.factors import services as factors
@@ -71,6 +72,7 @@ from identity.hosts import (
 )
 from identity.login_urls import (
     ACCOUNT_PATH,
+    LAUNCHER_PATH,
     LOGIN_PATH,
     LOGOUT_PATH,
     build_login_url,
@@ -341,6 +343,7 @@ def _show_page(request: HttpRequest, flow: Flow) -> HttpResponse:
                         "email": claims.email,
                         "logout_action": LOGOUT_PATH,
                         "account_url": ACCOUNT_PATH,
+                        "launcher_url": LAUNCHER_PATH if conf.app_launcher else "",
                     },
                     request=request,
                 )

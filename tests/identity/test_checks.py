@@ -95,6 +95,21 @@ def test_a_per_application_budget_above_the_overall_one_is_a_warning(settings):
     assert _ids(check_identity_settings()) == ["identity.W003"]
 
 
+def test_the_app_launcher_without_a_team_domain_is_a_warning(settings):
+    settings.ACCESS_APP_LAUNCHER = True
+    settings.ACCESS_TEAM_DOMAIN = ""
+
+    assert _ids(check_identity_settings()) == ["identity.W004"]
+
+
+def test_the_app_launcher_with_a_team_domain_passes(settings):
+    settings.ACCESS_APP_LAUNCHER = True
+    settings.ACCESS_TEAM_DOMAIN = "access.localhost"
+    settings.ALLOWED_HOSTS = ["access.localhost"]
+
+    assert check_identity_settings() == []
+
+
 def test_equal_budgets_pass(settings):
     settings.ACCESS_PIN_FAILURES_PER_APPLICATION = 40
     settings.ACCESS_PIN_FAILURES_OVERALL = 40
