@@ -28,30 +28,32 @@ ADMIN_PASSWORD = "screenshots are for people"
 REFUSED_PATH = "/demo/echo/plain/screenshot-refused"
 REFUSED_COUNT = 7
 
-# The administrator, and activity the dashboard shows: counts as the gate's flush writes them
-# (in the current 5-minute bucket) and sign-in events.
+# The administrator, and activity the dashboard shows: counts written by the gate's own flush
+# into the current 5-minute bucket, added to whatever the server's earlier requests counted there,
+# and sign-in events.
 _SETUP = f"""
-from datetime import UTC, datetime
+from collections import Counter
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from identity.activity import BUCKET
-from identity.models import ActivityCount, AuthEvent
+from identity.activity import BUCKET, _write
+from identity.models import AuthEvent
 
 User = get_user_model()
 User.objects.create_superuser({ADMIN_USERNAME!r}, "root@example.com", {ADMIN_PASSWORD!r})
-seconds = BUCKET.total_seconds()
-bucket = datetime.fromtimestamp(timezone.now().timestamp() // seconds * seconds, tz=UTC)
-for dimension, value, count in [
-    ("decision", "allow", 40),
-    ("decision", "deny", {REFUSED_COUNT}),
-    ("application", {PLAIN.name!r}, 47),
-    ("refused_path", {REFUSED_PATH!r}, {REFUSED_COUNT}),
-    ("origin", "https://app.other.test", 12),
-    ("refused_address", "198.51.100.23", {REFUSED_COUNT}),
-]:
-    ActivityCount.objects.create(bucket=bucket, dimension=dimension, value=value, count=count)
+bucket = int(timezone.now().timestamp() // BUCKET.total_seconds())
+_write(Counter({{
+    (bucket, dimension, value): count
+    for dimension, value, count in [
+        ("decision", "allow", 40),
+        ("decision", "deny", {REFUSED_COUNT}),
+        ("application", {PLAIN.name!r}, 47),
+        ("refused_path", {REFUSED_PATH!r}, {REFUSED_COUNT}),
+        ("origin", "https://app.other.test", 12),
+        ("refused_address", "198.51.100.23", {REFUSED_COUNT}),
+    ]
+}}))
 for _ in range(3):
     AuthEvent.objects.create(kind=AuthEvent.Kind.SIGN_IN, email="ada@example.com")
 AuthEvent.objects.create(kind=AuthEvent.Kind.SIGN_IN_REFUSED, email="mallory@elsewhere.test")
