@@ -191,11 +191,39 @@ def current_versions(states: Iterable[str]) -> dict[str, int]:
     return {**versions, **read}
 
 
+class _PendingBump:
+    """A change of one state, announced when the transaction commits. Later writes to the state
+    in the same transaction join it, so a transaction moves each state it changed once."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+        self.ran = False
+
+    def __call__(self) -> None:
+        self.ran = True
+        _bump_now(self.state)
+
+
 def bump_version(state: str) -> None:
     """Announce a change of `state` to every process, once the surrounding transaction commits."""
     if state not in _VERSION_ROWS:
         raise ValueError(f"unknown state {state!r}")
-    transaction.on_commit(functools.partial(_bump_now, state))
+    if not _bump_waits_for_commit(state):
+        transaction.on_commit(_PendingBump(state))
+
+
+def _bump_waits_for_commit(state: str) -> bool:
+    """Whether a bump of `state` already waits for this transaction's commit. A savepoint rolled
+    back drops the callbacks registered inside it, so a write after it registers its own; one
+    registered outside a savepoint outlives the savepoint's rollback (a bump too many is harmless,
+    one too few is not)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return False
+    return any(
+        isinstance(callback, _PendingBump) and callback.state == state and not callback.ran
+        for _savepoints, callback, _robust in connection.run_on_commit
+    )
 
 
 def _bump_now(state: str) -> None:

@@ -38,7 +38,8 @@ def application() -> Application:
     allow_policy(application)
     user = get_user_model().objects.create_user("ada", "ada@example.com", "pw")
     live_sign_in("ada@example.com", user=user)
-    keys.signing_key()
+    with committed():
+        keys.signing_key()
     return application
 
 

@@ -7,10 +7,12 @@ without touching this process's states, as a write on another host does.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 
 import pytest
+from django.db import transaction
 
 from common import versioning
 from common.versioning import (
@@ -340,3 +342,87 @@ def test_the_bound_is_never_more_than_a_second(clock, states, versions, settings
     builds.release.set()
     waiting.join(10)
     assert answers == [("built", versions[POLICIES])]
+
+
+def _database_versions() -> dict[str, int]:
+    return {
+        state: versioning._read_database_version(state)
+        for state in (POLICIES, SIGNING_KEYS, REVOCATIONS)
+    }
+
+
+def _moved(before: dict[str, int], moves: dict[str, int]) -> dict[str, int]:
+    return {state: version + moves.get(state, 0) for state, version in before.items()}
+
+
+def _bump_and_roll_back(state: str) -> None:
+    """A savepoint that bumps `state`, then fails and is rolled back."""
+    with contextlib.suppress(RuntimeError), transaction.atomic():
+        versioning.bump_version(state)
+        raise RuntimeError("rolled back")
+
+
+@pytest.mark.django_db
+def test_a_transaction_moves_each_state_it_changed_once_when_it_commits(
+    django_capture_on_commit_callbacks,
+):
+    before = _database_versions()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            for _ in range(3):
+                versioning.bump_version(POLICIES)
+            versioning.bump_version(REVOCATIONS)
+            versioning.bump_version(POLICIES)
+        assert _database_versions() == before
+
+    assert len(callbacks) == 2
+    assert _database_versions() == _moved(before, {POLICIES: 1, REVOCATIONS: 1})
+
+
+@pytest.mark.django_db
+def test_a_bump_after_a_rolled_back_savepoint_is_announced(django_capture_on_commit_callbacks):
+    before = _database_versions()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        _bump_and_roll_back(POLICIES)
+        versioning.bump_version(POLICIES)
+
+    assert len(callbacks) == 1
+    assert _database_versions() == _moved(before, {POLICIES: 1})
+
+
+@pytest.mark.django_db
+def test_a_bump_before_a_savepoint_outlives_its_rollback(django_capture_on_commit_callbacks):
+    before = _database_versions()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        versioning.bump_version(SIGNING_KEYS)
+        _bump_and_roll_back(SIGNING_KEYS)
+
+    assert len(callbacks) == 1
+    assert _database_versions() == _moved(before, {SIGNING_KEYS: 1})
+
+
+@pytest.mark.django_db
+def test_a_bump_that_already_ran_does_not_absorb_the_next(django_capture_on_commit_callbacks):
+    before = _database_versions()
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            versioning.bump_version(REVOCATIONS)
+
+    assert _database_versions() == _moved(before, {REVOCATIONS: 2})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_moves_nothing():
+    before = _database_versions()
+    _bump_and_roll_back(POLICIES)
+
+    assert _database_versions() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_each_bump_moves_the_version_at_once():
+    before = _database_versions()
+    versioning.bump_version(POLICIES)
+    assert _database_versions() == _moved(before, {POLICIES: 1})
+    versioning.bump_version(POLICIES)
+    assert _database_versions() == _moved(before, {POLICIES: 2})

@@ -19,7 +19,7 @@ from identity.tokens import issue_token, verify_access_token
 from policies.services import policy_create
 from policies.snapshot import get_snapshot
 from tests.factories import ApplicationFactory
-from tests.gatekit import ManualClock, bump_version_elsewhere
+from tests.gatekit import ManualClock, bump_version_elsewhere, committed
 
 ISSUER = "https://access.example.com"
 INTERVAL = 0.5
@@ -67,13 +67,14 @@ def _reason(token: str, aud: str) -> str:
 @pytest.fixture
 def application():
     application = ApplicationFactory(domain="app.example.com")
-    policy_create(
-        application=application,
-        name="everyone",
-        decision="allow",
-        precedence=1,
-        include=[{"everyone": {}}],
-    )
+    with committed():
+        policy_create(
+            application=application,
+            name="everyone",
+            decision="allow",
+            precedence=1,
+            include=[{"everyone": {}}],
+        )
     return application
 
 
