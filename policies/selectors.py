@@ -102,8 +102,10 @@ def provider_names(value: object) -> object:
     A provider whose name is the same text as an id keeps its name's meaning."""
     if not isinstance(value, list | tuple):
         return value
-    names = set(IdentityProvider.objects.values_list("name", flat=True))
+    if not value:  # every provider allowed: nothing to resolve, nothing to read
+        return list(value)
     by_id = {str(pk): name for pk, name in IdentityProvider.objects.values_list("pk", "name")}
+    names = set(by_id.values())
     resolved: list[object] = []
     for item in value:
         text = str(item) if isinstance(item, int) and not isinstance(item, bool) else item

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from common.credentials import verify_secret
 from common.models import ConfigVersion
-from policies import services
+from policies import selectors, services
 from policies.models import AccessGroup, Application, IdentityProvider, Policy
 from tests.factories import (
     AccessGroupFactory,
@@ -64,6 +64,27 @@ def test_application_update_keeps_the_aud_tag():
 def test_application_update_sets_allowed_idps_by_name():
     application = services.application_create(name="App", domain="app.example.com")
     services.application_update(application=application, allowed_idps=["Password"])
+    assert list(application.allowed_idps.values_list("name", flat=True)) == ["Password"]
+
+
+def test_allowed_idps_left_empty_reads_no_identity_provider(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert selectors.provider_names([]) == []
+        assert selectors.provider_names(()) == []
+
+
+def test_allowed_idps_are_resolved_in_one_query(django_assert_num_queries):
+    provider = IdentityProvider.objects.get(name="Password")
+    with django_assert_num_queries(1):
+        resolved = selectors.provider_names([provider.pk, str(provider.pk), "Password", "nope"])
+    assert resolved == ["Password", "Password", "Password", "nope"]
+
+
+def test_allowed_idps_given_by_id_are_resolved_to_names():
+    provider = IdentityProvider.objects.get(name="Password")
+    application = services.application_create(
+        name="App", domain="app.example.com", allowed_idps=[provider.pk]
+    )
     assert list(application.allowed_idps.values_list("name", flat=True)) == ["Password"]
 
 
