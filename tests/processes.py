@@ -59,6 +59,15 @@ def refusing_socket() -> socket.socket:
     return bound
 
 
+def free_port() -> int:
+    """A TCP port free on loopback right now, for a server that cannot be handed a socket (Caddy
+    2.6, `make run`'s server, the soak's Redis and PostgreSQL that restart on the same port):
+    anything that can takes `listening_socket` instead, so no other process can take its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def port_of(sock: socket.socket) -> int:
     return int(sock.getsockname()[1])
 
@@ -126,6 +135,21 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path | None 
         except OSError:
             time.sleep(0.05)
     raise ServerDidNotStart(f"nothing listened on port {port} within {READY_TIMEOUT:.0f}s")
+
+
+def wait_for_log(process: subprocess.Popen[bytes], log: Path, text: str) -> None:
+    """Return once `log` contains `text` (a server on a socket the test already listens on, where
+    a connection proves nothing); raise if `process` exits first or within `READY_TIMEOUT`."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if text in _log_of(log):
+            return
+        if process.poll() is not None:
+            raise ServerDidNotStart(
+                f"{process.args!r} exited {process.returncode}:\n{_log_of(log)}"
+            )
+        time.sleep(0.05)
+    raise ServerDidNotStart(f"{log.name} did not say {text!r} within {READY_TIMEOUT:.0f}s")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import checkout_copy
+from tests.processes import checkout_copy, free_port
 
 # What a new user's shell has: none of the variables the suite or a deployment sets.
 # MAKEFLAGS and friends: a `make test VENV=...` around the suite would pass its variables on.
@@ -35,12 +34,6 @@ pytestmark = pytest.mark.multiprocess
 
 def _their_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(_THEIRS)}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _manage(checkout: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -92,7 +85,7 @@ def test_manage_py_works_after_a_fresh_make_run_with_nothing_set(tmp_path: Path)
     assert "run `make run` once" in before.stderr
     assert "not found" not in before.stderr  # no complaint about the .env nobody wrote yet
 
-    _serve_until_healthy(checkout, _free_port(), tmp_path / "make-run.log")
+    _serve_until_healthy(checkout, free_port(), tmp_path / "make-run.log")
 
     after = _manage(checkout, "check")
     assert after.returncode == 0, after.stderr

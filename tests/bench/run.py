@@ -42,6 +42,7 @@ from tests.bench.seed import (
     scenarios,
 )
 from tests.bench.wrk import WrkResult, run_wrk, wrk_executable
+from tests.processes import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -124,12 +125,6 @@ class Target:
 
 def ratio_target(name: str, value: float, limit: float, *, at_least: bool = True) -> Target:
     return Target(name, value, limit, at_least, f"{value:.2f}x")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _request(port: int, scenario: Scenario) -> http.client.HTTPResponse:
@@ -227,7 +222,7 @@ def run_http(arguments: argparse.Namespace) -> dict[str, Figures]:
     """Serve the tiny view from the project and the three anchors; drive each scenario with wrk."""
     wrk_executable()  # fail before any set-up when wrk is missing
     with tempfile.TemporaryDirectory(prefix="accessproject-bench-") as directory:
-        ports = {server: _free_port() for server in SERVERS}
+        ports = {server: free_port() for server in SERVERS}
         environments = {
             server: _environment(directory, ports[server], server, arguments) for server in SERVERS
         }
@@ -262,7 +257,7 @@ def run_scale(arguments: argparse.Namespace) -> dict[str, Any]:
     """Protected requests with 10,000 applications configured, with and without a logout storm."""
     wrk_executable()
     with tempfile.TemporaryDirectory(prefix="accessproject-bench-") as directory:
-        port = _free_port()
+        port = free_port()
         environment = _environment(directory, port, "project", arguments)
         cookie = _seed(environment, "scale")["cookie"]
         protected = next(one for one in scenarios(cookie) if one.name == "protected")

@@ -7,7 +7,6 @@
 
 import os
 import secrets
-import socket
 import ssl
 import subprocess
 import sys
@@ -45,14 +44,6 @@ INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "
 
 class ServerError(RuntimeError):
     """The project could not be prepared or started."""
-
-
-def free_port() -> int:
-    """A TCP port free on loopback right now, for a server that cannot be handed a socket
-    (nginx, Caddy 2.6): anything that can takes `tests.processes.listening_socket` instead."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import pytest
 
 from tests.browser.certificates import CertificateFiles, make_self_signed_certificate
-from tests.browser.servers import ProjectServer, free_port, running_project
+from tests.browser.servers import ProjectServer, running_project
+from tests.processes import listening_socket, port_of
 from tests.proxies.proxies import (
     CADDY,
     NGINX,
@@ -157,7 +158,9 @@ def deployment(
         if proxies_are_required():
             pytest.fail(f"{name} required (CI) but {binary} is not installed", pytrace=False)
         pytest.skip(f"{name} is not installed ({binary})")
-    proxy_port = free_port()  # the proxy's, known before the project starts: it names it
+    # The proxy's socket, listening before the project starts (whose settings name its port).
+    listener = listening_socket()
+    proxy_port = port_of(listener)
     run_dir = tmp_path_factory.mktemp(f"{name}-project")
     config = run_dir / "access.json"
     config.write_text(json.dumps(access_configuration(f"https://{CALLER_HOST}:{proxy_port}")))
@@ -173,7 +176,7 @@ def deployment(
         ("shell", "-c", _prepare_people(str(secrets_file))),
         ("access_apply", str(config)),
     ]
-    with running_project(run_dir, None, prepare=prepare, env_overrides=env) as project:
+    with listener, running_project(run_dir, None, prepare=prepare, env_overrides=env) as project:
         token = json.loads(secrets_file.read_text())
         addresses = Addresses(
             login_host=LOGIN_HOST,
@@ -182,5 +185,5 @@ def deployment(
             service_port=upstream.port,
             certificate=proxy_certificate,
         )
-        with running(addresses, tmp_path_factory.mktemp(name), proxy_port) as proxy:
+        with running(addresses, tmp_path_factory.mktemp(name), listener) as proxy:
             yield Deployment(proxy, project, upstream, token)

@@ -11,6 +11,7 @@ the global options (no admin endpoint on the shared port, no certificate authori
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.browser.certificates import CertificateFiles
-from tests.browser.servers import free_port
-from tests.processes import stop, wait_for_port
+from tests.processes import free_port, port_of, stop, wait_for_log, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONFIG = ROOT / "deploy" / "nginx.conf"
@@ -109,7 +109,13 @@ def _nginx_main(run_dir: Path, drop_in: Path) -> str:
 
 
 @contextmanager
-def running_nginx(addresses: Addresses, run_dir: Path, port: int) -> Iterator[RunningProxy]:
+def running_nginx(
+    addresses: Addresses, run_dir: Path, listener: socket.socket
+) -> Iterator[RunningProxy]:
+    """nginx serving on `listener`, a socket the test already listens on: nginx takes it over
+    (its `NGINX` environment variable names inherited sockets, and a `listen` of the same address
+    uses one instead of binding), so no other process can take the port in between."""
+    port = port_of(listener)
     drop_in = run_dir / "accessproject.conf"
     drop_in.write_text(nginx_configuration(addresses, port))
     main = run_dir / "nginx.conf"
@@ -119,9 +125,17 @@ def running_nginx(addresses: Addresses, run_dir: Path, port: int) -> Iterator[Ru
     test = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)
     if test.returncode != 0:
         raise AssertionError(f"nginx refuses the configuration:\n{test.stderr}")
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        pass_fds=(listener.fileno(),),
+        env={**os.environ, "NGINX": f"{listener.fileno()};"},
+    )
     try:
-        wait_for_port(port, process, log)
+        wait_for_log(process, log, "start worker process")
+        if f'using inherited sockets from "{listener.fileno()};"' not in log.read_text():
+            raise AssertionError(f"nginx did not take the test's socket:\n{log.read_text()}")
         yield RunningProxy("nginx", port, log)
     finally:
         stop(process)
@@ -146,7 +160,12 @@ def caddy_configuration(addresses: Addresses, port: int, run_dir: Path) -> str:
 
 
 @contextmanager
-def running_caddy(addresses: Addresses, run_dir: Path, port: int) -> Iterator[RunningProxy]:
+def running_caddy(
+    addresses: Addresses, run_dir: Path, listener: socket.socket
+) -> Iterator[RunningProxy]:
+    """Caddy on `listener`'s port. Caddy 2.6 (Debian's) cannot be handed a socket, so the test
+    closes its own just before Caddy starts and binds the port itself."""
+    port = port_of(listener)
     config = run_dir / "Caddyfile"
     config.write_text(caddy_configuration(addresses, port, run_dir))
     log = run_dir / "caddy.log"
@@ -166,6 +185,7 @@ def running_caddy(addresses: Addresses, run_dir: Path, port: int) -> Iterator[Ru
     )
     if validate.returncode != 0:
         raise AssertionError(f"caddy refuses the configuration:\n{validate.stderr}")
+    listener.close()
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
     try:

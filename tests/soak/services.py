@@ -18,8 +18,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.browser.servers import free_port
-from tests.processes import stop, wait_for_port
+from tests.processes import free_port, stop, wait_for_port
 
 POSTGRES_BIN_DIRS = (Path("/usr/local/bin"), Path("/usr/lib/postgresql/15/bin"))
 
