@@ -22,6 +22,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from common.text import decode_json
+from policies.cors import CORS_METHODS
 from policies.rules import SELECTORS
 
 __all__ = ["CorsFields", "LineListField", "RuleRowsField", "row_from_rule", "rule_from_row"]
@@ -197,7 +198,6 @@ CORS_FIELDS = (
     ("cors_allow_credentials", "allow_credentials"),
     ("cors_max_age", "max_age"),
 )
-CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class CorsFields(forms.Form):

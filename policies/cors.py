@@ -28,6 +28,7 @@ __all__ = [
     "CorsPolicy",
     "PreflightAnswer",
     "answer_preflight",
+    "checked_cors_headers",
     "cors_headers_errors",
     "normalize_method",
     "normalize_origin",
@@ -152,87 +153,42 @@ class CorsPolicy:
     max_age: int | None = None
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> CorsPolicy:
-        """Build from the `cors_headers` JSON of an application (docs/architecture.md).
-
-        `*` in a list means all. Raises `ValueError` naming the field when a value has the wrong
-        type or cannot be compared (an unparseable origin, a method or header that is not a
-        token), and when credentials are combined with all origins, which would hand every
-        site the user's session.
-        """
-        if not isinstance(data, Mapping):
-            raise ValueError("cors_headers must be an object")
-        origins = _strings(data, "allowed_origins")
-        methods = _strings(data, "allowed_methods")
-        headers = _strings(data, "allowed_headers")
-        allow_all_origins = _flag(data, "allow_all_origins") or ANY in origins
-        allow_credentials = _flag(data, "allow_credentials")
-        if allow_credentials and allow_all_origins:
+    def from_data(cls, data: object) -> CorsPolicy:
+        """Build from the `cors_headers` JSON of an application (docs/architecture.md), by the
+        one set of rules validation uses (`checked_cors_headers`); raises `ValueError` naming
+        every field that breaks them."""
+        policy, errors = checked_cors_headers(data)
+        if policy is None:
             raise ValueError(
-                "cors_headers.allow_credentials: credentials cannot be allowed for all origins; "
-                "list the origins instead"
-            )
-        normalized_origins = set()
-        for origin in origins:
-            if origin == ANY:
-                continue
-            normalized = normalize_origin(origin)
-            if normalized is None:
-                raise ValueError(
-                    f"cors_headers.allowed_origins: {origin!r} is not an origin; write scheme "
-                    "and host, like https://app.example.com"
+                "; ".join(
+                    f"{'cors_headers' if path == '__all__' else f'cors_headers.{path}'}: {message}"
+                    for path, messages in errors.items()
+                    for message in messages
                 )
-            normalized_origins.add(normalized)
-        normalized_methods = set()
-        for method in methods:
-            if method == ANY:
-                continue
-            normalized_method = normalize_method(method)
-            if normalized_method is None:
-                raise ValueError(f"cors_headers.allowed_methods: {method!r} is not a method")
-            normalized_methods.add(normalized_method)
-        for header in headers:
-            if not _TOKEN.fullmatch(header):
-                raise ValueError(f"cors_headers.allowed_headers: {header!r} is not a header name")
-        max_age = data.get("max_age")
-        if max_age is not None and (not isinstance(max_age, int) or isinstance(max_age, bool)):
-            raise ValueError("cors_headers.max_age must be a whole number of seconds")
-        return cls(
-            allowed_origins=frozenset(normalized_origins),
-            allow_all_origins=allow_all_origins,
-            allowed_methods=frozenset(normalized_methods),
-            allow_all_methods=_flag(data, "allow_all_methods") or ANY in methods,
-            allowed_headers=frozenset(header.lower() for header in headers if header != ANY),
-            allow_all_headers=_flag(data, "allow_all_headers") or ANY in headers,
-            allow_credentials=allow_credentials,
-            max_age=max_age,
-        )
+            )
+        return policy
 
 
-def _strings(data: Mapping[str, Any], key: str) -> list[str]:
+def _texts(errors: Errors, data: Mapping[str, Any], key: str) -> list[tuple[int, str]]:
+    """The text items of the list at `data[key]` with their indexes (`strings_at` refuses the
+    others)."""
+    strings_at(errors, data, key)
     value = data.get(key)
-    if value is None:
+    if not isinstance(value, list):
         return []
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"cors_headers.{key} must be a list of strings")
-    return [item.strip() for item in value]
+    return [(index, item) for index, item in enumerate(value) if isinstance(item, str)]
 
 
-def _flag(data: Mapping[str, Any], key: str) -> bool:
-    value = data.get(key)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise ValueError(f"cors_headers.{key} must be true or false")
-    return value
-
-
-def cors_headers_errors(value: object) -> Errors:
-    """Every problem with a `cors_headers` object, keyed by its field (`max_age`, ...)."""
+def checked_cors_headers(value: object) -> tuple[CorsPolicy | None, Errors]:
+    """An application's `cors_headers` checked and compiled by one set of rules: the policy
+    and no errors, or None and every problem keyed by its field (`allowed_origins[1]`,
+    `max_age`, ...). Validation (every way in) and the snapshot's compiler both call this, so
+    whatever validation accepts compiles and a stored object can never leave the snapshot
+    unbuildable. `*` in `allowed_origins` or `allowed_headers` means all."""
     errors: Errors = {}
     if not isinstance(value, Mapping):
         add_error(errors, "", "must be an object with allowed_origins, allowed_methods, ...")
-        return errors
+        return None, errors
     for key, expected in CORS_FIELDS.items():
         item = value.get(key)
         if item is None:
@@ -241,27 +197,33 @@ def cors_headers_errors(value: object) -> Errors:
             kind = {list: "a list", bool: "true or false", int: "a whole number"}[expected]
             add_error(errors, key, f"must be {kind}")
     check_unknown(errors, value, frozenset(CORS_FIELDS))
-    origins = strings_at(errors, value, "allowed_origins")
-    methods = strings_at(errors, value, "allowed_methods")
-    headers = strings_at(errors, value, "allowed_headers")
-    all_origins = value.get("allow_all_origins") is True
+    origins = _texts(errors, value, "allowed_origins")
+    methods = _texts(errors, value, "allowed_methods")
+    headers = _texts(errors, value, "allowed_headers")
+    all_origins = value.get("allow_all_origins") is True or any(o == ANY for _, o in origins)
     all_methods = value.get("allow_all_methods") is True
-    for index, origin in enumerate(origins):
-        if origin not in ("*", "null") and normalize_origin(origin) is None:
+    all_headers = value.get("allow_all_headers") is True or any(h == ANY for _, h in headers)
+    normalized_origins: set[str] = set()
+    for index, origin in origins:
+        normalized = ANY if origin == ANY else normalize_origin(origin)
+        if normalized is None:
             add_error(
                 errors,
                 f"allowed_origins[{index}]",
                 f'"{origin}" is not an origin: write scheme and host, like https://app.example.com',
             )
-    for index, method in enumerate(methods):
+        elif normalized != ANY:
+            normalized_origins.add(normalized)
+    for index, method in methods:
         if method not in CORS_METHODS:
             add_error(
                 errors, f"allowed_methods[{index}]", f"must be one of {', '.join(CORS_METHODS)}"
             )
-    for index, header in enumerate(headers):
+    for index, header in headers:
         if not _TOKEN.fullmatch(header):
             add_error(errors, f"allowed_headers[{index}]", f'"{header}" is not a header name')
-    if value.get("allow_credentials") is True and (all_origins or "*" in origins):
+    allow_credentials = value.get("allow_credentials") is True
+    if allow_credentials and all_origins:
         add_error(
             errors,
             "allow_credentials",
@@ -283,7 +245,26 @@ def cors_headers_errors(value: object) -> Errors:
     low, high = MAX_AGE_RANGE
     if isinstance(max_age, int) and not isinstance(max_age, bool) and not low <= max_age <= high:
         add_error(errors, "max_age", f"must be between {low} and {high}")
-    return errors
+    if errors:
+        return None, errors
+    return (
+        CorsPolicy(
+            allowed_origins=frozenset(normalized_origins),
+            allow_all_origins=all_origins,
+            allowed_methods=frozenset(method for _, method in methods),
+            allow_all_methods=all_methods,
+            allowed_headers=frozenset(h.lower() for _, h in headers if h != ANY),
+            allow_all_headers=all_headers,
+            allow_credentials=allow_credentials,
+            max_age=max_age if isinstance(max_age, int) else None,
+        ),
+        errors,
+    )
+
+
+def cors_headers_errors(value: object) -> Errors:
+    """Every problem with a `cors_headers` object, keyed by its field (`max_age`, ...)."""
+    return checked_cors_headers(value)[1]
 
 
 def origin_is_allowed(policy: CorsPolicy, origin: str | None) -> bool:

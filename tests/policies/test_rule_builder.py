@@ -180,8 +180,24 @@ def test_cors_fields_and_destination_lines_save_as_the_config(admin_client):
     body = page.content.decode()
     assert "https://web.example.com\nhttps://app.example.com</textarea>" in body
     assert 'name="cors_max_age" value="600"' in body
-    assert 'value="POST" id="id_cors_allowed_methods_2" checked>' in body
+    assert 'value="POST" id="id_cors_allowed_methods_1" checked>' in body
     assert 'value="PUT" id="id_cors_allowed_methods_3">' in body
+
+
+def test_the_admin_offers_every_method_validation_accepts(admin_client):
+    """Each method the API may store has its box, so saving in the admin keeps it."""
+    methods = ["GET", "POST", "HEAD", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+    response = add(
+        admin_client,
+        form(cors_allowed_origins="https://web.example.com", cors_allowed_methods=methods),
+    )
+    assert response.status_code == 302
+    application = Application.objects.get(name="Dashboard")
+    assert application.cors_headers["allowed_methods"] == methods
+    page = admin_client.get(reverse("admin:policies_application_change", args=[application.pk]))
+    body = page.content.decode()
+    for index, method in enumerate(methods):
+        assert f'value="{method}" id="id_cors_allowed_methods_{index}" checked>' in body
 
 
 def test_no_cors_field_set_means_no_cors_headers(admin_client):
