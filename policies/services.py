@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-import secrets as random
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
@@ -390,7 +390,7 @@ def service_token_create(
     token = ServiceToken(
         name=name,
         duration=duration,
-        client_id=client_id or f"{random.token_hex(16)}.access",
+        client_id=client_id or f"{secrets.token_hex(16)}.access",
         secret_hash=hash_secret(secret),
     )
     if not errors:
