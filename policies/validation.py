@@ -27,7 +27,7 @@ from policies.cors import cors_headers_errors
 from policies.durations import parse_duration
 from policies.errors import Errors, add_error, check_unknown, merge_errors
 from policies.matching import HostPathPattern, PatternError, compile_pattern
-from policies.models import Application, Policy
+from policies.models import FOREVER, Application, Policy
 from policies.providers import PROVIDER_TYPES, UNSUPPORTED_TYPES, config_errors
 from policies.rules import (
     GitHubOrganizationRule,
@@ -39,7 +39,6 @@ from policies.rules import (
 )
 
 RULE_LISTS = ("include", "require", "exclude")
-FOREVER = "forever"
 CLIENT_ID_PATTERN = re.compile(r"[0-9a-f]{32}\.access")
 # The largest value a PositiveIntegerField holds on every supported database (PostgreSQL's integer).
 MAX_PRECEDENCE = 2_147_483_647
