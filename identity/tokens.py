@@ -32,11 +32,11 @@ from identity.claims import (
     AccessClaims,
     TokenError,
 )
+from identity.keys import ALGORITHM
 from identity.sessions import is_revoked
 
 TokenType = Literal["app", "org"]
 
-ALGORITHM = "RS256"
 # Tolerated clock difference between the processes that issue and verify tokens.
 LEEWAY = timedelta(seconds=5)
 # An RS256 token with our claims is under 1 KB; anything far larger is not ours.
