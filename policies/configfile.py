@@ -39,7 +39,14 @@ from policies import services, validation
 from policies.catalog import Catalog, PolicyUse
 from policies.conf import conf
 from policies.errors import Errors, merge_errors
-from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
+from policies.models import (
+    DEFAULT_SERVICE_TOKEN_DURATION,
+    AccessGroup,
+    Application,
+    IdentityProvider,
+    Policy,
+    ServiceToken,
+)
 from policies.providers import parse_config
 from policies.selectors import (
     application_fields,
@@ -664,7 +671,7 @@ def _apply_service_tokens(plan: Plan, touched: set[tuple[str, str]]) -> list[str
         if token is None:
             token, secret = services.service_token_create(
                 name=item["name"],
-                duration=item.get("duration", "8760h"),
+                duration=item.get("duration", DEFAULT_SERVICE_TOKEN_DURATION),
                 client_id=item.get("client_id"),
                 client_secret=given_secret,
             )
@@ -676,7 +683,7 @@ def _apply_service_tokens(plan: Plan, touched: set[tuple[str, str]]) -> list[str
             continue
         services.service_token_update(
             token=token,
-            duration=item.get("duration", "8760h"),
+            duration=item.get("duration", DEFAULT_SERVICE_TOKEN_DURATION),
             client_id=item.get("client_id"),
         )
         if isinstance(given_secret, str) and not verify_secret(given_secret, token.secret_hash):

@@ -27,7 +27,7 @@ from policies.cors import cors_headers_errors
 from policies.durations import parse_duration
 from policies.errors import Errors, add_error, check_unknown, merge_errors
 from policies.matching import HostPathPattern, PatternError, compile_pattern
-from policies.models import FOREVER, Application, Policy
+from policies.models import DEFAULT_SERVICE_TOKEN_DURATION, FOREVER, Application, Policy
 from policies.providers import PROVIDER_TYPES, UNSUPPORTED_TYPES, config_errors
 from policies.rules import (
     GitHubOrganizationRule,
@@ -283,7 +283,7 @@ def service_token_errors(fields: Mapping[str, Any]) -> Errors:
     check_unknown(errors, fields, SERVICE_TOKEN_FIELDS)
     _check_storable_text(errors, fields)
     _check_name(errors, fields.get("name"), max_length=200)
-    duration = fields.get("duration", "8760h")
+    duration = fields.get("duration", DEFAULT_SERVICE_TOKEN_DURATION)
     if duration != FOREVER:
         _check_duration(errors, "duration", duration, hint=' or "forever"')
     client_id = fields.get("client_id")
