@@ -294,7 +294,8 @@ ACCESS_APP_LAUNCHER = env.bool("ACCESS_APP_LAUNCHER", default=False)
 ACCESS_ACTIVITY_FLUSH_SECONDS = env.int("ACCESS_ACTIVITY_FLUSH_SECONDS", default=10)
 ACCESS_ACTIVITY_RETENTION_DAYS = env.int("ACCESS_ACTIVITY_RETENTION_DAYS", default=30)
 ACCESS_KEY_ROTATION = env.str("ACCESS_KEY_ROTATION", default="1008h")
-# How often each process asks whether the configuration changed (seconds).
+# How often each process asks whether the configuration changed (seconds): the default is
+# common.versioning.DEFAULT_CHECK_INTERVAL, written here as a number since settings import no app.
 ACCESS_VERSION_CHECK_INTERVAL = env.float("ACCESS_VERSION_CHECK_INTERVAL", default=0.5)
 ACCESS_TRUSTED_PROXIES = env.list("ACCESS_TRUSTED_PROXIES", default=[])
 ACCESS_APPLICATION_PORTS = env.list("ACCESS_APPLICATION_PORTS", default=[])

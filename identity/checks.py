@@ -21,11 +21,10 @@ from django.http.request import validate_host
 from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
 
+from common.versioning import DEFAULT_CHECK_INTERVAL, MAX_STALENESS
 from identity.conf import conf
 from identity.users import BACKEND_PATH, MIDDLEWARE_PATH, AccessUserMiddleware, configured_backend
 from policies.matching import normalize_host
-
-MAX_VERSION_CHECK_INTERVAL = 1.0
 
 
 @register(Tags.security)
@@ -60,13 +59,14 @@ def check_identity_settings(
                 id="identity.W004",
             )
         )
-    interval = getattr(settings, "ACCESS_VERSION_CHECK_INTERVAL", 0.5)
-    if not 0 < interval <= MAX_VERSION_CHECK_INTERVAL:
+    interval = getattr(settings, "ACCESS_VERSION_CHECK_INTERVAL", DEFAULT_CHECK_INTERVAL)
+    if not 0 < interval <= MAX_STALENESS:
         messages.append(
             CheckWarning(
                 f"ACCESS_VERSION_CHECK_INTERVAL is {interval}: changes and revocations would take"
                 " longer than a second to reach every process.",
-                hint="Use a value above 0 and at most 1 (seconds); 0.5 is the default.",
+                hint=f"Use a value above 0 and at most {MAX_STALENESS:g} (seconds);"
+                f" {DEFAULT_CHECK_INTERVAL:g} is the default.",
                 id="identity.W002",
             )
         )
