@@ -14,7 +14,6 @@ merges: the merged expiry is the earliest of them.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -32,7 +31,7 @@ from identity.cookies import (
     set_app_token_cookie,
     set_binding_cookie,
 )
-from identity.flows.signin import is_secure, signed_in_as_user
+from identity.flows.signin import code_hash, is_secure, signed_in_as_user
 from identity.gate import binding_digest
 from identity.hosts import Authority, parse_authority, request_scheme, served_ports
 from identity.login_urls import login_host_for, state_hash_for
@@ -58,7 +57,7 @@ def _find_code(request: HttpRequest, snapshot: Snapshot, authority: Authority) -
         raise CodeRefused("missing code")
     found = (
         AuthorizationCode.objects.select_related("application", "session__user")
-        .filter(code_hash=hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest())
+        .filter(code_hash=code_hash(code))
         .first()
     )
     if found is None:

@@ -189,6 +189,13 @@ def signed_in_as_user(snapshot: Snapshot, *, idp_id: str, login_method: str) -> 
     return method is not None and method.signs_in_users
 
 
+def code_hash(code: str) -> str:
+    """What an authorization code is stored and looked up as: its SHA-256 (a code is 256 random
+    bits, so no salt or slow hash is needed). A code from a request may hold any character, a lone
+    surrogate included (`surrogatepass`), and then matches nothing."""
+    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _issue_code(
     request: HttpRequest,
     flow: Flow,
@@ -202,7 +209,7 @@ def _issue_code(
     code = secrets.token_urlsafe(32)
     now = timezone.now()
     AuthorizationCode.objects.create(
-        code_hash=hashlib.sha256(code.encode()).hexdigest(),
+        code_hash=code_hash(code),
         application_id=flow.application.id,
         app_host=flow.app_host,
         state_hash=flow.state_hash,
