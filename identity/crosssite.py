@@ -21,7 +21,7 @@ from functools import wraps
 from typing import Concatenate, ParamSpec
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.template.loader import render_to_string
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from policies.cors import normalize_origin
@@ -130,12 +130,12 @@ def _refusal_response(request: HttpRequest, reason: str) -> HttpResponse:
         "login request refused",
         extra={"reason": reason, "host": request.get_host(), "path": request.path},
     )
-    body = render_to_string(
+    return render(
+        request,
         "identity/refused.html",
         {"message": "This page cannot be opened from another site."},
-        request=request,
+        status=403,
     )
-    return HttpResponse(body, status=403)
 
 
 def refuse_cross_site(view: View[P]) -> View[P]:

@@ -7,7 +7,7 @@ refuse), so that both refuse in the same words.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.loader import render_to_string
+from django.shortcuts import render
 
 from identity.login_urls import LOGOUT_PATH, logout_back_to
 from policies.snapshot import CompiledApplication
@@ -35,7 +35,8 @@ def deny_response(
     )
     if deny_url:
         return HttpResponseRedirect(deny_url)
-    body = render_to_string(
+    return render(
+        request,
         "identity/deny.html",
         {
             "message": application.custom_deny_message,
@@ -44,6 +45,5 @@ def deny_response(
             "logout_url": logout_back_to(LOGOUT_PATH, return_url),
             "another_account_url": logout_back_to(LOGOUT_PATH, return_url, sign_in_again=True),
         },
-        request=request,
+        status=403,
     )
-    return HttpResponse(body, status=403)

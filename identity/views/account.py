@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.template.loader import render_to_string
+from django.shortcuts import render
 from django.utils import timezone
 
 from identity.clients import client_ip
@@ -51,7 +51,8 @@ def _open_sessions(email: str) -> list[AccessSession]:
 
 def _page(request: HttpRequest, flow: Flow, claims: Any, *, notice: str = "") -> HttpResponse:
     email = claims.email
-    body = render_to_string(
+    return render(
+        request,
         "identity/account.html",
         {
             "email": email,
@@ -66,9 +67,7 @@ def _page(request: HttpRequest, flow: Flow, claims: Any, *, notice: str = "") ->
             "flow": {},
             "notice": notice,
         },
-        request=request,
     )
-    return HttpResponse(body)
 
 
 def _changes(request: HttpRequest, flow: Flow, claims: Any) -> HttpResponse | None:
@@ -107,12 +106,10 @@ def _changes(request: HttpRequest, flow: Flow, claims: Any) -> HttpResponse | No
     if not factors.confirmed_factors(email):
         return HttpResponseRedirect(request.path)  # recovery codes stand in for a factor only
     codes = factors.recovery_codes_issue(email=email)
-    return HttpResponse(
-        render_to_string(
-            "identity/factors/recovery_codes.html",
-            {"email": email, "codes": codes, "continue_url": request.path},
-            request=request,
-        )
+    return render(
+        request,
+        "identity/factors/recovery_codes.html",
+        {"email": email, "codes": codes, "continue_url": request.path},
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.template.loader import render_to_string
+from django.shortcuts import render
 
 from common.versioning import VersionUnavailable
 from identity.crosssite import refuse_cross_site
@@ -24,8 +24,7 @@ REFUSED = "This sign-in link is not valid or has expired. Go back to the applica
 
 def _refusal(request: HttpRequest, reason: str) -> HttpResponse:
     logger.info("authorized hop refused", extra={"reason": reason, "host": request.get_host()})
-    body = render_to_string("identity/refused.html", {"message": REFUSED}, request=request)
-    return HttpResponse(body, status=400)
+    return render(request, "identity/refused.html", {"message": REFUSED}, status=400)
 
 
 @refuse_cross_site
@@ -39,10 +38,10 @@ def authorized(request: HttpRequest) -> HttpResponseBase:
         return _refusal(request, refused.reason)
     except (SnapshotError, VersionUnavailable):
         logger.exception("authorized hop unavailable: the configuration cannot be loaded")
-        body = render_to_string(
+        return render(
+            request,
             "identity/refused.html",
             {"message": "Sign-in is unavailable right now. Try again soon."},
-            request=request,
+            status=503,
         )
-        return HttpResponse(body, status=503)
     return response

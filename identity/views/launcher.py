@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.template.loader import render_to_string
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import render
 
 from common.versioning import VersionUnavailable
 from identity.clients import client_country, client_ip
@@ -68,7 +68,8 @@ def _launcher(request: HttpRequest) -> HttpResponseBase:
         snapshot, person, subject, scheme=scheme, port=authority.port if authority else None
     )
     query = normalized_query(request.GET.get("q", ""))
-    body = render_to_string(
+    response = render(
+        request,
         "identity/launcher.html",
         {
             "email": person.email,
@@ -79,8 +80,6 @@ def _launcher(request: HttpRequest) -> HttpResponseBase:
             "account_url": ACCOUNT_PATH,
             "logout_action": LOGOUT_PATH,
         },
-        request=request,
     )
-    response = HttpResponse(body)
     apply_login_headers(response, image_origins=image_origins(tiles))
     return response

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, QueryDict
-from django.template.loader import render_to_string
+from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
 from common.versioning import VersionUnavailable
@@ -108,12 +108,12 @@ def message_page(
     request: HttpRequest, message: str, *, status: int, restart_url: str = ""
 ) -> HttpResponse:
     """The login host's page that says why the sign-in cannot go on (and how to try again)."""
-    body = render_to_string(
+    return render(
+        request,
         "identity/refused.html",
         {"message": message, "restart_url": restart_url},
-        request=request,
+        status=status,
     )
-    return HttpResponse(body, status=status)
 
 
 def validated_flow(request: HttpRequest, app_host: str | None, params: Mapping[str, Any]) -> Flow:
@@ -231,7 +231,8 @@ def _render(
 ) -> HttpResponse:
     flow_fields = {"kid": flow.kid, "redirect_url": flow.raw_redirect_url, "state": flow.state_hash}
     offered = offered_providers(flow.snapshot, flow.application)
-    body = render_to_string(
+    return render(
+        request,
         template,
         {
             "application": flow.application,
@@ -247,9 +248,8 @@ def _render(
             ],
             **context,
         },
-        request=request,
+        status=status,
     )
-    return HttpResponse(body, status=status)
 
 
 def _forms(offered: tuple[CompiledIdentityProvider, ...]) -> list[dict[str, Any]]:
@@ -336,17 +336,15 @@ def _show_page(request: HttpRequest, flow: Flow) -> HttpResponse:
     claims = current_sign_in(request, flow)
     if claims is not None:
         if flow.application is None:
-            return HttpResponse(
-                render_to_string(
-                    "identity/signed_in.html",
-                    {
-                        "email": claims.email,
-                        "logout_action": LOGOUT_PATH,
-                        "account_url": ACCOUNT_PATH,
-                        "launcher_url": LAUNCHER_PATH if conf.app_launcher else "",
-                    },
-                    request=request,
-                )
+            return render(
+                request,
+                "identity/signed_in.html",
+                {
+                    "email": claims.email,
+                    "logout_action": LOGOUT_PATH,
+                    "account_url": ACCOUNT_PATH,
+                    "launcher_url": LAUNCHER_PATH if conf.app_launcher else "",
+                },
             )
         response = sso_sign_in(request, flow, claims, second_factor=_second_factor(request, flow))
         if response is not None:
@@ -632,12 +630,10 @@ def after_enrolment(request: HttpRequest, flow: Flow, email: str, *, next_url: s
     if factors.recovery_codes_left(email):
         return HttpResponseRedirect(next_url)
     codes = factors.recovery_codes_issue(email=email)
-    return HttpResponse(
-        render_to_string(
-            "identity/factors/recovery_codes.html",
-            {"email": email, "codes": codes, "continue_url": next_url},
-            request=request,
-        )
+    return render(
+        request,
+        "identity/factors/recovery_codes.html",
+        {"email": email, "codes": codes, "continue_url": next_url},
     )
 
 

@@ -20,7 +20,7 @@ from typing import Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.template.loader import render_to_string
+from django.shortcuts import render
 
 from identity.claims import AccessClaims, TokenError
 from identity.clients import client_ip
@@ -147,7 +147,8 @@ def logout(request: HttpRequest) -> HttpResponseBase:
         )
         response = HttpResponseRedirect(next_url)
     else:
-        body = render_to_string(
+        response = render(
+            request,
             "identity/signed_out.html",
             {
                 "login_host_logout_url": ""
@@ -156,8 +157,6 @@ def logout(request: HttpRequest) -> HttpResponseBase:
                 "sign_in_again_url": came_from
                 or sign_in_elsewhere_url(scheme=scheme, login_host=login_host),
             },
-            request=request,
         )
-        response = HttpResponse(body)
     clear_access_cookies(response, secure=is_secure(request))
     return response
