@@ -106,9 +106,11 @@ def pins_sent(outbox: Path, address: str) -> int:
     return sum(address in str(message.get("To", "")) for message in _messages(outbox))
 
 
-def read_pin(outbox: Path, address: str, *, after: int = 0) -> str:
-    """The code of the newest one-time PIN email sent to `address`, from the file outbox
-    (waiting for one more than `after` emails to that address, for a second sign-in)."""
+def read_pin(outbox: Path, address: str, *, after: int) -> str:
+    """The code of the newest one-time PIN email sent to `address`, from the file outbox, once
+    there are more than `after` (`pins_sent` before the request): the server sends in the
+    background and keeps its outbox for the session, so without the count an earlier test's
+    email to the same address could be read before the new one arrives."""
 
     def newest_code() -> str | None:
         if after and pins_sent(outbox, address) <= after:

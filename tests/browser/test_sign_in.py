@@ -15,6 +15,7 @@ from tests.browser.flows import (
     issue_app_token,
     login_query,
     new_marker,
+    pins_sent,
     read_pin,
     request_pin,
     set_app_cookie,
@@ -61,9 +62,10 @@ def test_one_time_pin_sign_in_lands_on_the_original_page(page: Page, project: Pr
     url = app_url(project, PLAIN, marker)
     _open_protected_page_and_expect_login(page, project, url)
 
+    sent = pins_sent(project.outbox, GRACE.email)
     request_pin(page, GRACE.email)
     expect(page.get_by_label("Code")).to_be_visible()
-    submit_pin(page, read_pin(project.outbox, GRACE.email))
+    submit_pin(page, read_pin(project.outbox, GRACE.email, after=sent))
 
     _assert_landed_as(page, project, url, marker, GRACE)
 
