@@ -18,7 +18,6 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from policies.errors import Errors, add_error, check_unknown, strings_at
 from policies.matching import ascii_hostname
@@ -169,16 +168,6 @@ class CorsPolicy:
         return policy
 
 
-def _texts(errors: Errors, data: Mapping[str, Any], key: str) -> list[tuple[int, str]]:
-    """The text items of the list at `data[key]` with their indexes (`strings_at` refuses the
-    others)."""
-    strings_at(errors, data, key)
-    value = data.get(key)
-    if not isinstance(value, list):
-        return []
-    return [(index, item) for index, item in enumerate(value) if isinstance(item, str)]
-
-
 def checked_cors_headers(value: object) -> tuple[CorsPolicy | None, Errors]:
     """An application's `cors_headers` checked and compiled by one set of rules: the policy
     and no errors, or None and every problem keyed by its field (`allowed_origins[1]`,
@@ -197,9 +186,9 @@ def checked_cors_headers(value: object) -> tuple[CorsPolicy | None, Errors]:
             kind = {list: "a list", bool: "true or false", int: "a whole number"}[expected]
             add_error(errors, key, f"must be {kind}")
     check_unknown(errors, value, frozenset(CORS_FIELDS))
-    origins = _texts(errors, value, "allowed_origins")
-    methods = _texts(errors, value, "allowed_methods")
-    headers = _texts(errors, value, "allowed_headers")
+    origins = strings_at(errors, value, "allowed_origins")
+    methods = strings_at(errors, value, "allowed_methods")
+    headers = strings_at(errors, value, "allowed_headers")
     all_origins = value.get("allow_all_origins") is True or any(o == ANY for _, o in origins)
     all_methods = value.get("allow_all_methods") is True
     all_headers = value.get("allow_all_headers") is True or any(h == ANY for _, h in headers)

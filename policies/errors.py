@@ -68,12 +68,13 @@ def check_unknown(errors: Errors, fields: Mapping[str, Any], known: frozenset[st
             )
 
 
-def strings_at(errors: Errors, mapping: Mapping[str, Any], key: str) -> list[str]:
-    """The text items of the list at `mapping[key]`; an error for each item that is not text."""
+def strings_at(errors: Errors, mapping: Mapping[str, Any], key: str) -> list[tuple[int, str]]:
+    """The text items of the list at `mapping[key]` with their indexes in it (so an error on one
+    names its place in the stored list); an error for each item that is not text."""
     value = mapping.get(key)
     if not isinstance(value, list):
         return []
     for index, item in enumerate(value):
         if not isinstance(item, str):
             add_error(errors, f"{key}[{index}]", "must be text")
-    return [item for item in value if isinstance(item, str)]
+    return [(index, item) for index, item in enumerate(value) if isinstance(item, str)]
