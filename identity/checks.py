@@ -24,7 +24,7 @@ from django.utils.module_loading import import_string
 from common.versioning import DEFAULT_CHECK_INTERVAL, MAX_STALENESS
 from identity.conf import conf
 from identity.users import BACKEND_PATH, MIDDLEWARE_PATH, AccessUserMiddleware, configured_backend
-from policies.matching import normalize_host
+from policies.hosts import normalize_host
 
 
 @register(Tags.security)

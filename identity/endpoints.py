@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.urls import Resolver404, ResolverMatch, resolve
 
 from identity.conf import conf
-from policies.matching import normalize_host
+from policies.hosts import normalize_host
 
 # Views that check who is calling on every request: Django's admin site, the REST API and
 # its schema pages (DRF views whose authentication and permission classes always run), and

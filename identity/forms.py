@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import forms
 
 from identity.redirects import MAX_REDIRECT_LENGTH
-from policies.matching import ascii_hostname
+from policies.hosts import ascii_hostname
 
 
 class FlowForm(forms.Form):

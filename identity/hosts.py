@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.http.request import validate_host
 
 from identity.conf import conf
-from policies.matching import normalize_host
+from policies.hosts import normalize_host
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _PORT = re.compile(r"[0-9]{1,5}")

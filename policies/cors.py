@@ -14,13 +14,12 @@ header names case-insensitively.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from policies.errors import Errors, add_error, check_unknown, strings_at
-from policies.matching import ascii_hostname
+from policies.hosts import canonical_host_name
 
 __all__ = [
     "PREFLIGHT_VARY",
@@ -62,27 +61,10 @@ ANY = "*"
 # RFC 9110 token characters: what a method or a header name may be made of.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
-_HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 _PORT = re.compile(r"[0-9]{1,5}")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Fetch normalizes these methods to upper case; every other method is compared byte for byte.
 _NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
-
-
-def _normalize_host(host: str) -> str | None:
-    if host.startswith("["):
-        if not host.endswith("]"):
-            return None
-        try:
-            return f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]"
-        except ValueError:
-            return None
-    converted = ascii_hostname(host)
-    if converted is None:
-        return None
-    host = converted
-    labels = host.split(".")
-    return host if all(_HOST_LABEL.fullmatch(label) for label in labels) else None
 
 
 def normalize_origin(value: str) -> str | None:
@@ -117,7 +99,9 @@ def _normalize_origin(value: str) -> str | None:
     else:
         host, colon, port_text_or_empty = authority.partition(":")
         port_text = port_text_or_empty if colon else None
-    normalized_host = _normalize_host(host)
+    # Read as every host is read. A trailing dot is refused (an empty label): to a browser
+    # `https://example.com.` is another origin than `https://example.com`.
+    normalized_host = canonical_host_name(host)
     if normalized_host is None:
         return None
     if port_text is None:

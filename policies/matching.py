@@ -1,11 +1,11 @@
 """Which application covers a request: host/path patterns, canonical paths and a fast index.
 
 A pattern is `host[/path]` as Cloudflare Access writes it. The host is compared case-insensitively
-and without its port; `*` in a host label stands for part of exactly one label (`*.example.com`
-never covers the apex, nor `a.b.example.com`). A path without `*` covers itself and everything
-below it (`/demo` covers `/demo/x`, not `/demonstration`); a `*` in a path may span segments and
-the pattern still covers everything below what it matched (`/alpha/*` covers `/alpha/` and
-`/alpha/one`, not `/alpha`).
+and without its port, as `policies.hosts` reads it; `*` in a host label stands for part of exactly
+one label (`*.example.com` never covers the apex, nor `a.b.example.com`). A path without `*` covers
+itself and everything below it (`/demo` covers `/demo/x`, not `/demonstration`); a `*` in a path
+may span segments and the pattern still covers everything below what it matched (`/alpha/*`
+covers `/alpha/` and `/alpha/one`, not `/alpha`).
 
 Matching must see the path Django's URL resolver will see, or a request could reach a protected
 view while escaping the pattern (`/demo/../admin`, `//admin`, `/admin%2f..`). `ApplicationIndex`
@@ -15,8 +15,6 @@ so the gate can refuse it instead of guessing.
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -25,17 +23,15 @@ from itertools import combinations
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import unquote_to_bytes
 
-import idna
+from policies.hosts import canonical_host_name, ipv6_literal, normalize_host, split_port
 
 __all__ = [
     "ApplicationIndex",
     "HostPathPattern",
     "PathMatch",
     "PatternError",
-    "ascii_hostname",
     "canonical_path",
     "compile_pattern",
-    "normalize_host",
 ]
 
 
@@ -47,10 +43,7 @@ K = TypeVar("K", bound=_Orderable)
 
 WILDCARD = "*"
 
-# Letters, digits, hyphens and underscores (some internal names use them); one label at a time.
-_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 _WILDCARD_LABEL_PART = re.compile(r"[a-z0-9_-]*")
-_PORT = re.compile(r"[0-9]{1,5}")
 _PERCENT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
 # A fast path for the common case: a path with nothing that canonicalization would change.
 _NEEDS_CANONICALIZATION = re.compile(r"%[0-9A-Fa-f]{2}|[\\\x00-\x1f\x7f]|//|/\.|[. ](?:/|\Z)")
@@ -62,79 +55,6 @@ class PatternError(ValueError):
 
 
 # --- hosts -------------------------------------------------------------------------------------
-
-
-def _split_port(host: str) -> str | None:
-    """The host without its port, or None when the port is not a number."""
-    if host.startswith("["):  # an IPv6 literal: "[::1]:8000"
-        end = host.find("]")
-        if end == -1:
-            return None
-        rest = host[end + 1 :]
-        if rest and not (rest.startswith(":") and _PORT.fullmatch(rest[1:])):
-            return None
-        return host[: end + 1]
-    name, colon, port = host.rpartition(":")
-    if not colon:
-        return host
-    return name if _PORT.fullmatch(port) else None
-
-
-def _ipv6_literal(host: str) -> str | None:
-    try:
-        address = ipaddress.IPv6Address(host[1:-1])
-    except ValueError:
-        return None
-    return f"[{address.compressed}]"
-
-
-def ascii_hostname(name: str) -> str | None:
-    """A host name (or one label) in the ASCII form browsers send, or None when it has none.
-
-    International names are converted as browsers and mail systems do (UTS #46, IDNA 2008,
-    non-transitional): `claß` becomes `xn--cla-7ka`. Python's own `idna` codec is IDNA 2003 and
-    would make it `class`, another name, so a pattern or an origin written with it would cover a
-    host the browser never sends, while the host it does send stayed uncovered.
-    """
-    if name.isascii():
-        return name
-    try:
-        return idna.encode(name, uts46=True, transitional=False).decode("ascii")
-    except UnicodeError:  # idna.IDNAError is one
-        return None
-
-
-def normalize_host(host: str) -> str | None:
-    """A request host in the form patterns are compared with, or None when it is not a host name.
-
-    Lowercases, strips the port and a trailing dot, and turns international names into their
-    IDNA ASCII form. IPv6 literals keep their brackets.
-    """
-    if not isinstance(host, str):
-        return None
-    return _normalize_host(host)
-
-
-# A site serves few host names, so caching keeps this off the hot path; the bound keeps a client
-# that sends many made-up Host headers from growing it.
-@functools.lru_cache(maxsize=4096)
-def _normalize_host(host: str) -> str | None:
-    value = _split_port(host.strip().lower())
-    if not value:
-        return None
-    if value.startswith("["):
-        return _ipv6_literal(value)
-    if value.endswith("."):
-        value = value[:-1]
-    if not value or len(value) > 253:
-        return None
-    labels = []
-    for label in value.split("."):
-        ascii_label = ascii_hostname(label)
-        if ascii_label is None or not _LABEL.fullmatch(ascii_label):
-            return None
-        labels.append(ascii_label)
-    return ".".join(labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +74,11 @@ class _LabelGlob:
 
 def _compile_host(text: str, pattern: str) -> tuple[str, tuple[_LabelGlob | None, ...]]:
     """The canonical host of a pattern and, per label, a glob (None for a literal label)."""
-    value = _split_port(text.strip().lower())
+    value = split_port(text.strip().lower())
     if value is None:
         raise PatternError(f"{pattern!r}: the port is not a number; leave the port out")
     if value.startswith("["):
-        literal = _ipv6_literal(value)
+        literal = ipv6_literal(value)
         if literal is None:
             raise PatternError(f"{pattern!r}: {text!r} is not a valid IPv6 address")
         return literal, (None,)
@@ -182,8 +102,8 @@ def _compile_host(text: str, pattern: str) -> tuple[str, tuple[_LabelGlob | None
             labels.append(label)
             globs.append(_LabelGlob(prefix, suffix))
             continue
-        ascii_label = ascii_hostname(label)
-        if ascii_label is None or not _LABEL.fullmatch(ascii_label):
+        ascii_label = canonical_host_name(label)
+        if ascii_label is None:
             raise PatternError(f"{pattern!r}: {label!r} is not a valid host label")
         labels.append(ascii_label)
         globs.append(None)

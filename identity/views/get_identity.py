@@ -25,7 +25,7 @@ from identity.cookies import CF_AUTHORIZATION, TOKEN_HEADER, cookie_values
 from identity.hosts import request_scheme
 from identity.login_urls import login_host_for
 from identity.tokens import TokenType, issuer_for, verify_access_token
-from policies.matching import normalize_host
+from policies.hosts import normalize_host
 from policies.rules import Subject, rules_match
 from policies.snapshot import Snapshot, get_snapshot
 

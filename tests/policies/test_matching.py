@@ -6,13 +6,13 @@ import pytest
 from hypothesis import event
 from hypothesis import strategies as st
 
+from policies.hosts import normalize_host
 from policies.matching import (
     ApplicationIndex,
     HostPathPattern,
     PatternError,
     canonical_path,
     compile_pattern,
-    normalize_host,
 )
 from tests.properties import given_reaching, reached
 
@@ -29,53 +29,6 @@ def index_of(*patterns):
     return ApplicationIndex(
         (compile_pattern(text), key) for key, text in enumerate(patterns, start=1)
     )
-
-
-# --- normalize_host ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("host", "expected"),
-    [
-        ("Example.COM", "example.com"),
-        ("example.com:8443", "example.com"),
-        ("example.com.", "example.com"),
-        ("example.com.:80", "example.com"),
-        ("app.localhost", "app.localhost"),
-        ("127.0.0.1:8000", "127.0.0.1"),
-        ("[::1]:8000", "[::1]"),
-        ("[0:0::1]", "[::1]"),
-        ("bücher.example", "xn--bcher-kva.example"),
-        # As browsers convert them (UTS #46), never as Python's IDNA 2003 codec does.
-        ("cla\u00df.example", "xn--cla-7ka.example"),
-        ("\u03c2.example", "xn--3xa.example"),
-        ("under_score.example.com", "under_score.example.com"),
-    ],
-)
-def test_normalize_host_gives_the_compared_form(host, expected):
-    assert normalize_host(host) == expected
-
-
-@pytest.mark.parametrize(
-    "host",
-    [
-        "",
-        ".",
-        "example.com:port",
-        "example.com:",
-        "exa mple.com",
-        "a..b",
-        "-a.example.com",
-        "user@example.com",
-        "[::1",
-        "[nothex]",
-        "::1",
-        "*.example.com",
-        "a" * 64 + ".com",
-    ],
-)
-def test_normalize_host_refuses_what_is_not_a_host(host):
-    assert normalize_host(host) is None
 
 
 # --- compile_pattern ----------------------------------------------------------------------------

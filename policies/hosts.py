@@ -1,0 +1,119 @@
+"""Host names in the one form the gate compares them in.
+
+A host reaches the gate in two places: the request's `Host` (matching, the login host, redirect
+targets) and the host of an `Origin` (CORS). Both must read a name the same way, or an origin
+listed in `cors_headers` and the host it names could disagree about which site they are. So one
+function, `canonical_host_name`, says what a host name is and how it is spelled for comparison:
+lower case, international names in the ASCII form browsers send (UTS #46, IDNA 2008), IPv6
+literals in brackets and compressed, letters, digits, `-` and `_` in labels of 1 to 63
+characters, 253 characters in all. Each caller first takes off what its own syntax adds: a
+request host its port and one trailing dot (`normalize_host`); an origin its scheme and port
+(`policies.cors.normalize_origin`, where a trailing dot makes another origin, and is refused).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+
+import idna
+
+__all__ = ["ascii_hostname", "canonical_host_name", "ipv6_literal", "normalize_host", "split_port"]
+
+# Letters, digits, hyphens and underscores (some internal names use them); one label at a time.
+HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+MAX_HOST_NAME_LENGTH = 253
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def ascii_hostname(name: str) -> str | None:
+    """A host name (or one label) in the ASCII form browsers send, or None when it has none.
+
+    International names are converted as browsers and mail systems do (UTS #46, IDNA 2008,
+    non-transitional): `claß` becomes `xn--cla-7ka`. Python's own `idna` codec is IDNA 2003 and
+    would make it `class`, another name, so a pattern or an origin written with it would cover a
+    host the browser never sends, while the host it does send stayed uncovered.
+    """
+    if name.isascii():
+        return name
+    try:
+        return idna.encode(name, uts46=True, transitional=False).decode("ascii")
+    except UnicodeError:  # idna.IDNAError is one
+        return None
+
+
+def ipv6_literal(host: str) -> str | None:
+    """`[address]` in its compressed form (`[0:0::1]` is `[::1]`), or None when it is not one."""
+    if not (host.startswith("[") and host.endswith("]")):
+        return None
+    try:
+        address = ipaddress.IPv6Address(host[1:-1])
+    except ValueError:
+        return None
+    return f"[{address.compressed}]"
+
+
+def canonical_host_name(name: str) -> str | None:
+    """A host name, without port, in the form hosts are compared in; None when it is not one.
+
+    Lower-cased; an IPv6 literal in brackets as `ipv6_literal` writes it; an international name
+    converted whole by `ascii_hostname`, so that the ASCII labels beside an international one
+    must be valid IDNA too (`a_b.bücher.example` is refused, `a_b.example` is not). A trailing
+    dot is an empty label here: callers that accept one strip it first.
+    """
+    name = name.lower()
+    if name.startswith("["):
+        return ipv6_literal(name)
+    if not name or len(name) > MAX_HOST_NAME_LENGTH:
+        return None
+    ascii_name = ascii_hostname(name)
+    if ascii_name is None or len(ascii_name) > MAX_HOST_NAME_LENGTH:
+        return None
+    labels = ascii_name.split(".")
+    # UTS #46 reads the ideographic and full-width full stops (U+3002, U+FF0E, U+FF61) as dots,
+    # so a label written with one would become two labels nobody wrote: refused.
+    if len(labels) != name.count(".") + 1:
+        return None
+    if not all(HOST_LABEL.fullmatch(label) for label in labels):
+        return None
+    return ascii_name
+
+
+def split_port(host: str) -> str | None:
+    """`host[:port]` without its port, or None when the port is not a number."""
+    if host.startswith("["):  # an IPv6 literal: "[::1]:8000"
+        end = host.find("]")
+        if end == -1:
+            return None
+        rest = host[end + 1 :]
+        if rest and not (rest.startswith(":") and _PORT.fullmatch(rest[1:])):
+            return None
+        return host[: end + 1]
+    name, colon, port = host.rpartition(":")
+    if not colon:
+        return host
+    return name if _PORT.fullmatch(port) else None
+
+
+def normalize_host(host: str) -> str | None:
+    """A request host in the form patterns are compared with, or None when it is not a host name.
+
+    Strips surrounding space, the port and one trailing dot (`example.com.` is the same DNS name),
+    then reads the rest with `canonical_host_name`. IPv6 literals keep their brackets.
+    """
+    if not isinstance(host, str):
+        return None
+    return _normalize_host(host)
+
+
+# A site serves few host names, so caching keeps this off the hot path; the bound keeps a client
+# that sends many made-up Host headers from growing it.
+@functools.lru_cache(maxsize=4096)
+def _normalize_host(host: str) -> str | None:
+    value = split_port(host.strip().lower())
+    if not value:
+        return None
+    if value.endswith("."):
+        value = value[:-1]
+    return canonical_host_name(value)

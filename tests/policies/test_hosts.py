@@ -1,0 +1,140 @@
+"""Host names: the one reading that request hosts and the hosts of origins share."""
+
+import pytest
+from hypothesis import strategies as st
+
+from policies.cors import normalize_origin
+from policies.hosts import canonical_host_name, normalize_host
+from tests.properties import given_reaching, reached
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("Example.COM", "example.com"),
+        ("example.com:8443", "example.com"),
+        ("example.com.", "example.com"),
+        ("example.com.:80", "example.com"),
+        ("app.localhost", "app.localhost"),
+        ("127.0.0.1:8000", "127.0.0.1"),
+        ("[::1]:8000", "[::1]"),
+        ("[0:0::1]", "[::1]"),
+        ("bücher.example", "xn--bcher-kva.example"),
+        # As browsers convert them (UTS #46), never as Python's IDNA 2003 codec does.
+        ("cla\u00df.example", "xn--cla-7ka.example"),
+        ("\u03c2.example", "xn--3xa.example"),
+        ("under_score.example.com", "under_score.example.com"),
+    ],
+)
+def test_normalize_host_gives_the_compared_form(host, expected):
+    assert normalize_host(host) == expected
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "",
+        ".",
+        "example.com:port",
+        "example.com:",
+        "exa mple.com",
+        "a..b",
+        "-a.example.com",
+        "user@example.com",
+        "[::1",
+        "[nothex]",
+        "::1",
+        "*.example.com",
+        "a" * 64 + ".com",
+    ],
+)
+def test_normalize_host_refuses_what_is_not_a_host(host):
+    assert normalize_host(host) is None
+
+
+# --- request hosts and origins agree -------------------------------------------------------------
+
+
+def host_of_origin(host):
+    """The host `normalize_origin` reads in `https://<host>`, or None when it refuses it."""
+    origin = normalize_origin(f"https://{host}")
+    return None if origin is None else origin.removeprefix("https://")
+
+
+# Each row: a host as written (no port, no trailing dot) and its compared form (None: refused).
+HOSTS = [
+    ("Example.COM", "example.com"),
+    ("under_score.example.com", "under_score.example.com"),
+    ("bücher.example", "xn--bcher-kva.example"),
+    ("BÜCHER.example", "xn--bcher-kva.example"),
+    ("cla\u00df.example", "xn--cla-7ka.example"),
+    ("\u03c2.example", "xn--3xa.example"),
+    ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+    ("例え.jp", "xn--r8jz45g.jp"),
+    # UTS #46 reads these full stops as dots: a label nobody split is refused, not split.
+    ("例え\u3002jp", None),
+    ("example\uff0ecom", None),
+    ("bücher\uff61example", None),
+    # Beside an international label, an ASCII label must be valid IDNA as well.
+    ("a_b.bücher.example", None),
+    ("ab--c.bücher.example", None),
+    ("xn--zz.bücher.example", None),
+    ("bücher..example", None),
+    ("[::1]", "[::1]"),
+    ("[0:0::1]", "[::1]"),
+    ("[::FFFF:127.0.0.1]", "[::ffff:7f00:1]"),
+    ("[2001:DB8::1]", "[2001:db8::1]"),
+    ("[nothex]", None),
+    ("[::1", None),
+    ("[]", None),
+    ("127.0.0.1", "127.0.0.1"),
+    ("", None),
+    ("-a.example.com", None),
+    ("a-.example.com", None),
+    ("a..b", None),
+    (".example.com", None),
+    ("exa mple.com", None),
+    ("*.example.com", None),
+    ("a" * 63 + ".com", "a" * 63 + ".com"),
+    ("a" * 64 + ".com", None),
+    (".".join(["a" * 63] * 4)[:253], ".".join(["a" * 63] * 4)[:253]),
+    (".".join(["a" * 63] * 4)[:251] + ".ab.c", None),  # 255 characters
+    ("ü" * 60 + "." + "ü" * 60 + "." + "ü" * 60 + ".example", None),  # too long once encoded
+]
+
+
+@pytest.mark.parametrize(("host", "expected"), HOSTS)
+def test_request_hosts_and_origins_read_a_host_alike(host, expected):
+    assert canonical_host_name(host) == expected
+    assert normalize_host(host) == expected
+    assert host_of_origin(host) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"), [row for row in HOSTS if row[1] is not None and row[0][0] != "["]
+)
+def test_a_trailing_dot_is_the_same_request_host_and_another_origin(host, expected):
+    assert normalize_host(f"{host}.") == expected
+    assert normalize_host(f"{host}.:8443") == expected
+    assert host_of_origin(f"{host}.") is None
+
+
+LABELS = st.sampled_from(
+    ["app", "APP", "a_b", "ab--c", "-a", "a-", "xn--bcher-kva", "xn--zz", "bücher", "BÜCHER"]
+    + ["cla\u00df", "\u03c2", "例え", "a\u3002b", "a\uff0eb", "", "a" * 63, "a" * 64, "*"]
+)
+HOST_NAMES = st.one_of(
+    st.lists(LABELS, min_size=1, max_size=5).map(".".join),
+    st.sampled_from(["[::1]", "[0:0::1]", "[::ffff:1.2.3.4]", "[nothex]", "[::1", "[]"]),
+    st.text(alphabet="aZ0._-[]:ü\u3002", max_size=12),
+)
+
+
+@given_reaching(HOST_NAMES)
+def test_every_host_name_reads_the_same_as_request_host_and_as_origin_host(host):
+    expected = canonical_host_name(host)
+    reached("accepted" if expected is not None else "refused")
+
+    assert host_of_origin(host) == expected
+    if not host.endswith("."):
+        assert normalize_host(host) == expected
