@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 
-__all__ = ["generate_secret", "hash_secret", "verify_secret"]
+__all__ = ["code_hash", "generate_secret", "hash_secret", "verify_secret"]
 
 _ALGORITHM = "sha256"
 _HEX_DIGITS = frozenset("0123456789abcdef")
@@ -41,3 +41,11 @@ def verify_secret(secret: str, hashed: str) -> bool:
     except UnicodeEncodeError:  # a lone surrogate cannot be the secret we generated
         return False
     return hmac.compare_digest(candidate.encode("ascii"), hashed.encode("ascii"))
+
+
+def code_hash(code: str) -> str:
+    """What a single-use random code (an authorization code, an approver's link) is stored and
+    looked up as: its SHA-256 in hex (a code is 256 random bits, so no salt or slow hash is
+    needed). A code from a request may hold any character, a lone surrogate included
+    (`surrogatepass`), and then matches nothing."""
+    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()

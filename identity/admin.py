@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 
 from common.audit import AuditedAdminMixin, admin_actor
-from identity import keys, sessions
+from identity import approvals, keys, sessions
 from identity.clients import client_ip
 from identity.dashboard import PERIODS, activity_summary
 from identity.dashboard_charts import activity_charts
@@ -32,6 +32,8 @@ from identity.lockouts import current_lockouts, lockout_lift
 from identity.models import (
     AccessSession,
     ActivityCount,
+    ApprovalRequest,
+    Approver,
     AuthEvent,
     RevocationCutoff,
     SecondFactor,
@@ -310,6 +312,69 @@ class SecondFactorAdmin(_ReadOnlyAdmin):
             )
             % len(people),
             messages.SUCCESS,
+        )
+
+
+class ApproverInline(admin.TabularInline):
+    """Who was asked, and what each decided (never the link, which only its email holds)."""
+
+    model = Approver
+    fields = ("email", "decision", "duration", "decided_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(_ReadOnlyAdmin):
+    """Temporary approvals (`identity.approvals`): who asked, why, and who decided."""
+
+    list_display = ("email", "application", "status", "created_at", "granted_until")
+    list_filter = ("status", "application", "created_at")
+    search_fields = ("email", "justification")
+    list_select_related = ("application",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    inlines = (ApproverInline,)
+    actions = ("revoke_approvals",)
+    fieldsets = (
+        (None, {"fields": ("email", "application", "policy_name", "status", "justification")}),
+        (
+            "Lifetime",
+            {
+                "fields": (
+                    "requested_duration",
+                    "created_at",
+                    "expires_at",
+                    "decided_at",
+                    "granted_until",
+                    "revoked_at",
+                    "revoked_by",
+                )
+            },
+        ),
+        ("Asked", {"fields": ("approval_groups", "return_url")}),
+    )
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("identity.change_approvalrequest")
+
+    @admin.action(
+        description="Revoke selected approvals (the person's tokens for the application end)",
+        permissions=["revoke"],
+    )
+    def revoke_approvals(self, request: HttpRequest, queryset: QuerySet[ApprovalRequest]) -> None:
+        count = sum(
+            approvals.approval_revoke(approval=approval, actor=_actor(request))
+            for approval in queryset.select_related("application")
+        )
+        self.message_user(
+            request,
+            ngettext("Revoked %d approval.", "Revoked %d approvals.", count) % count,
+            messages.SUCCESS if count else messages.WARNING,
         )
 
 

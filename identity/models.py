@@ -7,6 +7,8 @@ Nothing here is read on a gated request: keys and revocations are compiled into 
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -271,6 +273,79 @@ class FactorChallenge(models.Model):
         return f"{self.purpose} challenge for {self.email}"
 
 
+class ApprovalRequest(models.Model):
+    """A person asking to enter an application whose deciding policy wants approval
+    (`identity.approvals`): their justification, the approval groups asked, and the outcome.
+
+    Approved, it lets the person in until `granted_until`; the app tokens it earns name it in
+    their `approval` claim. Refused, revoked or past its end, it lets nobody in.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+        REVOKED = "revoked", "Revoked"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.CharField(max_length=254, db_index=True)
+    application = models.ForeignKey("policies.Application", on_delete=models.CASCADE)
+    policy_name = models.CharField(max_length=200)
+    justification = models.TextField(max_length=1000)
+    return_url = models.TextField(blank=True, help_text="The page the person was going to.")
+    approval_groups = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The deciding policy's approval groups when the person asked.",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_duration = models.DurationField()
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(help_text="A request nobody decided by then lapses.")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    granted_until = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["email", "application"], name="identity_approval_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} for {self.application} ({self.get_status_display()})"
+
+
+class Approver(models.Model):
+    """One approver asked to decide one request: their emailed link, stored as its SHA-256
+    only, and once they have used it, their decision (a link decides once)."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REFUSE = "refuse", "Refuse"
+
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="approvers")
+    email = models.CharField(max_length=254)
+    link_hash = models.CharField(max_length=64, blank=True, help_text="Empty until emailed.")
+    link_expires_at = models.DateTimeField()
+    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True)
+    duration = models.DurationField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "email"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "email"], name="identity_one_approver"),
+            models.UniqueConstraint(
+                "link_hash", condition=~models.Q(link_hash=""), name="identity_unique_approval_link"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} on {self.request_id}"
+
+
 class AuthEvent(models.Model):
     """An authentication event, written when it happens (never once per gated request)."""
 
@@ -287,6 +362,10 @@ class AuthEvent(models.Model):
         FACTOR_REMOVED = "factor_removed", "Second factor removed"
         FACTORS_RESET = "factors_reset", "Second factors reset"
         STEP_UP = "step_up", "Second factor given"
+        APPROVAL_REQUESTED = "approval_requested", "Approval requested"
+        APPROVAL_APPROVED = "approval_approved", "Approval given"
+        APPROVAL_REFUSED = "approval_refused", "Approval refused"
+        APPROVAL_REVOKED = "approval_revoked", "Approval revoked"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     email = models.CharField(max_length=254, blank=True)

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.utils import timezone
 
+from common.credentials import code_hash
 from identity.claims import BINDING_CLAIM, IDP_CLAIM, TokenError
 from identity.clients import client_ip
 from identity.cookies import (
@@ -31,7 +32,7 @@ from identity.cookies import (
     set_app_token_cookie,
     set_binding_cookie,
 )
-from identity.flows.signin import code_hash, is_secure, signed_in_as_user
+from identity.flows.signin import is_secure, signed_in_as_user
 from identity.gate import binding_digest
 from identity.hosts import Authority, parse_authority, request_scheme, served_ports
 from identity.login_urls import login_host_for, state_hash_for

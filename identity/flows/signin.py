@@ -8,7 +8,6 @@ authorized hop. SSO is the same step with the identity read from a valid org tok
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from common.credentials import code_hash
 from identity.claims import AccessClaims, TokenError
 from identity.clients import client_country, client_ip
 from identity.conf import conf
@@ -187,13 +187,6 @@ def signed_in_as_user(snapshot: Snapshot, *, idp_id: str, login_method: str) -> 
     provider = snapshot.identity_providers.get(idp_id) or snapshot.provider_named(login_method)
     method = login_method_for(provider) if provider is not None else None
     return method is not None and method.signs_in_users
-
-
-def code_hash(code: str) -> str:
-    """What an authorization code is stored and looked up as: its SHA-256 (a code is 256 random
-    bits, so no salt or slow hash is needed). A code from a request may hold any character, a lone
-    surrogate included (`surrogatepass`), and then matches nothing."""
-    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _issue_code(

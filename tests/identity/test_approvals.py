@@ -1,0 +1,275 @@
+"""Temporary approval's services: requests, approvers' links, decisions, counting, revocation."""
+
+import hashlib
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.signals import request_finished
+from django.urls import reverse
+
+from common.models import AuditEntry
+from identity import approvals
+from identity.approvals import ApprovalGroup, LinkRefused
+from identity.claims import AccessClaims
+from identity.models import ApprovalRequest, Approver, AuthEvent, RevocationCutoff
+from identity.sessions import is_revoked
+from tests.identity.signin_support import make_application
+
+ORIGIN = "https://access.localhost"
+LINK = re.compile(re.escape(f"{ORIGIN}{approvals.APPROVAL_PATH}/") + r"([A-Za-z0-9_-]{43})")
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_tasks(db):
+    """Tasks an earlier test asked for and never saw sent are not this test's."""
+    request_finished.send(sender=None)
+
+
+@pytest.fixture
+def vault(db):
+    return make_application(domain="vault.localhost/demo", name="Vault")
+
+
+def _ask(vault, groups, *, email="ann@example.com", duration=timedelta(hours=4)):
+    request = approvals.approval_request_create(
+        email=email,
+        application_id=vault.pk,
+        policy_name="people",
+        approval_groups=groups,
+        justification="  Incident 42: read the logs  ",
+        requested_duration=duration,
+        login_origin=ORIGIN,
+        return_url="https://vault.localhost/demo/page",
+    )
+    request_finished.send(sender=None)  # the answer has gone out: the links are emailed
+    return request
+
+
+def _links(mailoutbox):
+    """Each emailed approver's link token, by address."""
+    return {message.to[0]: LINK.search(message.body).group(1) for message in mailoutbox}
+
+
+def _bob_approves(mailoutbox, *, hours):
+    return approvals.approval_decide(
+        token=_links(mailoutbox)["bob@example.com"],
+        signed_in_as="bob@example.com",
+        approve=True,
+        duration=timedelta(hours=hours),
+    )
+
+
+ONE_OF_TWO = [ApprovalGroup(1, ("bob@example.com", "cy@example.com"))]
+
+
+def test_each_approver_but_the_requester_is_emailed_a_link_stored_hashed(vault, mailoutbox):
+    groups = [ApprovalGroup(1, ("bob@example.com", "ann@example.com", "Cy@Example.com"))]
+    request = _ask(vault, groups)
+    links = _links(mailoutbox)
+    assert sorted(links) == ["bob@example.com", "cy@example.com"]
+    assert mailoutbox[0].subject == "ann@example.com asks to enter Vault"
+    assert "Incident 42: read the logs" in mailoutbox[0].body
+    stored = dict(Approver.objects.filter(request=request).values_list("email", "link_hash"))
+    for email, token in links.items():
+        assert stored[email] == hashlib.sha256(token.encode()).hexdigest()
+        assert token not in stored[email]
+    assert request.justification == "Incident 42: read the logs"
+    assert request.status == ApprovalRequest.Status.PENDING
+    event = AuthEvent.objects.get(kind=AuthEvent.Kind.APPROVAL_REQUESTED)
+    assert event.email == "ann@example.com"
+    assert event.detail["approvers"] == ["bob@example.com", "cy@example.com"]
+
+
+def test_asking_again_while_waiting_emails_nobody_twice(vault, mailoutbox):
+    first = _ask(vault, ONE_OF_TWO)
+    second = _ask(vault, ONE_OF_TWO)
+    assert second.pk == first.pk
+    assert len(mailoutbox) == 2
+
+
+def test_one_approval_of_a_group_needing_one_approves(vault, mailoutbox, clock):
+    _ask(vault, ONE_OF_TWO)
+    token = _links(mailoutbox)["bob@example.com"]
+    mailoutbox.clear()
+    decided = approvals.approval_decide(
+        token=token, signed_in_as="Bob@example.com", approve=True, duration=timedelta(hours=1)
+    )
+    assert decided.status == ApprovalRequest.Status.APPROVED
+    assert decided.granted_until == clock.now + timedelta(hours=1)
+    assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) == decided
+    request_finished.send(sender=None)
+    assert [message.to for message in mailoutbox] == [["ann@example.com"]]
+    assert mailoutbox[0].subject == "Your request to enter Vault: approved"
+    assert "https://vault.localhost/demo/page" in mailoutbox[0].body
+
+
+def test_every_group_needs_its_count_and_the_shortest_duration_wins(vault, mailoutbox, clock):
+    groups = [
+        ApprovalGroup(2, ("bob@example.com", "cy@example.com", "di@example.com")),
+        ApprovalGroup(1, ("eve@example.com",)),
+    ]
+    request = _ask(vault, groups)
+    links = _links(mailoutbox)
+
+    def approve(email, hours):
+        return approvals.approval_decide(
+            token=links[email], signed_in_as=email, approve=True, duration=timedelta(hours=hours)
+        ).status
+
+    assert approve("bob@example.com", 8) == ApprovalRequest.Status.PENDING
+    assert approve("eve@example.com", 24) == ApprovalRequest.Status.PENDING
+    clock.advance(timedelta(minutes=5))
+    assert approve("cy@example.com", 4) == ApprovalRequest.Status.APPROVED
+    request.refresh_from_db()
+    assert request.granted_until == clock.now + timedelta(hours=4)
+    kinds = list(
+        AuthEvent.objects.filter(kind=AuthEvent.Kind.APPROVAL_APPROVED)
+        .order_by("id")
+        .values_list("detail__approver", "detail__status")
+    )
+    assert kinds == [
+        ("bob@example.com", "pending"),
+        ("eve@example.com", "pending"),
+        ("cy@example.com", "approved"),
+    ]
+
+
+def test_a_refusal_ends_the_request(vault, mailoutbox):
+    groups = [ApprovalGroup(2, ("bob@example.com", "cy@example.com"))]
+    _ask(vault, groups)
+    links = _links(mailoutbox)
+    mailoutbox.clear()
+    approvals.approval_decide(
+        token=links["bob@example.com"],
+        signed_in_as="bob@example.com",
+        approve=True,
+        duration=timedelta(hours=1),
+    )
+    refused = approvals.approval_decide(
+        token=links["cy@example.com"], signed_in_as="cy@example.com", approve=False
+    )
+    assert refused.status == ApprovalRequest.Status.REFUSED
+    assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) is None
+    assert approvals.last_refusal(email="ann@example.com", application_id=vault.pk) == refused
+    request_finished.send(sender=None)
+    assert [message.subject for message in mailoutbox] == ["Your request to enter Vault: refused"]
+    assert AuthEvent.objects.filter(kind=AuthEvent.Kind.APPROVAL_REFUSED).count() == 1
+
+
+def test_a_link_decides_only_for_its_own_approver(vault, mailoutbox):
+    _ask(vault, ONE_OF_TWO)
+    token = _links(mailoutbox)["bob@example.com"]
+    for someone_else in ("cy@example.com", "ann@example.com"):
+        with pytest.raises(LinkRefused) as refused:
+            approvals.approval_decide(
+                token=token, signed_in_as=someone_else, approve=True, duration=timedelta(hours=1)
+            )
+        assert refused.value.status == 403
+        assert refused.value.message == (
+            "This link is for bob@example.com. Sign in as bob@example.com to decide, "
+            "or ignore this request."
+        )
+    assert Approver.objects.filter(decided_at__isnull=False).count() == 0
+
+
+def test_a_link_decides_once(vault, mailoutbox):
+    groups = [ApprovalGroup(2, ("bob@example.com", "cy@example.com"))]
+    _ask(vault, groups)
+    token = _links(mailoutbox)["bob@example.com"]
+    approvals.approval_decide(
+        token=token, signed_in_as="bob@example.com", approve=True, duration=timedelta(hours=1)
+    )
+    with pytest.raises(LinkRefused) as refused:
+        approvals.approval_decide(
+            token=token, signed_in_as="bob@example.com", approve=True, duration=timedelta(hours=1)
+        )
+    assert (refused.value.status, refused.value.message) == (410, approvals.LINK_USED)
+
+
+@pytest.mark.parametrize("token", ["", "x" * 43, "x" * 300, "\udcff"])
+def test_an_unknown_link_is_refused(vault, token):
+    with pytest.raises(LinkRefused) as refused:
+        approvals.approver_for_link(token)
+    assert (refused.value.status, refused.value.message) == (404, approvals.LINK_INVALID)
+
+
+def test_a_request_lapses_with_its_links(vault, mailoutbox, clock):
+    _ask(vault, ONE_OF_TWO)
+    token = _links(mailoutbox)["bob@example.com"]
+    clock.advance(approvals.REQUEST_LIFETIME)
+    with pytest.raises(LinkRefused) as refused:
+        approvals.approver_for_link(token)
+    assert (refused.value.status, refused.value.message) == (410, approvals.LINK_EXPIRED)
+    assert approvals.open_request(email="ann@example.com", application_id=vault.pk) is None
+
+
+def test_an_approval_ends_when_its_duration_does(vault, mailoutbox, clock):
+    _ask(vault, ONE_OF_TWO)
+    _bob_approves(mailoutbox, hours=1)
+    clock.advance(timedelta(minutes=59))
+    assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) is not None
+    clock.advance(timedelta(minutes=1))
+    assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) is None
+
+
+def _claims(*, audiences, issued_at):
+    return AccessClaims(
+        email="ann@example.com",
+        subject="s",
+        audiences=audiences,
+        token_type="app",
+        issued_at=issued_at,
+        expires_at=issued_at + timedelta(hours=1),
+        not_before=issued_at,
+        issuer=ORIGIN,
+        identity_nonce="n",
+        country="",
+        common_name="",
+        raw={},
+    )
+
+
+def test_revoking_cuts_off_the_persons_tokens_for_the_application(vault, mailoutbox, clock):
+    other = make_application(domain="wiki.localhost/demo", name="Wiki")
+    request = _ask(vault, ONE_OF_TWO)
+    _bob_approves(mailoutbox, hours=8)
+    request_finished.send(sender=None)
+    issued = clock.now
+    clock.advance(timedelta(minutes=10))
+    mailoutbox.clear()
+    assert approvals.approval_revoke(approval=request, actor="admin") is True
+    assert is_revoked(_claims(audiences=(vault.aud,), issued_at=issued)) is True
+    assert is_revoked(_claims(audiences=(other.aud,), issued_at=issued)) is False
+    assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) is None
+    assert approvals.approval_revoke(approval=request, actor="admin") is False
+    request_finished.send(sender=None)
+    assert [message.subject for message in mailoutbox] == [
+        "Your request to enter Vault: access ended"
+    ]
+    entry = AuditEntry.objects.get(object_type="approval")
+    assert entry.object_name == "ann@example.com, Vault"
+    event = AuthEvent.objects.get(kind=AuthEvent.Kind.APPROVAL_REVOKED)
+    assert event.detail == {"approval": str(request.pk), "actor": "admin"}
+
+
+@pytest.mark.usefixtures("on_login_host")
+def test_the_admin_lists_and_revokes_approvals(vault, mailoutbox, admin_client, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    request = _ask(vault, ONE_OF_TWO)
+    _bob_approves(mailoutbox, hours=8)
+    changelist = reverse("admin:identity_approvalrequest_changelist")
+    page = admin_client.get(reverse("admin:identity_approvalrequest_change", args=[request.pk]))
+    assert page.status_code == 200
+    assert b"Incident 42: read the logs" in page.content
+    response = admin_client.post(
+        changelist,
+        {"action": "revoke_approvals", "_selected_action": [request.pk]},
+        follow=True,
+    )
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Revoked 1 approval."]
+    request.refresh_from_db()
+    assert (request.status, request.revoked_by) == (ApprovalRequest.Status.REVOKED, "admin")
+    cutoff = RevocationCutoff.objects.get()
+    assert (cutoff.email, cutoff.application_id) == ("ann@example.com", vault.pk)
