@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from common.http import is_token
 from policies.errors import Errors, add_error, check_unknown, strings_at
 from policies.hosts import canonical_host_name
 
@@ -58,8 +59,6 @@ MAX_AGE_RANGE = (-1, 86400)
 NULL_ORIGIN = "null"
 ANY = "*"
 
-# RFC 9110 token characters: what a method or a header name may be made of.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
 _PORT = re.compile(r"[0-9]{1,5}")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -116,7 +115,7 @@ def _normalize_origin(value: str) -> str | None:
 
 def normalize_method(value: str) -> str | None:
     """A method as the Fetch standard compares it, or None when it is not an HTTP token."""
-    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+    if not isinstance(value, str) or not is_token(value):
         return None
     upper = value.upper()
     return upper if upper in _NORMALIZED_METHODS else value
@@ -193,7 +192,7 @@ def checked_cors_headers(value: object) -> tuple[CorsPolicy | None, Errors]:
                 errors, f"allowed_methods[{index}]", f"must be one of {', '.join(CORS_METHODS)}"
             )
     for index, header in headers:
-        if not _TOKEN.fullmatch(header):
+        if not is_token(header):
             add_error(errors, f"allowed_headers[{index}]", f'"{header}" is not a header name')
     allow_credentials = value.get("allow_credentials") is True
     if allow_credentials and all_origins:
@@ -274,7 +273,7 @@ def _requested_headers(value: str | None) -> list[str] | None:
         return []
     names = [item.strip(" \t") for item in value.split(",")]
     names = [name for name in names if name]
-    return names if all(_TOKEN.fullmatch(name) for name in names) else None
+    return names if all(is_token(name) for name in names) else None
 
 
 def answer_preflight(
