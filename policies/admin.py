@@ -34,6 +34,7 @@ from policies.catalog import (
 )
 from policies.decision import Verdict
 from policies.forms import (
+    POLICY_FIELDS,
     AccessGroupForm,
     ApplicationForm,
     IdentityProviderForm,
@@ -81,7 +82,7 @@ class PolicyInline(admin.StackedInline):
     formset = PolicyInlineFormSet
     extra = 0
     ordering = ["precedence"]
-    fields = ["name", "decision", "precedence", "include", "require", "exclude", "session_duration"]
+    fields = tuple(POLICY_FIELDS)
 
 
 @admin.register(Application)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from common.http import is_token
-from policies.errors import Errors, add_error, check_unknown, strings_at
+from policies.errors import Errors, add_error, check_unknown, errors_text, strings_at
 from policies.hosts import canonical_host_name
 
 __all__ = [
@@ -141,13 +141,7 @@ class CorsPolicy:
         every field that breaks them."""
         policy, errors = checked_cors_headers(data)
         if policy is None:
-            raise ValueError(
-                "; ".join(
-                    f"{'cors_headers' if path == '__all__' else f'cors_headers.{path}'}: {message}"
-                    for path, messages in errors.items()
-                    for message in messages
-                )
-            )
+            raise ValueError(errors_text(errors, "cors_headers"))
         return policy
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from policies.approvals import ApprovalGroup
 from policies.rules import (
     CompiledGroup,
     Rule,
@@ -59,6 +60,12 @@ class CompiledPolicy:
     require: tuple[Rule, ...] = ()
     exclude: tuple[Rule, ...] = ()
     session_duration: timedelta | None = None
+    # What an allowed person does before entering (allow policies only; docs/architecture.md,
+    # The wire contract); the compiled prompt is never empty (the default is filled in).
+    purpose_justification_required: bool = False
+    purpose_justification_prompt: str = ""
+    approval_required: bool = False
+    approval_groups: tuple[ApprovalGroup, ...] = ()
 
     @property
     def allows(self) -> bool:
@@ -92,6 +99,18 @@ class Verdict:
     policy: CompiledPolicy | None
     reason: str
     trace: tuple[PolicyTrace, ...]
+
+    @property
+    def wants_purpose(self) -> bool:
+        """Whether the policy that allowed this asks for a purpose justification first."""
+        policy = self.policy
+        return self.allowed and policy is not None and policy.purpose_justification_required
+
+    @property
+    def wants_approval(self) -> bool:
+        """Whether the policy that allowed this asks for an approver's approval first."""
+        policy = self.policy
+        return self.allowed and policy is not None and policy.approval_required
 
 
 def _order_key(policy: CompiledPolicy) -> tuple[int, int, int, str]:

@@ -20,6 +20,7 @@ __all__ = [
     "add_error",
     "check_unknown",
     "errors_from_validation_error",
+    "errors_text",
     "merge_errors",
     "raise_for_errors",
     "strings_at",
@@ -41,6 +42,15 @@ def merge_errors(target: Errors, source: Mapping[str, Sequence[str]], prefix: st
         key = join_path(prefix, "" if path == "__all__" else path) or "__all__"
         bucket = target.setdefault(key, [])
         bucket.extend(message for message in messages if message not in bucket)
+
+
+def errors_text(errors: Errors, prefix: str) -> str:
+    """Every message as one line, each after its path under `prefix` (for a `ValueError`)."""
+    return "; ".join(
+        f"{join_path(prefix, '' if path == '__all__' else path)}: {message}"
+        for path, messages in errors.items()
+        for message in messages
+    )
 
 
 def raise_for_errors(errors: Errors) -> None:

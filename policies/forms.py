@@ -161,6 +161,10 @@ POLICY_FIELDS = [
     "require",
     "exclude",
     "session_duration",
+    "purpose_justification_required",
+    "purpose_justification_prompt",
+    "approval_required",
+    "approval_groups",
 ]
 
 
@@ -170,7 +174,7 @@ class PolicyForm(forms.ModelForm):
     class Meta:
         model = Policy
         fields = POLICY_FIELDS
-        field_classes = RULE_FIELD_CLASSES
+        field_classes = {**RULE_FIELD_CLASSES, "approval_groups": StorableJSONField}
         help_texts = RULE_LIST_HELP
         widgets = {"decision": forms.Select(choices=DECISION_CHOICES)}
 
@@ -195,6 +199,9 @@ class PolicyForm(forms.ModelForm):
         for name in validation.RULE_LISTS:
             values[name] = values[name] if values[name] is not None else []
         values["session_duration"] = values["session_duration"] or ""
+        values["purpose_justification_prompt"] = values["purpose_justification_prompt"] or ""
+        if values["approval_groups"] is None:  # an empty box
+            values["approval_groups"] = []
         return values
 
 

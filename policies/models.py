@@ -18,6 +18,8 @@ DEFAULT_DENY_MESSAGE = "That account does not have access."
 DEFAULT_SESSION_DURATION = "24h"
 DEFAULT_SERVICE_TOKEN_DURATION = "8760h"
 FOREVER = "forever"
+DEFAULT_PURPOSE_PROMPT = "Why do you need to open this application?"
+PURPOSE_PROMPT_MAX_LENGTH = 1000
 
 
 def new_aud() -> str:
@@ -243,6 +245,30 @@ class Policy(models.Model):
         blank=True,
         default="",
         help_text="Overrides the application's session duration; empty means the application's.",
+    )
+    purpose_justification_required = models.BooleanField(
+        default=False,
+        help_text="Ask the person why they are entering, once per session (allow policies only).",
+    )
+    purpose_justification_prompt = models.CharField(
+        max_length=PURPOSE_PROMPT_MAX_LENGTH,
+        blank=True,
+        default="",
+        help_text="The question the purpose page asks; empty means the default one.",
+    )
+    approval_required = models.BooleanField(
+        default=False,
+        help_text=(
+            "Temporary authentication: the person needs an approver's approval to enter "
+            "(allow policies only; needs purpose justification and an approval group)."
+        ),
+    )
+    approval_groups = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            'Who approves: [{"approvals_needed": 1, "email_addresses": ["ann@example.com"]}].'
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

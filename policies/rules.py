@@ -26,6 +26,7 @@ __all__ = [
     "compile_rules",
     "evaluate_rules",
     "github_team_slug",
+    "is_email_address",
     "rules_match",
 ]
 
@@ -379,10 +380,15 @@ def _compile_everyone(fields: Mapping[str, Any]) -> Rule:
     return EveryoneRule()
 
 
+def is_email_address(text: str) -> bool:
+    """Whether lower-case `text` is an address like ann@example.com (a domain, no spaces)."""
+    local, at, domain = text.rpartition("@")
+    return bool(local and at and _DOMAIN.fullmatch(domain)) and not any(c.isspace() for c in local)
+
+
 def _compile_email(fields: Mapping[str, Any]) -> Rule:
     email = _string_field("email", fields, "email", "ann@example.com").lower()
-    local, at, domain = email.rpartition("@")
-    if not (local and at and _DOMAIN.fullmatch(domain)) or any(c.isspace() for c in local):
+    if not is_email_address(email):
         raise RuleError(f"email.email {email!r} is not an email address like ann@example.com")
     return EmailRule(email)
 

@@ -62,6 +62,10 @@ def policy_fields(policy: Policy) -> dict[str, Any]:
         "require": list(policy.require or []),
         "exclude": list(policy.exclude or []),
         "session_duration": policy.session_duration,
+        "purpose_justification_required": policy.purpose_justification_required,
+        "purpose_justification_prompt": policy.purpose_justification_prompt,
+        "approval_required": policy.approval_required,
+        "approval_groups": list(policy.approval_groups or []),
     }
 
 

@@ -92,6 +92,10 @@ class PolicyFields(TypedDict, total=False):
     require: list[Any]
     exclude: list[Any]
     session_duration: str
+    purpose_justification_required: bool
+    purpose_justification_prompt: str
+    approval_required: bool
+    approval_groups: list[Any]
 
 
 class GroupFields(TypedDict, total=False):

@@ -29,11 +29,13 @@ from pydantic import ValidationError
 from common.credentials import verify_secret
 from common.encryption import Undecryptable
 from common.versioning import POLICIES, VersionedState
+from policies.approvals import approval_groups_from_data
 from policies.cors import CorsPolicy
 from policies.decision import Action, CompiledPolicy, Verdict, decide, evaluation_order
 from policies.durations import parse_duration
 from policies.matching import ApplicationIndex, HostPathPattern, compile_pattern
 from policies.models import (
+    DEFAULT_PURPOSE_PROMPT,
     FOREVER,
     AccessGroup,
     Application,
@@ -363,6 +365,10 @@ _POLICY_FIELDS = (
     "require",
     "exclude",
     "session_duration",
+    "purpose_justification_required",
+    "purpose_justification_prompt",
+    "approval_required",
+    "approval_groups",
 )
 
 # Compiled patterns are immutable: one per distinct text serves every application and every
@@ -424,6 +430,11 @@ def _compile_policy(row: _Row) -> CompiledPolicy:
         session_duration=_duration(policy["session_duration"])
         if policy["session_duration"]
         else None,
+        purpose_justification_required=policy["purpose_justification_required"],
+        purpose_justification_prompt=policy["purpose_justification_prompt"]
+        or DEFAULT_PURPOSE_PROMPT,
+        approval_required=policy["approval_required"],
+        approval_groups=approval_groups_from_data(policy["approval_groups"]),
     )
 
 

@@ -21,13 +21,20 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 
 from common.text import UNSTORABLE_TEXT, unstorable_text_paths
+from policies.approvals import checked_approval_groups
 from policies.catalog import Catalog, all_rules, referenced_name
 from policies.conf import conf
 from policies.cors import cors_headers_errors
 from policies.durations import parse_duration
 from policies.errors import Errors, add_error, check_unknown, merge_errors
 from policies.matching import HostPathPattern, PatternError, compile_pattern
-from policies.models import DEFAULT_SERVICE_TOKEN_DURATION, FOREVER, Application, Policy
+from policies.models import (
+    DEFAULT_SERVICE_TOKEN_DURATION,
+    FOREVER,
+    PURPOSE_PROMPT_MAX_LENGTH,
+    Application,
+    Policy,
+)
 from policies.providers import PROVIDER_TYPES, UNSUPPORTED_TYPES, config_errors
 from policies.rules import (
     GitHubOrganizationRule,
@@ -90,7 +97,26 @@ LAUNCHER_UNUSED: dict[str, object] = {
     "cors_on_responses": False,
 }
 MAX_LOGO_URL_LENGTH = 2048
-POLICY_FIELDS = frozenset({"name", "decision", "precedence", *RULE_LISTS, "session_duration"})
+POLICY_FIELDS = frozenset(
+    {
+        "name",
+        "decision",
+        "precedence",
+        *RULE_LISTS,
+        "session_duration",
+        "purpose_justification_required",
+        "purpose_justification_prompt",
+        "approval_required",
+        "approval_groups",
+    }
+)
+# What only an allow policy may ask of the person it lets in, with the value that asks nothing.
+ALLOW_ONLY: dict[str, object] = {
+    "purpose_justification_required": False,
+    "purpose_justification_prompt": "",
+    "approval_required": False,
+    "approval_groups": [],
+}
 GROUP_FIELDS = frozenset({"name", *RULE_LISTS})
 SERVICE_TOKEN_FIELDS = frozenset({"name", "duration", "client_id", "client_secret"})
 IDENTITY_PROVIDER_FIELDS = frozenset({"name", "type", "config"})
@@ -169,6 +195,7 @@ def policy_errors(fields: Mapping[str, Any], *, catalog: Catalog) -> Errors:
     session_duration = fields.get("session_duration", "")
     if session_duration != "":
         _check_duration(errors, "session_duration", session_duration)
+    _check_purpose_and_approval(errors, fields, decision)
     rules = _check_rule_lists(errors, fields, catalog=catalog)
     if decision == Policy.Decision.BYPASS:
         for path, rule in rules:
@@ -188,6 +215,52 @@ def policy_errors(fields: Mapping[str, Any], *, catalog: Catalog) -> Errors:
                     f"{kind} selectors need the non_identity (Service Auth) decision",
                 )
     return errors
+
+
+def _check_purpose_and_approval(
+    errors: Errors, fields: Mapping[str, Any], decision: object
+) -> None:
+    """Purpose justification and temporary approval, as in Access: on allow policies only, and
+    an approval is asked for with a justification (Access turns purpose justification on
+    before temporary authentication), so approval_required needs purpose_justification_required."""
+    for name in ("purpose_justification_required", "approval_required"):
+        if not isinstance(fields.get(name, False), bool):
+            add_error(errors, name, "must be true or false")
+    prompt = fields.get("purpose_justification_prompt", "")
+    if not isinstance(prompt, str):
+        add_error(errors, "purpose_justification_prompt", "must be text")
+    elif len(prompt) > PURPOSE_PROMPT_MAX_LENGTH:
+        add_error(
+            errors,
+            "purpose_justification_prompt",
+            f"must be at most {PURPOSE_PROMPT_MAX_LENGTH} characters",
+        )
+    groups, group_errors = checked_approval_groups(fields.get("approval_groups", []))
+    merge_errors(errors, group_errors, "approval_groups")
+    if decision in Policy.Decision.values and decision != Policy.Decision.ALLOW:
+        for name, unset in ALLOW_ONLY.items():
+            if fields.get(name, unset) != unset:
+                add_error(
+                    errors,
+                    name,
+                    f"only allow policies ask this of the people they let in; turn it off "
+                    f"or choose the allow decision (this policy's is {decision})",
+                )
+    if fields.get("approval_required") is True:
+        if fields.get("purpose_justification_required") is not True:
+            add_error(
+                errors,
+                "approval_required",
+                "needs purpose_justification_required: the person asks an approver with a "
+                "justification, so turn purpose justification on too",
+            )
+        if groups == ():
+            add_error(
+                errors,
+                "approval_groups",
+                'needs at least one approval group, like [{"approvals_needed": 1, '
+                '"email_addresses": ["ann@example.com"]}]',
+            )
 
 
 def policy_set_errors(policies: Sequence[Mapping[str, Any]], *, catalog: Catalog) -> Errors:

@@ -24,7 +24,7 @@ from policies import services
 from policies.api import schemas
 from policies.api.applications import application_warnings_data
 from policies.api.fields import ServiceInputSerializer, ServiceValue
-from policies.models import Application, Policy
+from policies.models import PURPOSE_PROMPT_MAX_LENGTH, Application, Policy
 from policies.selectors import application_policies, policy_fields
 
 
@@ -38,6 +38,16 @@ class PolicyInputSerializer(ServiceInputSerializer):
     session_duration = ServiceValue(
         {**schemas.DURATION, "description": "Overrides the application's; empty: not set."}
     )
+    purpose_justification_required = ServiceValue(schemas.BOOLEAN)
+    purpose_justification_prompt = ServiceValue(
+        {
+            **schemas.TEXT,
+            "maxLength": PURPOSE_PROMPT_MAX_LENGTH,
+            "description": "The question the purpose page asks; empty: the default one.",
+        }
+    )
+    approval_required = ServiceValue(schemas.BOOLEAN)
+    approval_groups = ServiceValue(schemas.APPROVAL_GROUPS, component="ApprovalGroups")
 
 
 class PolicyCreateInputSerializer(PolicyInputSerializer):
@@ -57,6 +67,10 @@ class PolicyOutputSerializer(serializers.Serializer[Any]):
     require = ServiceValue(schemas.RULES, component="Rules")
     exclude = ServiceValue(schemas.RULES, component="Rules")
     session_duration = serializers.CharField(allow_blank=True)
+    purpose_justification_required = serializers.BooleanField()
+    purpose_justification_prompt = serializers.CharField(allow_blank=True)
+    approval_required = serializers.BooleanField()
+    approval_groups = ServiceValue(schemas.APPROVAL_GROUPS, component="ApprovalGroups")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

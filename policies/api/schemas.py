@@ -93,6 +93,23 @@ CORS_HEADERS: JsonSchema = {
     },
 }
 
+APPROVAL_GROUPS: JsonSchema = {
+    "type": "array",
+    "description": (
+        "Who approves a temporary authentication (approval_required): each group lists "
+        "approvers' addresses in lower case and how many of them must approve."
+    ),
+    "items": {
+        "type": "object",
+        "properties": {
+            "approvals_needed": {"type": "integer", "minimum": 1},
+            "email_addresses": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        },
+        "required": ["approvals_needed", "email_addresses"],
+        "additionalProperties": False,
+    },
+}
+
 SAME_SITE: JsonSchema = {"type": "string", "enum": list(Application.SameSite.values)}
 APPLICATION_TYPE: JsonSchema = {"type": "string", "enum": list(Application.Type.values)}
 # Both are fields named `type`: the schema's enums are named after these (ENUM_NAME_OVERRIDES).
