@@ -34,12 +34,12 @@ from common.audit import record_change
 from common.credentials import code_hash
 from identity.background import enqueue_after_response, task
 from identity.events import record_event
+from identity.login_urls import APPROVAL_PATH
 from identity.models import ApprovalRequest, Approver, AuthEvent
 from identity.sessions import revoke_tokens_issued_before
 
 logger = logging.getLogger("accessproject.identity")
 
-APPROVAL_PATH = "/cdn-cgi/access/approval"
 # The token claim that names the approval an app token was issued under.
 APPROVAL_CLAIM = "approval"
 # A request nobody decided within this lapses, and its links with it.
@@ -242,6 +242,12 @@ def approver_for_link(token: str, *, now: datetime | None = None) -> Approver:
     return approver
 
 
+def check_approver(approver: Approver, *, signed_in_as: str) -> None:
+    """A link decides only for the approver it was emailed to: `LinkRefused` for anyone else."""
+    if approver.email.lower() != signed_in_as.strip().lower():
+        raise LinkRefused(WRONG_APPROVER.format(email=approver.email), status=403)
+
+
 def approval_decide(
     *,
     token: str,
@@ -261,8 +267,7 @@ def approval_decide(
     if approve and duration is None:
         raise ValueError("an approval needs a duration")
     approver = approver_for_link(token, now=now)
-    if approver.email.lower() != signed_in_as.strip().lower():
-        raise LinkRefused(WRONG_APPROVER.format(email=approver.email), status=403)
+    check_approver(approver, signed_in_as=signed_in_as)
     with transaction.atomic():
         request = ApprovalRequest.objects.select_for_update().get(pk=approver.request_id)
         if request.status != ApprovalRequest.Status.PENDING:

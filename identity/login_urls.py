@@ -9,6 +9,7 @@ cookie whose hash is that state, so a code stolen from a URL is useless in anoth
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from typing import Protocol
 from urllib.parse import urlencode
@@ -25,6 +26,8 @@ ACCOUNT_PATH = "/cdn-cgi/access/account"
 # Where upstream identity providers send the browser back, on the login host (as Access's
 # `https://<team>.cloudflareaccess.com/cdn-cgi/access/callback`).
 CALLBACK_PATH = "/cdn-cgi/access/callback"
+# An approver's link to decide a temporary-approval request, on the login host.
+APPROVAL_PATH = "/cdn-cgi/access/approval"
 STATE_BYTES = 32
 # The logout's query: the application page to sign in to again, and whether to go there at once.
 LOGOUT_REDIRECT_PARAMETER = "redirect_url"
@@ -45,6 +48,22 @@ def new_app_session_state() -> tuple[str, str]:
     """A fresh `CF_AppSession` cookie value (32 random bytes, url-safe) and its state hash."""
     value = secrets.token_urlsafe(STATE_BYTES)
     return value, state_hash_for(value)
+
+
+# The login host's own pages that send a person to sign in and expect them back (an approver's
+# link): the only places the login host's own sign-in returns to besides its defaults.
+_RETURN_PAGE = re.compile(re.escape(APPROVAL_PATH) + r"/[A-Za-z0-9_-]{1,256}")
+
+
+def login_host_return(value: str) -> str:
+    """`value` when it is a login-host page the login host's own sign-in may return to, else ""
+    (never another host, never a path outside those pages)."""
+    return value if _RETURN_PAGE.fullmatch(value) else ""
+
+
+def login_host_sign_in_url(then: str) -> str:
+    """The login host's own sign-in page, returning to the login-host page `then` afterwards."""
+    return f"{LOGIN_PATH}?{urlencode({'redirect_url': then})}"
 
 
 def login_host_for(app_host: str) -> str:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from identity.views.account import account_page
+from identity.views.approval import approval_page
 from identity.views.authorized import authorized
 from identity.views.callback import provider_callback
 from identity.views.certs import certs
@@ -19,6 +20,7 @@ urlpatterns: list = [
     path("callback", provider_callback, name="callback"),
     path("logout", logout, name="logout"),
     path("account", account_page, name="account"),
+    path("approval/<str:token>", approval_page, name="approval"),
     path("certs", certs, name="certs"),
     path("get-identity", get_identity, name="get-identity"),
     # Asked by the proxy in front of a service that is not Django (docs/protect-your-service.md).

@@ -30,7 +30,12 @@ from identity.denial import deny_response
 from identity.events import record_event
 from identity.factors.services import enrolled_methods
 from identity.factors.stepup import Next, StepUp, methods_with, next_step
-from identity.login_urls import LAUNCHER_PATH, LOGIN_PATH, authorized_url
+from identity.login_urls import (
+    LAUNCHER_PATH,
+    LOGIN_PATH,
+    authorized_url,
+    login_host_sign_in_url,
+)
 from identity.models import AccessSession, AuthEvent, AuthorizationCode
 from identity.person import Person
 from identity.providers import login_method_for
@@ -61,6 +66,8 @@ class Flow:
     redirect_url: str = "/"
     state_hash: str = ""
     kid: str = ""
+    # As sent: the application's `redirect_url`, or on the login host's own page a login-host
+    # page to return to (`identity.login_urls.login_host_return`), validated either way.
     raw_redirect_url: str = ""
 
     @property
@@ -78,7 +85,11 @@ class Flow:
     def page_url(self) -> str:
         """This flow's login page on the login host (where "try again" goes)."""
         if self.application is None:
-            return LOGIN_PATH
+            return (
+                login_host_sign_in_url(self.raw_redirect_url)
+                if self.raw_redirect_url
+                else LOGIN_PATH
+            )
         query = {"kid": self.kid, "redirect_url": self.raw_redirect_url, "state": self.state_hash}
         return f"{LOGIN_PATH}/{self.app_host}?{urlencode(query)}"
 
@@ -293,8 +304,11 @@ def complete_sign_in(
         assert second_factor is not None
         response: HttpResponse = second_factor(person, step)
     elif application is None:
-        # The login host's own sign-in: on to the App Launcher when there is one.
-        response = HttpResponseRedirect(LAUNCHER_PATH if conf.app_launcher else LOGIN_PATH)
+        # The login host's own sign-in: back to the login-host page that asked for it (an
+        # approver's link), else on to the App Launcher when there is one.
+        response = HttpResponseRedirect(
+            flow.raw_redirect_url or (LAUNCHER_PATH if conf.app_launcher else LOGIN_PATH)
+        )
     else:
         code = _issue_code(
             request,

@@ -21,7 +21,7 @@ from identity.crosssite import apply_login_headers, refuse_cross_site
 from identity.factors import services as factors
 from identity.factors.stepup import Next, StepUp
 from identity.flows.signin import Flow, current_sign_in, is_secure, live_org_session
-from identity.login_urls import ACCOUNT_PATH, LOGIN_PATH
+from identity.login_urls import LOGIN_PATH
 from identity.models import AccessSession
 from identity.sessions import sessions_revoke_for_nonce
 from identity.views.login import (
@@ -119,12 +119,10 @@ def account_page(request: HttpRequest) -> HttpResponseBase:
     try:
         flow = validated_flow(request, None, {})
     except InvalidFlow as invalid:
-        response: HttpResponseBase = invalid.response
-        if isinstance(response, HttpResponseRedirect):
-            response = HttpResponseRedirect(response.url.replace(LOGIN_PATH, ACCOUNT_PATH, 1))
-        apply_login_headers(response)
-        return response
+        apply_login_headers(invalid.response)
+        return invalid.response
     claims = current_sign_in(request, flow)
+    response: HttpResponseBase
     if claims is None or live_org_session(flow, claims) is None:
         response = HttpResponseRedirect(LOGIN_PATH)
     elif request.method != "POST":

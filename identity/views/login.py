@@ -77,6 +77,7 @@ from identity.login_urls import (
     LOGOUT_PATH,
     build_login_url,
     login_host_for,
+    login_host_return,
 )
 from identity.models import AuthEvent
 from identity.providers import login_method_for
@@ -132,8 +133,9 @@ def validated_flow(request: HttpRequest, app_host: str | None, params: Mapping[s
             # host's: on any other host it would start one nobody else recognises.
             if request.method not in ("GET", "HEAD"):
                 raise InvalidFlow(message_page(request, INVALID_LINK, status=400))
-            raise InvalidFlow(HttpResponseRedirect(f"{scheme}://{login_host}{LOGIN_PATH}"))
-        return Flow(snapshot=snapshot, scheme=scheme, login_host=login_host)
+            raise InvalidFlow(HttpResponseRedirect(f"{scheme}://{login_host}{request.path}"))
+        then = login_host_return(str(params.get("redirect_url", "")))
+        return Flow(snapshot=snapshot, scheme=scheme, login_host=login_host, raw_redirect_url=then)
 
     form = FlowForm(params)
     # The application host is taken only as written canonically and on a port this site serves:
@@ -335,6 +337,8 @@ def provider_failure(
 def _show_page(request: HttpRequest, flow: Flow) -> HttpResponse:
     claims = current_sign_in(request, flow)
     if claims is not None:
+        if flow.application is None and flow.raw_redirect_url:
+            return HttpResponseRedirect(flow.raw_redirect_url)
         if flow.application is None:
             return render(
                 request,

@@ -159,3 +159,26 @@ def follow_hop(flow: LoginFlow, response):
     """Take the browser from the sign-in response through the authorized hop."""
     assert response.status_code == 302, response.content
     return flow.browser.get(response["Location"], **NAVIGATION)
+
+
+def sign_in_on_login_host(
+    mailoutbox,
+    email: str = "ann@example.com",
+    browser: Browser | None = None,
+    *,
+    login_host: str = "access.localhost",
+    then: str = "",
+):
+    """Sign in on the login host's own page with a PIN (`then`: the login-host page it returns
+    to): returns the browser and the answer to the code."""
+    browser = browser or Browser()
+    login = f"https://{login_host}/cdn-cgi/access/login"
+    back = {"redirect_url": then} if then else {}
+    query = f"?{urlencode(back)}" if back else ""
+    assert browser.get(f"{login}{query}", **NAVIGATION).status_code == 200
+    assert browser.post(login, {"step": "send_pin", "email": email, **back}).status_code == 200
+    response = browser.post(
+        login,
+        {"step": "verify_pin", "email": email, "code": code_from(mailoutbox[-1]), **back},
+    )
+    return browser, response

@@ -17,7 +17,7 @@ from identity.views.launcher import NO_LAUNCHER
 from policies import services
 from policies.models import Application
 from tests.gatekit import committed
-from tests.identity.signin_support import NAVIGATION, Browser, code_from
+from tests.identity.signin_support import NAVIGATION, Browser, code_from, sign_in_on_login_host
 
 LOGIN_HOST = "access.localhost"
 ROOT = f"https://{LOGIN_HOST}/"
@@ -117,13 +117,7 @@ def visible(response) -> list[str]:
 
 def sign_in(mailoutbox, email="ann@example.com", browser=None):
     """Sign in on the login host's own page with a PIN: returns the browser and the answer."""
-    browser = browser or Browser()
-    assert browser.get(LOGIN, **NAVIGATION).status_code == 200
-    assert browser.post(LOGIN, {"step": "send_pin", "email": email}).status_code == 200
-    response = browser.post(
-        LOGIN, {"step": "verify_pin", "email": email, "code": code_from(mailoutbox[-1])}
-    )
-    return browser, response
+    return sign_in_on_login_host(mailoutbox, email, browser, login_host=LOGIN_HOST)
 
 
 def signed_in(mailoutbox, email="ann@example.com"):

@@ -1,7 +1,6 @@
 """Temporary approval's services: requests, approvers' links, decisions, counting, revocation."""
 
 import hashlib
-import re
 from datetime import timedelta
 
 import pytest
@@ -15,10 +14,8 @@ from identity.approvals import ApprovalGroup, LinkRefused
 from identity.claims import AccessClaims
 from identity.models import ApprovalRequest, Approver, AuthEvent, RevocationCutoff
 from identity.sessions import is_revoked
+from tests.identity.approval_support import ONE_OF_TWO, ORIGIN, ask, links
 from tests.identity.signin_support import make_application
-
-ORIGIN = "https://access.localhost"
-LINK = re.compile(re.escape(f"{ORIGIN}{approvals.APPROVAL_PATH}/") + r"([A-Za-z0-9_-]{43})")
 
 
 @pytest.fixture(autouse=True)
@@ -32,47 +29,24 @@ def vault(db):
     return make_application(domain="vault.localhost/demo", name="Vault")
 
 
-def _ask(vault, groups, *, email="ann@example.com", duration=timedelta(hours=4)):
-    request = approvals.approval_request_create(
-        email=email,
-        application_id=vault.pk,
-        policy_name="people",
-        approval_groups=groups,
-        justification="  Incident 42: read the logs  ",
-        requested_duration=duration,
-        login_origin=ORIGIN,
-        return_url="https://vault.localhost/demo/page",
-    )
-    request_finished.send(sender=None)  # the answer has gone out: the links are emailed
-    return request
-
-
-def _links(mailoutbox):
-    """Each emailed approver's link token, by address."""
-    return {message.to[0]: LINK.search(message.body).group(1) for message in mailoutbox}
-
-
 def _bob_approves(mailoutbox, *, hours):
     return approvals.approval_decide(
-        token=_links(mailoutbox)["bob@example.com"],
+        token=links(mailoutbox)["bob@example.com"],
         signed_in_as="bob@example.com",
         approve=True,
         duration=timedelta(hours=hours),
     )
 
 
-ONE_OF_TWO = [ApprovalGroup(1, ("bob@example.com", "cy@example.com"))]
-
-
 def test_each_approver_but_the_requester_is_emailed_a_link_stored_hashed(vault, mailoutbox):
     groups = [ApprovalGroup(1, ("bob@example.com", "ann@example.com", "Cy@Example.com"))]
-    request = _ask(vault, groups)
-    links = _links(mailoutbox)
-    assert sorted(links) == ["bob@example.com", "cy@example.com"]
+    request = ask(vault, groups)
+    emailed = links(mailoutbox)
+    assert sorted(emailed) == ["bob@example.com", "cy@example.com"]
     assert mailoutbox[0].subject == "ann@example.com asks to enter Vault"
     assert "Incident 42: read the logs" in mailoutbox[0].body
     stored = dict(Approver.objects.filter(request=request).values_list("email", "link_hash"))
-    for email, token in links.items():
+    for email, token in emailed.items():
         assert stored[email] == hashlib.sha256(token.encode()).hexdigest()
         assert token not in stored[email]
     assert request.justification == "Incident 42: read the logs"
@@ -83,15 +57,15 @@ def test_each_approver_but_the_requester_is_emailed_a_link_stored_hashed(vault, 
 
 
 def test_asking_again_while_waiting_emails_nobody_twice(vault, mailoutbox):
-    first = _ask(vault, ONE_OF_TWO)
-    second = _ask(vault, ONE_OF_TWO)
+    first = ask(vault, ONE_OF_TWO)
+    second = ask(vault, ONE_OF_TWO)
     assert second.pk == first.pk
     assert len(mailoutbox) == 2
 
 
 def test_one_approval_of_a_group_needing_one_approves(vault, mailoutbox, clock):
-    _ask(vault, ONE_OF_TWO)
-    token = _links(mailoutbox)["bob@example.com"]
+    ask(vault, ONE_OF_TWO)
+    token = links(mailoutbox)["bob@example.com"]
     mailoutbox.clear()
     decided = approvals.approval_decide(
         token=token, signed_in_as="Bob@example.com", approve=True, duration=timedelta(hours=1)
@@ -110,12 +84,12 @@ def test_every_group_needs_its_count_and_the_shortest_duration_wins(vault, mailo
         ApprovalGroup(2, ("bob@example.com", "cy@example.com", "di@example.com")),
         ApprovalGroup(1, ("eve@example.com",)),
     ]
-    request = _ask(vault, groups)
-    links = _links(mailoutbox)
+    request = ask(vault, groups)
+    emailed = links(mailoutbox)
 
     def approve(email, hours):
         return approvals.approval_decide(
-            token=links[email], signed_in_as=email, approve=True, duration=timedelta(hours=hours)
+            token=emailed[email], signed_in_as=email, approve=True, duration=timedelta(hours=hours)
         ).status
 
     assert approve("bob@example.com", 8) == ApprovalRequest.Status.PENDING
@@ -138,17 +112,17 @@ def test_every_group_needs_its_count_and_the_shortest_duration_wins(vault, mailo
 
 def test_a_refusal_ends_the_request(vault, mailoutbox):
     groups = [ApprovalGroup(2, ("bob@example.com", "cy@example.com"))]
-    _ask(vault, groups)
-    links = _links(mailoutbox)
+    ask(vault, groups)
+    emailed = links(mailoutbox)
     mailoutbox.clear()
     approvals.approval_decide(
-        token=links["bob@example.com"],
+        token=emailed["bob@example.com"],
         signed_in_as="bob@example.com",
         approve=True,
         duration=timedelta(hours=1),
     )
     refused = approvals.approval_decide(
-        token=links["cy@example.com"], signed_in_as="cy@example.com", approve=False
+        token=emailed["cy@example.com"], signed_in_as="cy@example.com", approve=False
     )
     assert refused.status == ApprovalRequest.Status.REFUSED
     assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) is None
@@ -159,8 +133,8 @@ def test_a_refusal_ends_the_request(vault, mailoutbox):
 
 
 def test_a_link_decides_only_for_its_own_approver(vault, mailoutbox):
-    _ask(vault, ONE_OF_TWO)
-    token = _links(mailoutbox)["bob@example.com"]
+    ask(vault, ONE_OF_TWO)
+    token = links(mailoutbox)["bob@example.com"]
     for someone_else in ("cy@example.com", "ann@example.com"):
         with pytest.raises(LinkRefused) as refused:
             approvals.approval_decide(
@@ -176,8 +150,8 @@ def test_a_link_decides_only_for_its_own_approver(vault, mailoutbox):
 
 def test_a_link_decides_once(vault, mailoutbox):
     groups = [ApprovalGroup(2, ("bob@example.com", "cy@example.com"))]
-    _ask(vault, groups)
-    token = _links(mailoutbox)["bob@example.com"]
+    ask(vault, groups)
+    token = links(mailoutbox)["bob@example.com"]
     approvals.approval_decide(
         token=token, signed_in_as="bob@example.com", approve=True, duration=timedelta(hours=1)
     )
@@ -196,8 +170,8 @@ def test_an_unknown_link_is_refused(vault, token):
 
 
 def test_a_request_lapses_with_its_links(vault, mailoutbox, clock):
-    _ask(vault, ONE_OF_TWO)
-    token = _links(mailoutbox)["bob@example.com"]
+    ask(vault, ONE_OF_TWO)
+    token = links(mailoutbox)["bob@example.com"]
     clock.advance(approvals.REQUEST_LIFETIME)
     with pytest.raises(LinkRefused) as refused:
         approvals.approver_for_link(token)
@@ -206,7 +180,7 @@ def test_a_request_lapses_with_its_links(vault, mailoutbox, clock):
 
 
 def test_an_approval_ends_when_its_duration_does(vault, mailoutbox, clock):
-    _ask(vault, ONE_OF_TWO)
+    ask(vault, ONE_OF_TWO)
     _bob_approves(mailoutbox, hours=1)
     clock.advance(timedelta(minutes=59))
     assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) is not None
@@ -233,7 +207,7 @@ def _claims(*, audiences, issued_at):
 
 def test_revoking_cuts_off_the_persons_tokens_for_the_application(vault, mailoutbox, clock):
     other = make_application(domain="wiki.localhost/demo", name="Wiki")
-    request = _ask(vault, ONE_OF_TWO)
+    request = ask(vault, ONE_OF_TWO)
     _bob_approves(mailoutbox, hours=8)
     request_finished.send(sender=None)
     issued = clock.now
@@ -257,7 +231,7 @@ def test_revoking_cuts_off_the_persons_tokens_for_the_application(vault, mailout
 @pytest.mark.usefixtures("on_login_host")
 def test_the_admin_lists_and_revokes_approvals(vault, mailoutbox, admin_client, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    request = _ask(vault, ONE_OF_TWO)
+    request = ask(vault, ONE_OF_TWO)
     _bob_approves(mailoutbox, hours=8)
     changelist = reverse("admin:identity_approvalrequest_changelist")
     page = admin_client.get(reverse("admin:identity_approvalrequest_change", args=[request.pk]))

@@ -1,0 +1,42 @@
+"""Helpers for the temporary-approval tests: ask on someone's behalf, read the emailed links."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.core.signals import request_finished
+
+from identity import approvals
+from identity.approvals import ApprovalGroup
+from identity.login_urls import APPROVAL_PATH
+
+ORIGIN = "https://access.localhost"
+LINK = re.compile(re.escape(f"{ORIGIN}{APPROVAL_PATH}/") + r"([A-Za-z0-9_-]{43})")
+ONE_OF_TWO = [ApprovalGroup(1, ("bob@example.com", "cy@example.com"))]
+
+
+def ask(application, groups, *, email="ann@example.com", duration=timedelta(hours=4)):
+    """Ann asks to enter `application` (through the service), and the links are emailed."""
+    request = approvals.approval_request_create(
+        email=email,
+        application_id=application.pk,
+        policy_name="people",
+        approval_groups=groups,
+        justification="  Incident 42: read the logs  ",
+        requested_duration=duration,
+        login_origin=ORIGIN,
+        return_url="https://vault.localhost/demo/page",
+    )
+    request_finished.send(sender=None)  # the answer has gone out: the links are emailed
+    return request
+
+
+def links(mailoutbox):
+    """Each emailed approver's link token, by address."""
+    found = {}
+    for message in mailoutbox:
+        match = LINK.search(message.body)
+        if match is not None:
+            found[message.to[0]] = match.group(1)
+    return found
