@@ -45,7 +45,6 @@ class AnswerContext:
     request: HttpRequest  # the request being answered (pages render with it)
     scheme: str
     full_path: str  # where a sign-in comes back to
-    secure: bool  # came over HTTPS: cookies set with the answer
     headers: Mapping[str, Any]  # the original request's headers, by WSGI key
 
     @classmethod
@@ -55,7 +54,6 @@ class AnswerContext:
             request=request,
             scheme=request_scheme(request),
             full_path=request.get_full_path_info(),
-            secure=request.is_secure(),
             headers=request.META,
         )
 
@@ -168,7 +166,7 @@ def admit(decision: GateDecision, facts: RequestFacts) -> Admission:
 
 
 def set_issued_cookie(
-    response: HttpResponse, admission: Admission, application: CompiledApplication, *, secure: bool
+    response: HttpResponse, admission: Admission, application: CompiledApplication, *, scheme: str
 ) -> None:
     """The app cookie of a token minted for this answer (a service token's), on the response."""
     if admission.issued and admission.token:
@@ -176,7 +174,7 @@ def set_issued_cookie(
             response,
             token=admission.token,
             application=application,
-            secure=secure,
+            scheme=scheme,
             max_age=int(application.session_duration.total_seconds()),
         )
 
@@ -234,7 +232,7 @@ def _unauthenticated(
         return _refuse(response)
     cookie_value, state_hash = login_urls.new_app_session_state()
     response = HttpResponseRedirect(login_url(state_hash=state_hash))
-    cookies.set_app_session_cookie(response, value=cookie_value, secure=context.secure)
+    cookies.set_app_session_cookie(response, value=cookie_value, scheme=context.scheme)
     return _refuse(response)
 
 

@@ -62,9 +62,17 @@ def _same_site(application: CompiledApplication) -> SameSite:
     return _SAME_SITE.get(str(application.same_site_cookie_attribute).lower(), "Lax")
 
 
-def _secure(secure: bool) -> bool:
-    # Outside DEBUG every Access cookie is Secure, whatever the request said.
-    return secure or not settings.DEBUG
+def cookie_secure(scheme: str) -> bool:
+    """Whether a cookie the project sets in answer to a request over `scheme` is Secure.
+
+    Outside DEBUG always, whatever the request said: these cookies are credentials, and a site
+    whose TLS ends at a proxy that does not say so (`SECURE_PROXY_SSL_HEADER` unset) must still
+    never let a browser send them over plain HTTP. In DEBUG only over HTTPS, so the development
+    server on plain `http://` keeps its sign-ins. `scheme` is the one the browser used: the
+    request's (`identity.hosts.request_scheme`), or for forward-auth the scheme the proxy
+    forwards (the protected service's), never the proxy's own hop to the gate.
+    """
+    return scheme == "https" or not settings.DEBUG
 
 
 def _set(
@@ -73,7 +81,7 @@ def _set(
     value: str,
     *,
     max_age: int,
-    secure: bool,
+    scheme: str,
     same_site: SameSite = "Lax",
     http_only: bool = True,
 ) -> None:
@@ -83,7 +91,7 @@ def _set(
         value,
         max_age=max_age,
         path="/",
-        secure=_secure(secure) or same_site == "None",
+        secure=cookie_secure(scheme) or same_site == "None",
         httponly=http_only,
         samesite=same_site,
     )
@@ -94,7 +102,7 @@ def set_app_token_cookie(
     *,
     token: str,
     application: CompiledApplication,
-    secure: bool,
+    scheme: str,
     max_age: int,
 ) -> None:
     """Set the application token on the application host, with the application's attributes.
@@ -107,15 +115,15 @@ def set_app_token_cookie(
         CF_AUTHORIZATION,
         token,
         max_age=max_age,
-        secure=secure,
+        scheme=scheme,
         same_site=_same_site(application),
         http_only=application.http_only_cookie_attribute,
     )
 
 
-def set_org_cookie(response: HttpResponseBase, *, token: str, secure: bool, max_age: int) -> None:
+def set_org_cookie(response: HttpResponseBase, *, token: str, scheme: str, max_age: int) -> None:
     """Set the org (global) session token on the login host: HttpOnly, SameSite=Lax."""
-    _set(response, CF_AUTHORIZATION, token, max_age=max_age, secure=secure)
+    _set(response, CF_AUTHORIZATION, token, max_age=max_age, scheme=scheme)
 
 
 def set_binding_cookie(
@@ -123,7 +131,7 @@ def set_binding_cookie(
     *,
     value: str,
     application: CompiledApplication,
-    secure: bool,
+    scheme: str,
     max_age: int,
 ) -> None:
     """Set `CF_Binding` next to the app token: HttpOnly always, same SameSite as the token."""
@@ -132,20 +140,25 @@ def set_binding_cookie(
         CF_BINDING,
         value,
         max_age=max_age,
-        secure=secure,
+        scheme=scheme,
         same_site=_same_site(application),
     )
 
 
-def clear_access_cookies(response: HttpResponseBase, *, secure: bool = False) -> None:
+def clear_access_cookies(response: HttpResponseBase, *, scheme: str) -> None:
     """Expire the Access cookies of this host (token, binding and state)."""
     for name in (CF_AUTHORIZATION, CF_BINDING, CF_APP_SESSION):
-        _set(response, name, "", max_age=0, secure=secure)
+        _set(response, name, "", max_age=0, scheme=scheme)
 
 
-def set_app_session_cookie(response: HttpResponseBase, *, value: str, secure: bool) -> None:
+def set_app_session_cookie(response: HttpResponseBase, *, value: str, scheme: str) -> None:
     """Set `CF_AppSession`, the state that binds a sign-in to this browser, before the login.
 
     SameSite=Lax: it must come back on the top-level navigation to the authorized hop.
     """
-    _set(response, CF_APP_SESSION, value, max_age=APP_SESSION_MAX_AGE, secure=secure)
+    _set(response, CF_APP_SESSION, value, max_age=APP_SESSION_MAX_AGE, scheme=scheme)
+
+
+def clear_app_session_cookie(response: HttpResponseBase, *, scheme: str) -> None:
+    """Expire `CF_AppSession` once the authorized hop has redeemed its sign-in."""
+    _set(response, CF_APP_SESSION, "", max_age=0, scheme=scheme)

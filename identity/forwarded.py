@@ -65,10 +65,6 @@ class ForwardedRequest:
         return str(self.authority)
 
     @property
-    def is_secure(self) -> bool:
-        return self.scheme == "https"
-
-    @property
     def full_path(self) -> str:
         """Path and query as `HttpRequest.get_full_path_info()` writes them (the redirect target
         of a sign-in)."""

@@ -192,7 +192,7 @@ class AccessGateMiddleware:
             patch_cache_control(response, private=True)
         else:
             response["Cache-Control"] = "private"  # what patch_cache_control writes here
-        answers.set_issued_cookie(response, admission, application, secure=request.is_secure())
+        answers.set_issued_cookie(response, admission, application, scheme=request_scheme(request))
         if application.cors_on_responses and application.cors is not None:
             answers.add_response_cors_headers(response, application, facts)
         return response

@@ -28,11 +28,12 @@ from identity.clients import client_ip
 from identity.cookies import (
     CF_APP_SESSION,
     CF_AUTHORIZATION,
+    clear_app_session_cookie,
     cookie_values,
     set_app_token_cookie,
     set_binding_cookie,
 )
-from identity.flows.signin import is_secure, signed_in_as_user
+from identity.flows.signin import signed_in_as_user
 from identity.gate import binding_digest
 from identity.hosts import Authority, parse_authority, request_scheme, served_ports
 from identity.login_urls import login_host_for, state_hash_for
@@ -185,16 +186,15 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
         fallback=application_root(application.domain),
     )
     response = HttpResponseRedirect(target)
-    secure = is_secure(request)
     max_age = int(lifetime.total_seconds())
     set_app_token_cookie(
-        response, token=token, application=application, secure=secure, max_age=max_age
+        response, token=token, application=application, scheme=scheme, max_age=max_age
     )
     if binding:
         set_binding_cookie(
-            response, value=binding, application=application, secure=secure, max_age=max_age
+            response, value=binding, application=application, scheme=scheme, max_age=max_age
         )
-    response.delete_cookie(CF_APP_SESSION, path="/", samesite="Lax")
+    clear_app_session_cookie(response, scheme=scheme)
     return response
 
 

@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlencode, urlsplit
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -30,6 +29,7 @@ from identity.denial import deny_response
 from identity.events import record_event
 from identity.factors.services import enrolled_methods
 from identity.factors.stepup import Next, StepUp, methods_with, next_step
+from identity.hosts import request_scheme
 from identity.login_urls import (
     LAUNCHER_PATH,
     LOGIN_PATH,
@@ -143,11 +143,6 @@ def session_lifetime(verdict: Verdict, application: CompiledApplication | None) 
     if application is not None and application.session_duration:
         return application.session_duration
     return conf.default_session_duration
-
-
-def is_secure(request: HttpRequest) -> bool:
-    """Whether cookies must be Secure: on HTTPS, and always outside DEBUG."""
-    return request.is_secure() or not settings.DEBUG
 
 
 def form_targets(flow: Flow) -> tuple[str, ...]:
@@ -324,7 +319,7 @@ def complete_sign_in(
     set_org_cookie(
         response,
         token=org_token,
-        secure=is_secure(request),
+        scheme=request_scheme(request),
         max_age=int(lifetime.total_seconds()),
     )
     return response
@@ -515,7 +510,7 @@ def step_up_sign_in(
     set_org_cookie(
         response,
         token=org_token,
-        secure=is_secure(request),
+        scheme=request_scheme(request),
         max_age=max(int(remaining.total_seconds()), 1),
     )
     return response

@@ -20,7 +20,8 @@ from identity.cookies import clear_access_cookies
 from identity.crosssite import apply_login_headers, refuse_cross_site
 from identity.factors import services as factors
 from identity.factors.stepup import Next, StepUp
-from identity.flows.signin import Flow, current_sign_in, is_secure, live_org_session
+from identity.flows.signin import Flow, current_sign_in, live_org_session
+from identity.hosts import request_scheme
 from identity.login_urls import LOGIN_PATH
 from identity.models import AccessSession
 from identity.sessions import sessions_revoke_for_nonce
@@ -84,7 +85,7 @@ def _changes(request: HttpRequest, flow: Flow, claims: Any) -> HttpResponse | No
             sessions_revoke_for_nonce(session.identity_nonce, actor="the person's own page")
         if any(session.identity_nonce == claims.identity_nonce for session in ended):
             response = HttpResponseRedirect(LOGIN_PATH)
-            clear_access_cookies(response, secure=is_secure(request))
+            clear_access_cookies(response, scheme=request_scheme(request))
             return response
         return HttpResponseRedirect(request.path)
     if step not in {"verify", "add_totp", "add_passkey", "remove", "new_codes"}:

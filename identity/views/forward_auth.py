@@ -74,7 +74,6 @@ class _Asked:
             request=self.request,
             scheme=self.forwarded.scheme,
             full_path=self.forwarded.full_path,
-            secure=self.forwarded.is_secure,
             headers=self.request.META,
         )
 
@@ -132,7 +131,8 @@ def _pass(asked: _Asked, decision: GateDecision) -> HttpResponse:
         return answers.unavailable()
     response[ASSERTION_HEADER] = admission.token
     response[EMAIL_HEADER] = admission.email
-    answers.set_issued_cookie(response, admission, application, secure=asked.forwarded.is_secure)
+    # The scheme the browser used for the service, as the proxy forwards it.
+    answers.set_issued_cookie(response, admission, application, scheme=asked.forwarded.scheme)
     return response
 
 

@@ -25,6 +25,7 @@ from django.utils.safestring import mark_safe
 from common.versioning import VersionUnavailable
 from identity.clients import client_country, client_ip
 from identity.conf import conf
+from identity.cookies import cookie_secure
 from identity.crosssite import apply_login_headers, refuse_cross_site
 from identity.events import record_event
 from identity.factors import services as factors
@@ -54,7 +55,6 @@ from identity.flows.signin import (
     complete_sign_in,
     current_sign_in,
     form_targets,
-    is_secure,
     live_org_session,
     offered_of_type,
     offered_providers,
@@ -217,7 +217,7 @@ def _set_flow_cookie(request: HttpRequest, response: HttpResponseBase, flow_id: 
         salt=FLOW_COOKIE_SALT,
         max_age=FLOW_COOKIE_MAX_AGE,
         path="/cdn-cgi/access/",
-        secure=is_secure(request),
+        secure=cookie_secure(request_scheme(request)),
         httponly=True,
         samesite="Lax",
     )

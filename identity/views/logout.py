@@ -28,7 +28,6 @@ from identity.conf import conf
 from identity.cookies import CF_AUTHORIZATION, clear_access_cookies, cookie_values
 from identity.crosssite import refuse_cross_site
 from identity.events import record_event
-from identity.flows.signin import is_secure
 from identity.hosts import parse_authority, request_scheme, served_ports
 from identity.login_urls import (
     LOGIN_PATH,
@@ -158,5 +157,5 @@ def logout(request: HttpRequest) -> HttpResponseBase:
                 or sign_in_elsewhere_url(scheme=scheme, login_host=login_host),
             },
         )
-    clear_access_cookies(response, secure=is_secure(request))
+    clear_access_cookies(response, scheme=request_scheme(request))
     return response

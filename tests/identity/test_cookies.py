@@ -168,7 +168,9 @@ def _cookie(response, name=CF_AUTHORIZATION):
 def test_app_cookie_uses_the_applications_same_site(attribute, expected):
     response = HttpResponse()
 
-    set_app_token_cookie(response, token="t", application=App(attribute), secure=True, max_age=60)
+    set_app_token_cookie(
+        response, token="t", application=App(attribute), scheme="https", max_age=60
+    )
 
     assert _cookie(response)["samesite"] == expected
 
@@ -180,7 +182,7 @@ def test_app_cookie_uses_the_applications_http_only():
         response,
         token="t",
         application=App(http_only_cookie_attribute=False),
-        secure=True,
+        scheme="https",
         max_age=60,
     )
 
@@ -191,7 +193,7 @@ def test_app_cookie_attributes(settings):
     settings.DEBUG = True
     response = HttpResponse()
 
-    set_app_token_cookie(response, token="tok", application=App(), secure=True, max_age=3600)
+    set_app_token_cookie(response, token="tok", application=App(), scheme="https", max_age=3600)
 
     cookie = _cookie(response)
     assert (cookie.value, cookie["max-age"], cookie["path"], cookie["domain"]) == (
@@ -207,7 +209,7 @@ def test_app_cookie_on_plain_http_in_debug_is_not_secure(settings):
     settings.DEBUG = True
     response = HttpResponse()
 
-    set_app_token_cookie(response, token="t", application=App(), secure=False, max_age=60)
+    set_app_token_cookie(response, token="t", application=App(), scheme="http", max_age=60)
 
     assert _cookie(response)["secure"] == ""
 
@@ -216,7 +218,7 @@ def test_app_cookie_with_same_site_none_is_always_secure(settings):
     settings.DEBUG = True
     response = HttpResponse()
 
-    set_app_token_cookie(response, token="t", application=App("none"), secure=False, max_age=60)
+    set_app_token_cookie(response, token="t", application=App("none"), scheme="http", max_age=60)
 
     assert _cookie(response)["secure"] is True
 
@@ -225,7 +227,7 @@ def test_every_cookie_is_secure_when_debug_is_off(settings):
     settings.DEBUG = False
     response = HttpResponse()
 
-    set_app_token_cookie(response, token="t", application=App(), secure=False, max_age=60)
+    set_app_token_cookie(response, token="t", application=App(), scheme="http", max_age=60)
 
     assert _cookie(response)["secure"] is True
 
@@ -234,7 +236,7 @@ def test_org_cookie_is_http_only_lax(settings):
     settings.DEBUG = True
     response = HttpResponse()
 
-    set_org_cookie(response, token="org", secure=True, max_age=86400)
+    set_org_cookie(response, token="org", scheme="https", max_age=86400)
 
     cookie = _cookie(response)
     assert (cookie.value, cookie["httponly"], cookie["samesite"], cookie["secure"]) == (
@@ -254,7 +256,7 @@ def test_binding_cookie_is_http_only_with_the_applications_same_site(settings):
         response,
         value="bind",
         application=App("strict", http_only_cookie_attribute=False),
-        secure=True,
+        scheme="https",
         max_age=60,
     )
 
@@ -267,7 +269,7 @@ def test_binding_cookie_over_http_in_debug_is_not_secure(settings):
     settings.DEBUG = True
     response = HttpResponse()
 
-    set_binding_cookie(response, value="bind", application=App(), secure=False, max_age=60)
+    set_binding_cookie(response, value="bind", application=App(), scheme="http", max_age=60)
 
     assert _cookie(response, CF_BINDING)["secure"] == ""
 
@@ -276,7 +278,7 @@ def test_clear_expires_every_access_cookie(settings):
     settings.DEBUG = True
     response = HttpResponse()
 
-    clear_access_cookies(response)
+    clear_access_cookies(response, scheme="http")
 
     for name in (CF_AUTHORIZATION, CF_BINDING, CF_APP_SESSION):
         cookie = _cookie(response, name)
@@ -289,7 +291,7 @@ def test_clear_over_https_expires_secure_cookies(settings):
     settings.DEBUG = True
     response = HttpResponse()
 
-    clear_access_cookies(response, secure=True)
+    clear_access_cookies(response, scheme="https")
 
     for name in (CF_AUTHORIZATION, CF_BINDING, CF_APP_SESSION):
         assert _cookie(response, name)["secure"] is True
