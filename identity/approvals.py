@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address
 
@@ -32,19 +31,25 @@ from django.utils import timezone
 
 from common.audit import record_change
 from common.credentials import code_hash
+from common.text import unstorable_text_paths
 from identity.background import enqueue_after_response, task
 from identity.events import record_event
 from identity.login_urls import APPROVAL_PATH
 from identity.models import ApprovalRequest, Approver, AuthEvent
 from identity.sessions import revoke_tokens_issued_before
+from policies.approvals import ApprovalGroup, approval_groups_from_data
+from policies.decision import Verdict
+from policies.snapshot import CompiledApplication
 
 logger = logging.getLogger("accessproject.identity")
 
-# The token claim that names the approval an app token was issued under.
-APPROVAL_CLAIM = "approval"
 # A request nobody decided within this lapses, and its links with it.
 REQUEST_LIFETIME = timedelta(hours=24)
 JUSTIFICATION_MAX_LENGTH = 1000
+EMPTY_JUSTIFICATION = "Write why you need to open this application."
+LONG_JUSTIFICATION = f"Write at most {JUSTIFICATION_MAX_LENGTH} characters."
+UNSTORABLE_JUSTIFICATION = "Your answer holds a character that cannot be stored: remove it."
+CHOOSE_DURATION = "Choose how long you need access for."
 # What a requester may ask for and an approver may grant.
 DURATIONS: tuple[tuple[timedelta, str], ...] = (
     (timedelta(hours=1), "1 hour"),
@@ -72,32 +77,6 @@ class LinkRefused(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
-class ApprovalGroup:
-    """One approval group as a policy declares it (Access's `approval_groups` items)."""
-
-    approvals_needed: int
-    email_addresses: tuple[str, ...]
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, object]) -> ApprovalGroup:
-        needed = data.get("approvals_needed", 0)
-        addresses = data.get("email_addresses", ())
-        return cls(
-            approvals_needed=int(needed) if isinstance(needed, int | float) else 0,
-            email_addresses=tuple(
-                str(address).strip().lower()
-                for address in (addresses if isinstance(addresses, list | tuple) else ())
-            ),
-        )
-
-    def to_data(self) -> dict[str, object]:
-        return {
-            "approvals_needed": self.approvals_needed,
-            "email_addresses": list(self.email_addresses),
-        }
-
-
 def duration_choice(value: str) -> timedelta | None:
     """The duration a form's choice (seconds, one of `DURATIONS`) stands for, else None."""
     return _DURATION_BY_SECONDS.get(int(value)) if value.isdigit() else None
@@ -109,6 +88,62 @@ def duration_label(duration: timedelta | None) -> str:
         if choice == duration:
             return label
     return str(duration) if duration is not None else ""
+
+
+def asks_approval(application: CompiledApplication) -> bool:
+    """Whether any policy of the application asks for approval (in memory, no query)."""
+    return any(policy.approval_required for policy in application.policies)
+
+
+def approval_wanted(verdict: Verdict, *, email: str, application_id: int) -> bool:
+    """Whether this allowed sign-in must be approved first: its deciding policy asks, and the
+    person has no live approval of the application."""
+    if not verdict.wants_approval:
+        return False  # the common case costs no query
+    return live_approval(email=email, application_id=application_id) is None
+
+
+def approvals_in_token(
+    *, email: str, applications: Sequence[CompiledApplication], now: datetime
+) -> dict[str, ApprovalRequest]:
+    """The person's live approvals of these applications (those an app token will name), by
+    AUD tag; none of them asking for approval costs no query."""
+    asking = {
+        application.id: application.aud
+        for application in applications
+        if asks_approval(application)
+    }
+    if not asking:
+        return {}
+    live = ApprovalRequest.objects.filter(
+        email__iexact=email,
+        application_id__in=asking,
+        status=ApprovalRequest.Status.APPROVED,
+        granted_until__gt=now,
+    ).order_by("granted_until")  # the latest ending wins for each application
+    return {asking[approval.application_id]: approval for approval in live}
+
+
+def approval_claim(approvals: Mapping[str, ApprovalRequest]) -> dict[str, dict[str, object]]:
+    """What an app token's `approval` claim says: each application's approval and when it
+    ends, by AUD tag."""
+    return {
+        aud: {"id": str(approval.pk), "until": int(approval.granted_until.timestamp())}
+        for aud, approval in approvals.items()
+        if approval.granted_until is not None
+    }
+
+
+def cleaned_justification(value: object) -> tuple[str, str]:
+    """The justification as stored and "", or "" and why it is refused (for the field)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        return "", EMPTY_JUSTIFICATION
+    if any(unstorable_text_paths(text)):
+        return "", UNSTORABLE_JUSTIFICATION
+    if len(text) > JUSTIFICATION_MAX_LENGTH:
+        return "", LONG_JUSTIFICATION
+    return text, ""
 
 
 def live_approval(
@@ -176,9 +211,8 @@ def approval_request_create(
     """
     now = now or timezone.now()
     requester = email.strip().lower()
-    groups = [ApprovalGroup.from_data(group.to_data()) for group in approval_groups]  # lower case
     approvers = sorted(
-        {address for group in groups for address in group.email_addresses} - {requester}
+        {address for group in approval_groups for address in group.email_addresses} - {requester}
     )
     with transaction.atomic():
         waiting = open_request(email=requester, application_id=application_id, now=now)
@@ -190,7 +224,10 @@ def approval_request_create(
             policy_name=policy_name,
             justification=justification.strip()[:JUSTIFICATION_MAX_LENGTH],
             return_url=return_url,
-            approval_groups=[group.to_data() for group in groups],
+            approval_groups=[
+                {"approvals_needed": g.approvals_needed, "email_addresses": list(g.email_addresses)}
+                for g in approval_groups
+            ],
             requested_duration=requested_duration,
             created_at=now,
             expires_at=now + REQUEST_LIFETIME,
@@ -313,7 +350,7 @@ def approval_decide(
 
 def _groups_satisfied(request: ApprovalRequest, approved_by: set[str]) -> bool:
     """Whether every approval group of the request has its `approvals_needed` approvals."""
-    groups = [ApprovalGroup.from_data(data) for data in request.approval_groups]
+    groups = approval_groups_from_data(request.approval_groups)
     if not approved_by:
         return False
     return all(

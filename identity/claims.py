@@ -23,6 +23,9 @@ IDP_CLAIM = "idp"
 GROUPS_CLAIM = "groups"
 CUSTOM_CLAIM = "custom"
 BINDING_CLAIM = "binding"
+# An app token names, by AUD tag, the temporary approval of each application that asks for one
+# (`identity.approvals`): {"<aud>": {"id": "<approval id>", "until": <unix time>}}.
+APPROVAL_CLAIM = "approval"
 # A service token's app token carries the secret version it was minted under.
 SECRET_VERSION_CLAIM = "secret_version"
 
@@ -118,6 +121,13 @@ class AccessClaims:
         """The service token secret version an app token was minted under (None: not said)."""
         value = self.raw.get(SECRET_VERSION_CLAIM)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def approval_for(self, audience: str) -> str:
+        """The id of the approval this token carries for one application ("" = none)."""
+        value = self.raw.get(APPROVAL_CLAIM)
+        entry = value.get(audience) if isinstance(value, dict) else None
+        approval = entry.get("id") if isinstance(entry, dict) else None
+        return approval if isinstance(approval, str) else ""
 
     @property
     def binding(self) -> str:

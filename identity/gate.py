@@ -344,6 +344,15 @@ def _apply_policies(
     service_token: CompiledServiceToken | None = None,
 ) -> GateDecision:
     verdict = snapshot.decide(application, subject, with_trace=False)
+    if verdict.wants_approval and claims is not None and not claims.approval_for(application.aud):
+        # The deciding policy asks for a temporary approval, and this token was minted without
+        # one (before the policy asked, or for another application of the host): sign in again,
+        # where the person asks for one or their live one goes into the new token.
+        return GateDecision(
+            Outcome.UNAUTHENTICATED,
+            "the token carries no approval for this application",
+            application,
+        )
     outcome = Outcome.ALLOW if verdict.allowed else Outcome.DENY
     return GateDecision(
         outcome,

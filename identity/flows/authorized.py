@@ -23,7 +23,8 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.utils import timezone
 
 from common.credentials import code_hash
-from identity.claims import BINDING_CLAIM, IDP_CLAIM, TokenError
+from identity.approvals import approval_claim, approvals_in_token
+from identity.claims import APPROVAL_CLAIM, BINDING_CLAIM, IDP_CLAIM, TokenError
 from identity.clients import client_ip
 from identity.cookies import (
     CF_APP_SESSION,
@@ -158,8 +159,20 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
         issuer=issuer,
         expires_at=now + lifetime,
     )
-    lifetime = max(expires_at - now, timedelta(seconds=1))
     extra: dict[str, object] = {name: claims[name] for name in SIGN_IN_CLAIMS if name in claims}
+    # Each application that asks for approval is entered only with a live one, and no longer
+    # than it lasts: the token names them, and ends with the first to end.
+    approved = approvals_in_token(
+        email=code.email,
+        applications=[app for app in snapshot.applications_for_host(host) if app.aud in audiences],
+        now=now,
+    )
+    if approved:
+        extra[APPROVAL_CLAIM] = approval_claim(approved)
+        expires_at = min(
+            expires_at, *(a.granted_until for a in approved.values() if a.granted_until)
+        )
+    lifetime = max(expires_at - now, timedelta(seconds=1))
     binding = secrets.token_urlsafe(32) if application.enable_binding_cookie else ""
     if binding:
         extra[BINDING_CLAIM] = binding_digest(binding)

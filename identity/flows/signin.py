@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from common.credentials import code_hash
+from identity.approvals import approval_wanted
 from identity.claims import AccessClaims, TokenError
 from identity.clients import client_country, client_ip
 from identity.conf import conf
@@ -52,6 +53,9 @@ CODE_LIFETIME = timedelta(seconds=60)
 # Renders the login page's second-factor step (asking for a factor, or enrolling one) for a
 # person whose first factor is proved; the view supplies it.
 SecondFactorPage = Callable[[Person, StepUp], HttpResponse]
+# Renders the login page's temporary-approval step (ask for an approval, or wait for one) for a
+# person whose sign-in the deciding policy would allow once approved; the view supplies it.
+ApprovalPage = Callable[[Person, Verdict], HttpResponse]
 
 
 @dataclass(frozen=True)
@@ -261,6 +265,7 @@ def complete_sign_in(
     application = flow.application
     lifetime = conf.default_session_duration
     step: StepUp | None = None
+    needs_approval = False
     if application is not None:
         verdict = flow.snapshot.decide(application, subject_for(request, person))
         step = second_factor_step(request, flow, person, allowed=verdict.allowed)
@@ -268,6 +273,9 @@ def complete_sign_in(
             return _refuse(request, flow, person, verdict, sso=False)
         if step.next is Next.PASS:
             lifetime = session_lifetime(verdict, application)
+            needs_approval = approval_wanted(
+                verdict, email=person.email, application_id=application.id
+            )
 
     now = timezone.now()
     ip = client_ip(request)
@@ -304,6 +312,10 @@ def complete_sign_in(
         response = HttpResponseRedirect(
             flow.raw_redirect_url or (LAUNCHER_PATH if conf.app_launcher else LOGIN_PATH)
         )
+    elif needs_approval:
+        # The flow's page asks for an approval (or says one is awaited) for the person of the
+        # org session this starts, as single sign-on would.
+        response = HttpResponseRedirect(flow.page_url)
     else:
         code = _issue_code(
             request,
@@ -375,12 +387,15 @@ def sso_sign_in(
     claims: AccessClaims,
     *,
     second_factor: SecondFactorPage | None = None,
+    approval: ApprovalPage | None = None,
 ) -> HttpResponse | None:
     """Sign in to the flow's application with an existing session, without showing the page.
 
     Returns None when the session's login method is not one this application accepts, or when
     the sign-in is over (`sign_in_is_live`): the person must then sign in again. A session
-    that lacks a second factor the application wants is asked for it (`second_factor`).
+    that lacks a second factor the application wants is asked for it (`second_factor`); one
+    whose deciding policy asks for a temporary approval the person does not have is asked to
+    request it, or told it is awaited (`approval`; without one, refused).
     """
     application = flow.application
     assert application is not None
@@ -397,6 +412,10 @@ def sso_sign_in(
     if step.next is not Next.PASS:
         assert second_factor is not None
         return second_factor(person, step)
+    if approval_wanted(verdict, email=person.email, application_id=application.id):
+        if approval is None:
+            return _refuse(request, flow, person, verdict, sso=True)
+        return approval(person, verdict)
     return _hop_with_session(
         request, flow, person, verdict, identity_nonce=claims.identity_nonce, session=org_session
     )
@@ -497,6 +516,8 @@ def step_up_sign_in(
         verdict = flow.snapshot.decide(application, subject_for(request, stepped))
         if not verdict.allowed:
             response = _refuse(request, flow, stepped, verdict, sso=False)
+        elif approval_wanted(verdict, email=person.email, application_id=application.id):
+            response = HttpResponseRedirect(flow.page_url)  # the page asks, as after a sign-in
         else:
             response = _hop_with_session(
                 request,

@@ -24,7 +24,7 @@ from identity.login_urls import LAUNCHER_PATH, LOGOUT_PATH, login_host_sign_in_u
 from identity.models import ApprovalRequest, Approver
 from identity.views.login import InvalidFlow, validated_flow
 
-CHOOSE_DURATION = "Choose how long the approval lasts."
+CHOOSE_GRANTED_DURATION = "Choose how long the approval lasts."
 DECIDED = {
     ApprovalRequest.Status.APPROVED: "You approved the request. {email} may enter {application} "
     "until {until} UTC, and has been emailed.",
@@ -71,7 +71,7 @@ def _decide(
         return _decide_page(request, approver, status=400)
     duration = duration_choice(str(request.POST.get("duration", ""))) if approve else None
     if approve and duration is None:
-        return _decide_page(request, approver, error=CHOOSE_DURATION, status=400)
+        return _decide_page(request, approver, error=CHOOSE_GRANTED_DURATION, status=400)
     try:
         decided = approvals.approval_decide(
             token=token,

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from identity.claims import AccessClaims, TokenError
+from identity.claims import APPROVAL_CLAIM, AccessClaims, TokenError
 from identity.clients import client_country, client_ip
 from identity.cookies import CF_AUTHORIZATION, TOKEN_HEADER, cookie_values
 from identity.hosts import request_scheme
@@ -116,6 +116,10 @@ def _identity(request: HttpRequest, claims: AccessClaims, snapshot: Snapshot) ->
         identity["idp_groups"] = list(claims.groups)
     if claims.custom:
         identity["custom"] = dict(claims.custom)
+    approval = claims.raw.get(APPROVAL_CLAIM)
+    if isinstance(approval, dict) and approval:
+        # The temporary approvals the token was minted under, by AUD tag (identity.approvals).
+        identity["approval"] = dict(approval)
     if claims.is_service_token:
         identity.update(
             {

@@ -23,6 +23,7 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
 from common.versioning import VersionUnavailable
+from identity import approvals
 from identity.clients import client_country, client_ip
 from identity.conf import conf
 from identity.cookies import cookie_secure
@@ -61,6 +62,7 @@ from identity.flows.signin import (
     second_factor_step,
     sso_sign_in,
     step_up_sign_in,
+    subject_for,
 )
 from identity.forms import FlowForm, PasswordForm, PinRequestForm, PinVerifyForm
 from identity.hosts import (
@@ -84,6 +86,7 @@ from identity.providers import login_method_for
 from identity.providers.base import SignInFailed
 from identity.redirects import application_root, safe_redirect_url
 from identity.throttles import PROVIDER_STARTS_PER_IP, ThrottleUnavailable, throttle_key_for_ip
+from policies.decision import Verdict
 from policies.snapshot import CompiledIdentityProvider, SnapshotError, get_snapshot
 
 logger = logging.getLogger("accessproject.identity")
@@ -350,7 +353,13 @@ def _show_page(request: HttpRequest, flow: Flow) -> HttpResponse:
                     "launcher_url": LAUNCHER_PATH if conf.app_launcher else "",
                 },
             )
-        response = sso_sign_in(request, flow, claims, second_factor=_second_factor(request, flow))
+        response = sso_sign_in(
+            request,
+            flow,
+            claims,
+            second_factor=_second_factor(request, flow),
+            approval=_approval(request, flow),
+        )
         if response is not None:
             return response
     provider = _provider_to_start(request, flow)
@@ -705,6 +714,95 @@ def _enrol_passkey(request: HttpRequest, flow: Flow) -> HttpResponse:
     return after_enrolment(request, flow, claims.email, next_url=_next_url(request, flow))
 
 
+# --- temporary approval --------------------------------------------------------------------------
+
+
+def _approval(request: HttpRequest, flow: Flow) -> Any:
+    def page(person: Person, verdict: Verdict) -> HttpResponse:
+        return approval_page(request, flow, person.email, verdict)
+
+    return page
+
+
+def approval_page(
+    request: HttpRequest,
+    flow: Flow,
+    email: str,
+    verdict: Verdict,
+    *,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Ask for a temporary approval (justification and duration), or say one is awaited."""
+    application = flow.application
+    assert application is not None
+    assert verdict.policy is not None
+    waiting = approvals.open_request(email=email, application_id=application.id)
+    if waiting is not None:
+        return _render(
+            request,
+            flow,
+            "identity/approval_waiting.html",
+            status=status,
+            email=email,
+            asked=waiting,
+            requested=approvals.duration_label(waiting.requested_duration),
+            return_url=flow.return_url,
+            logout_url=LOGOUT_PATH,
+        )
+    requested = str(request.POST.get("duration", "")) if errors else ""
+    return _render(
+        request,
+        flow,
+        "identity/approval_request.html",
+        status=status,
+        email=email,
+        prompt=verdict.policy.purpose_justification_prompt,
+        ended=approvals.last_refusal(email=email, application_id=application.id),
+        errors=errors or {},
+        justification=str(request.POST.get("justification", ""))[:2000] if errors else "",
+        durations=[
+            {"value": str(int(duration.total_seconds())), "label": label}
+            for duration, label in approvals.DURATIONS
+        ],
+        chosen=requested or str(int(approvals.DURATIONS[0][0].total_seconds())),
+        logout_url=LOGOUT_PATH,
+    )
+
+
+def _request_approval(request: HttpRequest, flow: Flow) -> HttpResponse:
+    found = _factor_session(request, flow)
+    if isinstance(found, HttpResponse):
+        return found
+    claims, _ = found
+    application = flow.application
+    if application is None:
+        return message_page(request, INVALID_LINK, status=400)
+    verdict = flow.snapshot.decide(application, subject_for(request, Person.from_claims(claims)))
+    if not verdict.wants_approval or verdict.policy is None:
+        return HttpResponseRedirect(flow.page_url)  # nothing to ask: the page signs in
+    justification, problem = approvals.cleaned_justification(request.POST.get("justification"))
+    duration = approvals.duration_choice(str(request.POST.get("duration", "")))
+    errors = {"justification": problem} if problem else {}
+    if duration is None:
+        errors["duration"] = approvals.CHOOSE_DURATION
+    if errors or duration is None:
+        return approval_page(request, flow, claims.email, verdict, errors=errors, status=400)
+    approvals.approval_request_create(
+        email=claims.email,
+        application_id=application.id,
+        policy_name=verdict.policy.name,
+        approval_groups=verdict.policy.approval_groups,
+        justification=justification,
+        requested_duration=duration,
+        login_origin=f"{flow.scheme}://{flow.login_host}",
+        return_url=flow.return_url,
+        ip=client_ip(request),
+    )
+    # Back to the page (a reload does not ask twice), which now says the request is awaited.
+    return HttpResponseRedirect(flow.page_url)
+
+
 # The steps that give or set up a second factor, for the person of the login host's session
 # (the account page offers them too).
 FACTOR_STEPS = {
@@ -713,7 +811,13 @@ FACTOR_STEPS = {
     "enrol_totp": _enrol_totp,
     "enrol_passkey": _enrol_passkey,
 }
-_STEPS = {"send_pin": _send_pin, "verify_pin": _verify_pin, "password": _password, **FACTOR_STEPS}
+_STEPS = {
+    "send_pin": _send_pin,
+    "verify_pin": _verify_pin,
+    "password": _password,
+    "request_approval": _request_approval,
+    **FACTOR_STEPS,
+}
 
 
 @refuse_cross_site

@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.core.signals import request_finished
 
 from identity import approvals
-from identity.approvals import ApprovalGroup
 from identity.login_urls import APPROVAL_PATH
+from policies.approvals import ApprovalGroup
 
 ORIGIN = "https://access.localhost"
 LINK = re.compile(re.escape(f"{ORIGIN}{APPROVAL_PATH}/") + r"([A-Za-z0-9_-]{43})")
@@ -40,3 +40,13 @@ def links(mailoutbox):
         if match is not None:
             found[message.to[0]] = match.group(1)
     return found
+
+
+def approve(mailoutbox, *, hours, approver="bob@example.com"):
+    """`approver` approves through the link they were emailed, for `hours`."""
+    return approvals.approval_decide(
+        token=links(mailoutbox)[approver],
+        signed_in_as=approver,
+        approve=True,
+        duration=timedelta(hours=hours),
+    )

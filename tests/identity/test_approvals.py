@@ -10,11 +10,12 @@ from django.urls import reverse
 
 from common.models import AuditEntry
 from identity import approvals
-from identity.approvals import ApprovalGroup, LinkRefused
+from identity.approvals import LinkRefused
 from identity.claims import AccessClaims
 from identity.models import ApprovalRequest, Approver, AuthEvent, RevocationCutoff
 from identity.sessions import is_revoked
-from tests.identity.approval_support import ONE_OF_TWO, ORIGIN, ask, links
+from policies.approvals import ApprovalGroup
+from tests.identity.approval_support import ONE_OF_TWO, ORIGIN, approve, ask, links
 from tests.identity.signin_support import make_application
 
 
@@ -29,17 +30,8 @@ def vault(db):
     return make_application(domain="vault.localhost/demo", name="Vault")
 
 
-def _bob_approves(mailoutbox, *, hours):
-    return approvals.approval_decide(
-        token=links(mailoutbox)["bob@example.com"],
-        signed_in_as="bob@example.com",
-        approve=True,
-        duration=timedelta(hours=hours),
-    )
-
-
 def test_each_approver_but_the_requester_is_emailed_a_link_stored_hashed(vault, mailoutbox):
-    groups = [ApprovalGroup(1, ("bob@example.com", "ann@example.com", "Cy@Example.com"))]
+    groups = [ApprovalGroup(1, ("bob@example.com", "ann@example.com", "cy@example.com"))]
     request = ask(vault, groups)
     emailed = links(mailoutbox)
     assert sorted(emailed) == ["bob@example.com", "cy@example.com"]
@@ -85,17 +77,14 @@ def test_every_group_needs_its_count_and_the_shortest_duration_wins(vault, mailo
         ApprovalGroup(1, ("eve@example.com",)),
     ]
     request = ask(vault, groups)
-    emailed = links(mailoutbox)
 
-    def approve(email, hours):
-        return approvals.approval_decide(
-            token=emailed[email], signed_in_as=email, approve=True, duration=timedelta(hours=hours)
-        ).status
+    def status_after(approver, hours):
+        return approve(mailoutbox, hours=hours, approver=approver).status
 
-    assert approve("bob@example.com", 8) == ApprovalRequest.Status.PENDING
-    assert approve("eve@example.com", 24) == ApprovalRequest.Status.PENDING
+    assert status_after("bob@example.com", 8) == ApprovalRequest.Status.PENDING
+    assert status_after("eve@example.com", 24) == ApprovalRequest.Status.PENDING
     clock.advance(timedelta(minutes=5))
-    assert approve("cy@example.com", 4) == ApprovalRequest.Status.APPROVED
+    assert status_after("cy@example.com", 4) == ApprovalRequest.Status.APPROVED
     request.refresh_from_db()
     assert request.granted_until == clock.now + timedelta(hours=4)
     kinds = list(
@@ -181,7 +170,7 @@ def test_a_request_lapses_with_its_links(vault, mailoutbox, clock):
 
 def test_an_approval_ends_when_its_duration_does(vault, mailoutbox, clock):
     ask(vault, ONE_OF_TWO)
-    _bob_approves(mailoutbox, hours=1)
+    approve(mailoutbox, hours=1)
     clock.advance(timedelta(minutes=59))
     assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) is not None
     clock.advance(timedelta(minutes=1))
@@ -208,7 +197,7 @@ def _claims(*, audiences, issued_at):
 def test_revoking_cuts_off_the_persons_tokens_for_the_application(vault, mailoutbox, clock):
     other = make_application(domain="wiki.localhost/demo", name="Wiki")
     request = ask(vault, ONE_OF_TWO)
-    _bob_approves(mailoutbox, hours=8)
+    approve(mailoutbox, hours=8)
     request_finished.send(sender=None)
     issued = clock.now
     clock.advance(timedelta(minutes=10))
@@ -232,7 +221,7 @@ def test_revoking_cuts_off_the_persons_tokens_for_the_application(vault, mailout
 def test_the_admin_lists_and_revokes_approvals(vault, mailoutbox, admin_client, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     request = ask(vault, ONE_OF_TWO)
-    _bob_approves(mailoutbox, hours=8)
+    approve(mailoutbox, hours=8)
     changelist = reverse("admin:identity_approvalrequest_changelist")
     page = admin_client.get(reverse("admin:identity_approvalrequest_change", args=[request.pk]))
     assert page.status_code == 200

@@ -443,3 +443,26 @@ def test_non_canonical_path_on_a_protected_prefix_is_refused():
     decision = _decide(_application(), path="/api/../api/items")
 
     assert decision.outcome is Outcome.BAD_PATH
+
+
+APPROVED_ALICE = replace(ALICE_ONLY, approval_required=True)
+
+
+@pytest.mark.parametrize(
+    ("approval", "outcome", "reason"),
+    [
+        ({}, Outcome.UNAUTHENTICATED, "the token carries no approval for this application"),
+        (
+            {"b" * 64: {"id": "x"}},
+            Outcome.UNAUTHENTICATED,
+            "the token carries no approval for this application",
+        ),
+        ({AUD: {"id": "x", "until": 1}}, Outcome.ALLOW, "allowed by policy 'alice'"),
+    ],
+)
+def test_row6_a_policy_wanting_approval_needs_a_token_naming_one(approval, outcome, reason):
+    claims = _claims(approval=approval)
+    application = _application(policies=(APPROVED_ALICE,))
+    decision = _decide(application, valid={"t": claims}, cookie_tokens=("t",))
+
+    assert (decision.outcome, decision.reason) == (outcome, reason)
