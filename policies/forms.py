@@ -21,8 +21,17 @@ from policies.builder import (
     cors_initial,
 )
 from policies.catalog import Catalog, reference_delete_errors
+from policies.durations import parse_duration
 from policies.errors import Errors, merge_errors
-from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
+from policies.models import (
+    DEFAULT_SERVICE_TOKEN_DURATION,
+    FOREVER,
+    AccessGroup,
+    Application,
+    IdentityProvider,
+    Policy,
+    ServiceToken,
+)
 from policies.selectors import kept_secrets
 
 RULE_HELP = (
@@ -281,13 +290,19 @@ class AccessGroupForm(forms.ModelForm):
         return values
 
 
+SERVICE_TOKEN_DURATION_HELP = (
+    f'How long the token lasts: a Go duration (default "{DEFAULT_SERVICE_TOKEN_DURATION}", '
+    f'{parse_duration(DEFAULT_SERVICE_TOKEN_DURATION).days} days) or "{FOREVER}".'
+)
+
+
 class ServiceTokenForm(forms.ModelForm):
     """Name and duration; the client id and secret are generated on creation."""
 
     class Meta:
         model = ServiceToken
         fields = ["name", "duration"]
-        help_texts = {"duration": 'How long the token lasts: "8760h" (a year) or "forever".'}
+        help_texts = {"duration": SERVICE_TOKEN_DURATION_HELP}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

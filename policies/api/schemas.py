@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.models import Application, IdentityProvider, Policy
+from policies.models import (
+    DEFAULT_SERVICE_TOKEN_DURATION,
+    FOREVER,
+    Application,
+    IdentityProvider,
+    Policy,
+)
 from policies.providers import PROVIDER_TYPES
 
 JsonSchema = dict[str, Any]
@@ -65,8 +71,11 @@ DURATION: JsonSchema = {
 
 SERVICE_TOKEN_DURATION: JsonSchema = {
     "type": "string",
-    "description": 'How long the token lasts from creation or refresh: a Go duration or "forever".',
-    "example": "8760h",
+    "description": (
+        f'How long the token lasts from creation or refresh: a Go duration or "{FOREVER}" '
+        f'(default "{DEFAULT_SERVICE_TOKEN_DURATION}").'
+    ),
+    "example": DEFAULT_SERVICE_TOKEN_DURATION,
 }
 
 PATTERNS: JsonSchema = {
