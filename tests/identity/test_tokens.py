@@ -235,6 +235,18 @@ def test_token_issued_in_the_future_is_refused(clock):
     assert _refusal(_sign(payload)) == "not yet valid"
 
 
+@pytest.mark.parametrize("claim", ["nbf", "iat"])
+def test_a_clock_ahead_by_the_leeway_is_accepted_and_by_a_second_more_refused(clock, claim):
+    leeway = int(tokens.LEEWAY.total_seconds())
+    at_the_edge = _valid_payload(clock)
+    at_the_edge[claim] += leeway
+    past_the_edge = _valid_payload(clock)
+    past_the_edge[claim] += leeway + 1
+
+    assert _verify(_sign(at_the_edge)).email == "ada@example.com"
+    assert _refusal(_sign(past_the_edge)) == "not yet valid"
+
+
 def test_wrong_audience_is_refused(clock):
     assert _refusal(_issue(), audience=OTHER_AUD) == "wrong audience"
 
