@@ -24,6 +24,7 @@ from policies.catalog import Catalog, reference_delete_errors
 from policies.durations import parse_duration
 from policies.errors import Errors, merge_errors
 from policies.models import (
+    APPLICATION_FIELDS,
     DEFAULT_SERVICE_TOKEN_DURATION,
     FOREVER,
     AccessGroup,
@@ -107,7 +108,7 @@ class ApplicationForm(CorsFields, forms.ModelForm):
 
     class Meta:
         model = Application
-        fields = sorted(validation.APPLICATION_FIELDS - {"cors_headers"})
+        fields = sorted(APPLICATION_FIELDS - {"cors_headers"})
         field_classes = {"destinations": LineListField}
         help_texts = {"destinations": "More host/path patterns, one a line."}
 
@@ -135,7 +136,7 @@ class ApplicationForm(CorsFields, forms.ModelForm):
         """The cleaned values as `policies.services` takes them (identity providers by name)."""
         values = {
             name: self.cleaned_data[name]
-            for name in validation.APPLICATION_FIELDS
+            for name in APPLICATION_FIELDS
             if name in self.cleaned_data
         }
         values["cors_headers"] = cors_headers_from(self.cleaned_data)

@@ -224,6 +224,41 @@ class Application(models.Model):
         return custom_deny_message or DEFAULT_DENY_MESSAGE
 
 
+# An application's configuration, declared once: every field a person sets, by the names the
+# admin, the API and config files share (docs/architecture.md, "Application fields"). Validation
+# accepts exactly these, the admin form edits them and the snapshot compiles the columns (with
+# `id` and `aud`, which are the project's own). `allowed_idps` is a relation, read apart.
+APPLICATION_COLUMNS: tuple[str, ...] = (
+    "name",
+    "type",
+    "domain",
+    "destinations",
+    "session_duration",
+    "same_site_cookie_attribute",
+    "http_only_cookie_attribute",
+    "enable_binding_cookie",
+    "options_preflight_bypass",
+    "cors_headers",
+    "cors_on_responses",
+    "unauthenticated_401",
+    "custom_deny_message",
+    "custom_deny_url",
+    "custom_non_identity_deny_url",
+    "service_auth_401_redirect",
+    "auto_redirect_to_identity",
+    "require_second_factor_enrolment",
+    "app_launcher_visible",
+    "logo_url",
+)
+APPLICATION_FIELDS: frozenset[str] = frozenset({*APPLICATION_COLUMNS, "allowed_idps"})
+# The columns that take true or false.
+APPLICATION_BOOLEANS: tuple[str, ...] = tuple(
+    name
+    for name in APPLICATION_COLUMNS
+    if isinstance(Application._meta.get_field(name), models.BooleanField)
+)
+
+
 class Policy(models.Model):
     """Who may pass an application, and how; evaluated in the order of docs/architecture.md."""
 

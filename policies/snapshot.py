@@ -35,6 +35,7 @@ from policies.decision import Action, CompiledPolicy, Verdict, decide, evaluatio
 from policies.durations import parse_duration
 from policies.matching import ApplicationIndex, HostPathPattern, compile_pattern
 from policies.models import (
+    APPLICATION_COLUMNS,
     DEFAULT_PURPOSE_PROMPT,
     FOREVER,
     AccessGroup,
@@ -253,7 +254,7 @@ def build_snapshot(version: int) -> Snapshot:
     applications: dict[int, CompiledApplication] = {}
     entries: list[tuple[HostPathPattern, int]] = []
     app_launcher: CompiledApplication | None = None
-    for row in Application.objects.order_by().values(*_APPLICATION_FIELDS):
+    for row in Application.objects.order_by().values(*_APPLICATION_COLUMNS):
         pk = row["id"]
         if row["type"] == Application.Type.APP_LAUNCHER:
             app_launcher = _compile_row(
@@ -331,30 +332,7 @@ def get_snapshot() -> Snapshot:
 
 # The columns the gate needs, read with `values()`: building model instances and their related
 # managers cost more than everything else at 10,000 applications.
-_APPLICATION_FIELDS = (
-    "id",
-    "type",
-    "aud",
-    "name",
-    "domain",
-    "destinations",
-    "session_duration",
-    "same_site_cookie_attribute",
-    "http_only_cookie_attribute",
-    "enable_binding_cookie",
-    "options_preflight_bypass",
-    "cors_headers",
-    "cors_on_responses",
-    "unauthenticated_401",
-    "custom_deny_message",
-    "custom_deny_url",
-    "custom_non_identity_deny_url",
-    "service_auth_401_redirect",
-    "auto_redirect_to_identity",
-    "require_second_factor_enrolment",
-    "app_launcher_visible",
-    "logo_url",
-)
+_APPLICATION_COLUMNS = ("id", "aud", *APPLICATION_COLUMNS)
 _POLICY_FIELDS = (
     "id",
     "application_id",

@@ -29,6 +29,8 @@ from policies.durations import parse_duration
 from policies.errors import Errors, add_error, check_unknown, merge_errors
 from policies.matching import HostPathPattern, PatternError, compile_pattern
 from policies.models import (
+    APPLICATION_BOOLEANS,
+    APPLICATION_FIELDS,
     DEFAULT_SERVICE_TOKEN_DURATION,
     FOREVER,
     PURPOSE_PROMPT_MAX_LENGTH,
@@ -52,42 +54,6 @@ MAX_PRECEDENCE = 2_147_483_647
 # The columns that hold durations (Application/Policy.session_duration, ServiceToken.duration).
 MAX_DURATION_LENGTH = 32
 
-APPLICATION_FIELDS = frozenset(
-    {
-        "name",
-        "domain",
-        "destinations",
-        "session_duration",
-        "same_site_cookie_attribute",
-        "http_only_cookie_attribute",
-        "enable_binding_cookie",
-        "options_preflight_bypass",
-        "cors_headers",
-        "cors_on_responses",
-        "unauthenticated_401",
-        "custom_deny_message",
-        "custom_deny_url",
-        "custom_non_identity_deny_url",
-        "service_auth_401_redirect",
-        "allowed_idps",
-        "auto_redirect_to_identity",
-        "require_second_factor_enrolment",
-        "type",
-        "app_launcher_visible",
-        "logo_url",
-    }
-)
-APPLICATION_BOOLEANS = (
-    "http_only_cookie_attribute",
-    "enable_binding_cookie",
-    "options_preflight_bypass",
-    "cors_on_responses",
-    "unauthenticated_401",
-    "service_auth_401_redirect",
-    "auto_redirect_to_identity",
-    "require_second_factor_enrolment",
-    "app_launcher_visible",
-)
 # What the App Launcher has no use for: it is served at `/` on the login host, not at patterns.
 LAUNCHER_UNUSED: dict[str, object] = {
     "domain": "",

@@ -1,0 +1,83 @@
+"""An application's configuration fields, declared once in `policies.models`, and what reads it."""
+
+import dataclasses
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from policies import validation
+from policies.catalog import Catalog
+from policies.forms import ApplicationForm
+from policies.models import (
+    APPLICATION_BOOLEANS,
+    APPLICATION_COLUMNS,
+    APPLICATION_FIELDS,
+    Application,
+)
+from policies.snapshot import CompiledApplication, build_snapshot
+from tests.factories import ApplicationFactory
+
+# The columns nobody sets: the key, the AUD tag (made at creation) and the timestamps.
+OWN_COLUMNS = {"id", "aud", "created_at", "updated_at"}
+# Compiled under another name: `cors_headers` becomes the `CorsPolicy` in `cors`; `type` decides
+# where the application goes (the App Launcher is kept apart from the patterns).
+COMPILED_AS = {"cors_headers": "cors", "type": None}
+
+
+def test_the_declaration_is_every_field_a_person_sets_on_the_model():
+    columns = {field.name for field in Application._meta.concrete_fields} - OWN_COLUMNS
+    relations = {field.name for field in Application._meta.many_to_many}
+
+    assert set(APPLICATION_COLUMNS) == columns
+    assert len(APPLICATION_COLUMNS) == len(columns)
+    assert columns | relations == APPLICATION_FIELDS
+
+
+def test_the_booleans_are_the_declared_boolean_columns():
+    assert set(APPLICATION_BOOLEANS) == {
+        name
+        for name in APPLICATION_COLUMNS
+        if Application._meta.get_field(name).get_internal_type() == "BooleanField"
+    }
+    assert "enable_binding_cookie" in APPLICATION_BOOLEANS
+
+
+@pytest.mark.parametrize("name", sorted(APPLICATION_FIELDS))
+def test_validation_knows_every_declared_field(name):
+    errors = validation.application_errors(
+        {"name": "App", "domain": "app.example.com", name: None}, catalog=Catalog()
+    )
+    assert all(not message.startswith("unknown field") for message in errors.get(name, []))
+
+
+def test_validation_refuses_a_field_not_declared():
+    errors = validation.application_errors(
+        {"name": "App", "domain": "app.example.com", "colour": "red"}, catalog=Catalog()
+    )
+    assert errors["colour"][0].startswith("unknown field")
+
+
+def test_the_admin_form_edits_every_declared_field():
+    # `cors_headers` is entered as the CORS builder's fields, not as JSON.
+    assert set(ApplicationForm._meta.fields) == APPLICATION_FIELDS - {"cors_headers"}
+
+
+def test_every_declared_column_is_compiled_into_the_snapshot():
+    compiled = {field.name for field in dataclasses.fields(CompiledApplication)}
+    for name in APPLICATION_COLUMNS:
+        compiled_as = COMPILED_AS.get(name, name)
+        assert compiled_as is None or compiled_as in compiled, name
+    assert "allowed_idps" in compiled
+
+
+@pytest.mark.django_db
+def test_the_snapshot_reads_every_declared_column_in_one_query():
+    ApplicationFactory()
+
+    with CaptureQueriesContext(connection) as queries:
+        build_snapshot(version=1)
+
+    (select,) = [q["sql"] for q in queries if 'FROM "policies_application"' in q["sql"]]
+    for name in ("id", "aud", *APPLICATION_COLUMNS):
+        assert f'"policies_application"."{name}"' in select, name
