@@ -26,6 +26,9 @@ BINDING_CLAIM = "binding"
 # An app token names, by AUD tag, the temporary approval of each application that asks for one
 # (`identity.approvals`): {"<aud>": {"id": "<approval id>", "until": <unix time>}}.
 APPROVAL_CLAIM = "approval"
+# An app token's answers to purpose prompts, {AUD tag: answer}, for the applications of its
+# host whose policies asked in this sign-in (identity.flows.purpose).
+PURPOSE_CLAIM = "purpose_justification"
 # A service token's app token carries the secret version it was minted under.
 SECRET_VERSION_CLAIM = "secret_version"
 
@@ -134,3 +137,9 @@ class AccessClaims:
         """SHA-256 hex of the `CF_Binding` cookie the token is bound to ("" = not bound)."""
         value = self.raw.get(BINDING_CLAIM)
         return value if isinstance(value, str) else ""
+
+    def purpose_for(self, aud: str) -> str | None:
+        """The answer this sign-in gave to application `aud`'s purpose prompt, if any."""
+        answers = self.raw.get(PURPOSE_CLAIM)
+        answer = answers.get(aud) if isinstance(answers, dict) else None
+        return answer if isinstance(answer, str) and answer else None

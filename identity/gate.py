@@ -116,6 +116,7 @@ def binding_digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+NO_PURPOSE = "the deciding policy wants a purpose justification this token does not carry"
 _OWN_ENDPOINT = GateDecision(Outcome.UNTOUCHED, "the gate's own endpoint")
 _NOT_COVERED = GateDecision(Outcome.UNTOUCHED, "no application covers this path")
 _ELSEWHERE = GateDecision(
@@ -353,6 +354,10 @@ def _apply_policies(
             "the token carries no approval for this application",
             application,
         )
+    if verdict.wants_purpose and (claims is None or claims.purpose_for(application.aud) is None):
+        # The policy asks why before letting in, and this token was minted without the answer
+        # (before the policy asked, say): sign in again, where the person answers.
+        return GateDecision(Outcome.UNAUTHENTICATED, NO_PURPOSE, application)
     outcome = Outcome.ALLOW if verdict.allowed else Outcome.DENY
     return GateDecision(
         outcome,

@@ -301,6 +301,9 @@ def log_decision(facts: RequestFacts, decision: GateDecision) -> None:
         "host": facts.host,
         "path": facts.path,
     }
+    purpose = claims.purpose_for(application.aud) if claims and application else None
+    if purpose is not None:
+        record["purpose_justification"] = purpose  # why the person said they came
     # %r: a host or path may hold control characters (a newline would forge a log line).
     arguments = (
         record["decision"],

@@ -171,6 +171,30 @@ class AuthorizationCode(models.Model):
         return f"code for {self.email} ({self.application_id})"
 
 
+class PurposeJustification(models.Model):
+    """Why a person entered an application: their answer to its policy's purpose prompt, once
+    per org session and application (`identity.flows.purpose`)."""
+
+    session = models.ForeignKey(
+        AccessSession, on_delete=models.CASCADE, related_name="purpose_justifications"
+    )
+    application = models.ForeignKey("policies.Application", on_delete=models.CASCADE)
+    policy_name = models.CharField(max_length=200, help_text="The policy that asked.")
+    answer = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "application"], name="purpose_once_per_session_application"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"purpose for {self.application_id} in session {self.session_id}"
+
+
 class ProviderSignIn(models.Model):
     """One sign-in at an upstream identity provider, from the login page to the callback.
 

@@ -102,9 +102,16 @@ class Verdict:
 
     @property
     def wants_purpose(self) -> bool:
-        """Whether the policy that allowed this asks for a purpose justification first."""
+        """Whether the policy that allowed this asks for a purpose justification on its own
+        page first. A policy that also wants an approval asks for it with the approval
+        request instead (Access's temporary authentication: one justification, there)."""
         policy = self.policy
-        return self.allowed and policy is not None and policy.purpose_justification_required
+        return (
+            self.allowed
+            and policy is not None
+            and policy.purpose_justification_required
+            and not policy.approval_required
+        )
 
     @property
     def wants_approval(self) -> bool:

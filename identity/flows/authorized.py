@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from common.credentials import code_hash
 from identity.approvals import approval_claim, approvals_in_token
-from identity.claims import APPROVAL_CLAIM, BINDING_CLAIM, IDP_CLAIM, TokenError
+from identity.claims import APPROVAL_CLAIM, BINDING_CLAIM, IDP_CLAIM, PURPOSE_CLAIM, TokenError
 from identity.clients import client_ip
 from identity.cookies import (
     CF_APP_SESSION,
@@ -160,6 +160,10 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
         expires_at=now + lifetime,
     )
     extra: dict[str, object] = {name: claims[name] for name in SIGN_IN_CLAIMS if name in claims}
+    if isinstance(claims.get(PURPOSE_CLAIM), dict):
+        # The session's answers for this host's applications (the merged audiences are the
+        # same sign-in's, so they are all here).
+        extra[PURPOSE_CLAIM] = claims[PURPOSE_CLAIM]
     # Each application that asks for approval is entered only with a live one, and no longer
     # than it lasts: the token names them, and ends with the first to end.
     approved = approvals_in_token(

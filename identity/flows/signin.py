@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
@@ -22,7 +22,7 @@ from django.utils.crypto import salted_hmac
 
 from common.credentials import code_hash
 from identity.approvals import approval_wanted
-from identity.claims import AccessClaims, TokenError
+from identity.claims import PURPOSE_CLAIM, AccessClaims, TokenError
 from identity.clients import client_country, client_ip
 from identity.conf import conf
 from identity.cookies import CF_AUTHORIZATION, cookie_values, set_org_cookie
@@ -30,6 +30,7 @@ from identity.denial import deny_response
 from identity.events import record_event
 from identity.factors.services import enrolled_methods
 from identity.factors.stepup import Next, StepUp, methods_with, next_step
+from identity.flows.purpose import answers_for, purpose_page, purpose_wanted
 from identity.hosts import request_scheme
 from identity.login_urls import (
     LAUNCHER_PATH,
@@ -86,6 +87,16 @@ class Flow:
         return self.redirect_url
 
     @property
+    def form_fields(self) -> dict[str, str]:
+        """The hidden fields that carry this flow through the page's form posts."""
+        return {"kid": self.kid, "redirect_url": self.raw_redirect_url, "state": self.state_hash}
+
+    @property
+    def page_path(self) -> str:
+        """This flow's login page path, where its forms post (the fields carry the rest)."""
+        return f"{LOGIN_PATH}/{self.app_host}" if self.application is not None else LOGIN_PATH
+
+    @property
     def page_url(self) -> str:
         """This flow's login page on the login host (where "try again" goes)."""
         if self.application is None:
@@ -94,8 +105,7 @@ class Flow:
                 if self.raw_redirect_url
                 else LOGIN_PATH
             )
-        query = {"kid": self.kid, "redirect_url": self.raw_redirect_url, "state": self.state_hash}
-        return f"{LOGIN_PATH}/{self.app_host}?{urlencode(query)}"
+        return f"{self.page_path}?{urlencode(self.form_fields)}"
 
     def page_url_for(self, provider_id: str) -> str:
         """This flow's login page going straight to one identity provider (its button)."""
@@ -207,7 +217,10 @@ def _issue_code(
     identity_nonce: str,
     lifetime: timedelta,
     session: AccessSession | None,
+    purposes: Mapping[str, str],
 ) -> str:
+    """A single-use code for the application host's hop, with what the app token will carry:
+    the sign-in's claims and the session's `purposes` answers by AUD tag."""
     assert flow.application is not None
     code = secrets.token_urlsafe(32)
     now = timezone.now()
@@ -224,6 +237,7 @@ def _issue_code(
             "country": client_country(request),
             "lifetime": int(lifetime.total_seconds()),
             **person.token_claims(),
+            **({PURPOSE_CLAIM: purposes} if purposes else {}),
         },
         session=session,
         redirect_url=flow.redirect_url,
@@ -306,6 +320,8 @@ def complete_sign_in(
     if step is not None and step.next is not Next.PASS:
         assert second_factor is not None
         response: HttpResponse = second_factor(person, step)
+    elif application is not None and purpose_wanted(verdict, application, org_session):
+        response = purpose_step(request, flow, verdict)
     elif application is None:
         # The login host's own sign-in: back to the login-host page that asked for it (an
         # approver's link), else on to the App Launcher when there is one.
@@ -324,6 +340,7 @@ def complete_sign_in(
             identity_nonce=identity_nonce,
             lifetime=lifetime,
             session=org_session,
+            purposes={},  # a session that has just started has answered nothing yet
         )
         response = HttpResponseRedirect(
             authorized_url(scheme=flow.scheme, app_host=flow.app_host, code=code)
@@ -431,9 +448,13 @@ def _hop_with_session(
     session: AccessSession,
     step_up: bool = False,
 ) -> HttpResponse:
-    """An allowed sign-in of an existing org session: a code for the application host's hop."""
+    """An allowed sign-in of an existing org session: a code for the application host's hop,
+    once the deciding policy's purpose prompt is answered (`identity.flows.purpose`)."""
     application = flow.application
     assert application is not None
+    if purpose_wanted(verdict, application, session):
+        return purpose_step(request, flow, verdict)
+    purposes = answers_for(session, flow.snapshot.applications_for_host(flow.app_host))
     code = _issue_code(
         request,
         flow,
@@ -441,10 +462,13 @@ def _hop_with_session(
         identity_nonce=identity_nonce,
         lifetime=session_lifetime(verdict, application),
         session=session,
+        purposes=purposes,
     )
     detail: dict[str, object] = {"login_method": person.login_method, "sso": True}
     if step_up:
         detail["step_up"] = True
+    if application.aud in purposes:
+        detail["purpose_justification"] = purposes[application.aud]
     record_event(
         AuthEvent.Kind.SIGN_IN,
         email=person.email,
@@ -535,3 +559,23 @@ def step_up_sign_in(
         max_age=max(int(remaining.total_seconds()), 1),
     )
     return response
+
+
+def purpose_step(
+    request: HttpRequest, flow: Flow, verdict: Verdict, *, error: str = "", answer: str = ""
+) -> HttpResponse:
+    """The page asking the deciding policy's purpose prompt; it posts back to the flow's login
+    page (`step=purpose`), which records the answer and goes on (`identity.views.login`)."""
+    assert flow.application is not None
+    assert verdict.policy is not None
+    return purpose_page(
+        request,
+        application=flow.application,
+        app_host=flow.app_host,
+        prompt=verdict.policy.purpose_justification_prompt,
+        form_action=flow.page_path,
+        flow_fields=flow.form_fields,
+        error=error,
+        answer=answer,
+        status=400 if error else 200,
+    )

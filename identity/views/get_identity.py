@@ -120,6 +120,14 @@ def _identity(request: HttpRequest, claims: AccessClaims, snapshot: Snapshot) ->
     if isinstance(approval, dict) and approval:
         # The temporary approvals the token was minted under, by AUD tag (identity.approvals).
         identity["approval"] = dict(approval)
+    purposes = {
+        app.aud: answer
+        for app in snapshot.applications_for_host(request.get_host())
+        if (answer := claims.purpose_for(app.aud)) is not None
+    }
+    if purposes:
+        # The answers to purpose prompts this sign-in gave here, by AUD tag (as the token holds).
+        identity["purpose_justification"] = purposes
     if claims.is_service_token:
         identity.update(
             {

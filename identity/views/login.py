@@ -2,8 +2,9 @@
 `/cdn-cgi/access/login` (the login host's own page).
 
 GET shows the page (or, with a valid session, goes straight through SSO). The page's forms post
-back to the same URL with a `step`: `send_pin`, `verify_pin` or `password`; when the application
-wants a second factor, `factor_code` or `factor_passkey` (and, for a person who has none yet,
+back to the same URL with a `step`: `send_pin`, `verify_pin` or `password`; `purpose` (the answer
+to the deciding policy's purpose prompt, identity.flows.purpose); when the application wants a
+second factor, `factor_code` or `factor_passkey` (and, for a person who has none yet,
 `enrol_totp` or `enrol_passkey`), each for the person of the login host's session. Every request is
 checked by `refuse_cross_site` (cross-site refusal, CSRF, framing and caching headers).
 """
@@ -50,6 +51,7 @@ from identity.flows.pin import (
     verify_pin,
 )
 from identity.flows.provider import StateRefused, begin_provider_sign_in
+from identity.flows.purpose import MAX_ANSWER_LENGTH, cleaned_answer, purpose_record
 from identity.flows.signin import (
     Flow,
     Person,
@@ -59,6 +61,7 @@ from identity.flows.signin import (
     live_org_session,
     offered_of_type,
     offered_providers,
+    purpose_step,
     second_factor_step,
     sso_sign_in,
     step_up_sign_in,
@@ -234,7 +237,6 @@ def _render(
     status: int = 200,
     **context: Any,
 ) -> HttpResponse:
-    flow_fields = {"kid": flow.kid, "redirect_url": flow.raw_redirect_url, "state": flow.state_hash}
     offered = offered_providers(flow.snapshot, flow.application)
     return render(
         request,
@@ -242,7 +244,7 @@ def _render(
         {
             "application": flow.application,
             "app_host": flow.app_host,
-            "flow": flow_fields,
+            "flow": flow.form_fields,
             "form_action": request.path,
             "restart_url": flow.page_url,
             "forms": _forms(offered),
@@ -803,6 +805,44 @@ def _request_approval(request: HttpRequest, flow: Flow) -> HttpResponse:
     return HttpResponseRedirect(flow.page_url)
 
 
+# --- purpose justification -----------------------------------------------------------------------
+
+
+def _purpose(request: HttpRequest, flow: Flow) -> HttpResponse:
+    """Record the session's answer to the deciding policy's purpose prompt, then go on as single
+    sign-on does. Only for the person of the login host's session, and only when this
+    application's policies, asked now, want one from them: a post for another application, or
+    after the policy stopped asking, stores nothing."""
+    application = flow.application
+    if application is None:
+        return message_page(request, INVALID_LINK, status=400)
+    found = _factor_session(request, flow)
+    if isinstance(found, HttpResponse):
+        return found
+    claims, org_session = found
+    verdict = flow.snapshot.decide(application, subject_for(request, Person.from_claims(claims)))
+    if verdict.wants_purpose and verdict.policy is not None:
+        written = request.POST.get("purpose")
+        answer, error = cleaned_answer(written)
+        if error:
+            kept = written[:MAX_ANSWER_LENGTH] if isinstance(written, str) else ""
+            return purpose_step(request, flow, verdict, error=error, answer=kept)
+        purpose_record(
+            session=org_session,
+            application=application,
+            policy_name=verdict.policy.name,
+            answer=answer,
+        )
+    response = sso_sign_in(
+        request,
+        flow,
+        claims,
+        second_factor=_second_factor(request, flow),
+        approval=_approval(request, flow),
+    )
+    return response or message_page(request, SIGN_IN_OVER, status=400, restart_url=flow.page_url)
+
+
 # The steps that give or set up a second factor, for the person of the login host's session
 # (the account page offers them too).
 FACTOR_STEPS = {
@@ -816,6 +856,7 @@ _STEPS = {
     "verify_pin": _verify_pin,
     "password": _password,
     "request_approval": _request_approval,
+    "purpose": _purpose,
     **FACTOR_STEPS,
 }
 

@@ -213,7 +213,9 @@ def test_a_refused_request_says_so_and_may_be_asked_again(browser, vault, mailou
 def test_the_gate_sends_a_token_without_the_approval_to_sign_in(browser, mailoutbox):
     vault, policy = _vault(approval_required=False)
     flow = _flow(browser, vault)
-    follow_hop(flow, sign_in_with_pin(flow, mailoutbox))
+    # Without an approval the policy asks its purpose prompt on a page of its own.
+    assert sign_in_with_pin(flow, mailoutbox).status_code == 200
+    follow_hop(flow, flow.post("purpose", purpose="Rotating the keys"))
     assert browser.get(PAGE, **NAVIGATION).status_code == 200
     with committed():
         services.policy_update(policy=policy, approval_required=True, approval_groups=APPROVERS)

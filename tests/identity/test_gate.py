@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from identity.claims import AccessClaims, TokenError
-from identity.gate import GateDecision, Outcome, RequestFacts, binding_digest, decide_request
+from identity.gate import (
+    NO_PURPOSE,
+    GateDecision,
+    Outcome,
+    RequestFacts,
+    binding_digest,
+    decide_request,
+)
 from policies.cors import CorsPolicy
 from policies.decision import Action, CompiledPolicy
 from policies.matching import ApplicationIndex, compile_pattern
@@ -466,3 +473,57 @@ def test_row6_a_policy_wanting_approval_needs_a_token_naming_one(approval, outco
     decision = _decide(application, valid={"t": claims}, cookie_tokens=("t",))
 
     assert (decision.outcome, decision.reason) == (outcome, reason)
+
+
+# --- purpose justification: the token must carry the answer the deciding policy asks for ------
+
+ASKS_PURPOSE = replace(
+    ALICE_ONLY, purpose_justification_required=True, purpose_justification_prompt="Why?"
+)
+
+
+def test_a_token_without_the_answer_the_deciding_policy_asks_for_must_sign_in_again():
+    decision = _decide(
+        _application(policies=(ASKS_PURPOSE,)), valid={"t": _claims()}, cookie_tokens=("t",)
+    )
+
+    assert (decision.outcome, decision.reason) == (Outcome.UNAUTHENTICATED, NO_PURPOSE)
+
+
+def test_an_answer_for_another_application_does_not_count():
+    claims = _claims(purpose_justification={"b" * 64: "for the other one"})
+
+    decision = _decide(
+        _application(policies=(ASKS_PURPOSE,)), valid={"t": claims}, cookie_tokens=("t",)
+    )
+
+    assert decision.outcome is Outcome.UNAUTHENTICATED
+
+
+def test_a_token_with_the_answer_is_let_in():
+    claims = _claims(purpose_justification={AUD: "INC-1234"})
+
+    decision = _decide(
+        _application(policies=(ASKS_PURPOSE,)), valid={"t": claims}, cookie_tokens=("t",)
+    )
+
+    assert decision.outcome is Outcome.ALLOW
+    assert decision.claims is not None
+    assert decision.claims.purpose_for(AUD) == "INC-1234"
+
+
+def test_with_an_approval_the_approval_request_carries_the_justification():
+    asks_both = replace(ASKS_PURPOSE, approval_required=True)
+    claims = _claims(approval={AUD: {"id": "x", "until": 1}})
+
+    decision = _decide(
+        _application(policies=(asks_both,)), valid={"t": claims}, cookie_tokens=("t",)
+    )
+
+    assert decision.outcome is Outcome.ALLOW
+
+
+def test_a_policy_that_asks_nothing_needs_no_answer():
+    decision = _decide(_application(), valid={"t": _claims()}, cookie_tokens=("t",))
+
+    assert decision.outcome is Outcome.ALLOW

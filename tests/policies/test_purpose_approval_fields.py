@@ -344,7 +344,11 @@ def test_the_verdict_says_whether_the_deciding_policy_wants_a_purpose_or_an_appr
     application = ApplicationFactory(name="Payroll", domain="payroll.example.com")
     services.policy_create(
         application=application,
-        **policy(name="Boss", include=[{"email": {"email": "boss@example.com"}}]),
+        **policy(
+            name="Boss",
+            include=[{"email": {"email": "boss@example.com"}}],
+            purpose_justification_required=True,
+        ),
     )
     services.policy_create(application=application, **policy(precedence=2, **APPROVAL))
     services.policy_create(
@@ -357,8 +361,9 @@ def test_the_verdict_says_whether_the_deciding_policy_wants_a_purpose_or_an_appr
     staff = decide(policies, Subject(email="ann@example.com"), {})
     nobody = decide(policies, Subject(), {})
 
-    assert (boss.policy.name, boss.wants_purpose, boss.wants_approval) == ("Boss", False, False)
-    assert (staff.policy.name, staff.wants_purpose, staff.wants_approval) == ("Staff", True, True)
+    assert (boss.policy.name, boss.wants_purpose, boss.wants_approval) == ("Boss", True, False)
+    # The approval request asks the justification: no purpose page of its own.
+    assert (staff.policy.name, staff.wants_purpose, staff.wants_approval) == ("Staff", False, True)
     assert (nobody.allowed, nobody.wants_purpose, nobody.wants_approval) == (False, False, False)
 
 

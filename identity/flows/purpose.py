@@ -1,0 +1,131 @@
+"""Purpose justification, as in Access: the person says why before entering.
+
+When the policy that allows a sign-in has `purpose_justification_required`, the login page asks
+its prompt before the browser goes to the application's hop, once per org session and
+application. The answer is stored with the session (`PurposeJustification`), named in the
+sign-in's event, and carried in the app tokens minted from that session (`PURPOSE_CLAIM`,
+`{AUD tag: answer}`), so that `get-identity` and the gate's access log read it from the token and
+the gate refuses, from memory, a token without it (one minted before the policy asked, say):
+the person is sent to sign in again, and answers then.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from common.text import unstorable_text_paths
+from identity.models import AccessSession, PurposeJustification
+from policies.decision import Verdict
+from policies.snapshot import CompiledApplication
+
+# What a person may write. The answer rides in an app token cookie, where JSON spells each
+# non-ASCII character as \uXXXX: the encoded bound keeps that cookie well under browsers' 4 KB.
+MAX_ANSWER_LENGTH = 500
+MAX_ANSWER_ENCODED = 1000
+EMPTY_ANSWER = "Write why you need to open this application."
+LONG_ANSWER = f"Write at most {MAX_ANSWER_LENGTH} characters (fewer with emoji or accents)."
+UNSTORABLE_ANSWER = "Your answer holds a character that cannot be stored: remove it."
+TEMPLATE = "identity/purpose.html"
+
+
+def asks_purpose(application: CompiledApplication) -> bool:
+    """Whether any policy of the application asks for a purpose (in memory)."""
+    return any(policy.purpose_justification_required for policy in application.policies)
+
+
+def purpose_wanted(
+    verdict: Verdict, application: CompiledApplication, session: AccessSession | None
+) -> bool:
+    """Whether this allowed sign-in must answer the deciding policy's prompt first: it asks,
+    and this org session has not answered for this application yet."""
+    if not verdict.wants_purpose:
+        return False  # the common case costs no query
+    return (
+        session is None
+        or not PurposeJustification.objects.filter(
+            session=session, application_id=application.id
+        ).exists()
+    )
+
+
+def answers_for(
+    session: AccessSession | None, applications: Iterable[CompiledApplication]
+) -> dict[str, str]:
+    """This session's answers for `applications` (those of one host), by AUD tag, as an app
+    token carries them; none of them asking costs no query."""
+    asking = {app.id: app.aud for app in applications if asks_purpose(app)}
+    if session is None or not asking:
+        return {}
+    rows = PurposeJustification.objects.filter(
+        session=session, application_id__in=asking
+    ).values_list("application_id", "answer")
+    return {asking[application_id]: answer for application_id, answer in rows}
+
+
+def cleaned_answer(value: object) -> tuple[str, str]:
+    """The answer as stored (spaces at either end removed) and "", or "" and why it is refused."""
+    answer = value.strip() if isinstance(value, str) else ""
+    if not answer:
+        return "", EMPTY_ANSWER
+    if any(unstorable_text_paths(answer)):
+        return "", UNSTORABLE_ANSWER
+    if len(answer) > MAX_ANSWER_LENGTH or len(json.dumps(answer)) > MAX_ANSWER_ENCODED:
+        return "", LONG_ANSWER
+    return answer, ""
+
+
+def purpose_record(
+    *, session: AccessSession, application: CompiledApplication, policy_name: str, answer: str
+) -> PurposeJustification:
+    """Store the session's answer for the application; once: a later answer (a second tab, a
+    replayed post) keeps the first."""
+    try:
+        with transaction.atomic():
+            stored, _ = PurposeJustification.objects.get_or_create(
+                session=session,
+                application_id=application.id,
+                defaults={
+                    "policy_name": policy_name,
+                    "answer": answer,
+                    "created_at": timezone.now(),
+                },
+            )
+    except IntegrityError:  # a concurrent post stored it first
+        stored = PurposeJustification.objects.get(session=session, application_id=application.id)
+    return stored
+
+
+def purpose_page(
+    request: HttpRequest,
+    *,
+    application: CompiledApplication,
+    app_host: str,
+    prompt: str,
+    form_action: str,
+    flow_fields: dict[str, str],
+    error: str = "",
+    answer: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The page that asks the deciding policy's prompt; it posts back to the login page."""
+    return render(
+        request,
+        TEMPLATE,
+        {
+            "application": application,
+            "app_host": app_host,
+            "prompt": prompt,
+            "form_action": form_action,
+            "flow": flow_fields,
+            "error": error,
+            "answer": answer,
+            "max_length": MAX_ANSWER_LENGTH,
+        },
+        status=status,
+    )

@@ -1,0 +1,371 @@
+"""Purpose justification: the prompt before entering, once per session; where the answer goes.
+
+The sign-in flow asks when the deciding policy wants a purpose (`identity.flows.purpose`); the
+answer is stored with the org session, named in the sign-in event, carried in the app token, and
+shown by get-identity and the access log; the gate sends a token without it to sign in again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from identity.claims import PURPOSE_CLAIM
+from identity.cookies import CF_AUTHORIZATION
+from identity.flows.purpose import EMPTY_ANSWER, LONG_ANSWER, UNSTORABLE_ANSWER
+from identity.gate import NO_PURPOSE
+from identity.models import AccessSession, AuthEvent, AuthorizationCode, PurposeJustification
+from identity.tokens import verify_access_token
+from policies import services
+from policies.models import DEFAULT_PURPOSE_PROMPT, Policy
+from tests.gatekit import committed
+from tests.identity.signin_support import (
+    NAVIGATION,
+    Browser,
+    LoginFlow,
+    follow_hop,
+    make_application,
+    sign_in_with_pin,
+)
+
+pytestmark = pytest.mark.django_db
+
+LOGIN_HOST = "access.localhost"
+PAYROLL = "payroll.localhost"
+ISSUER = f"https://{LOGIN_HOST}"
+PROMPT = "Which ticket are you working on?"
+ANSWER = "INC-1234: the March export is wrong"
+HIDDEN_FIELD = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
+
+
+@pytest.fixture(autouse=True)
+def _team_domain(settings):
+    settings.ACCESS_TEAM_DOMAIN = LOGIN_HOST
+
+
+@pytest.fixture
+def browser():
+    return Browser()
+
+
+@pytest.fixture
+def payroll(db):
+    """An application whose one allow policy asks for a purpose."""
+    application = make_application(domain=f"{PAYROLL}/demo", name="Payroll")
+    _ask_purpose(application, prompt=PROMPT)
+    return application
+
+
+def _ask_purpose(application, *, prompt=""):
+    with committed():
+        services.policy_update(
+            policy=Policy.objects.get(application=application),
+            purpose_justification_required=True,
+            purpose_justification_prompt=prompt,
+        )
+
+
+def _flow(browser, application, host=PAYROLL):
+    return LoginFlow(browser, application, app_host=host, login_host=LOGIN_HOST)
+
+
+def _app_claims(response, application):
+    return verify_access_token(
+        response.cookies[CF_AUTHORIZATION].value,
+        audience=application.aud,
+        token_type="app",
+        issuer=ISSUER,
+    )
+
+
+@pytest.fixture
+def answered(browser, payroll, mailoutbox):
+    """Ann signed in to payroll and gave her purpose; returns the hop's response."""
+    flow = _flow(browser, payroll)
+    asked = sign_in_with_pin(flow, mailoutbox)
+    assert asked.status_code == 200
+    return follow_hop(flow, flow.post("purpose", purpose=ANSWER))
+
+
+# --- the prompt ----------------------------------------------------------------------------------
+
+
+def test_a_sign_in_the_policy_asks_about_shows_the_prompt_before_the_hop(
+    browser, payroll, mailoutbox
+):
+    response = sign_in_with_pin(_flow(browser, payroll), mailoutbox)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f'<label for="id_purpose">{PROMPT}</label>' in page
+    assert 'name="step" value="purpose"' in page
+    assert f'action="/cdn-cgi/access/login/{PAYROLL}"' in page
+    assert 'aria-describedby="id_purpose_hint"' in page
+    assert 'maxlength="500"' in page
+    # The org session has started (its cookie is set), but no code goes to the application yet.
+    assert CF_AUTHORIZATION in response.cookies
+    assert not AuthorizationCode.objects.exists()
+    assert not PurposeJustification.objects.exists()
+
+
+def test_without_a_prompt_of_its_own_the_page_asks_the_default_question(browser, mailoutbox):
+    wiki = make_application(domain="wiki.localhost/demo", name="Wiki")
+    _ask_purpose(wiki)
+
+    response = sign_in_with_pin(_flow(browser, wiki, "wiki.localhost"), mailoutbox)
+
+    assert f'<label for="id_purpose">{DEFAULT_PURPOSE_PROMPT}</label>' in response.content.decode()
+
+
+def test_an_application_whose_policy_asks_nothing_goes_straight_to_the_hop(browser, mailoutbox):
+    wiki = make_application(domain="wiki.localhost/demo", name="Wiki")
+
+    response = sign_in_with_pin(_flow(browser, wiki, "wiki.localhost"), mailoutbox)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://wiki.localhost/cdn-cgi/access/authorized?")
+
+
+# --- the answer ----------------------------------------------------------------------------------
+
+
+def test_the_answer_is_stored_with_the_org_session_and_carried_to_the_application(
+    browser, payroll, mailoutbox
+):
+    flow = _flow(browser, payroll)
+    sign_in_with_pin(flow, mailoutbox)
+
+    response = flow.post("purpose", purpose=f"  {ANSWER}\n")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"https://{PAYROLL}/cdn-cgi/access/authorized?code=")
+    stored = PurposeJustification.objects.get()
+    org_session = AccessSession.objects.get(application__isnull=True)
+    assert (stored.session, stored.application_id) == (org_session, payroll.pk)
+    assert (stored.policy_name, stored.answer) == ("people", ANSWER)
+    hop = follow_hop(flow, response)
+    assert hop["Location"] == "/demo/page"
+    assert _app_claims(hop, payroll).raw[PURPOSE_CLAIM] == {payroll.aud: ANSWER}
+
+
+def test_the_sign_in_event_names_the_answer(browser, payroll, answered):
+    events = AuthEvent.objects.filter(kind=AuthEvent.Kind.SIGN_IN).order_by("created_at", "pk")
+    assert [event.detail for event in events] == [
+        {"login_method": "One-time PIN", "sso": False},
+        {"login_method": "One-time PIN", "sso": True, "purpose_justification": ANSWER},
+    ]
+
+
+def test_the_prompt_is_asked_once_per_session(browser, payroll, answered):
+    flow = _flow(browser, payroll)
+    again = flow.open()
+
+    assert again.status_code == 302
+    assert again["Location"].startswith(f"https://{PAYROLL}/cdn-cgi/access/authorized?code=")
+    hop = follow_hop(flow, again)
+    assert hop.status_code == 302
+    assert PurposeJustification.objects.count() == 1
+
+
+def test_another_session_is_asked_again(browser, payroll, answered, mailoutbox):
+    other = Browser()
+
+    response = sign_in_with_pin(_flow(other, payroll), mailoutbox)
+
+    assert response.status_code == 200
+    assert f'<label for="id_purpose">{PROMPT}</label>' in response.content.decode()
+
+
+def test_a_second_answer_in_the_same_session_keeps_the_first(browser, payroll, answered):
+    response = _flow(browser, payroll).post("purpose", purpose="something else")
+
+    assert response.status_code == 302
+    assert list(PurposeJustification.objects.values_list("answer", flat=True)) == [ANSWER]
+
+
+@pytest.mark.parametrize(
+    ("written", "error"),
+    [
+        ("", EMPTY_ANSWER),
+        ("   \n\t ", EMPTY_ANSWER),
+        ("x" * 501, LONG_ANSWER),
+        ("é" * 200, LONG_ANSWER),  # each spelled \u00e9 in the token: too big for its cookie
+        ("before\x00after", UNSTORABLE_ANSWER),
+    ],
+)
+def test_a_refused_answer_is_asked_again_with_the_error_tied_to_the_field(
+    browser, payroll, mailoutbox, written, error
+):
+    flow = _flow(browser, payroll)
+    sign_in_with_pin(flow, mailoutbox)
+
+    response = flow.post("purpose", purpose=written)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f'<p class="error" role="alert" id="id_purpose_error">{error}</p>' in page
+    assert 'aria-describedby="id_purpose_hint id_purpose_error" aria-invalid="true"' in page
+    assert not PurposeJustification.objects.exists()
+    assert not AuthorizationCode.objects.exists()
+
+
+def test_an_answer_of_500_characters_is_accepted(browser, payroll, mailoutbox):
+    flow = _flow(browser, payroll)
+    sign_in_with_pin(flow, mailoutbox)
+
+    response = flow.post("purpose", purpose="x" * 500)
+
+    assert response.status_code == 302
+    assert PurposeJustification.objects.get().answer == "x" * 500
+
+
+def test_a_post_without_the_answer_field_is_refused(browser, payroll, mailoutbox):
+    flow = _flow(browser, payroll)
+    sign_in_with_pin(flow, mailoutbox)
+
+    response = flow.post("purpose")
+
+    assert response.status_code == 400
+    assert not PurposeJustification.objects.exists()
+
+
+def test_a_post_for_an_application_that_asks_nothing_stores_nothing(browser, payroll, answered):
+    wiki = make_application(domain="wiki.localhost/demo", name="Wiki")
+
+    response = _flow(browser, wiki, "wiki.localhost").post("purpose", purpose="forged")
+
+    # It goes on as single sign-on would, and nothing is recorded for either application.
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://wiki.localhost/cdn-cgi/access/authorized?")
+    assert list(PurposeJustification.objects.values_list("application_id", "answer")) == [
+        (payroll.pk, ANSWER)
+    ]
+
+
+def test_a_post_for_a_person_the_policy_refuses_stores_nothing(browser, payroll, mailoutbox):
+    flow = _flow(browser, payroll)
+    sign_in_with_pin(flow, mailoutbox)
+    with committed():
+        services.policy_update(
+            policy=Policy.objects.get(application=payroll),
+            include=[{"email": {"email": "boss@example.com"}}],
+        )
+
+    response = flow.post("purpose", purpose=ANSWER)
+
+    assert response.status_code == 403
+    assert not PurposeJustification.objects.exists()
+
+
+def test_a_post_without_a_session_stores_nothing(payroll):
+    response = _flow(Browser(), payroll).post("purpose", purpose=ANSWER)
+
+    assert response.status_code == 400
+    assert b"Your sign-in has ended" in response.content
+    assert not PurposeJustification.objects.exists()
+
+
+def test_a_post_without_the_csrf_token_is_refused(browser, payroll, mailoutbox):
+    flow = _flow(browser, payroll)
+    sign_in_with_pin(flow, mailoutbox)
+    strict = Browser(enforce_csrf_checks=True, jars=browser.jars)
+
+    response = strict.post(
+        flow.page_url,
+        {"step": "purpose", "purpose": ANSWER, **flow.fields},
+        HTTP_ORIGIN=f"https://{LOGIN_HOST}",
+        HTTP_SEC_FETCH_SITE="same-origin",
+    )
+
+    assert response.status_code == 403
+    assert b"CSRF" in response.content
+    assert not PurposeJustification.objects.exists()
+
+
+# --- where the answer shows --------------------------------------------------------------------
+
+
+def test_get_identity_on_the_application_host_shows_the_answer(browser, payroll, answered):
+    response = browser.get(f"https://{PAYROLL}/cdn-cgi/access/get-identity")
+
+    assert response.status_code == 200
+    assert response.json()["purpose_justification"] == {payroll.aud: ANSWER}
+
+
+def test_get_identity_without_an_answer_has_no_purpose(browser, mailoutbox):
+    wiki = make_application(domain="wiki.localhost/demo", name="Wiki")
+    flow = _flow(browser, wiki, "wiki.localhost")
+    follow_hop(flow, sign_in_with_pin(flow, mailoutbox))
+
+    identity = browser.get("https://wiki.localhost/cdn-cgi/access/get-identity").json()
+
+    assert "purpose_justification" not in identity
+
+
+def test_the_access_log_record_carries_the_answer(browser, payroll, answered, caplog):
+    with caplog.at_level(logging.INFO, logger="accessproject.access"):
+        response = browser.get(f"https://{PAYROLL}/demo/echo/x")
+
+    assert response.status_code == 200
+    (record,) = [r for r in caplog.records if hasattr(r, "access")]
+    assert record.access["decision"] == "allow"
+    assert record.access["purpose_justification"] == ANSWER
+
+
+# --- the gate ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def signed_in_before_it_asked(browser, mailoutbox):
+    """Ann's payroll token was minted before its policy asked for a purpose; then it asks."""
+    payroll = make_application(domain=f"{PAYROLL}/demo", name="Payroll")
+    flow = _flow(browser, payroll)
+    follow_hop(flow, sign_in_with_pin(flow, mailoutbox))
+    assert browser.get(f"https://{PAYROLL}/demo/echo/x").status_code == 200
+    _ask_purpose(payroll, prompt=PROMPT)
+    return payroll
+
+
+def test_the_gate_sends_a_navigation_without_the_answer_to_sign_in(
+    browser, signed_in_before_it_asked, caplog
+):
+    with caplog.at_level(logging.INFO, logger="accessproject.access"):
+        response = browser.get(f"https://{PAYROLL}/demo/echo/x", **NAVIGATION)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"https://{LOGIN_HOST}/cdn-cgi/access/login/{PAYROLL}?")
+    (record,) = [r for r in caplog.records if hasattr(r, "access")]
+    assert (record.access["decision"], record.access["reason"]) == ("unauthenticated", NO_PURPOSE)
+
+
+def test_the_gate_answers_an_xhr_without_the_answer_with_401(browser, signed_in_before_it_asked):
+    response = browser.get(f"https://{PAYROLL}/demo/echo/x", HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+
+    assert response.status_code == 401
+
+
+def test_signing_in_again_asks_the_prompt_and_then_the_gate_lets_the_answer_in(
+    browser, signed_in_before_it_asked
+):
+    sent = browser.get(f"https://{PAYROLL}/demo/echo/x", **NAVIGATION)
+    # The gate started a new flow (its state cookie on the application host): follow it.
+    page = browser.get(sent["Location"], **NAVIGATION)
+    assert page.status_code == 200
+    assert f'<label for="id_purpose">{PROMPT}</label>' in page.content.decode()
+    fields = _hidden_fields(page)
+
+    hop = browser.post(
+        f"https://{LOGIN_HOST}/cdn-cgi/access/login/{PAYROLL}", {**fields, "purpose": ANSWER}
+    )
+    back = browser.get(hop["Location"], **NAVIGATION)
+    assert back["Location"] == "/demo/echo/x"
+    response = browser.get(f"https://{PAYROLL}/demo/echo/x")
+
+    assert response.status_code == 200
+    assert PurposeJustification.objects.get().answer == ANSWER
+
+
+def _hidden_fields(response) -> dict[str, str]:
+    return dict(HIDDEN_FIELD.findall(response.content.decode()))
