@@ -34,7 +34,6 @@ from policies.catalog import (
 )
 from policies.decision import Verdict
 from policies.forms import (
-    POLICY_FIELDS,
     AccessGroupForm,
     ApplicationForm,
     IdentityProviderForm,
@@ -44,7 +43,14 @@ from policies.forms import (
     ServiceTokenForm,
     split_tester_url,
 )
-from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
+from policies.models import (
+    POLICY_FIELDS,
+    AccessGroup,
+    Application,
+    IdentityProvider,
+    Policy,
+    ServiceToken,
+)
 from policies.rules import Subject
 from policies.selectors import stored_application_warnings
 from policies.snapshot import CompiledApplication, SnapshotError, get_snapshot
@@ -82,7 +88,7 @@ class PolicyInline(admin.StackedInline):
     formset = PolicyInlineFormSet
     extra = 0
     ordering = ["precedence"]
-    fields = tuple(POLICY_FIELDS)
+    fields = POLICY_FIELDS
 
 
 @admin.register(Application)

@@ -8,7 +8,7 @@ attaches to the field of the same name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -69,7 +69,7 @@ def errors_from_validation_error(error: ValidationError) -> Errors:
     return {"__all__": list(error.messages)}
 
 
-def check_unknown(errors: Errors, fields: Mapping[str, Any], known: frozenset[str]) -> None:
+def check_unknown(errors: Errors, fields: Mapping[str, Any], known: Collection[str]) -> None:
     """An error for each key of `fields` that is not in `known`."""
     for key in fields:
         if key not in known:

@@ -27,6 +27,7 @@ from policies.models import (
     APPLICATION_FIELDS,
     DEFAULT_SERVICE_TOKEN_DURATION,
     FOREVER,
+    POLICY_FIELDS,
     AccessGroup,
     Application,
     IdentityProvider,
@@ -161,21 +162,6 @@ def _onto_cors_fields(errors: Errors) -> Errors:
         else:
             moved.setdefault(field, []).extend(f"{path}: {message}" for message in messages)
     return moved
-
-
-POLICY_FIELDS = [
-    "name",
-    "decision",
-    "precedence",
-    "include",
-    "require",
-    "exclude",
-    "session_duration",
-    "purpose_justification_required",
-    "purpose_justification_prompt",
-    "approval_required",
-    "approval_groups",
-]
 
 
 class PolicyForm(forms.ModelForm):

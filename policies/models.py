@@ -320,3 +320,21 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# A policy's configuration, declared once, in the order the admin shows it: every field a person
+# sets (docs/architecture.md, "Policy fields"). Validation accepts exactly these, the admin's
+# policy form edits them and the snapshot compiles them (with `id` and `application_id`).
+POLICY_FIELDS: tuple[str, ...] = (
+    "name",
+    "decision",
+    "precedence",
+    "include",
+    "require",
+    "exclude",
+    "session_duration",
+    "purpose_justification_required",
+    "purpose_justification_prompt",
+    "approval_required",
+    "approval_groups",
+)

@@ -38,6 +38,7 @@ from policies.models import (
     APPLICATION_COLUMNS,
     DEFAULT_PURPOSE_PROMPT,
     FOREVER,
+    POLICY_FIELDS,
     AccessGroup,
     Application,
     IdentityProvider,
@@ -243,7 +244,7 @@ def build_snapshot(version: int) -> Snapshot:
         group.name: _compile_row(group, _compile_group) for group in AccessGroup.objects.all()
     }
     policies: dict[int, list[CompiledPolicy]] = {}
-    for row in Policy.objects.order_by().values(*_POLICY_FIELDS):
+    for row in Policy.objects.order_by().values(*_POLICY_COLUMNS):
         compiled_policy = _compile_row(_Row("Policy", row), _compile_policy)
         policies.setdefault(row["application_id"], []).append(compiled_policy)
     providers_by_application: dict[int, list[str]] = {}
@@ -333,21 +334,7 @@ def get_snapshot() -> Snapshot:
 # The columns the gate needs, read with `values()`: building model instances and their related
 # managers cost more than everything else at 10,000 applications.
 _APPLICATION_COLUMNS = ("id", "aud", *APPLICATION_COLUMNS)
-_POLICY_FIELDS = (
-    "id",
-    "application_id",
-    "name",
-    "decision",
-    "precedence",
-    "include",
-    "require",
-    "exclude",
-    "session_duration",
-    "purpose_justification_required",
-    "purpose_justification_prompt",
-    "approval_required",
-    "approval_groups",
-)
+_POLICY_COLUMNS = ("id", "application_id", *POLICY_FIELDS)
 
 # Compiled patterns are immutable: one per distinct text serves every application and every
 # rebuild (applications on many hosts share paths; a rebuild recompiles nothing it saw before).

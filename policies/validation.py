@@ -33,6 +33,7 @@ from policies.models import (
     APPLICATION_FIELDS,
     DEFAULT_SERVICE_TOKEN_DURATION,
     FOREVER,
+    POLICY_FIELDS,
     PURPOSE_PROMPT_MAX_LENGTH,
     Application,
     Policy,
@@ -63,19 +64,6 @@ LAUNCHER_UNUSED: dict[str, object] = {
     "cors_on_responses": False,
 }
 MAX_LOGO_URL_LENGTH = 2048
-POLICY_FIELDS = frozenset(
-    {
-        "name",
-        "decision",
-        "precedence",
-        *RULE_LISTS,
-        "session_duration",
-        "purpose_justification_required",
-        "purpose_justification_prompt",
-        "approval_required",
-        "approval_groups",
-    }
-)
 # What only an allow policy may ask of the person it lets in, with the value that asks nothing.
 ALLOW_ONLY: dict[str, object] = {
     "purpose_justification_required": False,

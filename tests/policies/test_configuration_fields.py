@@ -1,4 +1,4 @@
-"""An application's configuration fields, declared once in `policies.models`, and what reads it."""
+"""Application and policy fields, declared once in `policies.models`, and what reads them."""
 
 import dataclasses
 
@@ -7,16 +7,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from policies import validation
+from policies.admin import PolicyInline
 from policies.catalog import Catalog
-from policies.forms import ApplicationForm
+from policies.forms import ApplicationForm, PolicyForm
 from policies.models import (
     APPLICATION_BOOLEANS,
     APPLICATION_COLUMNS,
     APPLICATION_FIELDS,
+    POLICY_FIELDS,
     Application,
+    Policy,
 )
 from policies.snapshot import CompiledApplication, build_snapshot
-from tests.factories import ApplicationFactory
+from tests.factories import ApplicationFactory, PolicyFactory
 
 # The columns nobody sets: the key, the AUD tag (made at creation) and the timestamps.
 OWN_COLUMNS = {"id", "aud", "created_at", "updated_at"}
@@ -81,3 +84,44 @@ def test_the_snapshot_reads_every_declared_column_in_one_query():
     (select,) = [q["sql"] for q in queries if 'FROM "policies_application"' in q["sql"]]
     for name in ("id", "aud", *APPLICATION_COLUMNS):
         assert f'"policies_application"."{name}"' in select, name
+
+
+# --- policies ------------------------------------------------------------------------------------
+
+# The policy's own key and its application, which the snapshot reads and nobody sets here.
+POLICY_OWN_COLUMNS = {"id", "application", "created_at", "updated_at"}
+
+
+def test_the_policy_declaration_is_every_field_a_person_sets_on_the_model():
+    columns = {field.name for field in Policy._meta.concrete_fields} - POLICY_OWN_COLUMNS
+
+    assert set(POLICY_FIELDS) == columns
+    assert len(POLICY_FIELDS) == len(columns)
+
+
+@pytest.mark.parametrize("name", POLICY_FIELDS)
+def test_validation_knows_every_declared_policy_field(name):
+    errors = validation.policy_errors({"name": "p", name: None}, catalog=Catalog())
+    assert all(not message.startswith("unknown field") for message in errors.get(name, []))
+
+
+def test_validation_refuses_a_policy_field_not_declared():
+    errors = validation.policy_errors({"name": "p", "colour": "red"}, catalog=Catalog())
+    assert errors["colour"][0].startswith("unknown field")
+
+
+def test_the_admin_edits_every_declared_policy_field_in_order():
+    assert tuple(PolicyForm._meta.fields) == POLICY_FIELDS
+    assert tuple(PolicyInline.fields) == POLICY_FIELDS
+
+
+@pytest.mark.django_db
+def test_the_snapshot_reads_every_declared_policy_column_in_one_query():
+    PolicyFactory()
+
+    with CaptureQueriesContext(connection) as queries:
+        build_snapshot(version=1)
+
+    (select,) = [q["sql"] for q in queries if 'FROM "policies_policy"' in q["sql"]]
+    for name in ("id", "application_id", *POLICY_FIELDS):
+        assert f'"policies_policy"."{name}"' in select, name
