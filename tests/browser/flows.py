@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.sync_api import BrowserContext, Page, expect
 
 from identity.cookies import CF_AUTHORIZATION
-from identity.login_urls import LOGIN_PATH
+from identity.login_urls import APPROVAL_PATH, LOGIN_PATH
 from tests.browser.records import wait_for
 from tests.browser.scenario_config import ADA, Person, ProtectedApp
 from tests.browser.servers import LOGIN_HOST, ProjectServer
@@ -21,6 +21,8 @@ from tests.browser.servers import LOGIN_HOST, ProjectServer
 # The file email backend separates messages in one file with a line of 79 dashes.
 MESSAGE_SEPARATOR = "\n" + "-" * 79 + "\n"
 PIN_PATTERN = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+# The link of an approver's email (temporary approval).
+APPROVAL_LINK = re.compile(r"(https://\S+" + re.escape(APPROVAL_PATH) + r"/[A-Za-z0-9_-]+)")
 
 
 def new_marker() -> str:
@@ -85,6 +87,23 @@ def sign_in_with_password(
     expect(page).to_have_url(url)
 
 
+def sign_in_with_a_pin(page: Page, project: ProjectServer, url: str, address: str) -> None:
+    """Open a protected `url`, and sign in on the login page with a PIN sent to `address`."""
+    page.goto(url)
+    assert is_login_url(page.url, project)
+    sent = pins_sent(project.outbox, address)
+    request_pin(page, address)
+    submit_pin(page, read_pin(project.outbox, address, after=sent))
+
+
+def ask_for_access(page: Page, application: str, prompt: str, justification: str) -> None:
+    """On the page asking for a temporary approval: say why, for an hour, and ask."""
+    expect(page.get_by_role("heading", name=f"Ask for access to {application}")).to_be_visible()
+    page.get_by_label(prompt).fill(justification)
+    page.get_by_label("For how long").select_option(label="1 hour")
+    page.get_by_role("button", name="Ask for access").click()
+
+
 def sign_in_then_open(page: Page, project: ProjectServer, app: ProtectedApp, url: str) -> None:
     """Sign in to `app` with a password in the top-level window, then open `url`."""
     sign_in_with_password(page, project, app_url(project, app, new_marker()))
@@ -111,8 +130,14 @@ def read_pin(outbox: Path, address: str, *, after: int) -> str:
     there are more than `after` (`pins_sent` before the request): the server sends in the
     background and keeps its outbox for the session, so without the count an earlier test's
     email to the same address could be read before the new one arrives."""
+    return read_email(outbox, address, PIN_PATTERN, after=after)
 
-    def newest_code() -> str | None:
+
+def read_email(outbox: Path, address: str, pattern: re.Pattern[str], *, after: int) -> str:
+    """The first group of `pattern` in the newest email to `address` that has it, once the
+    outbox holds more than `after` emails to that address (see `read_pin`)."""
+
+    def newest_match() -> str | None:
         if after and pins_sent(outbox, address) <= after:
             return None
         for message in reversed(_messages(outbox)):
@@ -120,14 +145,14 @@ def read_pin(outbox: Path, address: str, *, after: int) -> str:
                 continue
             part = message.get_body(preferencelist=("plain",))
             text = part.get_content() if part is not None else ""
-            found = PIN_PATTERN.search(text)
+            found = pattern.search(text)
             if found:
                 return found.group(1)
         return None
 
-    code = wait_for(newest_code)
-    assert code is not None, f"no one-time PIN email to {address} in {outbox}"
-    return code
+    found = wait_for(newest_match)
+    assert found is not None, f"no email to {address} matching {pattern.pattern} in {outbox}"
+    return found
 
 
 _ISSUE_TOKEN = """

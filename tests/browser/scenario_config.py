@@ -61,10 +61,23 @@ SECOND = ProtectedApp("Second App", SECOND_HOST, "/demo/echo/second")
 # A policy that requires a second factor (`mfa`), on the second host.
 MFA = ProtectedApp("MFA App", SECOND_HOST, "/demo/echo/mfa")
 MFA_RULE = {"auth_method": {"auth_method": "mfa"}}
+# A policy that wants a temporary approval, from Ada, before anyone enters.
+APPROVAL = ProtectedApp("Approval App", SECOND_HOST, "/demo/echo/approval")
+APPROVAL_PROMPT = "What will you do in this application?"
+APPROVAL_POLICY = {
+    "purpose_justification_required": True,
+    "purpose_justification_prompt": APPROVAL_PROMPT,
+    "approval_required": True,
+    "approval_groups": [{"approvals_needed": 1, "email_addresses": [ADA.email]}],
+}
 
 
 def _application(
-    app: ProtectedApp, *, require: tuple[Any, ...] = (), **fields: Any
+    app: ProtectedApp,
+    *,
+    require: tuple[Any, ...] = (),
+    policy: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
     return {
         "name": app.name,
@@ -79,6 +92,7 @@ def _application(
                 "precedence": 1,
                 "include": [{"email_domain": {"domain": "example.com"}}],
                 "require": list(require),
+                **(policy or {}),
             }
         ],
         **fields,
@@ -103,6 +117,7 @@ def access_configuration(calling_origin: str) -> dict[str, Any]:
             _application(STRICT, cors_headers=cors_headers, unauthenticated_401=True),
             _application(SECOND),
             _application(MFA, require=(MFA_RULE,)),
+            _application(APPROVAL, policy=APPROVAL_POLICY),
         ]
     }
 

@@ -11,20 +11,33 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from identity.login_urls import LOGOUT_PATH
+from identity.approvals import EMPTY_JUSTIFICATION, LINK_INVALID
+from identity.login_urls import APPROVAL_PATH, LOGOUT_PATH
 from tests.browser.accessibility import assert_accessible
 from tests.browser.flows import (
+    APPROVAL_LINK,
     app_url,
+    ask_for_access,
     issue_app_token,
     new_marker,
     pins_sent,
+    read_email,
     read_pin,
     request_pin,
     set_app_cookie,
+    sign_in_with_a_pin,
     submit_password,
     submit_pin,
 )
-from tests.browser.scenario_config import ADA, GRACE, MALLORY, PLAIN, Person
+from tests.browser.scenario_config import (
+    ADA,
+    APPROVAL,
+    APPROVAL_PROMPT,
+    GRACE,
+    MALLORY,
+    PLAIN,
+    Person,
+)
 from tests.browser.servers import API_HOST, LOGIN_HOST, ProjectServer
 
 pytestmark = pytest.mark.browser
@@ -92,6 +105,48 @@ def _login_host_home(page: Page, context: BrowserContext, project: ProjectServer
     expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
+def _approval_request(page: Page, context: BrowserContext, project: ProjectServer) -> str:
+    """Someone new signs in to the application that wants approval; their address."""
+    address = f"{new_marker()}@example.com"
+    sign_in_with_a_pin(page, project, app_url(project, APPROVAL, new_marker()), address)
+    expect(page.get_by_role("heading", name=f"Ask for access to {APPROVAL.name}")).to_be_visible()
+    return address
+
+
+def _approval_request_without_a_reason(page: Page, context: BrowserContext, project: ProjectServer):
+    _approval_request(page, context, project)
+    ask_for_access(page, APPROVAL.name, APPROVAL_PROMPT, "   ")  # blank, which the server refuses
+    expect(page.get_by_role("alert")).to_have_text(EMPTY_JUSTIFICATION)
+
+
+def _approval_waiting(page: Page, context: BrowserContext, project: ProjectServer) -> int:
+    """Ask for an approval; how many emails Ada had before hers."""
+    _approval_request(page, context, project)
+    asked = pins_sent(project.outbox, ADA.email)
+    ask_for_access(page, APPROVAL.name, APPROVAL_PROMPT, "Incident 7: restore the backup")
+    expect(page.get_by_role("heading", name="Waiting for approval")).to_be_visible()
+    return asked
+
+
+def _approver_asked_to_sign_in(page: Page, context: BrowserContext, project: ProjectServer):
+    asked = _approval_waiting(page, context, project)
+    context.clear_cookies()  # the approver's own browser
+    page.goto(read_email(project.outbox, ADA.email, APPROVAL_LINK, after=asked))
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+
+
+def _approver_page(page: Page, context: BrowserContext, project: ProjectServer) -> None:
+    _approver_asked_to_sign_in(page, context, project)
+    page.get_by_role("link", name="Sign in").click()
+    submit_password(page, ADA)
+    expect(page.get_by_role("heading", name=f"Approve access to {APPROVAL.name}?")).to_be_visible()
+
+
+def _approval_link_not_valid(page: Page, context: BrowserContext, project: ProjectServer):
+    page.goto(project.url(LOGIN_HOST, f"{APPROVAL_PATH}/{new_marker()}"))
+    expect(page.get_by_role("alert")).to_have_text(LINK_INVALID)
+
+
 PAGES: dict[str, Opener] = {
     "login": _login,
     "login, invalid address": _login_with_an_invalid_address,
@@ -103,6 +158,12 @@ PAGES: dict[str, Opener] = {
     "signed out, login host": _signed_out_on_the_login_host,
     "login host home": _login_host_home,
     "invalid sign-in link": _invalid_sign_in_link,
+    "approval request": _approval_request,
+    "approval request, no reason": _approval_request_without_a_reason,
+    "approval awaited": _approval_waiting,
+    "approver, not signed in": _approver_asked_to_sign_in,
+    "approver's page": _approver_page,
+    "approval link not valid": _approval_link_not_valid,
 }
 
 

@@ -18,12 +18,8 @@ from identity.factors import totp
 from identity.login_urls import ACCOUNT_PATH, LOGOUT_PATH
 from tests.browser.flows import (
     app_url,
-    is_login_url,
     new_marker,
-    pins_sent,
-    read_pin,
-    request_pin,
-    submit_pin,
+    sign_in_with_a_pin,
 )
 from tests.browser.scenario_config import MFA, PLAIN
 from tests.browser.servers import LOGIN_HOST, ROOT, SECOND_HOST, ProjectServer
@@ -57,14 +53,6 @@ def _someone() -> str:
     return f"pk-{uuid.uuid4().hex[:12]}@example.com"
 
 
-def _sign_in_with_pin(page: Page, project: ProjectServer, url: str, address: str) -> None:
-    page.goto(url)
-    assert is_login_url(page.url, project)
-    sent = pins_sent(project.outbox, address)
-    request_pin(page, address)
-    submit_pin(page, read_pin(project.outbox, address, after=sent))
-
-
 def _identity(page: Page, project: ProjectServer, host: str) -> dict:
     """What `get-identity` on `host` says of the browser's token (the page goes there)."""
     response = page.goto(project.url(host, "/cdn-cgi/access/get-identity"))
@@ -81,7 +69,7 @@ def test_a_passkey_is_registered_used_for_step_up_and_removed(
     url = app_url(project, MFA, new_marker())
 
     # A PIN alone does not open the MFA app: the page takes the person through setting up a key.
-    _sign_in_with_pin(page, project, url, address)
+    sign_in_with_a_pin(page, project, url, address)
     expect(page.get_by_role("heading", name="Sign in to MFA App")).to_be_visible()
     page.get_by_label("Name of the key").fill("Laptop key")
     page.get_by_role("button", name="Register a passkey or security key").click()
@@ -101,7 +89,7 @@ def test_a_passkey_is_registered_used_for_step_up_and_removed(
     # Signed out, then in again with the PIN to a plain app: no second factor asked.
     page.goto(project.url(LOGIN_HOST, LOGOUT_PATH))
     plain = app_url(project, PLAIN, new_marker())
-    _sign_in_with_pin(page, project, plain, address)
+    sign_in_with_a_pin(page, project, plain, address)
     expect(page).to_have_url(plain)
     assert "mfa" not in _identity(page, project, PLAIN.host)["amr"]
 
@@ -120,7 +108,7 @@ def test_a_passkey_is_registered_used_for_step_up_and_removed(
 
     # Without it, the next sign-in to the MFA app must set up a factor again.
     page.goto(project.url(LOGIN_HOST, LOGOUT_PATH))
-    _sign_in_with_pin(page, project, app_url(project, MFA, new_marker()), address)
+    sign_in_with_a_pin(page, project, app_url(project, MFA, new_marker()), address)
     expect(page.get_by_role("button", name="Register a passkey or security key")).to_be_visible()
 
 
@@ -130,7 +118,7 @@ def test_a_second_key_is_added_from_the_persons_page(
     session, first = _virtual_authenticator(browser_context, page)
     address = _someone()
     url = app_url(project, MFA, new_marker())
-    _sign_in_with_pin(page, project, url, address)
+    sign_in_with_a_pin(page, project, url, address)
     page.get_by_label("Name of the key").fill("First key")
     page.get_by_role("button", name="Register a passkey or security key").click()
     page.get_by_role("link", name="Continue").click()
@@ -156,7 +144,7 @@ def test_an_authenticator_app_is_set_up_from_the_key_on_the_page(
 ):
     address = _someone()
     url = app_url(project, MFA, new_marker())
-    _sign_in_with_pin(page, project, url, address)
+    sign_in_with_a_pin(page, project, url, address)
 
     # The key as a person reads it: the text under the QR code.
     expect(page.locator(".qr svg")).to_be_visible()
@@ -186,7 +174,7 @@ def test_the_enrolment_and_account_pages_fit_the_screen(
     page: Page, project: ProjectServer, width: int, height: int
 ):
     page.set_viewport_size({"width": width, "height": height})
-    _sign_in_with_pin(page, project, app_url(project, MFA, new_marker()), _someone())
+    sign_in_with_a_pin(page, project, app_url(project, MFA, new_marker()), _someone())
     expect(page.locator(".qr svg")).to_be_visible()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"enrol-{width}.png"), full_page=True)
