@@ -19,10 +19,8 @@ from django.http import HttpRequest
 from django.http.request import validate_host
 
 from identity.conf import conf
-from policies.hosts import normalize_host
+from policies.hosts import DEFAULT_PORTS, host_name, port_number, split_authority
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
-_PORT = re.compile(r"[0-9]{1,5}")
 # What a host and port may be written with at all; anything else (spaces, `@`, `/`, letters
 # outside ASCII) is refused before any reading.
 _AUTHORITY_TEXT = re.compile(r"[A-Za-z0-9._:\[\]-]+")
@@ -54,19 +52,17 @@ def parse_authority(text: str, *, scheme: str) -> Authority | None:
     """
     if not isinstance(text, str) or not _AUTHORITY_TEXT.fullmatch(text):
         return None
-    parts = _split(text)
+    parts = split_authority(text)
     if parts is None:
         return None
     host_text, port_text = parts
-    host = normalize_host(host_text)
+    host = host_name(host_text)
     if host is None:
         return None
     if port_text is None:
         return Authority(host)
-    if not _PORT.fullmatch(port_text):
-        return None
-    port = int(port_text)
-    if not 0 < port <= 65535:
+    port = port_number(port_text)
+    if not port:  # port 0 reaches nothing
         return None
     return Authority(host, None if port == DEFAULT_PORTS.get(scheme) else port)
 
@@ -101,17 +97,3 @@ def served_ports(request_authority: Authority) -> frozenset[int | None]:
 def is_served(authority: Authority, *, request_authority: Authority) -> bool:
     """Whether `authority`'s port is one the site serves, seen from `request_authority`."""
     return authority.port in served_ports(request_authority)
-
-
-def _split(text: str) -> tuple[str, str | None] | None:
-    """The host and the port text (None when there is no port), or None when malformed."""
-    if text.startswith("["):  # an IPv6 literal: "[::1]:8000"
-        end = text.find("]")
-        rest = text[end + 1 :]
-        if end == -1 or (rest and not rest.startswith(":")):
-            return None
-        return text[: end + 1], rest[1:] if rest else None
-    host, colon, port = text.rpartition(":")
-    if not colon:
-        return text, None
-    return host, port

@@ -20,8 +20,7 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from identity.gate import place_request
-from identity.hosts import DEFAULT_PORTS
-from policies.hosts import normalize_host
+from policies.hosts import DEFAULT_PORTS, normalize_host
 from policies.snapshot import CompiledApplication, Snapshot
 
 MAX_REDIRECT_LENGTH = 2048

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from common.http import is_token
 from policies.errors import Errors, add_error, check_unknown, errors_text, strings_at
-from policies.hosts import canonical_host_name
+from policies.hosts import DEFAULT_PORTS, canonical_host_name, port_number, split_authority
 
 __all__ = [
     "PREFLIGHT_VARY",
@@ -60,8 +60,6 @@ NULL_ORIGIN = "null"
 ANY = "*"
 
 _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
-_PORT = re.compile(r"[0-9]{1,5}")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 # Fetch normalizes these methods to upper case; every other method is compared byte for byte.
 _NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
 
@@ -88,16 +86,10 @@ def _normalize_origin(value: str) -> str | None:
         return None
     if any(character in authority for character in "/?#@\\") or not authority.isprintable():
         return None
-    authority = authority.lower()
-    if authority.startswith("["):
-        end = authority.find("]")
-        host, rest = authority[: end + 1], authority[end + 1 :]
-        if end == -1 or (rest and not rest.startswith(":")):
-            return None
-        port_text = rest[1:] if rest else None
-    else:
-        host, colon, port_text_or_empty = authority.partition(":")
-        port_text = port_text_or_empty if colon else None
+    parts = split_authority(authority.lower())
+    if parts is None:
+        return None
+    host, port_text = parts
     # Read as every host is read. A trailing dot is refused (an empty label): to a browser
     # `https://example.com.` is another origin than `https://example.com`.
     normalized_host = canonical_host_name(host)
@@ -105,10 +97,10 @@ def _normalize_origin(value: str) -> str | None:
         return None
     if port_text is None:
         return f"{scheme}://{normalized_host}"
-    if not _PORT.fullmatch(port_text) or int(port_text) > 65535:
+    port = port_number(port_text)
+    if port is None:
         return None
-    port = int(port_text)
-    if _DEFAULT_PORTS.get(scheme) == port:
+    if DEFAULT_PORTS.get(scheme) == port:
         return f"{scheme}://{normalized_host}"
     return f"{scheme}://{normalized_host}:{port}"
 

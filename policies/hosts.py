@@ -19,7 +19,20 @@ import re
 
 import idna
 
-__all__ = ["ascii_hostname", "canonical_host_name", "ipv6_literal", "normalize_host", "split_port"]
+__all__ = [
+    "DEFAULT_PORTS",
+    "ascii_hostname",
+    "canonical_host_name",
+    "host_name",
+    "ipv6_literal",
+    "normalize_host",
+    "port_number",
+    "split_authority",
+    "split_port",
+]
+
+# The port a URL or an origin leaves out, because it is the scheme's.
+DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443}
 
 # Letters, digits, hyphens and underscores (some internal names use them); one label at a time.
 HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
@@ -80,20 +93,44 @@ def canonical_host_name(name: str) -> str | None:
     return ascii_name
 
 
+def host_name(text: str) -> str | None:
+    """A host name as a request or a URL writes it (no port): `canonical_host_name`, with one
+    trailing dot allowed (`example.com.` is the same DNS name)."""
+    return canonical_host_name(text.removesuffix("."))
+
+
+def split_authority(text: str) -> tuple[str, str | None] | None:
+    """`host[:port]` as the host (an IPv6 literal with its brackets) and the port as written
+    (None when there is none); None when they cannot be told apart (`[::1`, `[::1]x`).
+
+    Neither part is checked here: a host with another `:` leaves it in the port, which is then
+    not a number.
+    """
+    if text.startswith("["):  # an IPv6 literal: "[::1]:8000"
+        end = text.find("]")
+        rest = text[end + 1 :]
+        if end == -1 or (rest and not rest.startswith(":")):
+            return None
+        return text[: end + 1], rest[1:] if rest else None
+    host, colon, port = text.partition(":")
+    return host, port if colon else None
+
+
+def port_number(text: str) -> int | None:
+    """A port as written (1 to 5 digits, at most 65535), or None when it is not one."""
+    if not _PORT.fullmatch(text):
+        return None
+    port = int(text)
+    return port if port <= 65535 else None
+
+
 def split_port(host: str) -> str | None:
-    """`host[:port]` without its port, or None when the port is not a number."""
-    if host.startswith("["):  # an IPv6 literal: "[::1]:8000"
-        end = host.find("]")
-        if end == -1:
-            return None
-        rest = host[end + 1 :]
-        if rest and not (rest.startswith(":") and _PORT.fullmatch(rest[1:])):
-            return None
-        return host[: end + 1]
-    name, colon, port = host.rpartition(":")
-    if not colon:
-        return host
-    return name if _PORT.fullmatch(port) else None
+    """`host[:port]` without its port, or None when the port is not digits. The number is not
+    bounded: the gate compares hosts without their ports."""
+    parts = split_authority(host)
+    if parts is None or (parts[1] is not None and not _PORT.fullmatch(parts[1])):
+        return None
+    return parts[0]
 
 
 def normalize_host(host: str) -> str | None:
@@ -112,8 +149,4 @@ def normalize_host(host: str) -> str | None:
 @functools.lru_cache(maxsize=4096)
 def _normalize_host(host: str) -> str | None:
     value = split_port(host.strip().lower())
-    if not value:
-        return None
-    if value.endswith("."):
-        value = value[:-1]
-    return canonical_host_name(value)
+    return None if value is None else host_name(value)

@@ -3,8 +3,9 @@
 import pytest
 from hypothesis import strategies as st
 
+from identity.hosts import parse_authority
 from policies.cors import normalize_origin
-from policies.hosts import canonical_host_name, normalize_host
+from policies.hosts import canonical_host_name, normalize_host, port_number, split_authority
 from tests.properties import given_reaching, reached
 
 
@@ -138,3 +139,57 @@ def test_every_host_name_reads_the_same_as_request_host_and_as_origin_host(host)
     assert host_of_origin(host) == expected
     if not host.endswith("."):
         assert normalize_host(host) == expected
+
+
+# --- authorities: host and port ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("example.com", ("example.com", None)),
+        ("example.com:8443", ("example.com", "8443")),
+        ("example.com:", ("example.com", "")),
+        ("[::1]", ("[::1]", None)),
+        ("[::1]:8000", ("[::1]", "8000")),
+        ("[::1]:", ("[::1]", "")),
+        ("a:1:2", ("a", "1:2")),
+        ("::1", ("", ":1")),
+        ("[::1", None),
+        ("[::1]x", None),
+        ("[::1]8000", None),
+    ],
+)
+def test_an_authority_splits_into_host_and_port_as_written(text, expected):
+    assert split_authority(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("80", 80), ("0443", 443), ("0", 0), ("65535", 65535), ("65536", None), ("99999", None)]
+    + [("", None), ("123456", None), ("8a", None), ("-1", None), ("+1", None), ("١٢", None)],
+)
+def test_a_port_is_at_most_five_digits_and_65535(text, expected):
+    assert port_number(text) == expected
+
+
+@pytest.mark.parametrize(("host", "expected"), HOSTS)
+def test_request_hosts_origins_and_authorities_read_a_host_with_a_port_alike(host, expected):
+    """The login flow's `parse_authority` takes ASCII only: browsers send nothing else."""
+    assert normalize_host(f"{host}:8443") == expected
+    assert host_of_origin(f"{host}:8443") == (None if expected is None else f"{expected}:8443")
+    authority = parse_authority(f"{host}:8443", scheme="https")
+    if expected is None or not host.isascii():
+        assert authority is None
+    else:
+        assert (authority.host, authority.port) == (expected, 8443)
+
+
+@pytest.mark.parametrize("text", ["a:1:2", "example.com:65536", "[::1]:80:80", "example.com:"])
+def test_an_authority_has_one_port_at_most(text):
+    assert parse_authority(text, scheme="https") is None
+    assert host_of_origin(text) is None
+
+
+def test_port_0_reaches_nothing_the_login_flow_could_send_a_browser_to():
+    assert parse_authority("example.com:0", scheme="https") is None
