@@ -61,6 +61,7 @@ PATH_IDS = {
     "provider_id": "identity provider",
     "token_id": "service token",
     "session_id": "Access session",
+    "approval_id": "temporary approval",
 }
 
 

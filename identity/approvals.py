@@ -395,22 +395,6 @@ def approval_revoke(
     return True
 
 
-def approval_summary(approval: ApprovalRequest) -> dict[str, object]:
-    """What `get-identity` and the API say of an approval."""
-    return {
-        "id": str(approval.pk),
-        "status": approval.status,
-        "policy": approval.policy_name,
-        "justification": approval.justification,
-        "granted_until": approval.granted_until.isoformat() if approval.granted_until else None,
-        "approvers": [
-            {"email": a.email, "decision": a.decision, "decided_at": a.decided_at.isoformat()}
-            for a in approval.approvers.all()
-            if a.decided_at is not None
-        ],
-    }
-
-
 # --- emails, sent after the response -------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from common.api import converters  # noqa: F401  (registers <object_id:...>)
-from identity.api import activity, audit, keys, logs, second_factors, sessions
+from identity.api import activity, approvals, audit, keys, logs, second_factors, sessions
 
 urlpatterns = [
     path("sessions", sessions.SessionListApi.as_view(), name="api-sessions"),
@@ -12,6 +12,12 @@ urlpatterns = [
         "sessions/<object_id:session_id>/revoke",
         sessions.SessionRevokeApi.as_view(),
         name="api-session-revoke",
+    ),
+    path("approvals", approvals.ApprovalListApi.as_view(), name="api-approvals"),
+    path(
+        "approvals/<uuid:approval_id>/revoke",
+        approvals.ApprovalRevokeApi.as_view(),
+        name="api-approval-revoke",
     ),
     path("keys", keys.KeyListApi.as_view(), name="api-keys"),
     path("keys/rotate", keys.KeyRotateApi.as_view(), name="api-keys-rotate"),

@@ -1,0 +1,122 @@
+"""`/api/access/approvals`: temporary approvals (who asked, why, who decided), and revoking one.
+
+A revocation goes through `identity.approvals.approval_revoke`, as the admin's does: the
+person's tokens for the application are refused in every process within a second, and it is
+in the audit trail and the authentication events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from common.api.base import AdminApiView
+from common.api.converters import object_id_field
+from common.api.envelope import enveloped, ok
+from common.api.pagination import PAGE_PARAMETERS, paginated
+from common.api.permissions import ActionPermissions, WritesAllowed
+from common.api.responses import error_responses
+from identity.approvals import approval_revoke
+from identity.models import ApprovalRequest
+
+
+class ApproverOutputSerializer(serializers.Serializer[Any]):
+    email = serializers.CharField(help_text="An approver who was asked.")
+    decision = serializers.CharField(
+        allow_blank=True, help_text="approve or refuse; empty while they have not decided."
+    )
+    duration = serializers.DurationField(
+        allow_null=True, help_text="How long they approved for; null unless they approved."
+    )
+    decided_at = serializers.DateTimeField(allow_null=True, help_text="When they decided.")
+
+
+class ApprovalOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(help_text="The approval's id, as app tokens name it.")
+    email = serializers.CharField(help_text="Who asked.")
+    application_id = serializers.IntegerField(help_text="For which application.")
+    policy_name = serializers.CharField(help_text="The policy that asked for the approval.")
+    justification = serializers.CharField(help_text="Why, in the person's words.")
+    status = serializers.ChoiceField(choices=ApprovalRequest.Status.choices)
+    requested_duration = serializers.DurationField(help_text="How long they asked for.")
+    created_at = serializers.DateTimeField(help_text="When they asked.")
+    expires_at = serializers.DateTimeField(help_text="When the request lapses undecided.")
+    decided_at = serializers.DateTimeField(allow_null=True, help_text="When it was decided.")
+    granted_until = serializers.DateTimeField(
+        allow_null=True, help_text="Until when the approval lets the person in."
+    )
+    revoked_at = serializers.DateTimeField(allow_null=True, help_text="When it was revoked.")
+    approvers = ApproverOutputSerializer(many=True, help_text="Who was asked, and what each said.")
+
+
+class ApprovalFilterSerializer(serializers.Serializer[Any]):
+    email = serializers.CharField(required=False)
+    application = object_id_field(required=False)
+    status = serializers.ChoiceField(choices=ApprovalRequest.Status.choices, required=False)
+
+
+def _approvals_data(approvals: Sequence[ApprovalRequest]) -> list[dict[str, Any]]:
+    return [ApprovalOutputSerializer(approval).data for approval in approvals]
+
+
+class ApprovalListApi(AdminApiView):
+    queryset = ApprovalRequest.objects.all()
+
+    @extend_schema(
+        operation_id="approvals_list",
+        summary="List temporary approvals",
+        description=(
+            "Requests for temporary approval, newest first, a page at a time, with each "
+            "approver's decision; filter by address, application or status."
+        ),
+        parameters=[
+            *PAGE_PARAMETERS,
+            OpenApiParameter("email", str, description="Requests of this address."),
+            OpenApiParameter("application", int, description="Requests for this application id."),
+            OpenApiParameter(
+                "status", str, enum=ApprovalRequest.Status.values, description="In this state."
+            ),
+        ],
+        responses={200: enveloped(ApprovalOutputSerializer, many=True), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        filters = ApprovalFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        approvals = ApprovalRequest.objects.prefetch_related("approvers").order_by("-created_at")
+        values = filters.validated_data
+        if "email" in values:
+            approvals = approvals.filter(email__iexact=values["email"])
+        if "application" in values:
+            approvals = approvals.filter(application_id=values["application"])
+        if "status" in values:
+            approvals = approvals.filter(status=values["status"])
+        return paginated(request, approvals, represent=_approvals_data)
+
+
+class ApprovalRevokeApi(AdminApiView):
+    queryset = ApprovalRequest.objects.all()
+    permission_classes = [ActionPermissions, WritesAllowed]
+
+    @extend_schema(
+        operation_id="approvals_revoke",
+        summary="Revoke a temporary approval",
+        request=None,
+        responses={200: enveloped(ApprovalOutputSerializer), **error_responses()},
+        description=(
+            "End an approval (or a request still waiting) now: the person's tokens for the "
+            "application are refused from now on, and their next sign-in asks again."
+        ),
+    )
+    def post(self, request: Request, approval_id: str) -> Response:
+        approval = get_object_or_404(
+            ApprovalRequest.objects.select_related("application"), pk=approval_id
+        )
+        approval_revoke(approval=approval, actor=f"api:{request.user.get_username()}")
+        approval.refresh_from_db()
+        return ok(ApprovalOutputSerializer(approval).data)
