@@ -31,7 +31,6 @@ from django.utils import timezone
 
 from common.audit import record_change
 from common.credentials import code_hash
-from common.text import unstorable_text_paths
 from identity.background import enqueue_after_response, task
 from identity.events import record_event
 from identity.login_urls import APPROVAL_PATH
@@ -46,9 +45,6 @@ logger = logging.getLogger("accessproject.identity")
 # A request nobody decided within this lapses, and its links with it.
 REQUEST_LIFETIME = timedelta(hours=24)
 JUSTIFICATION_MAX_LENGTH = 1000
-EMPTY_JUSTIFICATION = "Write why you need to open this application."
-LONG_JUSTIFICATION = f"Write at most {JUSTIFICATION_MAX_LENGTH} characters."
-UNSTORABLE_JUSTIFICATION = "Your answer holds a character that cannot be stored: remove it."
 CHOOSE_DURATION = "Choose how long you need access for."
 # What a requester may ask for and an approver may grant.
 DURATIONS: tuple[tuple[timedelta, str], ...] = (
@@ -132,18 +128,6 @@ def approval_claim(approvals: Mapping[str, ApprovalRequest]) -> dict[str, dict[s
         for aud, approval in approvals.items()
         if approval.granted_until is not None
     }
-
-
-def cleaned_justification(value: object) -> tuple[str, str]:
-    """The justification as stored and "", or "" and why it is refused (for the field)."""
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        return "", EMPTY_JUSTIFICATION
-    if any(unstorable_text_paths(text)):
-        return "", UNSTORABLE_JUSTIFICATION
-    if len(text) > JUSTIFICATION_MAX_LENGTH:
-        return "", LONG_JUSTIFICATION
-    return text, ""
 
 
 def live_approval(

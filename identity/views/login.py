@@ -763,6 +763,7 @@ def approval_page(
         ended=approvals.last_refusal(email=email, application_id=application.id),
         errors=errors or {},
         justification=str(request.POST.get("justification", ""))[:2000] if errors else "",
+        max_length=MAX_ANSWER_LENGTH,
         durations=[
             {"value": str(int(duration.total_seconds())), "label": label}
             for duration, label in approvals.DURATIONS
@@ -783,7 +784,8 @@ def _request_approval(request: HttpRequest, flow: Flow) -> HttpResponse:
     verdict = flow.snapshot.decide(application, subject_for(request, Person.from_claims(claims)))
     if not verdict.wants_approval or verdict.policy is None:
         return HttpResponseRedirect(flow.page_url)  # nothing to ask: the page signs in
-    justification, problem = approvals.cleaned_justification(request.POST.get("justification"))
+    # The justification is the policy's purpose prompt answered, held to the same rules.
+    justification, problem = cleaned_answer(request.POST.get("justification"))
     duration = approvals.duration_choice(str(request.POST.get("duration", "")))
     errors = {"justification": problem} if problem else {}
     if duration is None:

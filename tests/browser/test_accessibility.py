@@ -11,7 +11,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from identity.approvals import EMPTY_JUSTIFICATION, LINK_INVALID
+from identity.approvals import LINK_INVALID
+from identity.flows.purpose import EMPTY_ANSWER
 from identity.login_urls import APPROVAL_PATH, LOGOUT_PATH
 from tests.browser.accessibility import assert_accessible
 from tests.browser.flows import (
@@ -116,7 +117,7 @@ def _approval_request(page: Page, context: BrowserContext, project: ProjectServe
 def _approval_request_without_a_reason(page: Page, context: BrowserContext, project: ProjectServer):
     _approval_request(page, context, project)
     ask_for_access(page, APPROVAL.name, APPROVAL_PROMPT, "   ")  # blank, which the server refuses
-    expect(page.get_by_role("alert")).to_have_text(EMPTY_JUSTIFICATION)
+    expect(page.get_by_role("alert")).to_have_text(EMPTY_ANSWER)
 
 
 def _approval_waiting(page: Page, context: BrowserContext, project: ProjectServer) -> int:

@@ -8,6 +8,7 @@ from django.core.signals import request_finished
 from identity import approvals
 from identity.claims import APPROVAL_CLAIM
 from identity.cookies import CF_AUTHORIZATION
+from identity.flows.purpose import EMPTY_ANSWER, LONG_ANSWER
 from identity.models import ApprovalRequest, AuthEvent
 from identity.tokens import LEEWAY, verify_access_token
 from policies import services
@@ -136,8 +137,8 @@ def test_asking_emails_the_approvers_and_the_page_then_waits(browser, vault, mai
 @pytest.mark.parametrize(
     ("justification", "duration", "field", "message"),
     [
-        ("   ", "3600", "justification", approvals.EMPTY_JUSTIFICATION),
-        ("x" * 1001, "3600", "justification", approvals.LONG_JUSTIFICATION),
+        ("   ", "3600", "justification", EMPTY_ANSWER),
+        ("x" * 501, "3600", "justification", LONG_ANSWER),
         ("Incident 42", "60", "duration", approvals.CHOOSE_DURATION),
     ],
 )
