@@ -474,6 +474,22 @@ def test_signed_token_with_wrong_claim_types_is_malformed(clock, claim, value):
     assert _refusal(_sign(payload)) == "malformed"
 
 
+@pytest.mark.parametrize("claim", ["iss", "type", "exp", "iat", "nbf", "aud"])
+def test_signed_token_missing_a_required_claim_is_malformed(clock, claim):
+    payload = _valid_payload(clock)
+    del payload[claim]
+
+    assert _refusal(_sign(payload)) == "malformed"
+
+
+@pytest.mark.parametrize("claim", ["email", "sub", "identity_nonce", "country"])
+def test_signed_token_missing_an_optional_claim_verifies(clock, claim):
+    payload = _valid_payload(clock)
+    del payload[claim]
+
+    assert getattr(_verify(_sign(payload)), "subject" if claim == "sub" else claim) == ""
+
+
 def test_signed_token_whose_payload_is_not_an_object_is_malformed(clock):
     assert _refusal(_sign([1, 2, 3])) == "malformed"
 
