@@ -15,7 +15,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from identity.cookies import CF_AUTHORIZATION
 from identity.login_urls import APPROVAL_PATH, LOGIN_PATH
 from tests.browser.records import wait_for
-from tests.browser.scenario_config import ADA, Person, ProtectedApp
+from tests.browser.scenario_config import ADA, PURPOSE_PROMPT, Person, ProtectedApp
 from tests.browser.servers import LOGIN_HOST, ProjectServer
 
 # The file email backend separates messages in one file with a line of 79 dashes.
@@ -102,6 +102,19 @@ def ask_for_access(page: Page, application: str, prompt: str, justification: str
     page.get_by_label(prompt).fill(justification)
     page.get_by_label("For how long").select_option(label="1 hour")
     page.get_by_role("button", name="Ask for access").click()
+
+
+def answer_purpose(page: Page, answer: str) -> None:
+    page.get_by_label(PURPOSE_PROMPT).fill(answer)
+    page.get_by_role("button", name="Continue").click()
+
+
+def sign_in_to_the_purpose_app(page: Page, project: ProjectServer, url: str) -> None:
+    """Open `url` of the purpose application and sign in with a password: the prompt shows."""
+    page.goto(url)
+    expect(page).to_have_url(re.compile(re.escape(project.url(LOGIN_HOST, LOGIN_PATH))))
+    submit_password(page, ADA)
+    expect(page.get_by_label(PURPOSE_PROMPT)).to_be_focused()
 
 
 def sign_in_then_open(page: Page, project: ProjectServer, app: ProtectedApp, url: str) -> None:

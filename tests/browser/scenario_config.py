@@ -70,6 +70,9 @@ APPROVAL_POLICY = {
     "approval_required": True,
     "approval_groups": [{"approvals_needed": 1, "email_addresses": [ADA.email]}],
 }
+# A policy that asks why before letting anyone in (purpose justification).
+PURPOSE = ProtectedApp("Purpose App", SECOND_HOST, "/demo/echo/purpose")
+PURPOSE_PROMPT = "Which ticket are you working on?"
 
 
 def _application(
@@ -118,6 +121,13 @@ def access_configuration(calling_origin: str) -> dict[str, Any]:
             _application(SECOND),
             _application(MFA, require=(MFA_RULE,)),
             _application(APPROVAL, policy=APPROVAL_POLICY),
+            _application(
+                PURPOSE,
+                policy={
+                    "purpose_justification_required": True,
+                    "purpose_justification_prompt": PURPOSE_PROMPT,
+                },
+            ),
         ]
     }
 

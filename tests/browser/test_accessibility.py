@@ -17,6 +17,7 @@ from identity.login_urls import APPROVAL_PATH, LOGOUT_PATH
 from tests.browser.accessibility import assert_accessible
 from tests.browser.flows import (
     APPROVAL_LINK,
+    answer_purpose,
     app_url,
     ask_for_access,
     issue_app_token,
@@ -26,6 +27,7 @@ from tests.browser.flows import (
     read_pin,
     request_pin,
     set_app_cookie,
+    sign_in_to_the_purpose_app,
     sign_in_with_a_pin,
     submit_password,
     submit_pin,
@@ -37,6 +39,7 @@ from tests.browser.scenario_config import (
     GRACE,
     MALLORY,
     PLAIN,
+    PURPOSE,
     Person,
 )
 from tests.browser.servers import API_HOST, LOGIN_HOST, ProjectServer
@@ -101,6 +104,16 @@ def _invalid_sign_in_link(page: Page, context: BrowserContext, project: ProjectS
     expect(page.get_by_role("heading", name="Cannot continue")).to_be_visible()
 
 
+def _purpose(page: Page, context: BrowserContext, project: ProjectServer) -> None:
+    sign_in_to_the_purpose_app(page, project, app_url(project, PURPOSE, new_marker()))
+
+
+def _purpose_with_an_empty_answer(page: Page, context: BrowserContext, project: ProjectServer):
+    _purpose(page, context, project)
+    answer_purpose(page, "   ")  # valid to the browser, refused by the server
+    expect(page.get_by_role("alert")).to_be_visible()
+
+
 def _login_host_home(page: Page, context: BrowserContext, project: ProjectServer) -> None:
     page.goto(project.url(LOGIN_HOST, "/"))
     expect(page.get_by_role("heading", level=1)).to_be_visible()
@@ -158,6 +171,8 @@ PAGES: dict[str, Opener] = {
     "signed out": _signed_out,
     "signed out, login host": _signed_out_on_the_login_host,
     "login host home": _login_host_home,
+    "purpose": _purpose,
+    "purpose, empty answer": _purpose_with_an_empty_answer,
     "invalid sign-in link": _invalid_sign_in_link,
     "approval request": _approval_request,
     "approval request, no reason": _approval_request_without_a_reason,
