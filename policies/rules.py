@@ -502,52 +502,87 @@ def _compile_auth_method(fields: Mapping[str, Any]) -> Rule:
 
 @dataclass(frozen=True, slots=True)
 class Selector:
-    """A selector's fields (`required`, and `optional` ones), its compiler, and an example of
-    the whole rule for error messages."""
+    """A selector's fields (`required`, and `optional` ones), its compiler, an example of the
+    whole rule for error messages and what it selects, in a few words; the API's schema of a
+    rule is made from these (`policies.api.schemas.RULE`). `supported` is false for a selector
+    Access has that accessproject refuses (its compiler says why)."""
 
     required: tuple[str, ...]
     compiler: Callable[[Mapping[str, Any]], Rule]
     example: str
+    description: str
     optional: tuple[str, ...] = ()
+    supported: bool = True
 
 
 SELECTORS: dict[str, Selector] = {
-    "everyone": Selector((), _compile_everyone, '{"everyone": {}}'),
-    "email": Selector(("email",), _compile_email, '{"email": {"email": "ann@example.com"}}'),
-    "email_domain": Selector(
-        ("domain",), _compile_email_domain, '{"email_domain": {"domain": "example.com"}}'
+    "everyone": Selector((), _compile_everyone, '{"everyone": {}}', "Anyone."),
+    "email": Selector(
+        ("email",), _compile_email, '{"email": {"email": "ann@example.com"}}', "One email address."
     ),
-    "ip": Selector(("ip",), _compile_ip, '{"ip": {"ip": "192.0.2.0/24"}}'),
-    "geo": Selector(("country_code",), _compile_geo, '{"geo": {"country_code": "PT"}}'),
-    "group": Selector(("name",), _compile_group, '{"group": {"name": "Engineering"}}'),
+    "email_domain": Selector(
+        ("domain",),
+        _compile_email_domain,
+        '{"email_domain": {"domain": "example.com"}}',
+        "Every address of a domain.",
+    ),
+    "ip": Selector(
+        ("ip",), _compile_ip, '{"ip": {"ip": "192.0.2.0/24"}}', "An IP address or CIDR range."
+    ),
+    "geo": Selector(
+        ("country_code",),
+        _compile_geo,
+        '{"geo": {"country_code": "PT"}}',
+        "A country (ISO 3166 alpha-2).",
+    ),
+    "group": Selector(
+        ("name",), _compile_group, '{"group": {"name": "Engineering"}}', "An access group, by name."
+    ),
     "service_token": Selector(
-        ("name",), _compile_service_token, '{"service_token": {"name": "ci-deploy"}}'
+        ("name",),
+        _compile_service_token,
+        '{"service_token": {"name": "ci-deploy"}}',
+        "A service token, by name.",
     ),
     "any_valid_service_token": Selector(
-        (), _compile_any_valid_service_token, '{"any_valid_service_token": {}}'
+        (),
+        _compile_any_valid_service_token,
+        '{"any_valid_service_token": {}}',
+        "Any service token.",
     ),
     "login_method": Selector(
-        (), _compile_login_method, '{"login_method": {"id": 3}}', optional=("id", "name")
+        (),
+        _compile_login_method,
+        '{"login_method": {"id": 3}}',
+        "An identity provider, by id or by name (one of them).",
+        optional=("id", "name"),
     ),
     "auth_method": Selector(
-        ("auth_method",), _compile_auth_method, '{"auth_method": {"auth_method": "mfa"}}'
+        ("auth_method",),
+        _compile_auth_method,
+        '{"auth_method": {"auth_method": "mfa"}}',
+        'An RFC 8176 method, e.g. "mfa".',
     ),
     "oidc": Selector(
         ("claim_name", "claim_value", "identity_provider_id"),
         _compile_oidc,
         '{"oidc": {"claim_name": "groups", "claim_value": "admins", "identity_provider_id": 3}}',
+        "A claim an OpenID Connect provider sent at sign-in.",
     ),
     "github-organization": Selector(
         ("name",),
         _compile_github_organization,
         '{"github-organization": {"name": "acme", "team": "site-ops", "identity_provider_id": 4}}',
+        "Membership of a GitHub organisation, or of one of its teams.",
         optional=("team", "identity_provider_id"),
     ),
     "saml": Selector(
         (),
         _compile_saml,
         '{"saml": {"attribute_name": ..., "attribute_value": ...}}',
+        "A SAML attribute: not supported yet.",
         optional=("attribute_name", "attribute_value", "identity_provider_id"),
+        supported=False,
     ),
 }
 

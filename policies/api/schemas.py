@@ -7,6 +7,7 @@ validator: requests are judged by the services, whose messages the API returns.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from policies.models import (
@@ -17,48 +18,33 @@ from policies.models import (
     Policy,
 )
 from policies.providers import PROVIDER_TYPES
+from policies.rules import SELECTORS, Selector
 
 JsonSchema = dict[str, Any]
 
+_TEXT: JsonSchema = {"type": "string"}
 
-def _rule(kind: str, properties: dict[str, JsonSchema], description: str) -> JsonSchema:
-    inner: JsonSchema = {"type": "object", "properties": properties}
-    if properties:
-        inner["required"] = list(properties)
+
+def _rule(kind: str, selector: Selector) -> JsonSchema:
+    """One selector's rule, from its declaration in `policies.rules.SELECTORS`."""
+    inner: JsonSchema = {
+        "type": "object",
+        "properties": dict.fromkeys((*selector.required, *selector.optional), _TEXT),
+    }
+    if selector.required:
+        inner["required"] = list(selector.required)
     return {
         "type": "object",
-        "description": description,
+        "description": selector.description,
         "properties": {kind: inner},
         "required": [kind],
+        "example": json.loads(selector.example),
     }
 
 
-_TEXT: JsonSchema = {"type": "string"}
-
 RULE: JsonSchema = {
     "description": "A selector: an object with exactly one key naming its kind.",
-    "oneOf": [
-        _rule("everyone", {}, "Anyone."),
-        _rule("email", {"email": _TEXT}, "One email address."),
-        _rule("email_domain", {"domain": _TEXT}, "Every address of a domain."),
-        _rule("ip", {"ip": _TEXT}, "An IP address or CIDR range."),
-        _rule("geo", {"country_code": _TEXT}, "A country (ISO 3166 alpha-2)."),
-        _rule("group", {"name": _TEXT}, "An access group, by name."),
-        _rule("service_token", {"name": _TEXT}, "A service token, by name."),
-        _rule("any_valid_service_token", {}, "Any service token."),
-        _rule("login_method", {"id": _TEXT}, "An identity provider, by id (or by name)."),
-        _rule("auth_method", {"auth_method": _TEXT}, 'An RFC 8176 method, e.g. "mfa".'),
-        _rule(
-            "oidc",
-            {"claim_name": _TEXT, "claim_value": _TEXT, "identity_provider_id": _TEXT},
-            "A claim an OpenID Connect provider sent at sign-in.",
-        ),
-        _rule(
-            "github-organization",
-            {"name": _TEXT},
-            "Membership of a GitHub organisation (optional team, identity_provider_id).",
-        ),
-    ],
+    "oneOf": [_rule(kind, selector) for kind, selector in SELECTORS.items() if selector.supported],
 }
 
 RULES: JsonSchema = {"type": "array", "items": RULE}
