@@ -74,18 +74,6 @@ def test_every_declared_column_is_compiled_into_the_snapshot():
     assert "allowed_idps" in compiled
 
 
-@pytest.mark.django_db
-def test_the_snapshot_reads_every_declared_column_in_one_query():
-    ApplicationFactory()
-
-    with CaptureQueriesContext(connection) as queries:
-        build_snapshot(version=1)
-
-    (select,) = [q["sql"] for q in queries if 'FROM "policies_application"' in q["sql"]]
-    for name in ("id", "aud", *APPLICATION_COLUMNS):
-        assert f'"policies_application"."{name}"' in select, name
-
-
 # --- policies ------------------------------------------------------------------------------------
 
 # The policy's own key and its application, which the snapshot reads and nobody sets here.
@@ -115,13 +103,23 @@ def test_the_admin_edits_every_declared_policy_field_in_order():
     assert tuple(PolicyInline.fields) == POLICY_FIELDS
 
 
+# --- the snapshot's queries ---------------------------------------------------------------------
+
+
 @pytest.mark.django_db
-def test_the_snapshot_reads_every_declared_policy_column_in_one_query():
-    PolicyFactory()
+@pytest.mark.parametrize(
+    ("factory", "table", "columns"),
+    [
+        (ApplicationFactory, "policies_application", ("id", "aud", *APPLICATION_COLUMNS)),
+        (PolicyFactory, "policies_policy", ("id", "application_id", *POLICY_FIELDS)),
+    ],
+)
+def test_the_snapshot_reads_every_declared_column_in_one_query(factory, table, columns):
+    factory()
 
     with CaptureQueriesContext(connection) as queries:
         build_snapshot(version=1)
 
-    (select,) = [q["sql"] for q in queries if 'FROM "policies_policy"' in q["sql"]]
-    for name in ("id", "application_id", *POLICY_FIELDS):
-        assert f'"policies_policy"."{name}"' in select, name
+    (select,) = [query["sql"] for query in queries if f'FROM "{table}"' in query["sql"]]
+    for name in columns:
+        assert f'"{table}"."{name}"' in select, name
