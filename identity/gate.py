@@ -116,6 +116,7 @@ def binding_digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+NO_APPROVAL = "the deciding policy wants a temporary approval this token does not name"
 NO_PURPOSE = "the deciding policy wants a purpose justification this token does not carry"
 _OWN_ENDPOINT = GateDecision(Outcome.UNTOUCHED, "the gate's own endpoint")
 _NOT_COVERED = GateDecision(Outcome.UNTOUCHED, "no application covers this path")
@@ -345,15 +346,11 @@ def _apply_policies(
     service_token: CompiledServiceToken | None = None,
 ) -> GateDecision:
     verdict = snapshot.decide(application, subject, with_trace=False)
-    if verdict.wants_approval and claims is not None and not claims.approval_for(application.aud):
+    if verdict.wants_approval and (claims is None or not claims.approval_for(application.aud)):
         # The deciding policy asks for a temporary approval, and this token was minted without
         # one (before the policy asked, or for another application of the host): sign in again,
         # where the person asks for one or their live one goes into the new token.
-        return GateDecision(
-            Outcome.UNAUTHENTICATED,
-            "the token carries no approval for this application",
-            application,
-        )
+        return GateDecision(Outcome.UNAUTHENTICATED, NO_APPROVAL, application)
     if verdict.wants_purpose and (claims is None or claims.purpose_for(application.aud) is None):
         # The policy asks why before letting in, and this token was minted without the answer
         # (before the policy asked, say): sign in again, where the person answers.

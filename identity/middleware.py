@@ -304,6 +304,9 @@ def log_decision(facts: RequestFacts, decision: GateDecision) -> None:
     purpose = claims.purpose_for(application.aud) if claims and application else None
     if purpose is not None:
         record["purpose_justification"] = purpose  # why the person said they came
+    approval = claims.approval_for(application.aud) if claims and application else ""
+    if approval:
+        record["approval"] = approval  # the temporary approval it came in under
     # %r: a host or path may hold control characters (a newline would forge a log line).
     arguments = (
         record["decision"],

@@ -1,5 +1,6 @@
 """Temporary approval at sign-in: ask, wait, enter for the approved while, and no longer."""
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from identity import approvals
 from identity.claims import APPROVAL_CLAIM
 from identity.cookies import CF_AUTHORIZATION
 from identity.flows.purpose import EMPTY_ANSWER, LONG_ANSWER
+from identity.gate import NO_APPROVAL
 from identity.models import ApprovalRequest, AuthEvent
 from identity.tokens import LEEWAY, verify_access_token
 from policies import services
@@ -211,7 +213,11 @@ def test_a_refused_request_says_so_and_may_be_asked_again(browser, vault, mailou
     assert ApprovalRequest.objects.filter(status="pending").count() == 1
 
 
-def test_the_gate_sends_a_token_without_the_approval_to_sign_in(browser, mailoutbox):
+def _access_records(caplog):
+    return [record.access for record in caplog.records if hasattr(record, "access")]
+
+
+def test_the_gate_sends_a_token_without_the_approval_to_sign_in(browser, mailoutbox, caplog):
     vault, policy = _vault(approval_required=False)
     flow = _flow(browser, vault)
     # Without an approval the policy asks its purpose prompt on a page of its own.
@@ -220,9 +226,26 @@ def test_the_gate_sends_a_token_without_the_approval_to_sign_in(browser, mailout
     assert browser.get(PAGE, **NAVIGATION).status_code == 200
     with committed():
         services.policy_update(policy=policy, approval_required=True, approval_groups=APPROVERS)
-    gate = browser.get(PAGE, **NAVIGATION)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="accessproject.access"):
+        gate = browser.get(PAGE, **NAVIGATION)
     assert gate.status_code == 302
     assert gate["Location"].startswith(f"https://{LOGIN_HOST}/cdn-cgi/access/login/")
+    [record] = _access_records(caplog)
+    assert (record["decision"], record["reason"]) == ("unauthenticated", NO_APPROVAL)
+
+
+def test_the_access_log_names_the_approval_a_request_came_in_under(
+    browser, vault, mailoutbox, caplog
+):
+    flow = _asked(browser, vault, mailoutbox)
+    approval = approve(mailoutbox, hours=1)
+    follow_hop(flow, flow.open())
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="accessproject.access"):
+        assert browser.get(PAGE, **NAVIGATION).status_code == 200
+    [record] = _access_records(caplog)
+    assert (record["decision"], record["approval"]) == ("allow", str(approval.pk))
 
 
 def test_get_identity_shows_the_approval(browser, vault, mailoutbox):

@@ -16,6 +16,7 @@ import pytest
 
 from identity.claims import AccessClaims, TokenError
 from identity.gate import (
+    NO_APPROVAL,
     NO_PURPOSE,
     GateDecision,
     Outcome,
@@ -458,11 +459,11 @@ APPROVED_ALICE = replace(ALICE_ONLY, approval_required=True)
 @pytest.mark.parametrize(
     ("approval", "outcome", "reason"),
     [
-        ({}, Outcome.UNAUTHENTICATED, "the token carries no approval for this application"),
+        ({}, Outcome.UNAUTHENTICATED, NO_APPROVAL),
         (
             {"b" * 64: {"id": "x"}},
             Outcome.UNAUTHENTICATED,
-            "the token carries no approval for this application",
+            NO_APPROVAL,
         ),
         ({AUD: {"id": "x", "until": 1}}, Outcome.ALLOW, "allowed by policy 'alice'"),
     ],
