@@ -35,6 +35,7 @@ from identity.models import (
     ApprovalRequest,
     Approver,
     AuthEvent,
+    PurposeJustification,
     RevocationCutoff,
     SecondFactor,
     SigningKey,
@@ -120,6 +121,26 @@ class _ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return False
 
 
+class _ReadOnlyInline(admin.TabularInline):
+    """Rows recorded with their parent: shown, never added, changed or deleted by hand."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PurposeJustificationInline(_ReadOnlyInline):
+    """What the person said they came for, per application (`identity.flows.purpose`)."""
+
+    model = PurposeJustification
+    fields = ("application", "policy_name", "answer", "created_at")
+
+
 @admin.register(AccessSession)
 class AccessSessionAdmin(_ReadOnlyAdmin):
     list_display = (
@@ -139,6 +160,7 @@ class AccessSessionAdmin(_ReadOnlyAdmin):
     date_hierarchy = "issued_at"
     ordering = ("-issued_at",)
     actions = ("revoke_sessions", "revoke_user_tokens", "revoke_application_tokens")
+    inlines = (PurposeJustificationInline,)
     fieldsets = (
         (None, {"fields": ("email", "user", "application", "login_method", "common_name")}),
         ("Lifetime", {"fields": ("issued_at", "expires_at", "revoked_at", "identity_nonce")}),
@@ -315,17 +337,11 @@ class SecondFactorAdmin(_ReadOnlyAdmin):
         )
 
 
-class ApproverInline(admin.TabularInline):
+class ApproverInline(_ReadOnlyInline):
     """Who was asked, and what each decided (never the link, which only its email holds)."""
 
     model = Approver
     fields = ("email", "decision", "duration", "decided_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ApprovalRequest)

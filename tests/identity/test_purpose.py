@@ -11,6 +11,7 @@ import logging
 import re
 
 import pytest
+from django.urls import reverse
 
 from identity.claims import PURPOSE_CLAIM
 from identity.cookies import CF_AUTHORIZATION
@@ -369,3 +370,22 @@ def test_signing_in_again_asks_the_prompt_and_then_the_gate_lets_the_answer_in(
 
 def _hidden_fields(response) -> dict[str, str]:
     return dict(HIDDEN_FIELD.findall(response.content.decode()))
+
+
+# --- the admin ----------------------------------------------------------------------------------
+
+
+def test_the_session_admin_page_shows_the_answer_read_only(payroll, answered, admin_client):
+    org_session = AccessSession.objects.get(application__isnull=True)
+
+    response = admin_client.get(
+        reverse("admin:identity_accesssession_change", args=[org_session.pk]),
+        HTTP_HOST=LOGIN_HOST,
+        secure=True,
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert ANSWER in page
+    assert "Payroll" in page
+    assert 'name="purpose_justifications-0-answer"' not in page
