@@ -22,7 +22,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from common.text import decode_json
-from policies.cors import CORS_METHODS
+from policies import cors
 from policies.rules import SELECTORS
 
 __all__ = ["CorsFields", "LineListField", "RuleRowsField", "row_from_rule", "rule_from_row"]
@@ -187,17 +187,9 @@ class LineListField(_ListField):
             return True
 
 
-# CORS settings as fields of their own: (form field name, cors_headers key).
-CORS_FIELDS = (
-    ("cors_allowed_origins", "allowed_origins"),
-    ("cors_allow_all_origins", "allow_all_origins"),
-    ("cors_allowed_methods", "allowed_methods"),
-    ("cors_allow_all_methods", "allow_all_methods"),
-    ("cors_allowed_headers", "allowed_headers"),
-    ("cors_allow_all_headers", "allow_all_headers"),
-    ("cors_allow_credentials", "allow_credentials"),
-    ("cors_max_age", "max_age"),
-)
+# CORS settings as fields of their own: (form field name, cors_headers key), one per key that
+# `policies.cors` declares; `CorsFields` below has a form field of each name.
+CORS_FIELDS = tuple((f"cors_{key}", key) for key in cors.CORS_FIELDS)
 
 
 class CorsFields(forms.Form):
@@ -213,7 +205,7 @@ class CorsFields(forms.Form):
     cors_allowed_methods = forms.MultipleChoiceField(
         required=False,
         label="Allowed methods",
-        choices=[(method, method) for method in CORS_METHODS],
+        choices=[(method, method) for method in cors.CORS_METHODS],
         widget=forms.CheckboxSelectMultiple,
     )
     cors_allow_all_methods = forms.BooleanField(required=False, label="Allow all methods")
@@ -229,7 +221,8 @@ class CorsFields(forms.Form):
     cors_max_age = forms.IntegerField(
         required=False,
         label="Max age",
-        help_text="Seconds a browser may cache a preflight answer (-1 to 86400).",
+        help_text="Seconds a browser may cache a preflight answer "
+        f"({cors.MAX_AGE_RANGE[0]} to {cors.MAX_AGE_RANGE[1]}).",
     )
 
 

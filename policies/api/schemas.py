@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from policies.cors import CORS_FIELDS, MAX_AGE_RANGE
 from policies.models import (
     DEFAULT_SERVICE_TOKEN_DURATION,
     FOREVER,
@@ -72,19 +73,21 @@ PATTERNS: JsonSchema = {
 
 NAMES: JsonSchema = {"type": "array", "items": {"type": "string"}}
 
+# The JSON of each kind of value `policies.cors.CORS_FIELDS` declares.
+_CORS_VALUE: dict[type, JsonSchema] = {
+    list: {"type": "array", "items": {"type": "string"}},
+    bool: {"type": "boolean"},
+    int: {"type": "integer"},
+}
+_MAX_AGE: JsonSchema = {"minimum": MAX_AGE_RANGE[0], "maximum": MAX_AGE_RANGE[1]}
+
 CORS_HEADERS: JsonSchema = {
     "type": "object",
     "nullable": True,
     "description": "How the gate answers CORS preflights; null means not set.",
     "properties": {
-        "allowed_origins": {"type": "array", "items": {"type": "string"}},
-        "allow_all_origins": {"type": "boolean"},
-        "allowed_methods": {"type": "array", "items": {"type": "string"}},
-        "allow_all_methods": {"type": "boolean"},
-        "allowed_headers": {"type": "array", "items": {"type": "string"}},
-        "allow_all_headers": {"type": "boolean"},
-        "allow_credentials": {"type": "boolean"},
-        "max_age": {"type": "integer", "minimum": -1, "maximum": 86400},
+        key: _CORS_VALUE[kind] | (_MAX_AGE if key == "max_age" else {})
+        for key, kind in CORS_FIELDS.items()
     },
 }
 
