@@ -46,9 +46,10 @@ def _digest(value: str) -> str:
 
 
 def resumable_flow(flow: Flow) -> dict[str, Any]:
-    """What the callback needs to validate the same flow again (empty: the login host's page)."""
+    """What the callback needs to validate the same flow again (on the login host's own page,
+    only the login-host page it returns to, if any: an approver's link)."""
     if flow.application is None:
-        return {}
+        return {"redirect_url": flow.raw_redirect_url} if flow.raw_redirect_url else {}
     return {
         "app_host": flow.app_host,
         "kid": flow.kid,

@@ -12,6 +12,7 @@ authentication event with the reason, and no session.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -589,6 +590,25 @@ def test_the_login_hosts_own_page_signs_in_with_a_provider(op, corp):
     assert response.status_code == 302
     assert response["Location"] == "/cdn-cgi/access/login"
     assert CF_AUTHORIZATION in browser.cookies("access.localhost")
+
+
+def test_the_login_hosts_own_page_returns_to_an_approvers_link_after_a_provider(op, corp):
+    link = "/cdn-cgi/access/approval/" + "A" * 43
+    browser = Browser()
+    page = browser.get(
+        f"https://access.localhost/cdn-cgi/access/login?redirect_url={link}", **NAVIGATION
+    )
+    found = re.search(r'href="(/cdn-cgi/access/login\?[^"]*idp=\d+)"', page.content.decode())
+    assert found, page.content
+
+    start = browser.get("https://access.localhost" + html.unescape(found.group(1)), **NAVIGATION)
+    answer = op.sign_in(start["Location"], login="alice")
+    response = browser.get(
+        f"https://access.localhost/cdn-cgi/access/callback?{urlencode(answer)}", **NAVIGATION
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == link
 
 
 def test_starting_sign_ins_at_a_provider_is_throttled_per_client(journey):
