@@ -207,3 +207,27 @@ def test_a_failing_github_api_signs_nobody_in(github, provider):
     event = AuthEvent.objects.get(kind=AuthEvent.Kind.SIGN_IN_REFUSED)
     assert event.detail["reason"] == "GitHub API (emails): HTTP 500"
     assert not AccessSession.objects.exists()
+
+
+def test_a_purpose_prompt_after_the_provider_posts_to_the_flows_login_page(github, provider):
+    application = make_application(allowed_idps=[provider])
+    with committed():
+        services.policy_update(
+            policy=application.policies.get(), purpose_justification_required=True
+        )
+
+    browser, response = sign_in(github, application, "octocat")
+
+    # The callback shows the prompt; its form goes to the flow's login page, not the callback.
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'action="/cdn-cgi/access/login/app.localhost"' in page
+    fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', page))
+    answered = browser.post(
+        "https://access.localhost/cdn-cgi/access/login/app.localhost",
+        {**fields, "purpose": "Reviewing the deploy"},
+    )
+    hop = browser.get(answered["Location"], **NAVIGATION)
+    assert hop["Location"] == DEEP_PATH
+    claims = app_claims(browser, application)
+    assert claims.purpose_for(application.aud) == "Reviewing the deploy"
