@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from common.credentials import code_hash
-from identity.approvals import approval_wanted
+from identity.approvals import approval_wanted, live_approval
 from identity.claims import PURPOSE_CLAIM, AccessClaims, TokenError
 from identity.clients import client_country, client_ip
 from identity.conf import conf
@@ -469,6 +469,13 @@ def _hop_with_session(
         detail["step_up"] = True
     if application.aud in purposes:
         detail["purpose_justification"] = purposes[application.aud]
+    approval = (
+        live_approval(email=person.email, application_id=application.id)
+        if verdict.wants_approval
+        else None
+    )
+    if approval is not None:
+        detail["approval"] = str(approval.pk)  # the temporary approval this sign-in enters under
     record_event(
         AuthEvent.Kind.SIGN_IN,
         email=person.email,

@@ -174,6 +174,8 @@ def test_once_approved_the_person_enters_until_the_approval_ends(browser, vault,
     }
     assert claims.expires_at == approval.granted_until  # 50 minutes, not the session's 24 hours
     assert int(hop.cookies[CF_AUTHORIZATION]["max-age"]) == 50 * 60
+    sign_in = AuthEvent.objects.filter(kind=AuthEvent.Kind.SIGN_IN).latest("id")
+    assert sign_in.detail["approval"] == str(approval.pk)
     assert browser.get(PAGE, **NAVIGATION).status_code == 200
 
     clock.advance(timedelta(minutes=50) + LEEWAY + timedelta(seconds=1))
