@@ -109,7 +109,7 @@ class ApplicationForm(CorsFields, forms.ModelForm):
 
     class Meta:
         model = Application
-        fields = sorted(APPLICATION_FIELDS - {"cors_headers"})
+        fields = sorted(set(APPLICATION_FIELDS) - {"cors_headers"})
         field_classes = {"destinations": LineListField}
         help_texts = {"destinations": "More host/path patterns, one a line."}
 

@@ -225,10 +225,11 @@ class Application(models.Model):
 
 
 # An application's configuration, declared once: every field a person sets, by the names the
-# admin, the API and config files share (docs/architecture.md, "Application fields"). Validation
-# accepts exactly these, the admin form edits them and the snapshot compiles the columns (with
-# `id` and `aud`, which are the project's own). `allowed_idps` is a relation, read apart.
-APPLICATION_COLUMNS: tuple[str, ...] = (
+# admin, the API and config files share (docs/architecture.md, "Application fields"), in the
+# order exports write them. Validation accepts exactly these, the selectors read them, the admin
+# form edits them and the snapshot compiles the columns (with `id` and `aud`, which are the
+# project's own); `allowed_idps`, a relation, is read apart.
+APPLICATION_FIELDS: tuple[str, ...] = (
     "name",
     "type",
     "domain",
@@ -245,12 +246,15 @@ APPLICATION_COLUMNS: tuple[str, ...] = (
     "custom_deny_url",
     "custom_non_identity_deny_url",
     "service_auth_401_redirect",
+    "allowed_idps",
     "auto_redirect_to_identity",
     "require_second_factor_enrolment",
     "app_launcher_visible",
     "logo_url",
 )
-APPLICATION_FIELDS: frozenset[str] = frozenset({*APPLICATION_COLUMNS, "allowed_idps"})
+APPLICATION_COLUMNS: tuple[str, ...] = tuple(
+    name for name in APPLICATION_FIELDS if not Application._meta.get_field(name).many_to_many
+)
 # The columns that take true or false.
 APPLICATION_BOOLEANS: tuple[str, ...] = tuple(
     name
@@ -322,9 +326,10 @@ class Policy(models.Model):
         return self.name
 
 
-# A policy's configuration, declared once, in the order the admin shows it: every field a person
-# sets (docs/architecture.md, "Policy fields"). Validation accepts exactly these, the admin's
-# policy form edits them and the snapshot compiles them (with `id` and `application_id`).
+# A policy's configuration, declared once, in the order the admin shows it and exports write it:
+# every field a person sets (docs/architecture.md, "Policy fields"). Validation accepts exactly
+# these, the selectors read them, the admin's policy form edits them and the snapshot compiles
+# them (with `id` and `application_id`).
 POLICY_FIELDS: tuple[str, ...] = (
     "name",
     "decision",
@@ -337,4 +342,8 @@ POLICY_FIELDS: tuple[str, ...] = (
     "purpose_justification_prompt",
     "approval_required",
     "approval_groups",
+)
+# Those that hold JSON lists (rules, approval groups): the selectors hand out copies.
+POLICY_LISTS: tuple[str, ...] = tuple(
+    name for name in POLICY_FIELDS if getattr(Policy._meta.get_field(name), "default", None) is list
 )

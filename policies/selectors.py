@@ -8,36 +8,31 @@ from django.db.models import QuerySet
 
 from common.encryption import Undecryptable
 from policies.conf import conf
-from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
+from policies.models import (
+    APPLICATION_FIELDS,
+    POLICY_FIELDS,
+    POLICY_LISTS,
+    AccessGroup,
+    Application,
+    IdentityProvider,
+    Policy,
+    ServiceToken,
+)
 from policies.providers import PROVIDER_TYPES, decrypt_secrets
 from policies.warnings import ConfigWarning, application_warnings
 
 
 def application_fields(application: Application) -> dict[str, Any]:
-    """An application's fields by their public names (`allowed_idps` as sorted names)."""
-    return {
-        "name": application.name,
-        "type": application.type,
-        "domain": application.domain,
-        "destinations": list(application.destinations or []),
-        "session_duration": application.session_duration,
-        "same_site_cookie_attribute": application.same_site_cookie_attribute,
-        "http_only_cookie_attribute": application.http_only_cookie_attribute,
-        "enable_binding_cookie": application.enable_binding_cookie,
-        "options_preflight_bypass": application.options_preflight_bypass,
-        "cors_headers": application.cors_headers,
-        "cors_on_responses": application.cors_on_responses,
-        "unauthenticated_401": application.unauthenticated_401,
-        "custom_deny_message": application.custom_deny_message,
-        "custom_deny_url": application.custom_deny_url,
-        "custom_non_identity_deny_url": application.custom_non_identity_deny_url,
-        "service_auth_401_redirect": application.service_auth_401_redirect,
-        "allowed_idps": application_idp_names(application),
-        "auto_redirect_to_identity": application.auto_redirect_to_identity,
-        "require_second_factor_enrolment": application.require_second_factor_enrolment,
-        "app_launcher_visible": application.app_launcher_visible,
-        "logo_url": application.logo_url,
+    """An application's fields by their public names (`allowed_idps` as sorted names), in the
+    declared order (`policies.models.APPLICATION_FIELDS`)."""
+    values = {
+        name: application_idp_names(application)
+        if name == "allowed_idps"
+        else getattr(application, name)
+        for name in APPLICATION_FIELDS
     }
+    values["destinations"] = list(values["destinations"] or [])
+    return values
 
 
 def application_idp_names(application: Application) -> list[str]:
@@ -53,20 +48,12 @@ def application_policies(application: Application) -> QuerySet[Policy]:
 
 
 def policy_fields(policy: Policy) -> dict[str, Any]:
-    """A policy's fields by their public names."""
-    return {
-        "name": policy.name,
-        "decision": policy.decision,
-        "precedence": policy.precedence,
-        "include": list(policy.include or []),
-        "require": list(policy.require or []),
-        "exclude": list(policy.exclude or []),
-        "session_duration": policy.session_duration,
-        "purpose_justification_required": policy.purpose_justification_required,
-        "purpose_justification_prompt": policy.purpose_justification_prompt,
-        "approval_required": policy.approval_required,
-        "approval_groups": list(policy.approval_groups or []),
-    }
+    """A policy's fields by their public names, in the declared order
+    (`policies.models.POLICY_FIELDS`)."""
+    values = {name: getattr(policy, name) for name in POLICY_FIELDS}
+    for name in POLICY_LISTS:
+        values[name] = list(values[name] or [])
+    return values
 
 
 def group_fields(group: AccessGroup) -> dict[str, Any]:

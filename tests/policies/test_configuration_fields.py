@@ -8,6 +8,8 @@ from django.test.utils import CaptureQueriesContext
 
 from policies import validation
 from policies.admin import PolicyInline
+from policies.api.access_policies import PolicyInputSerializer, PolicyOutputSerializer
+from policies.api.applications import ApplicationInputSerializer, ApplicationOutputSerializer
 from policies.catalog import Catalog
 from policies.forms import ApplicationForm, PolicyForm
 from policies.models import (
@@ -15,9 +17,12 @@ from policies.models import (
     APPLICATION_COLUMNS,
     APPLICATION_FIELDS,
     POLICY_FIELDS,
+    POLICY_LISTS,
     Application,
     Policy,
 )
+from policies.selectors import application_fields, policy_fields
+from policies.services import ApplicationFields, PolicyFields
 from policies.snapshot import CompiledApplication, build_snapshot
 from tests.factories import ApplicationFactory, PolicyFactory
 
@@ -34,7 +39,8 @@ def test_the_declaration_is_every_field_a_person_sets_on_the_model():
 
     assert set(APPLICATION_COLUMNS) == columns
     assert len(APPLICATION_COLUMNS) == len(columns)
-    assert columns | relations == APPLICATION_FIELDS
+    assert set(APPLICATION_FIELDS) == columns | relations
+    assert len(APPLICATION_FIELDS) == len(columns | relations)
 
 
 def test_the_booleans_are_the_declared_boolean_columns():
@@ -63,7 +69,7 @@ def test_validation_refuses_a_field_not_declared():
 
 def test_the_admin_form_edits_every_declared_field():
     # `cors_headers` is entered as the CORS builder's fields, not as JSON.
-    assert set(ApplicationForm._meta.fields) == APPLICATION_FIELDS - {"cors_headers"}
+    assert set(ApplicationForm._meta.fields) == set(APPLICATION_FIELDS) - {"cors_headers"}
 
 
 def test_every_declared_column_is_compiled_into_the_snapshot():
@@ -123,3 +129,45 @@ def test_the_snapshot_reads_every_declared_column_in_one_query(factory, table, c
     (select,) = [query["sql"] for query in queries if f'FROM "{table}"' in query["sql"]]
     for name in columns:
         assert f'"{table}"."{name}"' in select, name
+
+
+# --- the shapes that cannot be derived: typed dicts and the API's serializers --------------------
+
+
+@pytest.mark.parametrize(
+    ("shape", "declared"),
+    [
+        (ApplicationFields, APPLICATION_FIELDS),
+        (PolicyFields, POLICY_FIELDS),
+        (ApplicationInputSerializer, APPLICATION_FIELDS),
+        (
+            ApplicationOutputSerializer,
+            ("id", "aud", *APPLICATION_FIELDS, "created_at", "updated_at"),
+        ),
+        (PolicyInputSerializer, POLICY_FIELDS),
+        (
+            PolicyOutputSerializer,
+            ("id", "application_id", *POLICY_FIELDS, "created_at", "updated_at"),
+        ),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_every_shape_names_the_declared_fields(shape, declared):
+    names = (
+        shape.__annotations__
+        if isinstance(shape, type) and issubclass(shape, dict)
+        else shape().fields
+    )
+    assert set(names) == set(declared)
+
+
+@pytest.mark.django_db
+def test_the_selectors_read_every_declared_field_in_order():
+    policy = PolicyFactory(include=[{"everyone": {}}])
+
+    assert tuple(application_fields(policy.application)) == APPLICATION_FIELDS
+    assert tuple(policy_fields(policy)) == POLICY_FIELDS
+    # Lists are handed out as copies: a caller's change never reaches the instance.
+    policy_fields(policy)["include"].append({"email": {"email": "x@example.com"}})
+    assert policy.include == [{"everyone": {}}]
+    assert POLICY_LISTS == ("include", "require", "exclude", "approval_groups")
