@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -191,7 +191,8 @@ def approval_request_create(
     """Record a request and email every approver (after the response) a link to decide it.
 
     A request already waiting for this person and application is returned as it is: asking
-    twice emails nobody twice.
+    twice (even at once: one request waits per person and application) emails nobody twice.
+    One nobody decided in time is marked lapsed first.
     """
     now = now or timezone.now()
     requester = email.strip().lower()
@@ -199,6 +200,12 @@ def approval_request_create(
         {address for group in approval_groups for address in group.email_addresses} - {requester}
     )
     with transaction.atomic():
+        ApprovalRequest.objects.filter(
+            email=requester,
+            application_id=application_id,
+            status=ApprovalRequest.Status.PENDING,
+            expires_at__lte=now,
+        ).update(status=ApprovalRequest.Status.LAPSED)
         waiting = open_request(email=requester, application_id=application_id, now=now)
         if waiting is not None:
             return waiting
@@ -216,8 +223,16 @@ def approval_request_create(
             created_at=now,
             expires_at=now + REQUEST_LIFETIME,
         )
-        request.full_clean()
-        request.save()
+        request.full_clean(validate_constraints=False)  # the database judges the race
+        try:
+            with transaction.atomic():
+                request.save()
+        except IntegrityError:
+            # Another request of the same person and application was saved meanwhile.
+            concurrent = open_request(email=requester, application_id=application_id, now=now)
+            if concurrent is None:
+                raise
+            return concurrent
         Approver.objects.bulk_create(
             Approver(request=request, email=address, link_expires_at=request.expires_at)
             for address in approvers
@@ -256,10 +271,11 @@ def approver_for_link(token: str, *, now: datetime | None = None) -> Approver:
     if approver.decided_at is not None:
         raise LinkRefused(LINK_USED, status=410)
     request = approver.request
+    lapsed = request.status == ApprovalRequest.Status.LAPSED or request.expires_at <= now
+    if lapsed or approver.link_expires_at <= now:
+        raise LinkRefused(LINK_EXPIRED, status=410)
     if request.status != ApprovalRequest.Status.PENDING:
         raise LinkRefused(REQUEST_CLOSED, status=410)
-    if approver.link_expires_at <= now or request.expires_at <= now:
-        raise LinkRefused(LINK_EXPIRED, status=410)
     return approver
 
 

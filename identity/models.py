@@ -310,6 +310,7 @@ class ApprovalRequest(models.Model):
         APPROVED = "approved", "Approved"
         REFUSED = "refused", "Refused"
         REVOKED = "revoked", "Revoked"
+        LAPSED = "lapsed", "Lapsed"  # nobody decided before `expires_at`
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.CharField(max_length=254, db_index=True)
@@ -335,6 +336,15 @@ class ApprovalRequest(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["email", "application"], name="identity_approval_person"),
+        ]
+        constraints = [
+            # One request waits per person and application: asking twice at once (a double
+            # click) cannot email the approvers twice.
+            models.UniqueConstraint(
+                fields=["email", "application"],
+                condition=models.Q(status="pending"),
+                name="identity_one_open_approval_request",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 import hashlib
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.contrib.messages import get_messages
@@ -236,3 +237,32 @@ def test_the_admin_lists_and_revokes_approvals(vault, mailoutbox, admin_client, 
     assert (request.status, request.revoked_by) == (ApprovalRequest.Status.REVOKED, "admin")
     cutoff = RevocationCutoff.objects.get()
     assert (cutoff.email, cutoff.application_id) == ("ann@example.com", vault.pk)
+
+
+def test_a_lapsed_request_is_marked_so_and_a_new_one_may_be_asked(vault, mailoutbox, clock):
+    first = ask(vault, ONE_OF_TWO)
+    old_link = links(mailoutbox)["bob@example.com"]
+    clock.advance(approvals.REQUEST_LIFETIME)
+    mailoutbox.clear()
+
+    second = ask(vault, ONE_OF_TWO)
+
+    assert second.pk != first.pk
+    first.refresh_from_db()
+    assert first.status == ApprovalRequest.Status.LAPSED
+    assert sorted(links(mailoutbox)) == ["bob@example.com", "cy@example.com"]
+    with pytest.raises(LinkRefused) as refused:
+        approvals.approver_for_link(old_link)
+    assert (refused.value.status, refused.value.message) == (410, approvals.LINK_EXPIRED)
+
+
+def test_two_requests_asked_at_once_make_one(vault, mailoutbox):
+    first = ask(vault, ONE_OF_TWO)
+    mailoutbox.clear()
+    # The second request checked for a waiting one before the first was saved.
+    with mock.patch.object(approvals, "open_request", side_effect=[None, first]):
+        second = ask(vault, ONE_OF_TWO)
+
+    assert second.pk == first.pk
+    assert ApprovalRequest.objects.count() == 1
+    assert mailoutbox == []
