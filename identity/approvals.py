@@ -401,17 +401,18 @@ def approval_revoke(
 @task
 def email_approvers(*, approval_id: str, login_origin: str) -> None:
     """Make each approver's link and email it. The link exists only in the email: the database
-    keeps its hash, and the queue never sees it."""
+    keeps its hash, and the queue never sees it. An email the mail server refuses leaves its
+    approver without a link (a new run of the task emails them), and the others are emailed."""
     request = ApprovalRequest.objects.select_related("application").filter(pk=approval_id).first()
     if request is None:
         return  # deleted meanwhile, with its application
+    failed: list[str] = []
     for approver in request.approvers.filter(link_hash=""):
         token = secrets.token_urlsafe(32)
-        if not Approver.objects.filter(pk=approver.pk, link_hash="").update(
-            link_hash=code_hash(token)
-        ):
+        digest = code_hash(token)
+        if not Approver.objects.filter(pk=approver.pk, link_hash="").update(link_hash=digest):
             continue  # another worker emailed this one
-        _message(
+        message = _message(
             "approval_asked",
             to=approver.email,
             context={
@@ -421,7 +422,21 @@ def email_approvers(*, approval_id: str, login_origin: str) -> None:
                 "requested": duration_label(request.requested_duration),
                 "expires_at": request.expires_at,
             },
-        ).send()
+        )
+        try:
+            message.send()
+        except Exception as error:
+            Approver.objects.filter(pk=approver.pk, link_hash=digest).update(link_hash="")
+            logger.warning(
+                "no approval email sent to %s for request %s: %s: %s",
+                approver.email,
+                request.pk,
+                type(error).__name__,
+                error,
+            )
+            failed.append(approver.email)
+    if failed:
+        raise RuntimeError(f"approval emails not sent to {', '.join(failed)}")  # the task fails
 
 
 @task

@@ -266,3 +266,23 @@ def test_two_requests_asked_at_once_make_one(vault, mailoutbox):
     assert second.pk == first.pk
     assert ApprovalRequest.objects.count() == 1
     assert mailoutbox == []
+
+
+def test_an_approver_whose_email_fails_gets_a_link_when_the_task_runs_again(vault, mailoutbox):
+    sent = []
+
+    def refuse_bobs(message, *args, **kwargs):
+        if message.to == ["bob@example.com"]:
+            raise OSError("mail server refused")
+        sent.append(message.to[0])
+        return 1
+
+    with mock.patch("django.core.mail.EmailMessage.send", refuse_bobs, create=False):
+        request = ask(vault, ONE_OF_TWO)
+    assert sent == ["cy@example.com"]
+    hashes = dict(Approver.objects.filter(request=request).values_list("email", "link_hash"))
+    assert hashes["bob@example.com"] == ""
+    assert len(hashes["cy@example.com"]) == 64
+
+    approvals.email_approvers.call(approval_id=str(request.pk), login_origin=ORIGIN)
+    assert list(links(mailoutbox)) == ["bob@example.com"]
