@@ -54,7 +54,9 @@ DURATIONS: tuple[tuple[timedelta, str], ...] = (
     (timedelta(hours=24), "24 hours"),
     (timedelta(days=7), "7 days"),
 )
-_DURATION_BY_SECONDS = {int(duration.total_seconds()): duration for duration, _ in DURATIONS}
+# Keyed by the form's value exactly as the pages write it: any other spelling ("03600", digits
+# of another script, which `str.isdigit` accepts and `int` may not) is no choice at all.
+_DURATION_BY_VALUE = {str(int(duration.total_seconds())): duration for duration, _ in DURATIONS}
 
 # Why a link cannot be used, as the page says it.
 LINK_INVALID = "This approval link is not valid. Use the link in the most recent email."
@@ -75,7 +77,7 @@ class LinkRefused(Exception):
 
 def duration_choice(value: str) -> timedelta | None:
     """The duration a form's choice (seconds, one of `DURATIONS`) stands for, else None."""
-    return _DURATION_BY_SECONDS.get(int(value)) if value.isdigit() else None
+    return _DURATION_BY_VALUE.get(value)
 
 
 def duration_label(duration: timedelta | None) -> str:

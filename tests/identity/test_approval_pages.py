@@ -96,9 +96,13 @@ def test_the_approver_refuses(bobs_link, mailoutbox):
     assert ApprovalRequest.objects.get().status == ApprovalRequest.Status.REFUSED
 
 
-def test_a_duration_not_offered_is_an_error_tied_to_the_field(bobs_link, mailoutbox):
+@pytest.mark.parametrize(
+    "duration", ["99999999", "", "-3600", "3600.0", "abc", "\u00b3600", "\u0663600"]
+)
+def test_a_duration_not_offered_is_an_error_tied_to_the_field(bobs_link, mailoutbox, duration):
+    # Digits of other scripts (superscript three, Arabic-Indic three) are not seconds either.
     browser, _ = _signed_in(mailoutbox, "bob@example.com", then=bobs_link)
-    page = browser.post(f"{ORIGIN}{bobs_link}", {"decision": "approve", "duration": "99999999"})
+    page = browser.post(f"{ORIGIN}{bobs_link}", {"decision": "approve", "duration": duration})
     assert page.status_code == 400
     content = page.content.decode()
     assert '<p class="error" role="alert" id="id_duration_error">' in content

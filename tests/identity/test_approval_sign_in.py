@@ -142,6 +142,8 @@ def test_asking_emails_the_approvers_and_the_page_then_waits(browser, vault, mai
         ("   ", "3600", "justification", EMPTY_ANSWER),
         ("x" * 501, "3600", "justification", LONG_ANSWER),
         ("Incident 42", "60", "duration", approvals.CHOOSE_DURATION),
+        ("Incident 42", "\u00b3600", "duration", approvals.CHOOSE_DURATION),
+        ("Incident 42", "\u0663600", "duration", approvals.CHOOSE_DURATION),
     ],
 )
 def test_a_request_with_a_bad_field_says_so_at_the_field(
