@@ -245,3 +245,21 @@ def test_sign_in_again_is_reached_from_the_keyboard(
 
     focused = _focused(page)
     assert focused == {"what": "Sign in again", "outline": "solid 3px"}
+
+
+def test_the_approvers_page_is_used_from_the_keyboard_with_a_visible_focus(
+    page: Page, browser_context: BrowserContext, project: ProjectServer
+):
+    _approver_page(page, browser_context, project)
+    order = []
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        focused = _focused(page)
+        order.append(focused["what"])
+        assert focused["outline"] == "solid 3px", focused
+    assert order == ["id_duration", "Approve", "Refuse"]
+
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Decision recorded")).to_be_visible()
