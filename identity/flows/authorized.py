@@ -9,7 +9,9 @@ is refused (`CodeRefused`) and sets no cookie.
 The new token's `aud` lists this application plus every application of this host in a
 still-valid app token the browser already holds from the same sign-in, so moving between the
 applications of one host does not bounce through the login page. It never outlives any token it
-merges: the merged expiry is the earliest of them.
+merges: the merged expiry is the earliest of them. It carries the purpose answers of the
+applications it opens only, within a bound (`identity.flows.purpose.answers_carried`) that
+keeps the cookie under browsers' 4 KB.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from identity.cookies import (
     set_app_token_cookie,
     set_binding_cookie,
 )
+from identity.flows.purpose import answers_carried
 from identity.flows.signin import signed_in_as_user
 from identity.gate import binding_digest
 from identity.hosts import Authority, parse_authority, request_scheme, served_ports
@@ -160,10 +163,14 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
         expires_at=now + lifetime,
     )
     extra: dict[str, object] = {name: claims[name] for name in SIGN_IN_CLAIMS if name in claims}
-    if isinstance(claims.get(PURPOSE_CLAIM), dict):
+    answers = claims.get(PURPOSE_CLAIM)
+    if isinstance(answers, dict) and answers:
         # The session's answers for this host's applications (the merged audiences are the
-        # same sign-in's, so they are all here).
-        extra[PURPOSE_CLAIM] = claims[PURPOSE_CLAIM]
+        # same sign-in's, so theirs are all here): only those of the applications this token
+        # opens, within a bound that keeps the cookie small enough for browsers to keep.
+        audiences, carried = answers_carried(answers, audiences)
+        if carried:
+            extra[PURPOSE_CLAIM] = carried
     # Each application that asks for approval is entered only with a live one, and no longer
     # than it lasts: the token names them, and ends with the first to end.
     approved = approvals_in_token(

@@ -12,7 +12,7 @@ the person is sent to sign in again, and answers then.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -28,6 +28,10 @@ from policies.snapshot import CompiledApplication
 # non-ASCII character as \uXXXX: the encoded bound keeps that cookie well under browsers' 4 KB.
 MAX_ANSWER_LENGTH = 500
 MAX_ANSWER_ENCODED = 1000
+# What one app token carries of the answers together (as encoded): its own application's answer
+# always fits; the answers of the host's other applications it opens ride along only within this
+# bound, so however many applications of a host ask, the cookie stays under 4 KB.
+MAX_ANSWERS_ENCODED = MAX_ANSWER_ENCODED
 EMPTY_ANSWER = "Write why you need to open this application."
 LONG_ANSWER = f"Write at most {MAX_ANSWER_LENGTH} characters (fewer with emoji or accents)."
 UNSTORABLE_ANSWER = "Your answer holds a character that cannot be stored: remove it."
@@ -66,6 +70,31 @@ def answers_for(
         session=session, application_id__in=asking
     ).values_list("application_id", "answer")
     return {asking[application_id]: answer for application_id, answer in rows}
+
+
+def answers_carried(
+    answers: Mapping[str, str], audiences: Sequence[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The audiences an app token opens and the answers it carries, from the session's
+    `answers` (by AUD tag) and the audiences it would open, its own first: each audience's
+    answer while all of them fit in `MAX_ANSWERS_ENCODED`; an audience whose answer no longer
+    fits is left out (the gate would refuse it without the answer), and its application's next
+    visit hops through the login page again."""
+    kept: list[str] = []
+    carried: dict[str, str] = {}
+    room = MAX_ANSWERS_ENCODED
+    for position, aud in enumerate(audiences):
+        answer = answers.get(aud)
+        if answer is None:
+            kept.append(aud)
+            continue
+        size = len(json.dumps(answer))
+        if position and size > room:
+            continue
+        kept.append(aud)
+        carried[aud] = answer
+        room -= size
+    return kept, carried
 
 
 def cleaned_answer(value: object) -> tuple[str, str]:

@@ -389,3 +389,82 @@ def test_the_session_admin_page_shows_the_answer_read_only(payroll, answered, ad
     assert ANSWER in page
     assert "Payroll" in page
     assert 'name="purpose_justifications-0-answer"' not in page
+
+
+# --- several applications of one host -------------------------------------------------------------
+
+# The longest answer the prompt takes: 1000 characters once each é is spelled \u00e9 in the token.
+LONGEST = "é" * 165 + "abcd"
+
+
+def _set_cookie_line(response) -> str:
+    return response.cookies[CF_AUTHORIZATION].output(header="Set-Cookie:")
+
+
+def test_longest_answers_for_every_application_of_a_host_keep_its_cookie_under_4_kb(
+    browser, mailoutbox
+):
+    # Browsers drop a cookie over 4096 bytes: the person would sign in again and again. A token
+    # carries the answers of the applications it opens only within a bound, its own first.
+    names = "abcdef"
+    applications = []
+    for name in names:
+        application = make_application(domain=f"{PAYROLL}/demo/echo/{name}", name=f"Tool {name}")
+        _ask_purpose(application, prompt=PROMPT)
+        applications.append(application)
+
+    for index, (name, application) in enumerate(zip(names, applications, strict=True)):
+        flow = _flow(browser, application)
+        flow.redirect_url = f"/demo/echo/{name}/x"
+        asked = sign_in_with_pin(flow, mailoutbox) if index == 0 else flow.open()
+        assert asked.status_code == 200  # each application asks its own prompt once
+        hop = follow_hop(flow, flow.post("purpose", purpose=LONGEST))
+
+        assert hop["Location"] == f"/demo/echo/{name}/x"
+        assert len(_set_cookie_line(hop)) <= 4096
+        claims = _app_claims(hop, application)
+        assert claims.raw[PURPOSE_CLAIM][application.aud] == LONGEST
+        assert browser.get(f"https://{PAYROLL}/demo/echo/{name}/x").status_code == 200
+
+    assert PurposeJustification.objects.count() == len(names)
+
+
+def test_a_token_carries_answers_only_for_the_applications_it_opens(browser, mailoutbox):
+    wiki = make_application(domain=f"{PAYROLL}/demo/echo/wiki", name="Wiki")
+    _ask_purpose(wiki, prompt=PROMPT)
+    payroll = make_application(domain=f"{PAYROLL}/demo/echo/payroll", name="Payroll")
+    _ask_purpose(payroll, prompt=PROMPT)
+    # Ann answers for the wiki without ever holding its token here, then enters payroll.
+    flow = _flow(browser, wiki)
+    sign_in_with_pin(flow, mailoutbox)
+    assert flow.post("purpose", purpose="wiki: fix a page").status_code == 302
+    browser.jars[PAYROLL].clear()
+    flow = _flow(browser, payroll)
+    flow.redirect_url = "/demo/echo/payroll/x"
+    hop = follow_hop(flow, flow.post("purpose", purpose=ANSWER))
+
+    claims = _app_claims(hop, payroll)
+    assert claims.audiences == (payroll.aud,)
+    assert claims.raw[PURPOSE_CLAIM] == {payroll.aud: ANSWER}
+
+
+def test_short_answers_of_a_host_ride_together_in_one_token(browser, mailoutbox):
+    # Within the bound, moving between the applications of one host needs no new sign-in.
+    wiki = make_application(domain=f"{PAYROLL}/demo/echo/wiki", name="Wiki")
+    _ask_purpose(wiki, prompt=PROMPT)
+    payroll = make_application(domain=f"{PAYROLL}/demo/echo/payroll", name="Payroll")
+    _ask_purpose(payroll, prompt=PROMPT)
+    flow = _flow(browser, wiki)
+    flow.redirect_url = "/demo/echo/wiki/x"
+    sign_in_with_pin(flow, mailoutbox)
+    follow_hop(flow, flow.post("purpose", purpose="wiki: fix a page"))
+    flow = _flow(browser, payroll)
+    flow.redirect_url = "/demo/echo/payroll/x"
+    assert flow.open().status_code == 200
+    hop = follow_hop(flow, flow.post("purpose", purpose=ANSWER))
+
+    claims = _app_claims(hop, payroll)
+    assert claims.audiences == (payroll.aud, wiki.aud)
+    assert claims.raw[PURPOSE_CLAIM] == {payroll.aud: ANSWER, wiki.aud: "wiki: fix a page"}
+    assert browser.get(f"https://{PAYROLL}/demo/echo/wiki/x").status_code == 200
+    assert browser.get(f"https://{PAYROLL}/demo/echo/payroll/x").status_code == 200
