@@ -56,7 +56,14 @@ DURATIONS: tuple[tuple[timedelta, str], ...] = (
 )
 # Keyed by the form's value exactly as the pages write it: any other spelling ("03600", digits
 # of another script, which `str.isdigit` accepts and `int` may not) is no choice at all.
-_DURATION_BY_VALUE = {str(int(duration.total_seconds())): duration for duration, _ in DURATIONS}
+
+
+def duration_value(duration: timedelta) -> str:
+    """A duration as the pages' forms write it: whole seconds ("3600")."""
+    return str(int(duration.total_seconds()))
+
+
+_DURATION_BY_VALUE = {duration_value(duration): duration for duration, _ in DURATIONS}
 
 # Why a link cannot be used, as the page says it.
 LINK_INVALID = "This approval link is not valid. Use the link in the most recent email."
@@ -78,6 +85,11 @@ class LinkRefused(Exception):
 def duration_choice(value: str) -> timedelta | None:
     """The duration a form's choice (seconds, one of `DURATIONS`) stands for, else None."""
     return _DURATION_BY_VALUE.get(value)
+
+
+def duration_options() -> list[dict[str, str]]:
+    """The choices of a form's duration field: each value and how it reads."""
+    return [{"value": duration_value(duration), "label": label} for duration, label in DURATIONS]
 
 
 def duration_label(duration: timedelta | None) -> str:

@@ -16,7 +16,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
 from identity import approvals
-from identity.approvals import DURATIONS, LinkRefused, duration_choice, duration_label
+from identity.approvals import (
+    LinkRefused,
+    duration_choice,
+    duration_label,
+    duration_options,
+    duration_value,
+)
 from identity.clients import client_ip
 from identity.crosssite import apply_login_headers, refuse_cross_site
 from identity.flows.signin import current_sign_in, live_org_session
@@ -93,9 +99,7 @@ def _decide_page(
     request: HttpRequest, approver: Approver, *, error: str = "", status: int = 200
 ) -> HttpResponse:
     asked = approver.request
-    chosen = str(request.POST.get("duration", "")) or str(
-        int(asked.requested_duration.total_seconds())
-    )
+    chosen = str(request.POST.get("duration", "")) or duration_value(asked.requested_duration)
     return render(
         request,
         "identity/approval_decide.html",
@@ -103,9 +107,7 @@ def _decide_page(
             "asked": asked,
             "application_name": asked.application.name,
             "requested": duration_label(asked.requested_duration),
-            "durations": [
-                {"value": str(int(d.total_seconds())), "label": label} for d, label in DURATIONS
-            ],
+            "durations": duration_options(),
             "chosen": chosen,
             "error": error,
             "form_action": request.path,

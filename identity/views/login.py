@@ -764,11 +764,8 @@ def approval_page(
         errors=errors or {},
         justification=str(request.POST.get("justification", ""))[:2000] if errors else "",
         max_length=MAX_ANSWER_LENGTH,
-        durations=[
-            {"value": str(int(duration.total_seconds())), "label": label}
-            for duration, label in approvals.DURATIONS
-        ],
-        chosen=requested or str(int(approvals.DURATIONS[0][0].total_seconds())),
+        durations=approvals.duration_options(),
+        chosen=requested or approvals.duration_value(approvals.DURATIONS[0][0]),
         logout_url=LOGOUT_PATH,
     )
 
