@@ -260,3 +260,17 @@ def test_get_identity_shows_the_approval(browser, vault, mailoutbox):
     assert identity["approval"] == {
         vault.aud: {"id": str(approval.pk), "until": int(approval.granted_until.timestamp())}
     }
+
+
+def test_an_approved_entry_costs_no_sql_query_in_steady_state(
+    browser, vault, mailoutbox, settings, django_assert_num_queries
+):
+    flow = _asked(browser, vault, mailoutbox)
+    approve(mailoutbox, hours=1)
+    follow_hop(flow, flow.open())
+    settings.ACCESS_VERSION_CHECK_INTERVAL = 3600
+    assert browser.get(PAGE).status_code == 200  # warm-up
+
+    with django_assert_num_queries(0):
+        for _ in range(20):
+            assert browser.get(PAGE).status_code == 200

@@ -9,6 +9,7 @@ from django.contrib.messages import get_messages
 from django.core.signals import request_finished
 from django.urls import reverse
 
+from common import versioning
 from common.models import AuditEntry
 from identity import approvals
 from identity.approvals import LinkRefused
@@ -16,6 +17,7 @@ from identity.claims import AccessClaims
 from identity.models import ApprovalRequest, Approver, AuthEvent, RevocationCutoff
 from identity.sessions import is_revoked
 from policies.approvals import ApprovalGroup
+from tests.gatekit import committed
 from tests.identity.approval_support import ONE_OF_TWO, ORIGIN, approve, ask, links
 from tests.identity.signin_support import make_application
 
@@ -216,6 +218,18 @@ def test_revoking_cuts_off_the_persons_tokens_for_the_application(vault, mailout
     assert entry.object_name == "ann@example.com, Vault"
     event = AuthEvent.objects.get(kind=AuthEvent.Kind.APPROVAL_REVOKED)
     assert event.detail == {"approval": str(request.pk), "actor": "admin"}
+
+
+def test_revoking_moves_the_version_every_process_reads(vault, mailoutbox):
+    # Other processes learn of the cutoff only through the revocations' version in the database.
+    request = ask(vault, ONE_OF_TWO)
+    approve(mailoutbox, hours=8)
+    before = versioning.current_version(versioning.REVOCATIONS)
+
+    with committed():
+        assert approvals.approval_revoke(approval=request, actor="admin") is True
+
+    assert versioning._read_database_version(versioning.REVOCATIONS) == before + 1
 
 
 @pytest.mark.usefixtures("on_login_host")

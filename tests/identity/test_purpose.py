@@ -468,3 +468,14 @@ def test_short_answers_of_a_host_ride_together_in_one_token(browser, mailoutbox)
     assert claims.raw[PURPOSE_CLAIM] == {payroll.aud: ANSWER, wiki.aud: "wiki: fix a page"}
     assert browser.get(f"https://{PAYROLL}/demo/echo/wiki/x").status_code == 200
     assert browser.get(f"https://{PAYROLL}/demo/echo/payroll/x").status_code == 200
+
+
+def test_an_answered_entry_costs_no_sql_query_in_steady_state(
+    browser, payroll, answered, settings, django_assert_num_queries
+):
+    settings.ACCESS_VERSION_CHECK_INTERVAL = 3600
+    assert browser.get(f"https://{PAYROLL}/demo/echo/x").status_code == 200  # warm-up
+
+    with django_assert_num_queries(0):
+        for _ in range(20):
+            assert browser.get(f"https://{PAYROLL}/demo/echo/x").status_code == 200
