@@ -487,3 +487,78 @@ def test_the_installation_check_knows_the_forward_auth_endpoints(settings):
 
     (message,) = check_installation()
     assert "/cdn-cgi/access/forward-auth" in message.msg
+
+
+# --- purpose justification and temporary approval ----------------------------------------------
+
+APPROVERS = [{"approvals_needed": 1, "email_addresses": ["bob@example.com"]}]
+
+
+@pytest.fixture
+def asking_wiki():
+    """A service whose one policy asks for a purpose, and one that also wants an approval."""
+    wiki = make_application(name="Wiki", domain=WIKI)
+    allow_policy(wiki, purpose_justification_required=True)
+    vault = make_application(name="Vault", domain="vault.localhost")
+    allow_policy(
+        vault,
+        purpose_justification_required=True,
+        approval_required=True,
+        approval_groups=APPROVERS,
+    )
+    return wiki, vault
+
+
+def _claims_for(application, *, purpose=None, approval=None):
+    extra = {}
+    if purpose is not None:
+        extra["purpose_justification"] = {purpose.aud: "INC-1"}
+    if approval is not None:
+        extra["approval"] = {approval.aud: {"id": "9b7c", "until": 2_000_000_000}}
+    return token_for(application, host=application.domain, scheme="https", extra=extra)
+
+
+@pytest.mark.parametrize("answered_for", [None, "other"])
+def test_forward_auth_sends_a_token_without_the_purpose_answer_to_sign_in(
+    client, asking_wiki, answered_for
+):
+    wiki, vault = asking_wiki
+    token = _claims_for(wiki, purpose=vault if answered_for else None)
+    client.cookies[CF_AUTHORIZATION] = token
+
+    response = ask(client, **forwarded())
+    reference = direct(client)
+    nginx = ask(client, AUTH_REQUEST, **forwarded())
+
+    assert response.status_code == reference.status_code == 302
+    assert PASS_HEADER not in response
+    assert urlsplit(response["Location"]).path == f"/cdn-cgi/access/login/{WIKI}"
+    assert nginx.status_code == 401
+
+
+def test_forward_auth_passes_a_token_carrying_the_answer(client, asking_wiki):
+    wiki, _ = asking_wiki
+    client.cookies[CF_AUTHORIZATION] = _claims_for(wiki, purpose=wiki)
+
+    response = ask(client, **forwarded())
+
+    assert response.status_code == 200
+    assert response[PASS_HEADER] == "allow"
+
+
+@pytest.mark.parametrize("approved_for", [None, "other"])
+def test_forward_auth_sends_a_token_without_the_approval_to_sign_in(
+    client, asking_wiki, approved_for
+):
+    wiki, vault = asking_wiki
+    client.cookies[CF_AUTHORIZATION] = _claims_for(
+        vault, purpose=vault, approval=wiki if approved_for else None
+    )
+    headers = forwarded(host="vault.localhost")
+
+    response = ask(client, **headers)
+    nginx = ask(client, AUTH_REQUEST, **headers)
+
+    assert response.status_code == 302
+    assert PASS_HEADER not in response
+    assert nginx.status_code == 401
