@@ -34,6 +34,8 @@ from identity.login_urls import (
     LOGOUT_REDIRECT_PARAMETER,
     SIGN_IN_AGAIN_PARAMETER,
     login_host_for,
+    login_host_return,
+    login_host_sign_in_url,
     logout_back_to,
     logout_url,
 )
@@ -73,12 +75,16 @@ def _signed_in_claims(request: HttpRequest, issuer: str) -> list[AccessClaims]:
     return found
 
 
-def _came_from(request: HttpRequest, *, scheme: str) -> str | None:
+def _came_from(request: HttpRequest, *, scheme: str, on_login_host: bool) -> str | None:
     """The application page the person came from, checked, or None when it is not known.
 
-    An explicit `redirect_url` decides alone (a refused one is not replaced by the Referer)."""
+    An explicit `redirect_url` decides alone (a refused one is not replaced by the Referer). On
+    the login host it may also be one of the login host's own pages that send a person to sign
+    in and back (`login_host_return`: an approver's link), and the way back is that sign-in."""
     params = request.POST if request.method == "POST" else request.GET
     value = params.get(LOGOUT_REDIRECT_PARAMETER)
+    if value is not None and login_host_return(value) and on_login_host:
+        return login_host_sign_in_url(value)
     if value is None:
         value = request.META.get("HTTP_REFERER")
     if not value:
@@ -127,9 +133,9 @@ def logout(request: HttpRequest) -> HttpResponseBase:
             ip=client_ip(request),
             detail={"host": request_host},
         )
-    came_from = _came_from(request, scheme=scheme)
-    params = request.POST if request.method == "POST" else request.GET
     on_login_host = login_host == request_host
+    came_from = _came_from(request, scheme=scheme, on_login_host=on_login_host)
+    params = request.POST if request.method == "POST" else request.GET
     response: HttpResponse
     # Only an explicit target goes straight on; a Referer alone only fills in the link.
     if (

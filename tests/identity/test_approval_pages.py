@@ -122,6 +122,34 @@ def test_someone_else_signed_in_is_told_whom_the_link_is_for(bobs_link, mailoutb
     assert ApprovalRequest.objects.get().status == ApprovalRequest.Status.PENDING
 
 
+def test_someone_else_signed_in_signs_out_and_is_sent_to_sign_in_and_back(bobs_link, mailoutbox):
+    browser, _ = _signed_in(mailoutbox, "cy@example.com")
+    page = browser.get(f"{ORIGIN}{bobs_link}", **NAVIGATION)
+    assert f'name="redirect_url" value="{bobs_link}"'.encode() in page.content
+
+    signed_out = browser.post(
+        f"{ORIGIN}/cdn-cgi/access/logout", {"redirect_url": bobs_link, "sign_in_again": "1"}
+    )
+    assert signed_out.status_code == 302
+    sign_in = f"/cdn-cgi/access/login?redirect_url={quote(bobs_link, safe='')}"
+    assert signed_out["Location"] == sign_in
+    assert browser.get(f"{ORIGIN}{bobs_link}", **NAVIGATION).status_code == 200  # no session now
+
+    _, response = _signed_in(mailoutbox, "bob@example.com", then=bobs_link)
+    assert response["Location"] == bobs_link
+
+
+@pytest.mark.parametrize(
+    "elsewhere", ["/cdn-cgi/access/account", "//evil.example/cdn-cgi/access/approval/x", "/x"]
+)
+def test_signing_out_returns_only_to_the_login_hosts_approval_pages(db, elsewhere):
+    signed_out = Browser().post(
+        f"{ORIGIN}/cdn-cgi/access/logout", {"redirect_url": elsewhere, "sign_in_again": "1"}
+    )
+    assert signed_out.status_code == 200  # the signed-out page, no redirect
+    assert b"/cdn-cgi/access/login?redirect_url=" not in signed_out.content
+
+
 def test_the_requester_cannot_approve_their_own_request(bobs_link, mailoutbox):
     browser, _ = _signed_in(mailoutbox, "ann@example.com")
     posted = browser.post(f"{ORIGIN}{bobs_link}", {"decision": "approve", "duration": "3600"})
