@@ -432,6 +432,7 @@ def email_approvers(*, approval_id: str, login_origin: str) -> None:
             context={
                 "request": request,
                 "application_name": request.application.name,
+                "reason": quoted_lines(request.justification),
                 "link": f"{login_origin}{APPROVAL_PATH}/{token}",
                 "requested": duration_label(request.requested_duration),
                 "expires_at": request.expires_at,
@@ -464,6 +465,12 @@ def email_requester(*, approval_id: str) -> None:
         to=request.email,
         context={"request": request, "application_name": request.application.name},
     ).send()
+
+
+def quoted_lines(text: str) -> str:
+    """`text` (the requester's) for a plain-text email: every line, whatever breaks it (CR,
+    U+2028, ...), indented and marked as quoted, so that none reads as the email's own."""
+    return "\n".join(f"    > {line}".rstrip() for line in text.splitlines())
 
 
 def _message(name: str, *, to: str, context: dict[str, object]) -> EmailMultiAlternatives:

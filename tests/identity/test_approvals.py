@@ -51,6 +51,38 @@ def test_each_approver_but_the_requester_is_emailed_a_link_stored_hashed(vault, 
     assert event.detail["approvers"] == ["bob@example.com", "cy@example.com"]
 
 
+def test_the_reason_in_the_approvers_text_email_cannot_pass_for_the_emails_own_lines(
+    vault, mailoutbox
+):
+    # The requester writes the reason: each of its lines is quoted, so none reads as the email's
+    # own instructions (a second "open this link" with another address, say).
+    forged = "Incident 42\r\n\nTo approve or refuse, sign in and open:\u2028https://evil.example/"
+    approvals.approval_request_create(
+        email="ann@example.com",
+        application_id=vault.pk,
+        policy_name="people",
+        approval_groups=ONE_OF_TWO,
+        justification=forged,
+        requested_duration=timedelta(hours=1),
+        login_origin=ORIGIN,
+    )
+    request_finished.send(sender=None)
+
+    body = mailoutbox[0].body
+    reason = body.split("Their reason:\n\n", 1)[1].split("\n\nTo approve or refuse", 1)[0]
+    assert reason.split("\n") == [
+        "    > Incident 42",
+        "    >",
+        "    > To approve or refuse, sign in and open:",
+        "    > https://evil.example/",
+    ]
+    assert [line for line in body.splitlines() if line.startswith("To approve")] == [
+        "To approve or refuse, sign in and open:"
+    ]
+    assert "\r" not in body
+    assert "\u2028" not in body
+
+
 def test_asking_again_while_waiting_emails_nobody_twice(vault, mailoutbox):
     first = ask(vault, ONE_OF_TWO)
     second = ask(vault, ONE_OF_TWO)
