@@ -1,8 +1,8 @@
 """The admin's rule builder: rules as rows of (selector, value), lists as one item a line.
 
 Plain form fields and widgets that work without JavaScript. A rule list renders as numbered rows,
-each a selector chosen from `policies.rules.SELECTORS` and one value, plus blank rows to add
-more (saving adds new blank rows); a row whose selector is left empty is dropped. The rows
+each a selector chosen from `policies.rules.SUPPORTED_SELECTORS` and one value, plus blank rows to
+add more (saving adds new blank rows); a row whose selector is left empty is dropped. The rows
 become the same rule objects the API and config files take, and `policies.validation` checks them
 with its own messages (`include[1].email.email: ...`): nothing here validates a rule.
 
@@ -23,15 +23,16 @@ from django.core.exceptions import ValidationError
 
 from common.text import decode_json
 from policies import cors
-from policies.rules import SELECTORS
+from policies.rules import SELECTORS, SUPPORTED_SELECTORS
 
 __all__ = ["CorsFields", "LineListField", "RuleRowsField", "row_from_rule", "rule_from_row"]
 
 # Rows read from one post at most: a rule list is short, a flood of rows is refused.
 MOST_ROWS = 100
 BLANK_ROWS = 2
-# Every selector is offered: one validation refuses (SAML, for now) gets its message.
-SELECTOR_CHOICES = [("", "—"), *((name, name) for name in SELECTORS)]
+# Only what validation accepts is offered; a selector it refuses (SAML, for now) posted by hand
+# still reaches validation, which answers with its own message.
+SELECTOR_CHOICES = [("", "—"), *((name, name) for name in SUPPORTED_SELECTORS)]
 # The value's field of a selector whose value is one text: the first of its fields.
 _ID_FIELDS = frozenset({"id", "identity_provider_id"})
 _INVALID_JSON = "Enter a valid JSON."  # Django's own words for its JSON fields

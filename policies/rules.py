@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "SELECTORS",
+    "SUPPORTED_SELECTORS",
     "CompiledGroup",
     "Rule",
     "RuleError",
@@ -586,6 +587,12 @@ SELECTORS: dict[str, Selector] = {
     ),
 }
 
+# The selectors validation accepts, in `SELECTORS` order: what the API's schema describes and
+# the admin's rule builder offers.
+SUPPORTED_SELECTORS: tuple[str, ...] = tuple(
+    kind for kind, selector in SELECTORS.items() if selector.supported
+)
+
 
 def compile_rule(data: object) -> Rule:
     """Compile one rule such as `{"email": {"email": "ann@example.com"}}`.
@@ -609,7 +616,7 @@ def compile_rule(data: object) -> Rule:
         raise RuleError(f"unknown selector {selector!r}; use one of: {known}")
     definition = SELECTORS[selector]
     example = definition.example
-    if selector == "saml":
+    if not definition.supported:
         return definition.compiler(fields if isinstance(fields, Mapping) else {})
     if not isinstance(fields, Mapping):
         raise RuleError(f"{selector} needs an object of fields, for example {example}")

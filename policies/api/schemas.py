@@ -19,7 +19,7 @@ from policies.models import (
     Policy,
 )
 from policies.providers import PROVIDER_TYPES
-from policies.rules import SELECTORS, Selector
+from policies.rules import SELECTORS, SUPPORTED_SELECTORS, Selector
 
 JsonSchema = dict[str, Any]
 
@@ -45,7 +45,7 @@ def _rule(kind: str, selector: Selector) -> JsonSchema:
 
 RULE: JsonSchema = {
     "description": "A selector: an object with exactly one key naming its kind.",
-    "oneOf": [_rule(kind, selector) for kind, selector in SELECTORS.items() if selector.supported],
+    "oneOf": [_rule(kind, SELECTORS[kind]) for kind in SUPPORTED_SELECTORS],
 }
 
 RULES: JsonSchema = {"type": "array", "items": RULE}

@@ -2,11 +2,15 @@
 fields of their own, decisions named as Access's dashboard names them. No JavaScript: the tests
 post what the rendered form posts."""
 
+import json
+import re
+
 import pytest
 from django.urls import reverse
 
 from policies.builder import row_from_rule, rule_from_row
 from policies.models import Application
+from policies.rules import SELECTORS, RuleError, compile_rule
 from policies.snapshot import invalidate_snapshot
 from tests.factories import AccessGroupFactory, ApplicationFactory, PolicyFactory
 from tests.policies.test_admin import application_data
@@ -111,6 +115,53 @@ def test_an_unknown_selector_posted_by_hand_is_refused(admin_client):
     assert response.status_code == 200
     errors = response.context["inline_admin_formsets"][0].formset.errors[0]
     assert "unknown selector 'telepathy'" in errors["include"][0]
+
+
+def _offered_selectors(admin_client):
+    application = ApplicationFactory(name="Wiki")
+    PolicyFactory(application=application, include=[{"everyone": {}}])
+    page = admin_client.get(reverse("admin:policies_application_change", args=[application.pk]))
+    select = re.search(
+        r'<select name="policies-0-include-0-selector"[^>]*>(.*?)</select>',
+        page.content.decode(),
+        re.DOTALL,
+    )
+    assert select is not None
+    return re.findall(r'<option value="([^"]*)"', select.group(1))
+
+
+def _example(kind):
+    # A refused selector's example elides its values (`...`): fill them in to ask validation.
+    return json.loads(SELECTORS[kind].example.replace("...", '"x"'))
+
+
+def test_the_builder_offers_only_selectors_validation_accepts(admin_client):
+    offered = _offered_selectors(admin_client)
+
+    assert offered[0] == ""  # the blank choice: a row left empty is dropped
+    refused = []
+    for kind in offered[1:]:
+        try:
+            compile_rule(_example(kind))
+        except RuleError as error:
+            refused.append((kind, str(error)))
+    assert refused == []
+    assert [kind for kind in SELECTORS if kind not in offered] == ["saml"]
+    with pytest.raises(RuleError, match="^saml rules are not supported yet: "):
+        compile_rule(_example("saml"))
+
+
+def test_a_refused_selector_posted_by_hand_gets_the_validation_message(admin_client):
+    response = add(admin_client, form(include=[("saml", "attribute_name=department")]))
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.errors[0]
+    assert errors["include"] == [
+        "include[0].saml.attribute_name: saml rules are not supported yet: accessproject has no "
+        "SAML identity "
+        'providers; use an OpenID Connect provider and {"oidc": {"claim_name": ..., '
+        '"claim_value": ...}}'
+    ]
+    assert not Application.objects.exists()
 
 
 def test_the_change_page_shows_each_rule_as_a_row_plus_blank_rows(admin_client):
