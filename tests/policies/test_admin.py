@@ -211,6 +211,58 @@ def test_tester_shows_the_deciding_policy_in_evaluation_order(admin_client):
     assert "(decided)" in response.content.decode()
 
 
+def _tested_verdict(admin_client, **policy_fields):
+    application = ApplicationFactory(name="Dashboard", domain="dash.example.com")
+    PolicyFactory(application=application, name="Staff", precedence=1, **policy_fields)
+    response = admin_client.get(
+        reverse("admin:policies_application_tester"),
+        {"url": "https://dash.example.com/", "method": "GET", "email": "ann@example.com"},
+    )
+    body = response.content.decode()
+    start = body.index('<p id="tester-verdict">')
+    return " ".join(body[start : body.index("</p>", start) + 4].split())
+
+
+APPROVERS = [{"approvals_needed": 1, "email_addresses": ["boss@example.com"]}]
+
+
+@pytest.mark.parametrize(
+    ("policy_fields", "verdict"),
+    [
+        ({}, "<strong>Allowed</strong>"),
+        (
+            {"purpose_justification_required": True},
+            "<strong>Allowed, after a purpose justification</strong>",
+        ),
+        (
+            {
+                "purpose_justification_required": True,
+                "approval_required": True,
+                "approval_groups": APPROVERS,
+            },
+            "<strong>Allowed, after a temporary approval</strong>",
+        ),
+    ],
+)
+def test_tester_says_what_the_deciding_policy_asks_before_entering(
+    admin_client, policy_fields, verdict
+):
+    assert _tested_verdict(admin_client, **policy_fields) == (
+        f'<p id="tester-verdict">{verdict}: allowed by policy &#x27;Staff&#x27;</p>'
+    )
+
+
+def test_tester_asks_nothing_when_the_policy_that_asks_does_not_decide(admin_client):
+    shown = _tested_verdict(
+        admin_client,
+        include=[{"email_domain": {"domain": "example.org"}}],
+        purpose_justification_required=True,
+        approval_required=True,
+        approval_groups=APPROVERS,
+    )
+    assert shown == '<p id="tester-verdict"><strong>Denied</strong>: no policy matched</p>'
+
+
 def test_tester_says_when_no_application_covers_the_url(admin_client):
     response = admin_client.get(
         reverse("admin:policies_application_tester"),
