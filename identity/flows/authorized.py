@@ -11,7 +11,8 @@ still-valid app token the browser already holds from the same sign-in, so moving
 applications of one host does not bounce through the login page. It never outlives any token it
 merges: the merged expiry is the earliest of them. It carries the purpose answers of the
 applications it opens only, within a bound (`identity.flows.purpose.answers_carried`) that
-keeps the cookie under browsers' 4 KB.
+keeps the cookie under browsers' 4 KB; a token still too long for a cookie
+(`MAX_TOKEN_LENGTH`: a host with dozens of applications) opens this application only.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ from identity.redirects import application_root, safe_redirect_url
 from identity.sessions import session_create, sign_in_is_live
 from identity.tokens import issue_token, issuer_for, verify_access_token
 from policies.snapshot import CompiledApplication, Snapshot, get_snapshot
+
+# The longest app token a hop sets: with the cookie's name and attributes, under the 4096 bytes
+# browsers keep of a cookie.
+MAX_TOKEN_LENGTH = 3800
 
 
 class CodeRefused(Exception):
@@ -148,9 +153,9 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
             raise CodeRefused("code already used")
 
     claims = code.claims if isinstance(code.claims, dict) else {}
-    lifetime = timedelta(seconds=int(claims.get("lifetime") or 0))
-    if lifetime <= timedelta(0):
-        lifetime = application.session_duration
+    claimed_lifetime = timedelta(seconds=int(claims.get("lifetime") or 0))
+    if claimed_lifetime <= timedelta(0):
+        claimed_lifetime = application.session_duration
     issuer = issuer_for(login_host_for(request_host), scheme=scheme)
     audiences, expires_at = _merged_audiences(
         request,
@@ -160,8 +165,69 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
         email=code.email,
         identity_nonce=code.identity_nonce,
         issuer=issuer,
-        expires_at=now + lifetime,
+        expires_at=now + claimed_lifetime,
     )
+    binding = secrets.token_urlsafe(32) if application.enable_binding_cookie else ""
+    token, lifetime = _app_token(
+        code,
+        snapshot,
+        host=host,
+        audiences=audiences,
+        expires_at=expires_at,
+        now=now,
+        issuer=issuer,
+        binding=binding,
+    )
+    if len(token) > MAX_TOKEN_LENGTH and len(audiences) > 1:
+        # Too many applications of this host to carry in a cookie browsers keep: this one only
+        # (the others hop through the login page on their next visit, by single sign-on).
+        token, lifetime = _app_token(
+            code,
+            snapshot,
+            host=host,
+            audiences=[application.aud],
+            expires_at=now + claimed_lifetime,
+            now=now,
+            issuer=issuer,
+            binding=binding,
+        )
+    _create_app_session(request, code, now=now, lifetime=lifetime)
+    target = safe_redirect_url(
+        code.redirect_url,
+        app_host=request_host,
+        scheme=scheme,
+        snapshot=snapshot,
+        ports=served_ports(authority),
+        debug=settings.DEBUG,
+        fallback=application_root(application.domain),
+    )
+    response = HttpResponseRedirect(target)
+    max_age = int(lifetime.total_seconds())
+    set_app_token_cookie(
+        response, token=token, application=application, scheme=scheme, max_age=max_age
+    )
+    if binding:
+        set_binding_cookie(
+            response, value=binding, application=application, scheme=scheme, max_age=max_age
+        )
+    clear_app_session_cookie(response, scheme=scheme)
+    return response
+
+
+def _app_token(
+    code: AuthorizationCode,
+    snapshot: Snapshot,
+    *,
+    host: str,
+    audiences: list[str],
+    expires_at: datetime,
+    now: datetime,
+    issuer: str,
+    binding: str,
+) -> tuple[str, timedelta]:
+    """The app token opening `audiences` (this application's first) and its lifetime, with
+    what the sign-in carries for them: its claims, its purpose answers, its live approvals."""
+    claims = code.claims if isinstance(code.claims, dict) else {}
     extra: dict[str, object] = {name: claims[name] for name in SIGN_IN_CLAIMS if name in claims}
     answers = claims.get(PURPOSE_CLAIM)
     if isinstance(answers, dict) and answers:
@@ -184,11 +250,8 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
             expires_at, *(a.granted_until for a in approved.values() if a.granted_until)
         )
     lifetime = max(expires_at - now, timedelta(seconds=1))
-    binding = secrets.token_urlsafe(32) if application.enable_binding_cookie else ""
     if binding:
         extra[BINDING_CLAIM] = binding_digest(binding)
-
-    _create_app_session(request, code, now=now, lifetime=lifetime)
     token = issue_token(
         token_type="app",
         audiences=audiences,
@@ -200,26 +263,7 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
         country=str(claims.get("country", "")),
         extra=extra,
     )
-    target = safe_redirect_url(
-        code.redirect_url,
-        app_host=request_host,
-        scheme=scheme,
-        snapshot=snapshot,
-        ports=served_ports(authority),
-        debug=settings.DEBUG,
-        fallback=application_root(application.domain),
-    )
-    response = HttpResponseRedirect(target)
-    max_age = int(lifetime.total_seconds())
-    set_app_token_cookie(
-        response, token=token, application=application, scheme=scheme, max_age=max_age
-    )
-    if binding:
-        set_binding_cookie(
-            response, value=binding, application=application, scheme=scheme, max_age=max_age
-        )
-    clear_app_session_cookie(response, scheme=scheme)
-    return response
+    return token, lifetime
 
 
 def _create_app_session(

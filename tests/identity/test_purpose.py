@@ -479,3 +479,26 @@ def test_an_answered_entry_costs_no_sql_query_in_steady_state(
     with django_assert_num_queries(0):
         for _ in range(20):
             assert browser.get(f"https://{PAYROLL}/demo/echo/x").status_code == 200
+
+
+def test_however_many_applications_of_a_host_a_token_merges_its_cookie_stays_under_4_kb(
+    browser, mailoutbox
+):
+    # Each application of a host adds its AUD tag to the token that merges it: past what a
+    # cookie holds, the token opens only its own application (the others hop through sign-in).
+    for index in range(40):
+        application = make_application(domain=f"{PAYROLL}/demo/echo/t{index}", name=f"T{index}")
+        flow = _flow(browser, application)
+        flow.redirect_url = f"/demo/echo/t{index}/x"
+        hop = follow_hop(flow, sign_in_with_pin(flow, mailoutbox) if index == 0 else flow.open())
+        assert len(_set_cookie_line(hop)) <= 4096
+        assert _app_claims(hop, application).audiences[0] == application.aud
+        assert browser.get(f"https://{PAYROLL}/demo/echo/t{index}/x").status_code == 200
+    _ask_purpose(application, prompt=PROMPT)
+    flow = _flow(browser, application)
+    flow.redirect_url = f"/demo/echo/t{index}/x"
+    hop = follow_hop(flow, flow.post("purpose", purpose=LONGEST))
+
+    assert len(_set_cookie_line(hop)) <= 4096
+    assert _app_claims(hop, application).raw[PURPOSE_CLAIM] == {application.aud: LONGEST}
+    assert browser.get(f"https://{PAYROLL}/demo/echo/t{index}/x").status_code == 200
