@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from identity.cookies import CF_AUTHORIZATION
-from identity.models import AccessSession, AuthEvent
+from identity.models import AccessSession, AuthEvent, AuthorizationCode
 from identity.tokens import issuer_for, verify_access_token
 from policies import services
 from tests.gatekit import committed
@@ -231,3 +231,25 @@ def test_a_purpose_prompt_after_the_provider_posts_to_the_flows_login_page(githu
     assert hop["Location"] == DEEP_PATH
     claims = app_claims(browser, application)
     assert claims.purpose_for(application.aud) == "Reviewing the deploy"
+
+
+def test_a_provider_sign_in_the_policy_wants_approved_issues_no_code_and_asks(github, provider):
+    application = make_application(allowed_idps=[provider])
+    with committed():
+        services.policy_update(
+            policy=application.policies.get(),
+            purpose_justification_required=True,
+            approval_required=True,
+            approval_groups=[{"approvals_needed": 1, "email_addresses": ["bob@example.com"]}],
+        )
+
+    browser, response = sign_in(github, application, "octocat")
+
+    # The org session starts, but no code goes to the application: its page asks for approval.
+    assert response.status_code == 302
+    assert response["Location"].startswith("/cdn-cgi/access/login/app.localhost?")
+    assert not AuthorizationCode.objects.exists()
+    page = browser.get(f"https://access.localhost{response['Location']}", **NAVIGATION)
+    assert page.status_code == 200
+    assert b'name="step" value="request_approval"' in page.content
+    assert not AuthorizationCode.objects.exists()
