@@ -201,3 +201,34 @@ def test_the_link_on_another_host_goes_to_the_login_host(bobs_link):
     page = Browser().get(f"https://vault.localhost{bobs_link}", **NAVIGATION)
     assert page.status_code == 302
     assert page["Location"] == f"{ORIGIN}{bobs_link}"
+
+
+def _cys_decision(mailoutbox, link):
+    browser, _ = _signed_in(mailoutbox, "cy@example.com", then=link)
+    return browser.post(f"{ORIGIN}{link}", {"decision": "approve", "duration": "604800"})
+
+
+def test_after_a_refusal_another_approvers_link_approves_nothing(bobs_link, mailoutbox):
+    cys_link = f"{APPROVAL_PATH}/{links(mailoutbox)['cy@example.com']}"
+    bob, _ = _signed_in(mailoutbox, "bob@example.com", then=bobs_link)
+    assert bob.post(f"{ORIGIN}{bobs_link}", {"decision": "refuse"}).status_code == 200
+
+    posted = _cys_decision(mailoutbox, cys_link)
+
+    assert posted.status_code == 410
+    assert approvals.REQUEST_CLOSED.encode() in posted.content
+    request = ApprovalRequest.objects.get()
+    assert (request.status, request.granted_until) == (ApprovalRequest.Status.REFUSED, None)
+    assert not Approver.objects.filter(email="cy@example.com", decided_at__isnull=False).exists()
+
+
+def test_after_a_revocation_a_waiting_requests_links_approve_nothing(bobs_link, mailoutbox):
+    cys_link = f"{APPROVAL_PATH}/{links(mailoutbox)['cy@example.com']}"
+    assert approvals.approval_revoke(approval=ApprovalRequest.objects.get(), actor="admin")
+
+    posted = _cys_decision(mailoutbox, cys_link)
+
+    assert posted.status_code == 410
+    assert approvals.REQUEST_CLOSED.encode() in posted.content
+    request = ApprovalRequest.objects.get()
+    assert (request.status, request.granted_until) == (ApprovalRequest.Status.REVOKED, None)
