@@ -16,10 +16,10 @@ from policies.errors import Errors, add_error, check_unknown, merge_errors
 from policies.matching import HostPathPattern, PatternError, compile_pattern
 from policies.models import APPLICATION_BOOLEANS, APPLICATION_FIELDS, Application
 from policies.validation.shared import (
-    _check_duration,
-    _check_name,
-    _check_storable_text,
-    _choices,
+    check_duration,
+    check_name,
+    check_storable_text,
+    listed_choices,
 )
 
 # What the App Launcher has no use for: it is served at `/` on the login host, not at patterns.
@@ -43,22 +43,24 @@ def application_errors(
     """
     errors: Errors = {}
     check_unknown(errors, fields, APPLICATION_FIELDS)
-    _check_storable_text(errors, fields)
-    _check_name(errors, fields.get("name"), max_length=350)
+    check_storable_text(errors, fields)
+    check_name(errors, fields.get("name"), max_length=350)
     type_ = fields.get("type", Application.Type.SELF_HOSTED)
     if type_ not in Application.Type.values:
-        add_error(errors, "type", f"must be one of {_choices(Application.Type)}")
+        add_error(errors, "type", f"must be one of {listed_choices(Application.Type)}")
     elif type_ == Application.Type.APP_LAUNCHER:
         _check_launcher(errors, fields, catalog=catalog, current_name=current_name)
     else:
         patterns = _check_patterns(errors, fields)
         _check_patterns_unique(errors, patterns, catalog=catalog, current_name=current_name)
     _check_logo_url(errors, fields.get("logo_url", ""))
-    _check_duration(errors, "session_duration", fields.get("session_duration", "24h"))
+    check_duration(errors, "session_duration", fields.get("session_duration", "24h"))
     same_site = fields.get("same_site_cookie_attribute", Application.SameSite.LAX)
     if same_site not in Application.SameSite.values:
         add_error(
-            errors, "same_site_cookie_attribute", f"must be one of {_choices(Application.SameSite)}"
+            errors,
+            "same_site_cookie_attribute",
+            f"must be one of {listed_choices(Application.SameSite)}",
         )
     for name in APPLICATION_BOOLEANS:
         if not isinstance(fields.get(name, False), bool):

@@ -8,8 +8,8 @@ from typing import Any
 from policies.catalog import Catalog, all_rules
 from policies.errors import Errors, add_error, check_unknown
 from policies.validation.policies import policy_errors
-from policies.validation.rule_lists import RULE_LISTS, _check_rule_lists
-from policies.validation.shared import _check_name, _check_storable_text
+from policies.validation.rule_lists import RULE_LISTS, check_rule_lists
+from policies.validation.shared import check_name, check_storable_text
 
 GROUP_FIELDS = frozenset({"name", *RULE_LISTS})
 
@@ -20,10 +20,10 @@ def group_errors(
     """Every problem with an access group, its cycles, and what it would do to policies using it."""
     errors: Errors = {}
     check_unknown(errors, fields, GROUP_FIELDS)
-    _check_storable_text(errors, fields)
+    check_storable_text(errors, fields)
     name = fields.get("name")
-    _check_name(errors, name, max_length=200)
-    _check_rule_lists(errors, fields, catalog=catalog)
+    check_name(errors, name, max_length=200)
+    check_rule_lists(errors, fields, catalog=catalog)
     if errors or not isinstance(name, str):
         return errors
     rules = all_rules(fields.get("include"), fields.get("require"), fields.get("exclude"))

@@ -10,8 +10,13 @@ from policies.approvals import checked_approval_groups
 from policies.catalog import Catalog
 from policies.errors import Errors, add_error, check_unknown, merge_errors
 from policies.models import POLICY_FIELDS, PURPOSE_PROMPT_MAX_LENGTH, Policy
-from policies.validation.rule_lists import _check_rule_lists
-from policies.validation.shared import _check_duration, _check_name, _check_storable_text, _choices
+from policies.validation.rule_lists import check_rule_lists
+from policies.validation.shared import (
+    check_duration,
+    check_name,
+    check_storable_text,
+    listed_choices,
+)
 
 # The largest value a PositiveIntegerField holds on every supported database (PostgreSQL's integer).
 MAX_PRECEDENCE = 2_147_483_647
@@ -28,11 +33,11 @@ def policy_errors(fields: Mapping[str, Any], *, catalog: Catalog) -> Errors:
     """Every problem with one policy's field values (precedence uniqueness is checked per set)."""
     errors: Errors = {}
     check_unknown(errors, fields, POLICY_FIELDS)
-    _check_storable_text(errors, fields)
-    _check_name(errors, fields.get("name"), max_length=200)
+    check_storable_text(errors, fields)
+    check_name(errors, fields.get("name"), max_length=200)
     decision = fields.get("decision")
     if decision not in Policy.Decision.values:
-        add_error(errors, "decision", f"must be one of {_choices(Policy.Decision)}")
+        add_error(errors, "decision", f"must be one of {listed_choices(Policy.Decision)}")
     precedence = fields.get("precedence")
     if (
         not isinstance(precedence, int)
@@ -42,9 +47,9 @@ def policy_errors(fields: Mapping[str, Any], *, catalog: Catalog) -> Errors:
         add_error(errors, "precedence", f"must be a whole number from 1 to {MAX_PRECEDENCE}")
     session_duration = fields.get("session_duration", "")
     if session_duration != "":
-        _check_duration(errors, "session_duration", session_duration)
+        check_duration(errors, "session_duration", session_duration)
     _check_purpose_and_approval(errors, fields, decision)
-    rules = _check_rule_lists(errors, fields, catalog=catalog)
+    rules = check_rule_lists(errors, fields, catalog=catalog)
     if decision == Policy.Decision.BYPASS:
         for path, rule in rules:
             for kind in catalog.identity_kinds(rule):

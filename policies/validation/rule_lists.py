@@ -20,9 +20,11 @@ from policies.rules import (
 RULE_LISTS = ("include", "require", "exclude")
 
 
-def _check_rule_lists(
+def check_rule_lists(
     errors: Errors, fields: Mapping[str, Any], *, catalog: Catalog
 ) -> list[tuple[str, Rule]]:
+    """Each rule of `fields`' rule lists that compiles, with its path (`include[0]`); an error for
+    each that does not, and for each object a rule names that the catalog does not have."""
     compiled: list[tuple[str, Rule]] = []
     for list_name in RULE_LISTS:
         value = fields.get(list_name, [])

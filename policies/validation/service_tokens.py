@@ -8,7 +8,7 @@ from typing import Any
 
 from policies.errors import Errors, add_error, check_unknown
 from policies.models import DEFAULT_SERVICE_TOKEN_DURATION, FOREVER
-from policies.validation.shared import _check_duration, _check_name, _check_storable_text
+from policies.validation.shared import check_duration, check_name, check_storable_text
 
 CLIENT_ID_PATTERN = re.compile(r"[0-9a-f]{32}\.access")
 SERVICE_TOKEN_FIELDS = frozenset({"name", "duration", "client_id", "client_secret"})
@@ -18,11 +18,11 @@ def service_token_errors(fields: Mapping[str, Any]) -> Errors:
     """Every problem with a service token's name, duration and (optional) client id."""
     errors: Errors = {}
     check_unknown(errors, fields, SERVICE_TOKEN_FIELDS)
-    _check_storable_text(errors, fields)
-    _check_name(errors, fields.get("name"), max_length=200)
+    check_storable_text(errors, fields)
+    check_name(errors, fields.get("name"), max_length=200)
     duration = fields.get("duration", DEFAULT_SERVICE_TOKEN_DURATION)
     if duration != FOREVER:
-        _check_duration(errors, "duration", duration, hint=' or "forever"')
+        check_duration(errors, "duration", duration, hint=' or "forever"')
     client_id = fields.get("client_id")
     if client_id is not None and (
         not isinstance(client_id, str) or not CLIENT_ID_PATTERN.fullmatch(client_id)

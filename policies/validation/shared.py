@@ -13,16 +13,19 @@ from policies.errors import Errors, add_error
 MAX_DURATION_LENGTH = 32
 
 
-def _check_storable_text(errors: Errors, fields: Mapping[str, Any]) -> None:
+def check_storable_text(errors: Errors, fields: Mapping[str, Any]) -> None:
+    """Text a database cannot store (a NUL, an unpaired surrogate) anywhere in `fields`."""
     for path in unstorable_text_paths(fields):
         add_error(errors, path, UNSTORABLE_TEXT)
 
 
-def _choices(choices: Any) -> str:
+def listed_choices(choices: Any) -> str:
+    """A model's choices as a message lists them: `allow, deny, non_identity, bypass`."""
     return ", ".join(str(value) for value in choices.values)
 
 
-def _check_name(errors: Errors, value: object, *, max_length: int) -> None:
+def check_name(errors: Errors, value: object, *, max_length: int) -> None:
+    """An object's `name`: required, without spaces around it, at most `max_length` long."""
     if not isinstance(value, str) or not value.strip():
         add_error(errors, "name", "is required")
     elif value != value.strip():
@@ -31,7 +34,8 @@ def _check_name(errors: Errors, value: object, *, max_length: int) -> None:
         add_error(errors, "name", f"must be at most {max_length} characters")
 
 
-def _check_duration(errors: Errors, path: str, value: object, *, hint: str = "") -> None:
+def check_duration(errors: Errors, path: str, value: object, *, hint: str = "") -> None:
+    """A duration longer than zero at `path`; `hint` adds to the example what else it may be."""
     example = f'a duration like "30m", "2h45m" or "24h"{hint}'
     if not isinstance(value, str):
         add_error(errors, path, f"must be {example}")
