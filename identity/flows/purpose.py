@@ -12,6 +12,7 @@ the person is sent to sign in again, and answers then.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import IntegrityError, transaction
@@ -35,6 +36,14 @@ MAX_ANSWERS_ENCODED = MAX_ANSWER_ENCODED
 EMPTY_ANSWER = "Write why you need to open this application."
 LONG_ANSWER = f"Write at most {MAX_ANSWER_LENGTH} characters (fewer with emoji or accents)."
 UNSTORABLE_ANSWER = "Your answer holds a character that cannot be stored: remove it."
+CONTROL_IN_ANSWER = "Your answer holds a control character: write it as plain text."
+# Approvers and administrators read the answer: line breaks and tabs are text, but no other
+# control character (a terminal escape, a bell), nor the bidirectional controls that show text
+# in another order than it is written.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_TEXT_CONTROLS = frozenset("\t\n\r")
 TEMPLATE = "identity/purpose.html"
 
 
@@ -104,9 +113,17 @@ def cleaned_answer(value: object) -> tuple[str, str]:
         return "", EMPTY_ANSWER
     if any(unstorable_text_paths(answer)):
         return "", UNSTORABLE_ANSWER
+    if any(_is_control(character) for character in answer):
+        return "", CONTROL_IN_ANSWER
     if len(answer) > MAX_ANSWER_LENGTH or len(json.dumps(answer)) > MAX_ANSWER_ENCODED:
         return "", LONG_ANSWER
     return answer, ""
+
+
+def _is_control(character: str) -> bool:
+    if character in _TEXT_CONTROLS:
+        return False
+    return unicodedata.category(character) == "Cc" or character in _BIDI_CONTROLS
 
 
 def purpose_record(

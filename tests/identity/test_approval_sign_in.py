@@ -9,7 +9,7 @@ from django.core.signals import request_finished
 from identity import approvals
 from identity.claims import APPROVAL_CLAIM
 from identity.cookies import CF_AUTHORIZATION
-from identity.flows.purpose import EMPTY_ANSWER, LONG_ANSWER
+from identity.flows.purpose import CONTROL_IN_ANSWER, EMPTY_ANSWER, LONG_ANSWER
 from identity.gate import NO_APPROVAL
 from identity.models import ApprovalRequest, AuthEvent
 from identity.tokens import LEEWAY, verify_access_token
@@ -141,6 +141,7 @@ def test_asking_emails_the_approvers_and_the_page_then_waits(browser, vault, mai
     [
         ("   ", "3600", "justification", EMPTY_ANSWER),
         ("x" * 501, "3600", "justification", LONG_ANSWER),
+        ("Incident \u202e24", "3600", "justification", CONTROL_IN_ANSWER),
         ("Incident 42", "60", "duration", approvals.CHOOSE_DURATION),
         ("Incident 42", "\u00b3600", "duration", approvals.CHOOSE_DURATION),
         ("Incident 42", "\u0663600", "duration", approvals.CHOOSE_DURATION),

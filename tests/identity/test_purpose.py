@@ -15,7 +15,12 @@ from django.urls import reverse
 
 from identity.claims import PURPOSE_CLAIM
 from identity.cookies import CF_AUTHORIZATION
-from identity.flows.purpose import EMPTY_ANSWER, LONG_ANSWER, UNSTORABLE_ANSWER
+from identity.flows.purpose import (
+    CONTROL_IN_ANSWER,
+    EMPTY_ANSWER,
+    LONG_ANSWER,
+    UNSTORABLE_ANSWER,
+)
 from identity.gate import NO_PURPOSE
 from identity.models import AccessSession, AuthEvent, AuthorizationCode, PurposeJustification
 from identity.tokens import verify_access_token
@@ -194,6 +199,11 @@ def test_a_second_answer_in_the_same_session_keeps_the_first(browser, payroll, a
         ("x" * 501, LONG_ANSWER),
         ("é" * 200, LONG_ANSWER),  # each spelled \u00e9 in the token: too big for its cookie
         ("before\x00after", UNSTORABLE_ANSWER),
+        # Shown to approvers and administrators: no terminal escapes, no text turned around.
+        ("\x1b[31mred\x1b[0m", CONTROL_IN_ANSWER),
+        ("INC-1 \u202egnp.exe", CONTROL_IN_ANSWER),
+        ("INC-1 \u2066x\u2069", CONTROL_IN_ANSWER),
+        ("bell\x07", CONTROL_IN_ANSWER),
     ],
 )
 def test_a_refused_answer_is_asked_again_with_the_error_tied_to_the_field(
@@ -210,6 +220,16 @@ def test_a_refused_answer_is_asked_again_with_the_error_tied_to_the_field(
     assert 'aria-describedby="id_purpose_hint id_purpose_error" aria-invalid="true"' in page
     assert not PurposeJustification.objects.exists()
     assert not AuthorizationCode.objects.exists()
+
+
+def test_an_answer_on_several_lines_with_tabs_is_kept_as_written(browser, payroll, mailoutbox):
+    flow = _flow(browser, payroll)
+    sign_in_with_pin(flow, mailoutbox)
+
+    response = flow.post("purpose", purpose="INC-1\r\n\tstep one\nétape deux")
+
+    assert response.status_code == 302
+    assert PurposeJustification.objects.get().answer == "INC-1\r\n\tstep one\nétape deux"
 
 
 def test_an_answer_of_500_characters_is_accepted(browser, payroll, mailoutbox):
