@@ -115,8 +115,22 @@ class ApiTokenAdmin(ReadableQueryMixin, admin.ModelAdmin):
         return response
 
 
+class ReadOnlyAdminMixin:
+    """A model admin for records of what happened: viewable, never added, changed or deleted
+    by hand (the audit trail here; sessions, keys, approvals and sign-in events in identity)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadableQueryMixin, admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, ReadableQueryMixin, admin.ModelAdmin):
     """The audit trail: read-only, filterable by channel, action, kind of object and person."""
 
     list_display = ["created_at", "actor_display", "channel", "action", "object_type", "name"]
@@ -163,15 +177,6 @@ class AuditEntryAdmin(ReadableQueryMixin, admin.ModelAdmin):
             "</tr></thead><tbody>{}</tbody></table>",
             rows,
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _shown(value: object) -> str:

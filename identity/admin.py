@@ -21,6 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from common.admin import ReadOnlyAdminMixin
 from common.audit import AuditedAdminMixin, admin_actor
 from identity import approvals, keys, sessions
 from identity.clients import client_ip
@@ -108,17 +109,8 @@ class RevokedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class _ReadOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class _ReadOnlyAdmin(ReadOnlyAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     """Records of what happened: viewable, never added or edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class _ReadOnlyInline(admin.TabularInline):
