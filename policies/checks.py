@@ -1,8 +1,10 @@
-"""System checks for dangerous or self-defeating configuration stored in the database.
+"""System checks for dangerous, self-defeating or refused configuration stored in the database.
 
 They read the database, so they carry the `database` tag: `manage.py check --database default`
-(and `migrate`) runs them, a plain `check` does not. Missing tables (before the first migrate) mean
-there is nothing to check yet, never a crash.
+(and `migrate`) runs them, a plain `check` does not. `manage.py check --deploy` also runs the
+ones about the deployment (`policies.W006`) and the stored configuration validation refuses
+(`policies.E001`, `policies.E002`). Missing tables (before the first migrate) mean there is
+nothing to check yet, never a crash.
 """
 
 from __future__ import annotations
@@ -14,12 +16,19 @@ from typing import Any
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, register
+from django.core.checks import Error as CheckError
 from django.core.checks import Warning as CheckWarning
 from django.db import DatabaseError
 
+from policies.catalog import Catalog
 from policies.matching import ApplicationIndex, HostPathPattern, PatternError, compile_pattern
 from policies.models import Application, Policy
-from policies.selectors import stored_application_warnings, stored_group_fields
+from policies.selectors import (
+    stored_application_errors,
+    stored_application_warnings,
+    stored_group_fields,
+)
+from policies.snapshot import SnapshotError, build_snapshot
 from policies.warnings import ConfigWarning
 
 
@@ -50,6 +59,78 @@ def check_policies(
     ]
     messages.extend(_overlap_warnings(applications))
     return messages
+
+
+REFUSED_ROW_HINT = (
+    "Validation refuses this stored value (saved before the rule was made stricter, or edited "
+    "in the database). Correct it in the admin, the API or an access_apply file, which check "
+    "it as they save; while the gate cannot compile a stored value it answers 503 to every "
+    "gated request."
+)
+UNCOMPILABLE_HINT = (
+    "The gate answers 503 to every gated request until the row is corrected (the log names it "
+    "too, as accessproject.snapshot's error)."
+)
+
+
+@register(Tags.security, Tags.database)
+def check_stored_configuration(
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """Report each stored application or policy that validation refuses today (`policies.E001`,
+    one error per field path), and a stored configuration the snapshot cannot compile for any
+    other reason (`policies.E002`), so that an operator learns of it before the gate fails
+    closed with 503."""
+    if not databases:
+        return []
+    return _stored_configuration_errors()
+
+
+@register(Tags.security, deploy=True)
+def check_stored_configuration_for_deploy(
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """`check_stored_configuration` for `manage.py check --deploy` without `--database`; with
+    it, that check has already reported."""
+    return [] if databases else _stored_configuration_errors()
+
+
+def _stored_configuration_errors() -> list[CheckMessage]:
+    try:
+        applications = list(
+            Application.objects.order_by("name", "pk").prefetch_related("allowed_idps")
+        )
+        catalog = Catalog.from_database()
+    except DatabaseError:
+        return []  # tables not created yet: nothing to check
+    messages: list[CheckMessage] = [
+        CheckError(
+            f'Application "{application.name}": {path}: {message}',
+            hint=REFUSED_ROW_HINT,
+            obj=application,
+            id="policies.E001",
+        )
+        for application in applications
+        for path, texts in stored_application_errors(application, catalog=catalog).items()
+        for message in texts
+    ]
+    if messages:
+        return messages  # these first: the compiler would name only one of them
+    try:
+        build_snapshot(0)
+    except SnapshotError as error:
+        return [
+            CheckError(
+                f"The stored configuration cannot be compiled: {error}",
+                hint=UNCOMPILABLE_HINT,
+                id="policies.E002",
+            )
+        ]
+    return []
 
 
 @register(Tags.security, deploy=True)

@@ -7,7 +7,10 @@ from typing import Any
 from django.db.models import QuerySet
 
 from common.encryption import Undecryptable
+from policies import validation
+from policies.catalog import Catalog
 from policies.conf import conf
+from policies.errors import Errors, merge_errors
 from policies.models import (
     APPLICATION_FIELDS,
     POLICY_FIELDS,
@@ -120,6 +123,18 @@ def stored_application_warnings(
         groups=groups,
         view_sets_cors=conf.views_set_cors,
     )
+
+
+def stored_application_errors(application: Application, *, catalog: Catalog) -> Errors:
+    """What validation refuses today in a stored application and its policies, keyed by field
+    path (`cors_headers.allowed_origins[0]`, `policies[1].include[0].email.email`): a row
+    stored before a rule was made stricter, or edited in the database."""
+    errors = validation.application_errors(
+        application_fields(application), catalog=catalog, current_name=application.name
+    )
+    policies = [policy_fields(policy) for policy in application_policies(application)]
+    merge_errors(errors, validation.policy_set_errors(policies, catalog=catalog), "policies")
+    return errors
 
 
 def stored_group_fields() -> dict[str, dict[str, Any]]:
