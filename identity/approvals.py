@@ -144,19 +144,29 @@ def approval_claim(approvals: Mapping[str, ApprovalRequest]) -> dict[str, dict[s
     }
 
 
+def _latest_request(
+    *, email: str, application_id: int, by: str = "created_at", **conditions: object
+) -> ApprovalRequest | None:
+    """The person's request for this application meeting `conditions` with the latest `by`."""
+    return (
+        ApprovalRequest.objects.filter(
+            email__iexact=email, application_id=application_id, **conditions
+        )
+        .order_by(f"-{by}")
+        .first()
+    )
+
+
 def live_approval(
     *, email: str, application_id: int, now: datetime | None = None
 ) -> ApprovalRequest | None:
     """The person's approval of this application that still lets them in (the latest ending)."""
-    return (
-        ApprovalRequest.objects.filter(
-            email__iexact=email,
-            application_id=application_id,
-            status=ApprovalRequest.Status.APPROVED,
-            granted_until__gt=now or timezone.now(),
-        )
-        .order_by("-granted_until")
-        .first()
+    return _latest_request(
+        email=email,
+        application_id=application_id,
+        by="granted_until",
+        status=ApprovalRequest.Status.APPROVED,
+        granted_until__gt=now or timezone.now(),
     )
 
 
@@ -164,25 +174,17 @@ def open_request(
     *, email: str, application_id: int, now: datetime | None = None
 ) -> ApprovalRequest | None:
     """The person's request for this application still waiting for approvers, if any."""
-    return (
-        ApprovalRequest.objects.filter(
-            email__iexact=email,
-            application_id=application_id,
-            status=ApprovalRequest.Status.PENDING,
-            expires_at__gt=now or timezone.now(),
-        )
-        .order_by("-created_at")
-        .first()
+    return _latest_request(
+        email=email,
+        application_id=application_id,
+        status=ApprovalRequest.Status.PENDING,
+        expires_at__gt=now or timezone.now(),
     )
 
 
 def last_refusal(*, email: str, application_id: int) -> ApprovalRequest | None:
     """The person's latest request for this application, when it was refused or revoked."""
-    latest = (
-        ApprovalRequest.objects.filter(email__iexact=email, application_id=application_id)
-        .order_by("-created_at")
-        .first()
-    )
+    latest = _latest_request(email=email, application_id=application_id)
     closed = (ApprovalRequest.Status.REFUSED, ApprovalRequest.Status.REVOKED)
     if latest is None or latest.status not in closed:
         return None
