@@ -15,8 +15,8 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, QueryDict
@@ -25,6 +25,7 @@ from django.utils.safestring import mark_safe
 
 from common.versioning import VersionUnavailable
 from identity import approvals
+from identity.claims import AccessClaims
 from identity.clients import client_country, client_ip
 from identity.conf import conf
 from identity.cookies import cookie_secure
@@ -355,13 +356,7 @@ def _show_page(request: HttpRequest, flow: Flow) -> HttpResponse:
                     "launcher_url": LAUNCHER_PATH if conf.app_launcher else "",
                 },
             )
-        response = sso_sign_in(
-            request,
-            flow,
-            claims,
-            second_factor=_second_factor(request, flow),
-            approval=_approval(request, flow),
-        )
+        response = _sso_sign_in(request, flow, claims)
         if response is not None:
             return response
     provider = _provider_to_start(request, flow)
@@ -430,7 +425,9 @@ def _verify_pin(request: HttpRequest, flow: Flow) -> HttpResponse:
             email=email,
         )
     person = Person.signed_in_with(provider, email=form.cleaned_data["email"])
-    return complete_sign_in(request, flow, person, second_factor=_second_factor(request, flow))
+    return complete_sign_in(
+        request, flow, person, second_factor=_person_page(request, flow, second_factor_page)
+    )
 
 
 def _password(request: HttpRequest, flow: Flow) -> HttpResponse:
@@ -458,7 +455,9 @@ def _password(request: HttpRequest, flow: Flow) -> HttpResponse:
             username=username,
         )
     person = Person.signed_in_with(provider, email=identity_email(user), user=user)
-    return complete_sign_in(request, flow, person, second_factor=_second_factor(request, flow))
+    return complete_sign_in(
+        request, flow, person, second_factor=_person_page(request, flow, second_factor_page)
+    )
 
 
 # --- second factors ------------------------------------------------------------------------------
@@ -479,11 +478,31 @@ def relying_party(flow: Flow) -> tuple[str, str]:
     return host, f"{flow.scheme}://{flow.login_host}"
 
 
-def _second_factor(request: HttpRequest, flow: Flow) -> Any:
-    def page(person: Person, step: StepUp) -> HttpResponse:
-        return second_factor_page(request, flow, person.email, step)
+_Step = TypeVar("_Step")
 
-    return page
+
+def _person_page(
+    request: HttpRequest, flow: Flow, page: Callable[[HttpRequest, Flow, str, _Step], HttpResponse]
+) -> Callable[[Person, _Step], HttpResponse]:
+    """`page` for the person a sign-in found: what the sign-in calls to ask its next step
+    (a second factor, a temporary approval) on this request's flow."""
+
+    def person_page(person: Person, step: _Step) -> HttpResponse:
+        return page(request, flow, person.email, step)
+
+    return person_page
+
+
+def _sso_sign_in(request: HttpRequest, flow: Flow, claims: AccessClaims) -> HttpResponse | None:
+    """`sso_sign_in` with this flow's pages for the steps it may ask (a second factor, an
+    approval)."""
+    return sso_sign_in(
+        request,
+        flow,
+        claims,
+        second_factor=_person_page(request, flow, second_factor_page),
+        approval=_person_page(request, flow, approval_page),
+    )
 
 
 def second_factor_page(
@@ -719,13 +738,6 @@ def _enrol_passkey(request: HttpRequest, flow: Flow) -> HttpResponse:
 # --- temporary approval --------------------------------------------------------------------------
 
 
-def _approval(request: HttpRequest, flow: Flow) -> Any:
-    def page(person: Person, verdict: Verdict) -> HttpResponse:
-        return approval_page(request, flow, person.email, verdict)
-
-    return page
-
-
 def approval_page(
     request: HttpRequest,
     flow: Flow,
@@ -832,13 +844,7 @@ def _purpose(request: HttpRequest, flow: Flow) -> HttpResponse:
             policy_name=verdict.policy.name,
             answer=answer,
         )
-    response = sso_sign_in(
-        request,
-        flow,
-        claims,
-        second_factor=_second_factor(request, flow),
-        approval=_approval(request, flow),
-    )
+    response = _sso_sign_in(request, flow, claims)
     return response or message_page(request, SIGN_IN_OVER, status=400, restart_url=flow.page_url)
 
 
