@@ -5,7 +5,8 @@ with a live approval of that application. They ask with a justification and a du
 (`approval_request_create`); every address of the policy's `approval_groups` (the requester's
 own excepted) is emailed a link to the approver's page on the login host. A link is 256 random
 bits, stored as its SHA-256 only, made in the task that emails it (never written to a queue),
-good for that one approver and that one request, until the request lapses, and decides once.
+good for that one approver and that one request, until the request lapses, and decides once,
+while a policy of the application still names that approver.
 The approver must be signed in on the login host as the link's address
 (`approval_decide`). One refusal ends the request; it is approved once every approval group
 has its `approvals_needed` approvals, until the shortest duration the approvers gave, counted
@@ -38,7 +39,7 @@ from identity.models import ApprovalRequest, Approver, AuthEvent
 from identity.sessions import revoke_tokens_issued_before
 from policies.approvals import ApprovalGroup, approval_groups_from_data
 from policies.decision import Verdict
-from policies.snapshot import CompiledApplication
+from policies.snapshot import CompiledApplication, get_snapshot
 
 logger = logging.getLogger("accessproject.identity")
 
@@ -70,6 +71,9 @@ LINK_INVALID = "This approval link is not valid. Use the link in the most recent
 LINK_USED = "This approval link has already been used: your decision is recorded."
 LINK_EXPIRED = "This approval link has expired, and the request with it."
 REQUEST_CLOSED = "This request has already been decided, so there is nothing left to decide."
+NO_LONGER_APPROVER = (
+    "You are no longer an approver of this application, so this link cannot decide the request."
+)
 WRONG_APPROVER = "This link is for {email}. Sign in as {email} to decide, or ignore this request."
 
 
@@ -292,7 +296,22 @@ def approver_for_link(token: str, *, now: datetime | None = None) -> Approver:
         raise LinkRefused(LINK_EXPIRED, status=410)
     if request.status != ApprovalRequest.Status.PENDING:
         raise LinkRefused(REQUEST_CLOSED, status=410)
+    if not still_approves(approver.email, application_id=request.application_id):
+        # Taken off the policy (they left the team, say) after the link was emailed.
+        raise LinkRefused(NO_LONGER_APPROVER, status=403)
     return approver
+
+
+def still_approves(email: str, *, application_id: int) -> bool:
+    """Whether a policy of the application, as configured now, asks for approvals and names
+    `email` among its approvers (in memory, from the snapshot)."""
+    application = get_snapshot().applications.get(application_id)
+    return application is not None and any(
+        email in group.email_addresses
+        for policy in application.policies
+        if policy.approval_required
+        for group in policy.approval_groups
+    )
 
 
 def check_approver(approver: Approver, *, signed_in_as: str) -> None:

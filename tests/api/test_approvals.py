@@ -7,8 +7,7 @@ from django.core.signals import request_finished
 
 from identity.models import ApprovalRequest, AuthEvent, RevocationCutoff
 from tests.api.conftest import token_client
-from tests.identity.approval_support import ONE_OF_TWO, approve, ask
-from tests.identity.signin_support import make_application
+from tests.identity.approval_support import ONE_OF_TWO, approve, ask, make_vault
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +21,7 @@ def _no_leftover_tasks(db):
 
 @pytest.fixture
 def vault():
-    return make_application(domain="vault.localhost/demo", name="Vault")
+    return make_vault()
 
 
 @pytest.fixture

@@ -9,11 +9,36 @@ from django.core.signals import request_finished
 
 from identity import approvals
 from identity.login_urls import APPROVAL_PATH
+from policies import services
 from policies.approvals import ApprovalGroup
+from policies.models import Policy
+from tests.gatekit import committed
+from tests.identity.signin_support import make_application
 
 ORIGIN = "https://access.localhost"
+# Everyone the tests' requests name as an approver: the vault's policy lists them all, as the
+# approver's link decides only for an address the application's policies still name.
+APPROVERS = ("bob@example.com", "cy@example.com", "di@example.com", "eve@example.com")
 LINK = re.compile(re.escape(f"{ORIGIN}{APPROVAL_PATH}/") + r"([A-Za-z0-9_-]{43})")
 ONE_OF_TWO = [ApprovalGroup(1, ("bob@example.com", "cy@example.com"))]
+
+
+def set_approvers(application, addresses=APPROVERS):
+    """The application's one policy asks for an approval by any one of `addresses`."""
+    with committed():
+        services.policy_update(
+            policy=Policy.objects.get(application=application),
+            purpose_justification_required=True,
+            approval_required=True,
+            approval_groups=[{"approvals_needed": 1, "email_addresses": list(addresses)}],
+        )
+
+
+def make_vault():
+    """Vault, whose policy lets anyone at example.com in once one of `APPROVERS` approves."""
+    application = make_application(domain="vault.localhost/demo", name="Vault")
+    set_approvers(application)
+    return application
 
 
 def ask(application, groups, *, email="ann@example.com", duration=timedelta(hours=4)):

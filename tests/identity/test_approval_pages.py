@@ -9,11 +9,20 @@ from django.core.signals import request_finished
 from identity import approvals
 from identity.login_urls import APPROVAL_PATH
 from identity.models import ApprovalRequest, Approver
-from tests.identity.approval_support import ONE_OF_TWO, ORIGIN, ask, links
+from policies import services
+from policies.models import Policy
+from tests.gatekit import committed
+from tests.identity.approval_support import (
+    ONE_OF_TWO,
+    ORIGIN,
+    ask,
+    links,
+    make_vault,
+    set_approvers,
+)
 from tests.identity.signin_support import (
     NAVIGATION,
     Browser,
-    make_application,
     sign_in_on_login_host,
 )
 
@@ -28,7 +37,7 @@ def _team_domain(settings, db):
 
 @pytest.fixture
 def vault(db):
-    return make_application(domain="vault.localhost/demo", name="Vault")
+    return make_vault()
 
 
 @pytest.fixture
@@ -232,3 +241,37 @@ def test_after_a_revocation_a_waiting_requests_links_approve_nothing(bobs_link, 
     assert approvals.REQUEST_CLOSED.encode() in posted.content
     request = ApprovalRequest.objects.get()
     assert (request.status, request.granted_until) == (ApprovalRequest.Status.REVOKED, None)
+
+
+def test_an_approver_taken_off_the_policy_can_no_longer_decide_through_their_link(
+    bobs_link, mailoutbox, vault
+):
+    cys_link = f"{APPROVAL_PATH}/{links(mailoutbox)['cy@example.com']}"
+    set_approvers(vault, ["cy@example.com"])  # Bob has left the team
+    bob, _ = _signed_in(mailoutbox, "bob@example.com", then=bobs_link)
+
+    page = bob.get(f"{ORIGIN}{bobs_link}", **NAVIGATION)
+    posted = bob.post(f"{ORIGIN}{bobs_link}", {"decision": "approve", "duration": "604800"})
+
+    for answer in (page, posted):
+        assert answer.status_code == 403
+        assert approvals.NO_LONGER_APPROVER.encode() in answer.content
+        assert b"Incident 42" not in answer.content
+    assert ApprovalRequest.objects.get().status == ApprovalRequest.Status.PENDING
+    assert not Approver.objects.filter(decided_at__isnull=False).exists()
+    # The approvers the policy still names decide as before.
+    assert _cys_decision(mailoutbox, cys_link).status_code == 200
+    assert ApprovalRequest.objects.get().status == ApprovalRequest.Status.APPROVED
+
+
+def test_once_the_policy_no_longer_asks_for_approval_no_link_decides(bobs_link, mailoutbox, vault):
+    with committed():
+        services.policy_update(
+            policy=Policy.objects.get(application=vault), approval_required=False
+        )
+    bob, _ = _signed_in(mailoutbox, "bob@example.com", then=bobs_link)
+
+    posted = bob.post(f"{ORIGIN}{bobs_link}", {"decision": "approve", "duration": "3600"})
+
+    assert posted.status_code == 403
+    assert ApprovalRequest.objects.get().status == ApprovalRequest.Status.PENDING

@@ -18,7 +18,7 @@ from identity.models import ApprovalRequest, Approver, AuthEvent, RevocationCuto
 from identity.sessions import is_revoked
 from policies.approvals import ApprovalGroup
 from tests.gatekit import committed
-from tests.identity.approval_support import ONE_OF_TWO, ORIGIN, approve, ask, links
+from tests.identity.approval_support import ONE_OF_TWO, ORIGIN, approve, ask, links, make_vault
 from tests.identity.signin_support import make_application
 
 
@@ -30,7 +30,7 @@ def _no_leftover_tasks(db):
 
 @pytest.fixture
 def vault(db):
-    return make_application(domain="vault.localhost/demo", name="Vault")
+    return make_vault()
 
 
 def test_each_approver_but_the_requester_is_emailed_a_link_stored_hashed(vault, mailoutbox):
