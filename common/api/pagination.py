@@ -45,9 +45,9 @@ def paginated(
     request: Request,
     items: QuerySet[M] | Sequence[Any],
     *,
-    represent: Callable[[Sequence[Any]], object],
+    represent: Callable[[Any], object],
 ) -> Response:
-    """One page of `items`, represented by `represent`, with its `result_info`."""
+    """One page of `items`, each represented by `represent`, with its `result_info`."""
     page_serializer = PageSerializer(
         data={
             key: request.query_params[key]
@@ -62,4 +62,4 @@ def paginated(
     start = (page - 1) * per_page
     chunk = list(items[start : start + per_page])
     info = ResultInfo(page=page, per_page=per_page, count=len(chunk), total_count=total_count)
-    return ok(represent(chunk), result_info=info)
+    return ok([represent(item) for item in chunk], result_info=info)

@@ -7,7 +7,6 @@ in the audit trail and the authentication events.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -61,10 +60,6 @@ class ApprovalFilterSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=ApprovalRequest.Status.choices, required=False)
 
 
-def _approvals_data(approvals: Sequence[ApprovalRequest]) -> list[dict[str, Any]]:
-    return [ApprovalOutputSerializer(approval).data for approval in approvals]
-
-
 class ApprovalListApi(AdminApiView):
     queryset = ApprovalRequest.objects.all()
 
@@ -96,7 +91,9 @@ class ApprovalListApi(AdminApiView):
             approvals = approvals.filter(application_id=values["application"])
         if "status" in values:
             approvals = approvals.filter(status=values["status"])
-        return paginated(request, approvals, represent=_approvals_data)
+        return paginated(
+            request, approvals, represent=lambda approval: ApprovalOutputSerializer(approval).data
+        )
 
 
 class ApprovalRevokeApi(AdminApiView):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -46,10 +45,6 @@ class AuditFilterSerializer(serializers.Serializer[Any]):
     until = serializers.DateTimeField(required=False)
 
 
-def _entries_data(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
-    return [AuditEntryOutputSerializer(entry).data for entry in entries]
-
-
 class AuditListApi(AdminApiView):
     queryset = AuditEntry.objects.all()
 
@@ -87,4 +82,6 @@ class AuditListApi(AdminApiView):
             entries = entries.filter(created_at__gte=values["since"])
         if "until" in values:
             entries = entries.filter(created_at__lt=values["until"])
-        return paginated(request, entries, represent=_entries_data)
+        return paginated(
+            request, entries, represent=lambda entry: AuditEntryOutputSerializer(entry).data
+        )

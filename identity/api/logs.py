@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -39,10 +38,6 @@ class AuthEventFilterSerializer(serializers.Serializer[Any]):
     since = serializers.DateTimeField(required=False)
 
 
-def _events_data(events: Sequence[AuthEvent]) -> list[dict[str, Any]]:
-    return [AuthEventOutputSerializer(event).data for event in events]
-
-
 class AuthEventListApi(AdminApiView):
     queryset = AuthEvent.objects.all()
 
@@ -72,4 +67,6 @@ class AuthEventListApi(AdminApiView):
             events = events.filter(application_id=values["application"])
         if "since" in values:
             events = events.filter(created_at__gte=values["since"])
-        return paginated(request, events, represent=_events_data)
+        return paginated(
+            request, events, represent=lambda event: AuthEventOutputSerializer(event).data
+        )

@@ -8,7 +8,6 @@ second.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -50,10 +49,6 @@ class ResetOutputSerializer(serializers.Serializer[Any]):
     factors_removed = serializers.IntegerField(help_text="How many were removed.")
 
 
-def _factors_data(factors: Sequence[SecondFactor]) -> list[dict[str, Any]]:
-    return [SecondFactorOutputSerializer(factor).data for factor in factors]
-
-
 class ResetPermissions(ModelPermissions):
     """A reset deletes the person's factors: it needs `delete_secondfactor`."""
 
@@ -82,7 +77,9 @@ class SecondFactorListApi(AdminApiView):
         factors = SecondFactor.objects.filter(confirmed_at__isnull=False).order_by("email", "pk")
         if "email" in filters.validated_data:
             factors = factors.filter(email=owner(filters.validated_data["email"]))
-        return paginated(request, factors, represent=_factors_data)
+        return paginated(
+            request, factors, represent=lambda factor: SecondFactorOutputSerializer(factor).data
+        )
 
 
 class SecondFactorResetApi(AdminApiView):

@@ -6,7 +6,6 @@ process refuses the revoked tokens within a second.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -60,10 +59,6 @@ def session_data(session: AccessSession) -> dict[str, Any]:
     return SessionOutputSerializer(session).data
 
 
-def _sessions_data(sessions: Sequence[AccessSession]) -> list[dict[str, Any]]:
-    return [session_data(session) for session in sessions]
-
-
 def _actor(request: Request) -> str:
     return f"api:{request.user.get_username()}"
 
@@ -100,7 +95,7 @@ class SessionListApi(AdminApiView):
         if values["active"] is not None:
             live = {"revoked_at__isnull": True, "expires_at__gt": timezone.now()}
             sessions = sessions.filter(**live) if values["active"] else sessions.exclude(**live)
-        return paginated(request, sessions, represent=_sessions_data)
+        return paginated(request, sessions, represent=session_data)
 
 
 class SessionRevokeApi(AdminApiView):

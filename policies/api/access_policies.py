@@ -7,7 +7,6 @@ the unique precedence of an application.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -88,10 +87,6 @@ def policy_data(policy: Policy) -> dict[str, Any]:
     ).data
 
 
-def _policies_data(policies: Sequence[Policy]) -> list[dict[str, Any]]:
-    return [policy_data(policy) for policy in policies]
-
-
 def _get_policy(application_id: int, policy_id: int) -> Policy:
     return get_object_or_404(
         Policy.objects.select_related("application"), application_id=application_id, pk=policy_id
@@ -110,7 +105,7 @@ class PolicyListApi(AdminApiView):
     )
     def get(self, request: Request, application_id: int) -> Response:
         application = get_object_or_404(Application, pk=application_id)
-        return paginated(request, application_policies(application), represent=_policies_data)
+        return paginated(request, application_policies(application), represent=policy_data)
 
     @extend_schema(
         operation_id="apps_policies_create",
@@ -154,7 +149,10 @@ class PolicyListApi(AdminApiView):
         policies = services.application_set_policies(
             application=application, policies=serializer.validated_data
         )
-        return ok(_policies_data(policies), warnings=application_warnings_data(application))
+        return ok(
+            [policy_data(policy) for policy in policies],
+            warnings=application_warnings_data(application),
+        )
 
 
 class PolicyDetailApi(AdminApiView):

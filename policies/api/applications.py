@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -105,10 +105,6 @@ def application_warnings_data(application: Application) -> list[dict[str, str]]:
     return [warning.to_data() for warning in stored_application_warnings(application)]
 
 
-def _applications_data(applications: Sequence[Application]) -> list[dict[str, Any]]:
-    return [application_data(application) for application in applications]
-
-
 def _replacement(values: dict[str, Any]) -> dict[str, Any]:
     # PUT replaces the whole application: every field it omits goes back to its default.
     defaults = application_fields(Application())
@@ -129,7 +125,7 @@ class ApplicationListApi(AdminApiView):
     )
     def get(self, request: Request) -> Response:
         applications = Application.objects.prefetch_related("allowed_idps").order_by("name")
-        return paginated(request, applications, represent=_applications_data)
+        return paginated(request, applications, represent=application_data)
 
     @extend_schema(
         operation_id="apps_create",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -56,10 +55,6 @@ def group_data(group: AccessGroup) -> dict[str, Any]:
     ).data
 
 
-def _groups_data(groups: Sequence[AccessGroup]) -> list[dict[str, Any]]:
-    return [group_data(group) for group in groups]
-
-
 class GroupListApi(AdminApiView):
     queryset = AccessGroup.objects.all()
 
@@ -71,7 +66,7 @@ class GroupListApi(AdminApiView):
         responses={200: enveloped(GroupOutputSerializer, many=True), **error_responses()},
     )
     def get(self, request: Request) -> Response:
-        return paginated(request, AccessGroup.objects.order_by("name"), represent=_groups_data)
+        return paginated(request, AccessGroup.objects.order_by("name"), represent=group_data)
 
     @extend_schema(
         operation_id="groups_create",

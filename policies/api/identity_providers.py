@@ -4,7 +4,6 @@ stored encrypted, never returned; a PATCH whose config leaves one out keeps the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -56,10 +55,6 @@ def identity_provider_data(provider: IdentityProvider) -> dict[str, Any]:
     ).data
 
 
-def _identity_providers_data(providers: Sequence[IdentityProvider]) -> list[dict[str, Any]]:
-    return [identity_provider_data(provider) for provider in providers]
-
-
 class IdentityProviderListApi(AdminApiView):
     queryset = IdentityProvider.objects.all()
 
@@ -75,7 +70,7 @@ class IdentityProviderListApi(AdminApiView):
     )
     def get(self, request: Request) -> Response:
         providers = IdentityProvider.objects.order_by("name")
-        return paginated(request, providers, represent=_identity_providers_data)
+        return paginated(request, providers, represent=identity_provider_data)
 
     @extend_schema(
         operation_id="identity_providers_create",

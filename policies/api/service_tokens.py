@@ -3,7 +3,6 @@ in the answer that creates the token or rotates its secret; only its hash is sto
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -71,10 +70,6 @@ def service_token_data(token: ServiceToken, *, client_secret: str | None = None)
     return ServiceTokenWithSecretOutputSerializer({**values, "client_secret": client_secret}).data
 
 
-def _service_tokens_data(tokens: Sequence[ServiceToken]) -> list[dict[str, Any]]:
-    return [service_token_data(token) for token in tokens]
-
-
 class ServiceTokenListApi(AdminApiView):
     queryset = ServiceToken.objects.all()
 
@@ -89,7 +84,7 @@ class ServiceTokenListApi(AdminApiView):
     )
     def get(self, request: Request) -> Response:
         tokens = ServiceToken.objects.order_by("name")
-        return paginated(request, tokens, represent=_service_tokens_data)
+        return paginated(request, tokens, represent=service_token_data)
 
     @extend_schema(
         operation_id="service_tokens_create",
