@@ -449,11 +449,21 @@ def test_longest_answers_for_every_application_of_a_host_keep_its_cookie_under_4
     assert PurposeJustification.objects.count() == len(names)
 
 
-def test_a_token_carries_answers_only_for_the_applications_it_opens(browser, mailoutbox):
-    wiki = make_application(domain=f"{PAYROLL}/demo/echo/wiki", name="Wiki")
-    _ask_purpose(wiki, prompt=PROMPT)
-    payroll = make_application(domain=f"{PAYROLL}/demo/echo/payroll", name="Payroll")
-    _ask_purpose(payroll, prompt=PROMPT)
+@pytest.fixture
+def two_of_one_host(db):
+    """A wiki and payroll on one host, each asking for a purpose."""
+    applications = []
+    for name in ("wiki", "payroll"):
+        application = make_application(domain=f"{PAYROLL}/demo/echo/{name}", name=name.title())
+        _ask_purpose(application, prompt=PROMPT)
+        applications.append(application)
+    return applications
+
+
+def test_a_token_carries_answers_only_for_the_applications_it_opens(
+    browser, mailoutbox, two_of_one_host
+):
+    wiki, payroll = two_of_one_host
     # Ann answers for the wiki without ever holding its token here, then enters payroll.
     flow = _flow(browser, wiki)
     sign_in_with_pin(flow, mailoutbox)
@@ -468,12 +478,9 @@ def test_a_token_carries_answers_only_for_the_applications_it_opens(browser, mai
     assert claims.raw[PURPOSE_CLAIM] == {payroll.aud: ANSWER}
 
 
-def test_short_answers_of_a_host_ride_together_in_one_token(browser, mailoutbox):
+def test_short_answers_of_a_host_ride_together_in_one_token(browser, mailoutbox, two_of_one_host):
     # Within the bound, moving between the applications of one host needs no new sign-in.
-    wiki = make_application(domain=f"{PAYROLL}/demo/echo/wiki", name="Wiki")
-    _ask_purpose(wiki, prompt=PROMPT)
-    payroll = make_application(domain=f"{PAYROLL}/demo/echo/payroll", name="Payroll")
-    _ask_purpose(payroll, prompt=PROMPT)
+    wiki, payroll = two_of_one_host
     flow = _flow(browser, wiki)
     flow.redirect_url = "/demo/echo/wiki/x"
     sign_in_with_pin(flow, mailoutbox)
