@@ -133,6 +133,18 @@ class AccessClaims:
         return approval if isinstance(approval, str) else ""
 
     @property
+    def approval_ids(self) -> frozenset[str]:
+        """The ids of every approval this token carries, whatever the application."""
+        value = self.raw.get(APPROVAL_CLAIM)
+        if not isinstance(value, dict):
+            return frozenset()
+        return frozenset(
+            entry["id"]
+            for entry in value.values()
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+        )
+
+    @property
     def binding(self) -> str:
         """SHA-256 hex of the `CF_Binding` cookie the token is bound to ("" = not bound)."""
         value = self.raw.get(BINDING_CLAIM)

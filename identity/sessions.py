@@ -26,7 +26,7 @@ from django.utils import timezone
 from common.audit import record_change
 from common.versioning import REVOCATIONS, VersionedState, bump_version
 from identity.events import record_event
-from identity.models import AccessSession, AuthEvent, RevocationCutoff
+from identity.models import AccessSession, ApprovalRequest, AuthEvent, RevocationCutoff
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -48,11 +48,15 @@ class RevocationState:
     `revoked_nonces`: sign-ins revoked everywhere (org session revoked, logout).
     `revoked_nonce_audiences`: (nonce, AUD) pairs of revoked application sessions.
     `cutoffs`: (email or "", AUD or "") -> tokens issued before this moment are refused.
+    `revoked_approvals`: ids of temporary approvals revoked before their end: a token naming one
+    is refused whenever it was issued (a hop that read the approval just before the revocation
+    committed may mint one after the cutoff's moment).
     """
 
     revoked_nonces: frozenset[str]
     revoked_nonce_audiences: frozenset[tuple[str, str]]
     cutoffs: dict[tuple[str, str], datetime]
+    revoked_approvals: frozenset[str] = frozenset()
 
 
 def _build_revocation_state(version: int) -> RevocationState:
@@ -85,7 +89,16 @@ def _build_revocation_state(version: int) -> RevocationState:
         key = (email.lower(), aud or "")
         if key not in cutoffs or cutoffs[key] < not_before:
             cutoffs[key] = not_before
-    return RevocationState(frozenset(nonces), frozenset(nonce_audiences), cutoffs)
+    # Only approvals that would still be running: a token naming one cannot outlive its end.
+    revoked_approvals = frozenset(
+        str(approval)
+        for approval in ApprovalRequest.objects.filter(
+            status=ApprovalRequest.Status.REVOKED, granted_until__gt=now
+        ).values_list("id", flat=True)
+    )
+    return RevocationState(
+        frozenset(nonces), frozenset(nonce_audiences), cutoffs, revoked_approvals
+    )
 
 
 def _user_field_exists(name: str) -> bool:
@@ -115,6 +128,8 @@ def is_revoked(claims: AccessClaims) -> bool:
         for aud in claims.audiences:
             if (nonce, aud) in state.revoked_nonce_audiences:
                 return True
+    if state.revoked_approvals and not state.revoked_approvals.isdisjoint(claims.approval_ids):
+        return True
     if not state.cutoffs:
         return False
     email = claims.email.lower()

@@ -13,7 +13,7 @@ from common import versioning
 from common.models import AuditEntry
 from identity import approvals
 from identity.approvals import LinkRefused
-from identity.claims import AccessClaims
+from identity.claims import APPROVAL_CLAIM, AccessClaims
 from identity.models import ApprovalRequest, Approver, AuthEvent, RevocationCutoff
 from identity.sessions import is_revoked
 from policies.approvals import ApprovalGroup
@@ -212,7 +212,7 @@ def test_an_approval_ends_when_its_duration_does(vault, mailoutbox, clock):
     assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) is None
 
 
-def _claims(*, audiences, issued_at):
+def _claims(*, audiences, issued_at, raw=None):
     return AccessClaims(
         email="ann@example.com",
         subject="s",
@@ -225,7 +225,7 @@ def _claims(*, audiences, issued_at):
         identity_nonce="n",
         country="",
         common_name="",
-        raw={},
+        raw=raw or {},
     )
 
 
@@ -250,6 +250,23 @@ def test_revoking_cuts_off_the_persons_tokens_for_the_application(vault, mailout
     assert entry.object_name == "ann@example.com, Vault"
     event = AuthEvent.objects.get(kind=AuthEvent.Kind.APPROVAL_REVOKED)
     assert event.detail == {"approval": str(request.pk), "actor": "admin"}
+
+
+def test_a_token_naming_a_revoked_approval_is_refused_whenever_it_was_issued(
+    vault, mailoutbox, clock
+):
+    # A hop that read the approval just before the revocation committed mints a token after
+    # the cutoff's moment: the approval's id itself is refused, not only older tokens.
+    request = ask(vault, ONE_OF_TWO)
+    approve(mailoutbox, hours=8)
+    request.refresh_from_db()
+    named = {APPROVAL_CLAIM: {vault.aud: {"id": str(request.pk), "until": 1_900_000_000}}}
+    assert approvals.approval_revoke(approval=request, actor="admin") is True
+    clock.advance(timedelta(seconds=3))
+
+    late = _claims(audiences=(vault.aud,), issued_at=clock.now, raw=named)
+    assert is_revoked(late) is True
+    assert is_revoked(_claims(audiences=(vault.aud,), issued_at=clock.now)) is False
 
 
 def test_revoking_moves_the_version_every_process_reads(vault, mailoutbox):
