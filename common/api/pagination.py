@@ -1,8 +1,9 @@
-"""`page` / `per_page` lists, as Access's API pages them, with `result_info` in the envelope."""
+"""`page` / `per_page` lists, as Access's API pages them, with `result_info` in the envelope,
+and the filters a list reads from its query string."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
@@ -63,3 +64,22 @@ def paginated(
     chunk = list(items[start : start + per_page])
     info = ResultInfo(page=page, per_page=per_page, count=len(chunk), total_count=total_count)
     return ok([represent(item) for item in chunk], result_info=info)
+
+
+def list_filters(
+    request: Request, serializer_class: type[serializers.Serializer[Any]]
+) -> dict[str, Any]:
+    """The list's filters from the query string, as `serializer_class` reads them (400 if not)."""
+    filters = serializer_class(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    return dict(filters.validated_data)
+
+
+def filtered(
+    items: QuerySet[M], filters: Mapping[str, Any], lookups: Mapping[str, str]
+) -> QuerySet[M]:
+    """`items` narrowed by each filter given; `lookups` maps a filter's name to its field lookup."""
+    for name, lookup in lookups.items():
+        if name in filters:
+            items = items.filter(**{lookup: filters[name]})
+    return items

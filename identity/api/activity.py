@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from common.api.base import AdminApiView
 from common.api.envelope import enveloped, ok
+from common.api.pagination import list_filters
 from common.api.responses import error_responses
 from identity.dashboard import PERIODS, TOP_DIMENSIONS, activity_summary
 from identity.models import AuthEvent
@@ -64,9 +65,7 @@ class ActivityApi(AdminApiView):
         ),
     )
     def get(self, request: Request) -> Response:
-        filters = ActivityFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        activity = activity_summary(filters.validated_data["period"])
+        activity = activity_summary(list_filters(request, ActivityFilterSerializer)["period"])
         data = {
             "period": activity.period,
             "start": activity.start,

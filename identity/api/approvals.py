@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from common.api.base import AdminApiView
 from common.api.converters import object_id_field
 from common.api.envelope import enveloped, ok
-from common.api.pagination import PAGE_PARAMETERS, paginated
+from common.api.pagination import PAGE_PARAMETERS, filtered, list_filters, paginated
 from common.api.permissions import ActionPermissions, WritesAllowed
 from common.api.responses import error_responses
 from identity.approvals import approval_revoke
@@ -81,16 +81,11 @@ class ApprovalListApi(AdminApiView):
         responses={200: enveloped(ApprovalOutputSerializer, many=True), **error_responses()},
     )
     def get(self, request: Request) -> Response:
-        filters = ApprovalFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        approvals = ApprovalRequest.objects.prefetch_related("approvers").order_by("-created_at")
-        values = filters.validated_data
-        if "email" in values:
-            approvals = approvals.filter(email__iexact=values["email"])
-        if "application" in values:
-            approvals = approvals.filter(application_id=values["application"])
-        if "status" in values:
-            approvals = approvals.filter(status=values["status"])
+        approvals = filtered(
+            ApprovalRequest.objects.prefetch_related("approvers").order_by("-created_at"),
+            list_filters(request, ApprovalFilterSerializer),
+            {"email": "email__iexact", "application": "application_id", "status": "status"},
+        )
         return paginated(
             request, approvals, represent=lambda approval: ApprovalOutputSerializer(approval).data
         )

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from common.api.base import AdminApiView
 from common.api.envelope import enveloped
-from common.api.pagination import PAGE_PARAMETERS, paginated
+from common.api.pagination import PAGE_PARAMETERS, filtered, list_filters, paginated
 from common.api.responses import error_responses
 from common.audit import CHANNELS
 from common.models import AuditEntry
@@ -71,17 +71,12 @@ class AuditListApi(AdminApiView):
         ),
     )
     def get(self, request: Request) -> Response:
-        filters = AuditFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        values = filters.validated_data
-        entries = AuditEntry.objects.order_by("-created_at", "-pk")
-        for key in ("channel", "action", "object_type", "object_id", "actor"):
-            if key in values:
-                entries = entries.filter(**{key: values[key]})
-        if "since" in values:
-            entries = entries.filter(created_at__gte=values["since"])
-        if "until" in values:
-            entries = entries.filter(created_at__lt=values["until"])
+        exact = ("channel", "action", "object_type", "object_id", "actor")
+        entries = filtered(
+            AuditEntry.objects.order_by("-created_at", "-pk"),
+            list_filters(request, AuditFilterSerializer),
+            {**{key: key for key in exact}, "since": "created_at__gte", "until": "created_at__lt"},
+        )
         return paginated(
             request, entries, represent=lambda entry: AuditEntryOutputSerializer(entry).data
         )

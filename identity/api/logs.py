@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from common.api.base import AdminApiView
 from common.api.converters import object_id_field
 from common.api.envelope import enveloped
-from common.api.pagination import PAGE_PARAMETERS, paginated
+from common.api.pagination import PAGE_PARAMETERS, filtered, list_filters, paginated
 from common.api.responses import error_responses
 from identity.models import AuthEvent
 
@@ -55,18 +55,16 @@ class AuthEventListApi(AdminApiView):
         description="Authentication events, newest first.",
     )
     def get(self, request: Request) -> Response:
-        filters = AuthEventFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        values = filters.validated_data
-        events = AuthEvent.objects.order_by("-created_at", "-pk")
-        if "kind" in values:
-            events = events.filter(kind=values["kind"])
-        if "email" in values:
-            events = events.filter(email__iexact=values["email"])
-        if "application" in values:
-            events = events.filter(application_id=values["application"])
-        if "since" in values:
-            events = events.filter(created_at__gte=values["since"])
+        events = filtered(
+            AuthEvent.objects.order_by("-created_at", "-pk"),
+            list_filters(request, AuthEventFilterSerializer),
+            {
+                "kind": "kind",
+                "email": "email__iexact",
+                "application": "application_id",
+                "since": "created_at__gte",
+            },
+        )
         return paginated(
             request, events, represent=lambda event: AuthEventOutputSerializer(event).data
         )

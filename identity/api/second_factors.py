@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from common.api.base import AdminApiView
 from common.api.envelope import enveloped, ok
-from common.api.pagination import PAGE_PARAMETERS, paginated
+from common.api.pagination import PAGE_PARAMETERS, list_filters, paginated
 from common.api.permissions import ModelPermissions, WritesAllowed
 from common.api.responses import error_responses
 from identity.factors.services import factors_reset, owner
@@ -72,11 +72,10 @@ class SecondFactorListApi(AdminApiView):
         responses={200: enveloped(SecondFactorOutputSerializer, many=True), **error_responses()},
     )
     def get(self, request: Request) -> Response:
-        filters = SecondFactorFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = list_filters(request, SecondFactorFilterSerializer)
         factors = SecondFactor.objects.filter(confirmed_at__isnull=False).order_by("email", "pk")
-        if "email" in filters.validated_data:
-            factors = factors.filter(email=owner(filters.validated_data["email"]))
+        if "email" in filters:
+            factors = factors.filter(email=owner(filters["email"]))
         return paginated(
             request, factors, represent=lambda factor: SecondFactorOutputSerializer(factor).data
         )

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from common.api.base import AdminApiView
 from common.api.converters import object_id_field
 from common.api.envelope import enveloped, ok
-from common.api.pagination import PAGE_PARAMETERS, paginated
+from common.api.pagination import PAGE_PARAMETERS, filtered, list_filters, paginated
 from common.api.permissions import ActionPermissions, WritesAllowed
 from common.api.responses import error_responses
 from identity.models import AccessSession, RevocationCutoff
@@ -84,14 +84,12 @@ class SessionListApi(AdminApiView):
         responses={200: enveloped(SessionOutputSerializer, many=True), **error_responses()},
     )
     def get(self, request: Request) -> Response:
-        filters = SessionFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        sessions = AccessSession.objects.order_by("-issued_at", "-pk")
-        values = filters.validated_data
-        if "email" in values:
-            sessions = sessions.filter(email__iexact=values["email"])
-        if "application" in values:
-            sessions = sessions.filter(application_id=values["application"])
+        values = list_filters(request, SessionFilterSerializer)
+        sessions = filtered(
+            AccessSession.objects.order_by("-issued_at", "-pk"),
+            values,
+            {"email": "email__iexact", "application": "application_id"},
+        )
         if values["active"] is not None:
             live = {"revoked_at__isnull": True, "expires_at__gt": timezone.now()}
             sessions = sessions.filter(**live) if values["active"] else sessions.exclude(**live)
