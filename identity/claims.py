@@ -71,10 +71,7 @@ class AccessClaims:
     @property
     def auth_methods(self) -> tuple[str, ...]:
         """The RFC 8176 authentication methods (`amr`) of the sign-in, e.g. ("pwd",)."""
-        value = self.raw.get(AUTH_METHODS_CLAIM)
-        if not isinstance(value, list):
-            return ()
-        return tuple(method for method in value if isinstance(method, str))
+        return self._strings(AUTH_METHODS_CLAIM)
 
     @property
     def idp_id(self) -> str:
@@ -89,10 +86,7 @@ class AccessClaims:
     @property
     def groups(self) -> tuple[str, ...]:
         """The groups the identity provider reported at sign-in."""
-        value = self.raw.get(GROUPS_CLAIM)
-        if not isinstance(value, list):
-            return ()
-        return tuple(group for group in value if isinstance(group, str))
+        return self._strings(GROUPS_CLAIM)
 
     @property
     def custom(self) -> Mapping[str, object]:
@@ -113,6 +107,13 @@ class AccessClaims:
             idp_groups=frozenset(self.groups),
             idp_claims=self.custom,
         )
+
+    def _strings(self, claim: str) -> tuple[str, ...]:
+        """The text values of a list claim; none when it is not a list."""
+        value = self.raw.get(claim)
+        if not isinstance(value, list):
+            return ()
+        return tuple(item for item in value if isinstance(item, str))
 
     def _idp_field(self, name: str) -> str:
         idp = self.raw.get(IDP_CLAIM)
