@@ -16,7 +16,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
@@ -154,6 +154,23 @@ def verify_access_token(
         _signature_cache.put(token, kid, claims)
     _check_claims(claims, now=now, audience=audience, token_type=token_type, issuer=issuer)
     return claims
+
+
+def verified_tokens(
+    searches: Iterable[tuple[Iterable[str], TokenType]], *, issuer: str
+) -> Iterator[tuple[AccessClaims, TokenType]]:
+    """The claims of each token that verifies as its type (for any audience), in the order of
+    `searches`, with that type; the others are passed over. Lazy: a caller that stops at the
+    first it accepts verifies no more."""
+    for candidates, token_type in searches:
+        for token in candidates:
+            try:
+                claims = verify_access_token(
+                    token, audience=None, token_type=token_type, issuer=issuer
+                )
+            except TokenError:
+                continue
+            yield claims, token_type
 
 
 def _check_claims(

@@ -22,7 +22,7 @@ from django.utils.crypto import salted_hmac
 
 from common.credentials import code_hash
 from identity.approvals import approval_wanted, live_approval
-from identity.claims import PURPOSE_CLAIM, AccessClaims, TokenError
+from identity.claims import PURPOSE_CLAIM, AccessClaims
 from identity.clients import client_country, client_ip
 from identity.conf import conf
 from identity.cookies import CF_AUTHORIZATION, cookie_values, set_org_cookie
@@ -42,7 +42,7 @@ from identity.models import AccessSession, AuthEvent, AuthorizationCode
 from identity.person import Person
 from identity.providers import login_method_for
 from identity.sessions import new_identity_nonce, session_create, sign_in_is_live
-from identity.tokens import issue_token, issuer_for, verify_access_token
+from identity.tokens import issue_token, issuer_for, verified_tokens
 from policies.decision import Verdict
 from policies.rules import Subject
 from policies.snapshot import CompiledApplication, CompiledIdentityProvider, Snapshot
@@ -179,16 +179,9 @@ def current_sign_in(request: HttpRequest, flow: Flow) -> AccessClaims | None:
     token_types: tuple[Literal["app", "org"], ...] = ("org",)
     if flow.app_host and flow.login_host == flow.app_host.lower():
         token_types = ("org", "app")
-    for token_type in token_types:
-        for value in values:
-            try:
-                claims = verify_access_token(
-                    value, audience=None, token_type=token_type, issuer=issuer
-                )
-            except TokenError:
-                continue
-            if claims.email and not claims.common_name:
-                return claims
+    for claims, _ in verified_tokens([(values, type_) for type_ in token_types], issuer=issuer):
+        if claims.email and not claims.common_name:
+            return claims
     return None
 
 

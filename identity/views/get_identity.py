@@ -19,12 +19,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from identity.claims import APPROVAL_CLAIM, AccessClaims, TokenError
+from identity.claims import APPROVAL_CLAIM, AccessClaims
 from identity.clients import client_country, client_ip
 from identity.cookies import CF_AUTHORIZATION, TOKEN_HEADER, cookie_values
 from identity.hosts import request_scheme
 from identity.login_urls import login_host_for
-from identity.tokens import TokenType, issuer_for, verify_access_token
+from identity.tokens import TokenType, issuer_for, verified_tokens
 from policies.hosts import normalize_host
 from policies.rules import Subject, rules_match
 from policies.snapshot import Snapshot, get_snapshot
@@ -68,16 +68,9 @@ def find_identity_claims(
         searches.append(([header], "app"))
         if on_login_host:
             searches.append(([header], "org"))
-    for candidates, token_type in searches:
-        for token in candidates:
-            try:
-                claims = verify_access_token(
-                    token, audience=None, token_type=token_type, issuer=issuer
-                )
-            except TokenError:
-                continue
-            if token_type == "org" or host_audiences.intersection(claims.audiences):
-                return claims
+    for claims, token_type in verified_tokens(searches, issuer=issuer):
+        if token_type == "org" or host_audiences.intersection(claims.audiences):
+            return claims
     return None
 
 
