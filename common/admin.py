@@ -103,16 +103,37 @@ class ApiTokenAdmin(ReadableQueryMixin, admin.ModelAdmin):
         plain = getattr(request, _PLAIN_TOKEN_ATTRIBUTE, None)
         if plain is None:
             return super().response_add(request, obj, post_url_continue)
-        context: dict[str, Any] = {
-            **self.admin_site.each_context(request),
-            "title": f"API token {obj.name} created",
-            "opts": self.opts,
-            "token": obj,
-            "plain_token": plain,
-        }
-        response = TemplateResponse(request, "admin/common/apitoken/created.html", context)
-        add_never_cache_headers(response)
-        return response
+        return shown_once_page(
+            self,
+            request,
+            "admin/common/apitoken/created.html",
+            title=f"API token {obj.name} created",
+            token=obj,
+            plain_token=plain,
+        )
+
+
+def shown_once_page(
+    model_admin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    template: str,
+    *,
+    title: str,
+    **context: object,
+) -> HttpResponse:
+    """A page of `model_admin` showing a new secret this once: no cache may keep it."""
+    response = TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": title,
+            "opts": model_admin.opts,
+            **context,
+        },
+    )
+    add_never_cache_headers(response)
+    return response
 
 
 class ReadOnlyAdminMixin:

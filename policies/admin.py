@@ -20,8 +20,8 @@ from django.forms import BaseForm, BaseFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
-from django.utils.cache import add_never_cache_headers
 
+from common.admin import shown_once_page
 from common.audit import AuditedAdminMixin
 from common.versioning import VersionUnavailable
 from policies import services
@@ -388,15 +388,9 @@ class ServiceTokenAdmin(AuditedAdminMixin, ServicesDeleteMixin, admin.ModelAdmin
         self, request: HttpRequest, shown: list[_ShownSecret], *, title: str
     ) -> HttpResponse:
         """The new secrets, on a page of their own that no cache keeps (shown this once)."""
-        context: dict[str, Any] = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.opts,
-            "secrets": shown,
-        }
-        response = TemplateResponse(request, "admin/policies/servicetoken/secrets.html", context)
-        add_never_cache_headers(response)
-        return response
+        return shown_once_page(
+            self, request, "admin/policies/servicetoken/secrets.html", title=title, secrets=shown
+        )
 
     @admin.action(description="Refresh: extend by the token's duration from now")
     def refresh(self, request: HttpRequest, queryset: QuerySet[ServiceToken]) -> None:
