@@ -38,7 +38,7 @@ from identity.cookies import (
     set_binding_cookie,
 )
 from identity.flows.purpose import answers_carried
-from identity.flows.signin import signed_in_as_user
+from identity.flows.signin import signed_in_as_user, unspent
 from identity.gate import binding_digest
 from identity.hosts import Authority, parse_authority, request_scheme, served_ports
 from identity.login_urls import login_host_for, state_hash_for
@@ -66,17 +66,13 @@ def _find_code(request: HttpRequest, snapshot: Snapshot, authority: Authority) -
     code = request.GET.get("code", "")
     if not code or len(code) > 256:
         raise CodeRefused("missing code")
-    found = (
+    found = unspent(
         AuthorizationCode.objects.select_related("application", "session__user")
         .filter(code_hash=code_hash(code))
-        .first()
+        .first(),
+        what="code",
+        refused=CodeRefused,
     )
-    if found is None:
-        raise CodeRefused("unknown code")
-    if found.used_at is not None:
-        raise CodeRefused("code already used")
-    if found.expires_at <= timezone.now():
-        raise CodeRefused("code expired")
     # Only on the host (and port) it was issued for: a code is never redeemable through another
     # spelling or port, even one an application of the same host would accept.
     if not secrets.compare_digest(found.app_host, str(authority)):

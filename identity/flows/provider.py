@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils import timezone
 
-from identity.flows.signin import Flow
+from identity.flows.signin import Flow, unspent
 from identity.hosts import parse_authority
 from identity.login_urls import callback_url
 from identity.models import ProviderSignIn
@@ -93,13 +93,11 @@ def take_provider_sign_in(*, state: str, flow_id: str | None, host: str) -> Prov
     """Spend the sign-in that `state` stands for, in this browser, on this host."""
     if not isinstance(state, str) or not _STATE.fullmatch(state):
         raise StateRefused("state missing or malformed")
-    found = ProviderSignIn.objects.filter(state_hash=_digest(state)).first()
-    if found is None:
-        raise StateRefused("unknown state")
-    if found.used_at is not None:
-        raise StateRefused("state already used")
-    if found.expires_at <= timezone.now():
-        raise StateRefused("state expired")
+    found = unspent(
+        ProviderSignIn.objects.filter(state_hash=_digest(state)).first(),
+        what="state",
+        refused=StateRefused,
+    )
     if flow_id is None or not secrets.compare_digest(found.browser_hash, _digest(flow_id)):
         raise StateRefused("state from another browser")
     if urlsplit(found.redirect_uri).netloc != host:

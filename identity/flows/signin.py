@@ -12,8 +12,8 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -166,6 +166,29 @@ def form_targets(flow: Flow) -> tuple[str, ...]:
         parts = urlsplit(flow.application.custom_deny_url)
         targets.append(f"{parts.scheme}://{parts.netloc}")
     return tuple(targets)
+
+
+class _SingleUse(Protocol):
+    @property
+    def used_at(self) -> datetime | None: ...
+
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+_Record = TypeVar("_Record", bound=_SingleUse)
+
+
+def unspent(found: _Record | None, *, what: str, refused: Callable[[str], Exception]) -> _Record:
+    """`found`, a single-use record (an authorization code, a provider sign-in's state), while
+    it can still be spent; else raise `refused` with why: unknown, already used or expired."""
+    if found is None:
+        raise refused(f"unknown {what}")
+    if found.used_at is not None:
+        raise refused(f"{what} already used")
+    if found.expires_at <= timezone.now():
+        raise refused(f"{what} expired")
+    return found
 
 
 def current_sign_in(request: HttpRequest, flow: Flow) -> AccessClaims | None:
