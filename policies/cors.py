@@ -4,7 +4,8 @@ When an application has `cors_headers`, the gate answers preflights itself (a pr
 carries the Access cookie, so the view could not be reached anyway): origin, method and every
 requested header allowed gives the `Access-Control-*` headers below; anything else gives none.
 The allowed origin is always echoed, never `*`, so credentials work and caches keep answers for
-different origins apart (`PREFLIGHT_VARY`).
+different origins apart (`PREFLIGHT_VARY`); it is echoed in its one spelling (`normalize_origin`),
+which is the serialized origin a browser sends, never in another spelling a request wrote.
 
 Comparisons follow the Fetch standard: origins by scheme, host and port (default ports and host
 case normalized); methods byte for byte, except the six that browsers normalize to upper case;
@@ -231,12 +232,21 @@ def origin_is_allowed(policy: CorsPolicy, origin: str | None) -> bool:
     "null" (sandboxed frames, redirects that crossed origins) is allowed only when listed or when
     all origins are.
     """
+    return _allowed_origin(policy, origin) is not None
+
+
+def _allowed_origin(policy: CorsPolicy, origin: str | None) -> str | None:
+    """The request's `Origin` in its one spelling (`normalize_origin`) when it is allowed, else
+    None. Answers name this spelling, never the request's: a browser sends an origin serialized
+    (lower case, no default port), so the two agree for it, and any other text is not echoed."""
     if origin is None:
-        return False
+        return None
     normalized = normalize_origin(origin)
     if normalized is None:
-        return False
-    return policy.allow_all_origins or normalized in policy.allowed_origins
+        return None
+    if policy.allow_all_origins or normalized in policy.allowed_origins:
+        return normalized
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,11 +281,13 @@ def answer_preflight(
 ) -> PreflightAnswer:
     """Answer a preflight from its `Origin`, `Access-Control-Request-Method` and `-Headers`.
 
-    Allowed: Access-Control-Allow-Origin (the origin exactly as sent), -Allow-Methods (the
-    requested method), -Allow-Headers (the requested headers, when any), -Allow-Credentials and
-    -Max-Age when configured. Refused: no headers and a reason for the access log.
+    Allowed: Access-Control-Allow-Origin (the origin as `normalize_origin` spells it),
+    -Allow-Methods (the requested method), -Allow-Headers (the requested headers, when any),
+    -Allow-Credentials and -Max-Age when configured. Refused: no headers and a reason for the
+    access log.
     """
-    if origin is None or not origin_is_allowed(policy, origin):
+    allowed_origin = _allowed_origin(policy, origin)
+    if allowed_origin is None:
         return _refuse("origin not allowed")
     method = normalize_method(request_method) if request_method else None
     if method is None or not (policy.allow_all_methods or method in policy.allowed_methods):
@@ -287,7 +299,7 @@ def answer_preflight(
         for name in names:
             if name.lower() not in policy.allowed_headers:
                 return _refuse(f"header {name.lower()} not allowed")
-    headers: list[tuple[str, str]] = [(ALLOW_ORIGIN, origin), (ALLOW_METHODS, method)]
+    headers: list[tuple[str, str]] = [(ALLOW_ORIGIN, allowed_origin), (ALLOW_METHODS, method)]
     if names:
         headers.append((ALLOW_HEADERS, ", ".join(names)))
     if policy.allow_credentials:
@@ -302,8 +314,9 @@ def response_cors_headers(policy: CorsPolicy, origin: str | None) -> tuple[tuple
 
     Empty when the origin is not allowed. The caller adds `Vary: Origin`.
     """
-    if origin is None or not origin_is_allowed(policy, origin):
+    allowed_origin = _allowed_origin(policy, origin)
+    if allowed_origin is None:
         return ()
     if policy.allow_credentials:
-        return ((ALLOW_ORIGIN, origin), (ALLOW_CREDENTIALS, "true"))
-    return ((ALLOW_ORIGIN, origin),)
+        return ((ALLOW_ORIGIN, allowed_origin), (ALLOW_CREDENTIALS, "true"))
+    return ((ALLOW_ORIGIN, allowed_origin),)

@@ -96,6 +96,50 @@ def test_bypass_policy_passes_without_any_check_and_is_not_logged(client, caplog
 # --- §4.2 preflights --------------------------------------------------------------------------
 
 
+# What a browser sends is the serialized origin (Fetch): lower case, no default port. Any other
+# spelling of an allowed origin is allowed, and answered with the origin's one spelling, never
+# with what the request wrote.
+SPELLED_CALLER = [
+    "HTTPS://APP.OTHER.TEST",
+    "https://App.Other.Test",
+    "https://app.other.test:443",
+    "https://app.other.test:00443",
+]
+
+
+@pytest.mark.parametrize("origin", SPELLED_CALLER)
+def test_a_preflight_from_another_spelling_is_answered_with_the_origins_own(client, origin):
+    make_application(
+        domain=f"{API_HOST}/demo/echo/api",
+        cors_headers={"allowed_origins": [CALLER], "allowed_methods": ["PUT"]},
+    )
+
+    response = _preflight(client, "/demo/echo/api/x", origin=origin)
+
+    assert response.status_code == 200
+    assert _cors_headers_of(response) == {
+        "access-control-allow-origin": CALLER,
+        "access-control-allow-methods": "PUT",
+    }
+
+
+@pytest.mark.parametrize("origin", SPELLED_CALLER)
+def test_an_answer_to_another_spelling_names_the_origins_own(client, origin):
+    app = make_application(
+        domain=f"{API_HOST}/demo/echo/api", cors_headers=CREDENTIALED_GET, cors_on_responses=True
+    )
+    allow_policy(app)
+    client.cookies[CF_AUTHORIZATION] = token_for(app)
+
+    response = echo(client, "/demo/echo/api/x", HTTP_ORIGIN=origin)
+
+    assert response.status_code == 200
+    assert _cors_headers_of(response) == {
+        "access-control-allow-origin": CALLER,
+        "access-control-allow-credentials": "true",
+    }
+
+
 def test_preflight_with_options_preflight_bypass_reaches_the_view(client):
     make_application(domain=f"{API_HOST}/demo/echo/api", options_preflight_bypass=True)
 
