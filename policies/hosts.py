@@ -57,12 +57,17 @@ def ascii_hostname(name: str) -> str | None:
 
 
 def ipv6_literal(host: str) -> str | None:
-    """`[address]` in its compressed form (`[0:0::1]` is `[::1]`), or None when it is not one."""
+    """`[address]` in its compressed form (`[0:0::1]` is `[::1]`), or None when it is not one.
+
+    A zone id (`[fe80::1%eth0]`, which Python's `ipaddress` reads) is refused: it names an
+    interface of one machine, and browsers never send one in a Host or an Origin."""
     if not (host.startswith("[") and host.endswith("]")):
         return None
     try:
         address = ipaddress.IPv6Address(host[1:-1])
     except ValueError:
+        return None
+    if address.scope_id is not None:
         return None
     return f"[{address.compressed}]"
 

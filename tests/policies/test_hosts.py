@@ -4,7 +4,7 @@ import pytest
 from hypothesis import strategies as st
 
 from identity.hosts import parse_authority
-from policies.cors import normalize_origin
+from policies.cors import cors_headers_errors, normalize_origin
 from policies.hosts import canonical_host_name, normalize_host, port_number, split_authority
 from tests.properties import given_reaching, reached
 
@@ -86,6 +86,10 @@ HOSTS = [
     ("[::FFFF:127.0.0.1]", "[::ffff:7f00:1]"),
     ("[2001:DB8::1]", "[2001:db8::1]"),
     ("[nothex]", None),
+    # A zone id names an interface of one machine: no browser sends one in a Host or an Origin.
+    ("[fe80::1%eth0]", None),
+    ("[fe80::1%25eth0]", None),
+    ("[::1%1]", None),
     ("[::1", None),
     ("[]", None),
     ("127.0.0.1", "127.0.0.1"),
@@ -102,6 +106,16 @@ HOSTS = [
     (".".join(["a" * 63] * 4)[:251] + ".ab.c", None),  # 255 characters
     ("ü" * 60 + "." + "ü" * 60 + "." + "ü" * 60 + ".example", None),  # too long once encoded
 ]
+
+
+def test_an_allowed_origin_with_a_zone_id_is_refused():
+    origin = "https://[fe80::1%25eth0]"
+
+    assert cors_headers_errors({"allowed_origins": [origin], "allowed_methods": ["GET"]}) == {
+        "allowed_origins[0]": [
+            f'"{origin}" is not an origin: write scheme and host, like https://app.example.com'
+        ]
+    }
 
 
 @pytest.mark.parametrize(("host", "expected"), HOSTS)

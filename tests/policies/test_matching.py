@@ -77,6 +77,7 @@ def test_compile_pattern_gives_a_canonical_text(text, canonical_text):
         ("example.com/a\\b", "plain form"),
         ("example.com/a\x00b", "control character"),
         ("[::zz]/a", "not a valid IPv6 address"),
+        ("[fe80::1%eth0]/a", "not a valid IPv6 address"),
     ],
 )
 def test_compile_pattern_refuses_bad_patterns_with_a_message(text, message):
