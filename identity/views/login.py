@@ -134,7 +134,13 @@ def validated_flow(request: HttpRequest, app_host: str | None, params: Mapping[s
     request_host = request.get_host().lower()
     scheme = request_scheme(request)
     if app_host is None:
-        login_host = login_host_for(request_host)
+        # Without a team domain the request's host is the login host: in its canonical spelling
+        # (`example.com.` and `example.com:443` are sent to `example.com`), never the request's,
+        # which the org token's issuer would otherwise name.
+        authority = parse_authority(request.get_host(), scheme=scheme)
+        login_host = login_host_for(str(authority)) if authority else conf.team_domain
+        if not login_host:
+            raise InvalidFlow(message_page(request, INVALID_LINK, status=400))
         if request_host != login_host:
             # The login host's own page starts the org session, whose cookie is the login
             # host's: on any other host it would start one nobody else recognises.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
 
+import jwt
 import pytest
 
 from identity.cookies import CF_APP_SESSION, CF_AUTHORIZATION
@@ -21,6 +22,7 @@ from tests.identity.signin_support import (
     LoginFlow,
     follow_hop,
     make_application,
+    sign_in_on_login_host,
     sign_in_with_pin,
 )
 
@@ -213,3 +215,49 @@ def test_the_login_hosts_own_page_on_another_host_goes_to_the_login_host(client,
     assert response["Location"] == f"https://{LOGIN_HOST}/cdn-cgi/access/login"
     assert posted.status_code == 400
     assert mailoutbox == []
+
+
+# Without a team domain each application host is its own login host, and the org token the
+# login page mints names it in its issuer: only in its one spelling, never in the request's.
+OWN_LOGIN_HOST_SPELLINGS = ["class.localhost.", "class.localhost:443", "class.localhost:00443"]
+
+
+@pytest.mark.parametrize("spelling", OWN_LOGIN_HOST_SPELLINGS)
+def test_without_a_team_domain_the_login_page_goes_to_its_hosts_own_spelling(
+    settings, classes, spelling
+):
+    settings.ACCESS_TEAM_DOMAIN = ""
+
+    response = Browser().get(f"https://{spelling}/cdn-cgi/access/login", **NAVIGATION)
+
+    assert response.status_code == 302
+    assert response["Location"] == "https://class.localhost/cdn-cgi/access/login"
+    assert not response.cookies
+
+
+@pytest.mark.parametrize("spelling", OWN_LOGIN_HOST_SPELLINGS)
+def test_without_a_team_domain_no_sign_in_starts_on_another_spelling(
+    settings, classes, mailoutbox, spelling
+):
+    settings.ACCESS_TEAM_DOMAIN = ""
+
+    response = Browser().post(
+        f"https://{spelling}/cdn-cgi/access/login",
+        {"step": "send_pin", "email": "ann@example.com"},
+    )
+
+    assert response.status_code == 400
+    assert INVALID_LINK in response.content
+    assert mailoutbox == []
+
+
+def test_without_a_team_domain_the_org_token_names_the_canonical_host(
+    settings, classes, mailoutbox
+):
+    settings.ACCESS_TEAM_DOMAIN = ""
+
+    _, response = sign_in_on_login_host(mailoutbox, login_host="class.localhost")
+
+    token = response.cookies[CF_AUTHORIZATION].value
+    issuer = jwt.decode(token, options={"verify_signature": False})["iss"]
+    assert issuer == "https://class.localhost"
