@@ -4,8 +4,9 @@ Outside DEBUG every cookie is Secure, whatever the request's scheme; in DEBUG on
 browser came over HTTPS. Each issuer is asked through the view that sets it, over both schemes
 and with DEBUG on and off: the login page's flow cookie and the org cookie on the login host,
 the app cookie of the authorized hop, the gate's state cookie with a redirect to the login
-page, the app cookie a service token earns through the gate and through forward-auth (whose
-scheme is the one the proxy forwards, not its own hop to the gate), and logout's expired ones.
+page, the app cookie a service token earns through the gate and through forward-auth, and the
+state cookie of forward-auth's redirect to the login page (whose scheme is the one a trusted
+proxy forwards, not its own hop to the gate), and logout's expired ones.
 """
 
 from __future__ import annotations
@@ -128,6 +129,51 @@ def test_the_app_cookie_a_service_token_earns_through_forward_auth(
 
     assert response.status_code == 200
     assert bool(response.cookies[CF_AUTHORIZATION]["secure"]) is secure
+
+
+@pytest.mark.parametrize("proxy_hop_secure", [False, True])
+@pytest.mark.parametrize(("debug", "scheme", "secure"), CASES)
+def test_the_state_cookie_forward_auth_sets_with_the_redirect_to_the_login_page(
+    client, settings, debug, scheme, secure, proxy_hop_secure
+):
+    settings.DEBUG = debug
+    allow_policy(make_gated_application(domain="wiki.localhost"))
+
+    response = client.get(
+        "/cdn-cgi/access/forward-auth",
+        secure=proxy_hop_secure,
+        REMOTE_ADDR="10.0.0.5",
+        HTTP_HOST="access.localhost",
+        HTTP_X_FORWARDED_HOST="wiki.localhost",
+        HTTP_X_FORWARDED_PROTO=scheme,
+        HTTP_X_FORWARDED_METHOD="GET",
+        HTTP_X_FORWARDED_URI="/page",
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{scheme}://wiki.localhost/cdn-cgi/access/login/")
+    assert bool(response.cookies[CF_APP_SESSION]["secure"]) is secure
+
+
+@pytest.mark.parametrize("forwarded_scheme", ["http", "https"])
+def test_a_forwarded_scheme_from_outside_the_trusted_proxies_sets_no_cookie(
+    client, settings, forwarded_scheme
+):
+    settings.DEBUG = True
+    allow_policy(make_gated_application(domain="wiki.localhost"))
+
+    response = client.get(
+        "/cdn-cgi/access/forward-auth",
+        REMOTE_ADDR="10.0.1.5",
+        HTTP_HOST="access.localhost",
+        HTTP_X_FORWARDED_HOST="wiki.localhost",
+        HTTP_X_FORWARDED_PROTO=forwarded_scheme,
+        HTTP_X_FORWARDED_METHOD="GET",
+        HTTP_X_FORWARDED_URI="/page",
+    )
+
+    assert response.status_code == 403
+    assert not response.cookies
 
 
 @pytest.mark.parametrize(("debug", "scheme", "secure"), CASES)
