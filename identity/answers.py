@@ -142,8 +142,15 @@ def refusal_for(
 
 
 def token_issuer(facts: RequestFacts) -> str:
-    """The `iss` of the tokens for this request's host and scheme: its login host's."""
-    return issuer_for(login_host_for(facts.host), scheme=facts.scheme)
+    """The `iss` of the tokens for this request's host and scheme: its login host's.
+
+    Without a team domain that is the request's host, named in its canonical spelling
+    (`identity.hosts`: `api.example.com.` and `api.example.com:443` over HTTPS are
+    `api.example.com`), never in the one the request wrote; a host with no canonical reading
+    (port 0) keeps its own, which no token minted elsewhere names."""
+    authority = parse_authority(facts.host, scheme=facts.scheme)
+    host = facts.host if authority is None else str(authority)
+    return issuer_for(login_host_for(host), scheme=facts.scheme)
 
 
 def admit(decision: GateDecision, facts: RequestFacts) -> Admission:

@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 from unittest import mock
 
+import jwt
 import pytest
 from django.test import Client
 
@@ -344,6 +345,26 @@ def test_service_token_headers_pass_and_answer_with_an_app_token(client):
     assert "Cf-Access-Client-Secret" not in body["headers"]
     assert body["headers"][ASSERTION_HEADER]
     assert response.cookies[CF_AUTHORIZATION].value == body["headers"][ASSERTION_HEADER]
+
+
+@pytest.mark.parametrize("spelling", [f"{API_HOST}.", f"{API_HOST}:443", f"{API_HOST}:00443"])
+def test_the_app_token_a_service_token_earns_names_its_host_in_its_one_spelling(client, spelling):
+    app = make_application(domain=f"{API_HOST}/demo/echo/api")
+    token, secret = service_token()
+    allow_policy(app, decision="non_identity", include=[{"service_token": {"name": token.name}}])
+
+    response = echo(
+        client,
+        "/demo/echo/api/x",
+        secure=True,
+        HTTP_HOST=spelling,
+        HTTP_CF_ACCESS_CLIENT_ID=token.client_id,
+        HTTP_CF_ACCESS_CLIENT_SECRET=secret,
+    )
+
+    assert response.status_code == 200
+    issued = response.cookies[CF_AUTHORIZATION].value
+    assert jwt.decode(issued, options={"verify_signature": False})["iss"] == f"https://{API_HOST}"
 
 
 def test_wrong_service_token_secret_is_unauthenticated(client):
