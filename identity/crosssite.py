@@ -72,9 +72,12 @@ def login_request_refusal(
     if site is not None and site not in POST_SITES:
         return f"{site} {method}"
     if origin is not None:
-        # `null` comes from sandboxed frames, data: URLs and privacy redirects: never ours.
+        # `null` comes from sandboxed frames, data: URLs and privacy redirects: never ours. An
+        # origin that cannot be read is never ours either, even beside an own origin that cannot
+        # be read (a host with a trailing dot): two unreadable origins are not one origin.
         expected = normalize_origin(own_origin)
-        if origin == "null" or normalize_origin(origin) != expected:
+        normalized = normalize_origin(origin)
+        if origin == "null" or expected is None or normalized is None or normalized != expected:
             return "foreign Origin"
     return None
 

@@ -177,3 +177,34 @@ def test_post_with_csrf_token_from_the_page_is_accepted(db, settings, mailoutbox
     assert response.status_code == 200
     assert b"A code is on its way to <strong>" in response.content
     assert len(mailoutbox) == 1
+
+
+# A host Django accepts but no origin can name (a trailing dot): an Origin that is no origin
+# either is not "ours" by being equally unreadable.
+@pytest.mark.parametrize("origin", ["https://evil.localhost.", "https://app.localhost.", "x"])
+def test_an_unreadable_origin_is_foreign_to_an_unreadable_own_origin(origin):
+    headers = _headers(None, None, None, origin, {})
+    own_origin = "https://app.localhost."
+    assert login_request_refusal(method="POST", headers=headers, own_origin=own_origin) == (
+        "foreign Origin"
+    )
+
+
+def test_a_post_to_a_trailing_dot_host_from_a_trailing_dot_origin_is_refused(
+    flow, caplog, mailoutbox
+):
+    caplog.set_level(logging.INFO, logger="accessproject.access")
+    data = {"step": "send_pin", "email": "ann@example.com", **flow.fields}
+
+    response = flow.browser.post(
+        "https://app.localhost./cdn-cgi/access/login/app.localhost",
+        data,
+        HTTP_ORIGIN="https://evil.localhost.",
+    )
+
+    assert response.status_code == 403
+    assert b"This page cannot be opened from another site." in response.content
+    assert [r.reason for r in caplog.records if r.getMessage() == "login request refused"] == [
+        "foreign Origin"
+    ]
+    assert mailoutbox == []
