@@ -15,7 +15,8 @@ from typing import Any
 from unittest import mock
 
 from django.core.cache import cache
-from django.db import DatabaseError, OperationalError, connection
+from django.core.signals import request_finished
+from django.db import DatabaseError, OperationalError, close_old_connections, connection
 from django.db.models import F, Model
 from django.test import Client, TestCase
 from django.utils import timezone
@@ -60,6 +61,18 @@ def bump_version_elsewhere(state: str) -> None:
     if not ConfigVersion.objects.filter(pk=row).update(version=F("version") + 1):
         ConfigVersion.objects.create(pk=row, version=1)
     cache.set(versioning._cache_key(state), ConfigVersion.objects.get(pk=row).version, timeout=None)
+
+
+def response_sent() -> None:
+    """`request_finished`, as the WSGI server sends it once an answer is out (what the project
+    queued for then runs), without closing the test's database connection: Django's own
+    handler would close it, which inside a test's transaction leaves the next query a closed
+    connection on PostgreSQL (Django's test client disconnects it the same way)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        request_finished.send(sender=None)
+    finally:
+        request_finished.connect(close_old_connections)
 
 
 def make_application(*, name: str = "API", domain: str, **fields: Any) -> Application:

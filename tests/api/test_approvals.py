@@ -3,10 +3,10 @@
 import uuid
 
 import pytest
-from django.core.signals import request_finished
 
 from identity.models import ApprovalRequest, AuthEvent, RevocationCutoff
 from tests.api.conftest import token_client
+from tests.gatekit import response_sent
 from tests.identity.approval_support import ONE_OF_TWO, approve, ask, make_vault
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ APPROVALS = "/api/access/approvals"
 
 @pytest.fixture(autouse=True)
 def _no_leftover_tasks(db):
-    request_finished.send(sender=None)
+    response_sent()
 
 
 @pytest.fixture

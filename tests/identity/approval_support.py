@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from django.core.signals import request_finished
-
 from identity import approvals
 from identity.login_urls import APPROVAL_PATH
 from policies import services
 from policies.approvals import ApprovalGroup
 from policies.models import Policy
-from tests.gatekit import committed
+from tests.gatekit import committed, response_sent
 from tests.identity.signin_support import make_application
 
 ORIGIN = "https://access.localhost"
@@ -53,7 +51,7 @@ def ask(application, groups, *, email="ann@example.com", duration=timedelta(hour
         login_origin=ORIGIN,
         return_url="https://vault.localhost/demo/page",
     )
-    request_finished.send(sender=None)  # the answer has gone out: the links are emailed
+    response_sent()  # the answer has gone out: the links are emailed
     return request
 
 

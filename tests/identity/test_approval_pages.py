@@ -4,14 +4,13 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
-from django.core.signals import request_finished
 
 from identity import approvals
 from identity.login_urls import APPROVAL_PATH
 from identity.models import ApprovalRequest, Approver
 from policies import services
 from policies.models import Policy
-from tests.gatekit import committed
+from tests.gatekit import committed, response_sent
 from tests.identity.approval_support import (
     ONE_OF_TWO,
     ORIGIN,
@@ -32,7 +31,7 @@ LOGIN_HOST = "access.localhost"
 @pytest.fixture(autouse=True)
 def _team_domain(settings, db):
     settings.ACCESS_TEAM_DOMAIN = LOGIN_HOST
-    request_finished.send(sender=None)  # no task an earlier test left behind
+    response_sent()  # no task an earlier test left behind
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import logging
 from datetime import timedelta
 
 import pytest
-from django.core.signals import request_finished
 
 from identity import approvals
 from identity.claims import APPROVAL_CLAIM
@@ -14,7 +13,7 @@ from identity.gate import NO_APPROVAL
 from identity.models import ApprovalRequest, AuthEvent
 from identity.tokens import LEEWAY, verify_access_token
 from policies import services
-from tests.gatekit import committed
+from tests.gatekit import committed, response_sent
 from tests.identity.approval_support import approve, links
 from tests.identity.signin_support import (
     NAVIGATION,
@@ -32,7 +31,7 @@ APPROVERS = [{"approvals_needed": 1, "email_addresses": ["bob@example.com"]}]
 @pytest.fixture(autouse=True)
 def _team_domain(settings, db):
     settings.ACCESS_TEAM_DOMAIN = LOGIN_HOST
-    request_finished.send(sender=None)  # no task an earlier test left behind
+    response_sent()  # no task an earlier test left behind
 
 
 def _vault(*, approval_required=True):
@@ -86,7 +85,7 @@ def _asked(browser, vault, mailoutbox):
     flow = _flow(browser, vault)
     assert sign_in_with_pin(flow, mailoutbox)["Location"] == _here(flow)
     assert _ask(flow)["Location"] == _here(flow)
-    request_finished.send(sender=None)
+    response_sent()
     return flow
 
 

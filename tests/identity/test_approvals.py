@@ -6,7 +6,6 @@ from unittest import mock
 
 import pytest
 from django.contrib.messages import get_messages
-from django.core.signals import request_finished
 from django.urls import reverse
 
 from common import versioning
@@ -17,7 +16,7 @@ from identity.claims import APPROVAL_CLAIM, AccessClaims
 from identity.models import ApprovalRequest, Approver, AuthEvent, RevocationCutoff
 from identity.sessions import is_revoked
 from policies.approvals import ApprovalGroup
-from tests.gatekit import committed
+from tests.gatekit import committed, response_sent
 from tests.identity.approval_support import ONE_OF_TWO, ORIGIN, approve, ask, links, make_vault
 from tests.identity.signin_support import make_application
 
@@ -25,7 +24,7 @@ from tests.identity.signin_support import make_application
 @pytest.fixture(autouse=True)
 def _no_leftover_tasks(db):
     """Tasks an earlier test asked for and never saw sent are not this test's."""
-    request_finished.send(sender=None)
+    response_sent()
 
 
 @pytest.fixture
@@ -66,7 +65,7 @@ def test_the_reason_in_the_approvers_text_email_cannot_pass_for_the_emails_own_l
         requested_duration=timedelta(hours=1),
         login_origin=ORIGIN,
     )
-    request_finished.send(sender=None)
+    response_sent()
 
     body = mailoutbox[0].body
     reason = body.split("Their reason:\n\n", 1)[1].split("\n\nTo approve or refuse", 1)[0]
@@ -100,7 +99,7 @@ def test_one_approval_of_a_group_needing_one_approves(vault, mailoutbox, clock):
     assert decided.status == ApprovalRequest.Status.APPROVED
     assert decided.granted_until == clock.now + timedelta(hours=1)
     assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) == decided
-    request_finished.send(sender=None)
+    response_sent()
     assert [message.to for message in mailoutbox] == [["ann@example.com"]]
     assert mailoutbox[0].subject == "Your request to enter Vault: approved"
     assert "https://vault.localhost/demo/page" in mailoutbox[0].body
@@ -151,7 +150,7 @@ def test_a_refusal_ends_the_request(vault, mailoutbox):
     assert refused.status == ApprovalRequest.Status.REFUSED
     assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) is None
     assert approvals.last_refusal(email="ann@example.com", application_id=vault.pk) == refused
-    request_finished.send(sender=None)
+    response_sent()
     assert [message.subject for message in mailoutbox] == ["Your request to enter Vault: refused"]
     assert AuthEvent.objects.filter(kind=AuthEvent.Kind.APPROVAL_REFUSED).count() == 1
 
@@ -233,7 +232,7 @@ def test_revoking_cuts_off_the_persons_tokens_for_the_application(vault, mailout
     other = make_application(domain="wiki.localhost/demo", name="Wiki")
     request = ask(vault, ONE_OF_TWO)
     approve(mailoutbox, hours=8)
-    request_finished.send(sender=None)
+    response_sent()
     issued = clock.now
     clock.advance(timedelta(minutes=10))
     mailoutbox.clear()
@@ -242,7 +241,7 @@ def test_revoking_cuts_off_the_persons_tokens_for_the_application(vault, mailout
     assert is_revoked(_claims(audiences=(other.aud,), issued_at=issued)) is False
     assert approvals.live_approval(email="ann@example.com", application_id=vault.pk) is None
     assert approvals.approval_revoke(approval=request, actor="admin") is False
-    request_finished.send(sender=None)
+    response_sent()
     assert [message.subject for message in mailoutbox] == [
         "Your request to enter Vault: access ended"
     ]

@@ -7,7 +7,6 @@ from unittest import mock
 
 import pytest
 from django.core.mail import EmailMultiAlternatives
-from django.core.signals import request_finished
 from django.utils import timezone
 
 from identity.background import Task
@@ -22,6 +21,7 @@ from identity.flows.pin import (
 from identity.models import AuthEvent, OneTimePin
 from identity.throttles import PIN_SEND_PER_ADDRESS, Throttle
 from policies.snapshot import get_snapshot
+from tests.gatekit import response_sent
 from tests.identity.signin_support import (
     Browser,
     LoginFlow,
@@ -266,13 +266,13 @@ def test_the_pin_task_is_enqueued_once_the_response_has_been_sent(flow, task_que
     assert _request_pin(flow.application) is PinRequestOutcome.SENT
     assert task_queue.results == []  # the view is still answering
 
-    request_finished.send(sender=None)  # the WSGI server has sent the answer
+    response_sent()  # the WSGI server has sent the answer
 
     [queued] = task_queue.results
     assert queued.task.module_path == "identity.flows.pin.issue_pin"
     assert queued.kwargs["email"] == "ann@example.com"
     assert "code" not in queued.kwargs  # the code is made by the task, never queued
-    request_finished.send(sender=None)
+    response_sent()
     assert len(task_queue.results) == 1  # enqueued once
 
 
