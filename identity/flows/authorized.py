@@ -40,7 +40,7 @@ from identity.cookies import (
 from identity.flows.purpose import answers_carried
 from identity.flows.signin import signed_in_as_user, unspent
 from identity.gate import binding_digest
-from identity.hosts import Authority, parse_authority, request_scheme, served_ports
+from identity.hosts import Authority, canonical_authority, request_scheme, served_ports
 from identity.login_urls import login_host_for, state_hash_for
 from identity.models import AuthorizationCode
 from identity.person import SIGN_IN_CLAIMS
@@ -133,7 +133,9 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
     """The redirect that sets the application cookie for `?code=`; `CodeRefused` if none may."""
     snapshot = get_snapshot()
     scheme = request_scheme(request)
-    authority = parse_authority(request.get_host(), scheme=scheme)
+    # The host as the browser sent it, and only in its canonical spelling: the login page sent
+    # the code to that one (`authorized_url`), and a code is redeemed on no other spelling.
+    authority = canonical_authority(request.get_host(), scheme=scheme)
     if authority is None:
         raise CodeRefused("bad host")
     request_host = str(authority)

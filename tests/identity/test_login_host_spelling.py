@@ -145,7 +145,16 @@ def _code_for(victim, classes, app_host: str) -> str:
     return response["Location"].split("code=", 1)[1]
 
 
-@pytest.mark.parametrize("redeemed_on", ["other.localhost", "class.localhost:8081"])
+@pytest.mark.parametrize(
+    "redeemed_on",
+    [
+        "other.localhost",
+        "class.localhost:8081",
+        "class.localhost.",
+        "CLASS.localhost",
+        "class.localhost:443",
+    ],
+)
 def test_a_code_is_redeemed_only_on_the_host_it_was_issued_for(victim, classes, redeemed_on):
     code = _code_for(victim, classes, "class.localhost")
     # The attacker's own browser, with a state cookie of its own on the other host.
