@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 from datetime import timedelta
+from unittest import mock
 
 import jwt
 import pytest
@@ -431,6 +432,7 @@ def test_verification_makes_no_query_in_steady_state(clock, settings, django_ass
         "é.é.é",
         "x" * 10_000,
         "!!!.@@@.###",
+        "abcde.abcde.abcde",  # base64url letters, but no length base64 can have
         "eyJhbGciOiJSUzI1NiJ9.e30=.AAAA",
         _b64(b"[1, 2]") + ".e30.AAAA",
         _b64(b"not json") + ".e30.AAAA",
@@ -441,6 +443,19 @@ def test_verification_makes_no_query_in_steady_state(clock, settings, django_ass
 )
 def test_malformed_tokens_are_refused_as_malformed(token):
     assert _refusal(token) == "malformed"
+
+
+def test_a_token_seen_before_is_neither_parsed_nor_its_signature_checked_again(clock):
+    token = _issue()
+    assert _verify(token).email == "ada@example.com"
+
+    parsed_again = AssertionError("parsed again")
+    with (
+        mock.patch.object(tokens, "_split", side_effect=parsed_again),
+        mock.patch.object(tokens, "_parse_claims", side_effect=parsed_again),
+    ):
+        assert _verify(token).email == "ada@example.com"
+        assert _refusal(token, audience=OTHER_AUD) == "wrong audience"  # claims still checked
 
 
 @pytest.mark.parametrize("token", [None, b"bytes", 42, ["a", "b", "c"]])
