@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import struct
 
 import idna
 
@@ -57,7 +58,8 @@ def ascii_hostname(name: str) -> str | None:
 
 
 def ipv6_literal(host: str) -> str | None:
-    """`[address]` in its compressed form (`[0:0::1]` is `[::1]`), or None when it is not one.
+    """`[address]` in its compressed form (`[0:0::1]` is `[::1]`), all hexadecimal
+    (`[::ffff:127.0.0.1]` is `[::ffff:7f00:1]`, as browsers write it), or None when it is not one.
 
     A zone id (`[fe80::1%eth0]`, which Python's `ipaddress` reads) is refused: it names an
     interface of one machine, and browsers never send one in a Host or an Origin."""
@@ -69,7 +71,34 @@ def ipv6_literal(host: str) -> str | None:
         return None
     if address.scope_id is not None:
         return None
-    return f"[{address.compressed}]"
+    return f"[{_compressed_hex(address)}]"
+
+
+def _compressed_hex(address: ipaddress.IPv6Address) -> str:
+    """The address in hexadecimal pieces, the first longest run of two or more zero pieces as
+    `::` (RFC 5952, and the WHATWG URL serializer browsers write hosts and origins with).
+
+    Written out here rather than read from `ipaddress`, whose spelling of an IPv4-mapped address
+    changed with Python 3.13 (`::ffff:127.0.0.1`, where earlier versions and browsers write
+    `::ffff:7f00:1`): stored patterns and origins are compared in this form, and a Python
+    upgrade must not change what they match.
+    """
+    pieces = struct.unpack("!8H", address.packed)
+    start, length = -1, 1  # the run to compress; a single zero piece is written as 0
+    run_start = run_length = 0
+    for index, piece in enumerate(pieces):
+        if piece:
+            run_length = 0
+            continue
+        if not run_length:
+            run_start = index
+        run_length += 1
+        if run_length > length:
+            start, length = run_start, run_length
+    texts = [f"{piece:x}" for piece in pieces]
+    if start < 0:
+        return ":".join(texts)
+    return ":".join(texts[:start]) + "::" + ":".join(texts[start + length :])
 
 
 def canonical_host_name(name: str) -> str | None:

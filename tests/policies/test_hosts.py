@@ -1,11 +1,20 @@
 """Host names: the one reading that request hosts and the hosts of origins share."""
 
+import ipaddress
+
 import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from identity.hosts import parse_authority
 from policies.cors import cors_headers_errors, normalize_origin
-from policies.hosts import canonical_host_name, normalize_host, port_number, split_authority
+from policies.hosts import (
+    canonical_host_name,
+    ipv6_literal,
+    normalize_host,
+    port_number,
+    split_authority,
+)
 from tests.properties import given_reaching, reached
 
 
@@ -83,7 +92,11 @@ HOSTS = [
     ("bücher..example", None),
     ("[::1]", "[::1]"),
     ("[0:0::1]", "[::1]"),
+    # An IPv4-mapped address in hexadecimal, as browsers write it, on every Python version
+    # (3.13's `ipaddress` would write `::ffff:127.0.0.1`).
     ("[::FFFF:127.0.0.1]", "[::ffff:7f00:1]"),
+    ("[::ffff:7f00:1]", "[::ffff:7f00:1]"),
+    ("[0:0:0:0:0:ffff:c000:201]", "[::ffff:c000:201]"),
     ("[2001:DB8::1]", "[2001:db8::1]"),
     ("[nothex]", None),
     # A zone id names an interface of one machine: no browser sends one in a Host or an Origin.
@@ -106,6 +119,43 @@ HOSTS = [
     (".".join(["a" * 63] * 4)[:251] + ".ab.c", None),  # 255 characters
     ("ü" * 60 + "." + "ü" * 60 + "." + "ü" * 60 + ".example", None),  # too long once encoded
 ]
+
+
+# Pieces drawn mostly from 0, so that runs of zeros of every length and place are common.
+IPV6_PIECES = st.lists(
+    st.one_of(st.just(0), st.just(0xFFFF), st.integers(0, 0xFFFF)), min_size=8, max_size=8
+)
+
+
+@given(IPV6_PIECES)
+def test_an_ipv6_literal_is_written_in_hexadecimal_with_the_first_longest_zero_run_compressed(
+    pieces,
+):
+    address = ipaddress.IPv6Address(sum(piece << (16 * (7 - i)) for i, piece in enumerate(pieces)))
+
+    literal = ipv6_literal(f"[{address.exploded}]")
+
+    assert literal is not None
+    assert ipaddress.IPv6Address(literal[1:-1]) == address
+    written = literal[1:-1]
+    assert "." not in written
+    assert ":::" not in written
+    assert written.count("::") <= 1
+    # RFC 5952 and the WHATWG URL serializer: no leading zeros, a lone zero piece stays "0",
+    # and "::" stands for the first of the longest runs of two or more zero pieces.
+    runs = [
+        (start, length)
+        for start in range(8)
+        for length in range(2, 9 - start)
+        if not any(pieces[start : start + length])
+    ]
+    if not runs:
+        assert written == ":".join(f"{piece:x}" for piece in pieces)
+    else:
+        start, length = min(runs, key=lambda run: (-run[1], run[0]))
+        head = ":".join(f"{piece:x}" for piece in pieces[:start])
+        tail = ":".join(f"{piece:x}" for piece in pieces[start + length :])
+        assert written == f"{head}::{tail}"
 
 
 def test_an_allowed_origin_with_a_zone_id_is_refused():
