@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 
 from common.versioning import DEFAULT_CHECK_INTERVAL, MAX_STALENESS
 from identity.conf import conf
+from identity.hosts import canonical_authority
 from identity.users import BACKEND_PATH, MIDDLEWARE_PATH, AccessUserMiddleware, configured_backend
 from policies.hosts import normalize_host
 
@@ -101,6 +102,18 @@ def _team_domain_messages() -> list[CheckMessage]:
             Error(
                 f"ACCESS_TEAM_DOMAIN {team_domain!r} is not a host name.",
                 hint="Give the login host only, e.g. access.example.com (a port is allowed).",
+                id="identity.E002",
+            )
+        ]
+    # Every login URL and the tokens' issuer name the login host as written here, and the login
+    # page compares it with the Host browsers send: only the spelling they write will do.
+    if canonical_authority(team_domain, scheme="https") is None:
+        return [
+            Error(
+                f"ACCESS_TEAM_DOMAIN {team_domain!r} is not a host name in the form browsers"
+                " write it.",
+                hint="Write it without a trailing dot, the default port 443 or leading zeros in"
+                " the port, e.g. access.example.com or access.example.com:8443.",
                 id="identity.E002",
             )
         ]

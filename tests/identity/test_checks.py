@@ -33,6 +33,26 @@ def test_team_domain_with_a_path_is_an_error(settings):
     assert _ids(check_identity_settings()) == ["identity.E002"]
 
 
+# The login host names itself in every login URL and in its tokens' issuer as written here: a
+# spelling a browser does not write (it drops a trailing dot's twin, the default port, leading
+# zeros) would name another host, or send the login page to itself for ever.
+@pytest.mark.parametrize(
+    "team_domain",
+    ["access.example.com.", "access.example.com:443", "access.example.com:08443"]
+    + ["access.example.com:0", "access.example.com:65536"],
+)
+def test_team_domain_in_another_spelling_than_its_canonical_one_is_an_error(settings, team_domain):
+    settings.ACCESS_TEAM_DOMAIN = team_domain
+    settings.ALLOWED_HOSTS = [".example.com"]
+
+    messages = check_identity_settings()
+
+    assert _ids(messages) == ["identity.E002"]
+    assert messages[0].msg == (
+        f"ACCESS_TEAM_DOMAIN {team_domain!r} is not a host name in the form browsers write it."
+    )
+
+
 def test_team_domain_outside_allowed_hosts_is_a_warning(settings):
     settings.ACCESS_TEAM_DOMAIN = "access.example.com"
     settings.ALLOWED_HOSTS = ["app.example.com"]
