@@ -211,6 +211,31 @@ def test_a_token_merges_the_audiences_of_the_hosts_other_applications(db, mailou
     assert set(claims.audiences) == {first.aud, second.aud}
 
 
+def test_a_merged_token_too_long_for_a_cookie_opens_its_own_application_only(
+    db, mailoutbox, monkeypatch
+):
+    first = make_application(domain="app.localhost/one")
+    second = make_application(domain="app.localhost/two")
+    browser = Browser()
+    one = LoginFlow(browser, first, redirect_url="/one")
+    follow_hop(one, sign_in_with_pin(one, mailoutbox))
+    # Any token merging two applications is now over the bound.
+    monkeypatch.setattr("identity.flows.authorized.MAX_TOKEN_LENGTH", 1)
+    two = LoginFlow(browser, second, redirect_url="/two")
+
+    response = follow_hop(two, two.open())
+
+    assert response["Location"] == "/two"
+    claims = _verify(response.cookies[CF_AUTHORIZATION].value, second)
+    assert claims.audiences == (second.aud,)
+    # The first application's path, with the cookie that replaced the merged one: sign in again.
+    again = browser.get("https://app.localhost/one/x")
+    assert again.status_code == 302
+    assert again["Location"].startswith(
+        f"https://app.localhost/cdn-cgi/access/login/app.localhost?kid={first.aud}&"
+    )
+
+
 def test_audiences_of_another_persons_token_are_not_merged(db, mailoutbox):
     first = make_application(domain="app.localhost/one")
     second = make_application(domain="app.localhost/two")
