@@ -85,7 +85,16 @@ def check_stored_configuration(
     closed with 503."""
     if not databases:
         return []
+    global _reported_for
+    _reported_for = databases
     return _stored_configuration_errors()
+
+
+# The `databases` that `check_stored_configuration` last reported for. Django passes one
+# `databases` object to every check of a run, and runs the registered checks before the
+# deployment ones, so `check_stored_configuration_for_deploy` finds its own run's object here
+# when the database check has already reported in it.
+_reported_for: object = object()
 
 
 @register(Tags.security, deploy=True)
@@ -94,9 +103,17 @@ def check_stored_configuration_for_deploy(
     databases: Sequence[str] | None = None,
     **kwargs: Any,
 ) -> list[CheckMessage]:
-    """`check_stored_configuration` for `manage.py check --deploy` without `--database`; with
-    it, that check has already reported."""
-    return [] if databases else _stored_configuration_errors()
+    """`check_stored_configuration` for `manage.py check --deploy`, when that check has not
+    reported in the same run.
+
+    Whether it ran cannot be read from `databases` alone: Django 5.2 passes None without
+    `--database` (and runs the database check, which then reads nothing), while Django 6 leaves
+    the database-tagged checks out and passes every alias to the others, as it does with
+    `--database`. So the database check records the object it reported for, and this one
+    reports unless it is handed that same object."""
+    if databases is not None and databases is _reported_for:
+        return []
+    return _stored_configuration_errors()
 
 
 def _stored_configuration_errors() -> list[CheckMessage]:

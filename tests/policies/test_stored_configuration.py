@@ -197,6 +197,23 @@ def test_manage_py_check_deploy_fails_on_it(stored_before_the_rule):
     ) in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--deploy"],
+        ["--deploy", "--database", "default"],
+        ["--deploy", "--tag", "security"],
+        ["--deploy", "--tag", "security", "--database", "default"],
+    ],
+    ids=" ".join,
+)
+def test_manage_py_check_deploy_reports_each_refused_field_once(stored_before_the_rule, options):
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check", *options, stdout=StringIO(), stderr=StringIO())
+
+    assert str(raised.value).count("(policies.E001)") == 2
+
+
 def test_correcting_the_row_through_the_services_lets_the_gate_serve_again(
     client, stored_before_the_rule
 ):
