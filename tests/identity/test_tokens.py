@@ -166,6 +166,49 @@ def test_extra_claims_cannot_override_the_contract_claims(clock):
         _issue(extra={"aud": [OTHER_AUD]})
 
 
+def test_a_token_issued_without_a_country_carries_an_empty_one(clock):
+    token = issue_token(
+        token_type="app",
+        audiences=[AUD],
+        email="ada@example.com",
+        subject="user-1",
+        identity_nonce="nonce-1",
+        lifetime=HOUR,
+        issuer=ISSUER,
+    )
+
+    assert jwt.decode(token, options={"verify_signature": False})["country"] == ""
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "message"),
+    [
+        ({"token_type": "service"}, ValueError, "token_type must be 'app' or 'org', not 'service'"),
+        ({"audiences": AUD}, TypeError, "audiences must be a sequence of AUD tags, not a string"),
+    ],
+)
+def test_issuing_with_a_wrong_type_or_audiences_says_which(clock, overrides, error, message):
+    with pytest.raises(error) as raised:
+        _issue(**overrides)
+
+    assert str(raised.value) == message
+
+
+def test_a_token_of_the_longest_accepted_length_verifies(clock):
+    payload = _valid_payload(clock)
+    for size in range(tokens.MAX_TOKEN_LENGTH):
+        payload["pad"] = "x" * size
+        token = _sign(payload)
+        if len(token) >= tokens.MAX_TOKEN_LENGTH:
+            break
+    payload["email"] = "ada@example.co"  # one character fewer, for the length base64 skipped
+    token = token if len(token) == tokens.MAX_TOKEN_LENGTH else _sign(payload)
+    assert len(token) == tokens.MAX_TOKEN_LENGTH
+
+    assert _verify(token).raw["pad"] == payload["pad"]
+    assert _refusal(token + "A") == "malformed"
+
+
 def test_org_token_verifies_as_org(clock):
     claims = _verify(_issue(token_type="org", audiences=[]), token_type="org", audience=None)
 
