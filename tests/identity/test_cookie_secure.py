@@ -40,6 +40,22 @@ def _hosts(settings):
     settings.ACCESS_TRUSTED_PROXIES = ["10.0.0.0/24"]
 
 
+def _forward_auth(client, scheme, *, proxy_hop_secure=False, peer="10.0.0.5", **headers):
+    """A trusted proxy's (or `peer`'s) forward-auth question for GET https?://wiki.localhost/page,
+    asked over a hop that is HTTPS or not (`proxy_hop_secure`)."""
+    return client.get(
+        "/cdn-cgi/access/forward-auth",
+        secure=proxy_hop_secure,
+        REMOTE_ADDR=peer,
+        HTTP_HOST="access.localhost",
+        HTTP_X_FORWARDED_HOST="wiki.localhost",
+        HTTP_X_FORWARDED_PROTO=scheme,
+        HTTP_X_FORWARDED_METHOD="GET",
+        HTTP_X_FORWARDED_URI="/page",
+        **headers,
+    )
+
+
 @pytest.mark.parametrize(("debug", "scheme", "secure"), CASES)
 def test_cookie_secure_is_https_or_not_debug(settings, debug, scheme, secure):
     settings.DEBUG = debug
@@ -114,15 +130,10 @@ def test_the_app_cookie_a_service_token_earns_through_forward_auth(
     settings.DEBUG = debug
     client_id, secret = _service_only_application("wiki.localhost")
 
-    response = client.get(
-        "/cdn-cgi/access/forward-auth",
-        secure=proxy_hop_secure,
-        REMOTE_ADDR="10.0.0.5",
-        HTTP_HOST="access.localhost",
-        HTTP_X_FORWARDED_HOST="wiki.localhost",
-        HTTP_X_FORWARDED_PROTO=scheme,
-        HTTP_X_FORWARDED_METHOD="GET",
-        HTTP_X_FORWARDED_URI="/page",
+    response = _forward_auth(
+        client,
+        scheme,
+        proxy_hop_secure=proxy_hop_secure,
         HTTP_CF_ACCESS_CLIENT_ID=client_id,
         HTTP_CF_ACCESS_CLIENT_SECRET=secret,
     )
@@ -139,16 +150,7 @@ def test_the_state_cookie_forward_auth_sets_with_the_redirect_to_the_login_page(
     settings.DEBUG = debug
     allow_policy(make_gated_application(domain="wiki.localhost"))
 
-    response = client.get(
-        "/cdn-cgi/access/forward-auth",
-        secure=proxy_hop_secure,
-        REMOTE_ADDR="10.0.0.5",
-        HTTP_HOST="access.localhost",
-        HTTP_X_FORWARDED_HOST="wiki.localhost",
-        HTTP_X_FORWARDED_PROTO=scheme,
-        HTTP_X_FORWARDED_METHOD="GET",
-        HTTP_X_FORWARDED_URI="/page",
-    )
+    response = _forward_auth(client, scheme, proxy_hop_secure=proxy_hop_secure)
 
     assert response.status_code == 302
     assert response["Location"].startswith(f"{scheme}://wiki.localhost/cdn-cgi/access/login/")
@@ -162,15 +164,7 @@ def test_a_forwarded_scheme_from_outside_the_trusted_proxies_sets_no_cookie(
     settings.DEBUG = True
     allow_policy(make_gated_application(domain="wiki.localhost"))
 
-    response = client.get(
-        "/cdn-cgi/access/forward-auth",
-        REMOTE_ADDR="10.0.1.5",
-        HTTP_HOST="access.localhost",
-        HTTP_X_FORWARDED_HOST="wiki.localhost",
-        HTTP_X_FORWARDED_PROTO=forwarded_scheme,
-        HTTP_X_FORWARDED_METHOD="GET",
-        HTTP_X_FORWARDED_URI="/page",
-    )
+    response = _forward_auth(client, forwarded_scheme, peer="10.0.1.5")
 
     assert response.status_code == 403
     assert not response.cookies
