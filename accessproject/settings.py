@@ -11,6 +11,8 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from common.databases import with_sqlite_concurrency
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -172,6 +174,7 @@ if not DATABASES["default"].get("ENGINE"):
         f"DATABASE_URL names no database this project knows: {env.str('DATABASE_URL')!r}. Use"
         " sqlite:///path/to/db.sqlite3 or postgres://user:password@host:5432/name."
     )
+with_sqlite_concurrency(DATABASES["default"])
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
