@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.http.request import validate_host
 
 from identity.conf import conf
-from policies.hosts import DEFAULT_PORTS, host_name, port_number, split_authority
+from policies.hosts import read_authority
 
 # What a host and port may be written with at all; anything else (spaces, `@`, `/`, letters
 # outside ASCII) is refused before any reading.
@@ -52,19 +52,10 @@ def parse_authority(text: str, *, scheme: str) -> Authority | None:
     """
     if not isinstance(text, str) or not _AUTHORITY_TEXT.fullmatch(text):
         return None
-    parts = split_authority(text)
-    if parts is None:
+    read = read_authority(text, scheme=scheme)
+    if read is None or read[1] == 0:  # port 0 reaches nothing
         return None
-    host_text, port_text = parts
-    host = host_name(host_text)
-    if host is None:
-        return None
-    if port_text is None:
-        return Authority(host)
-    port = port_number(port_text)
-    if not port:  # port 0 reaches nothing
-        return None
-    return Authority(host, None if port == DEFAULT_PORTS.get(scheme) else port)
+    return Authority(*read)
 
 
 def canonical_authority(text: str, *, scheme: str) -> Authority | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from common.http import is_token
 from policies.errors import Errors, add_error, check_unknown, errors_text, strings_at
-from policies.hosts import DEFAULT_PORTS, canonical_host_name, port_number, split_authority
+from policies.hosts import canonical_host_name, read_authority
 
 __all__ = [
     "PREFLIGHT_VARY",
@@ -87,23 +87,13 @@ def _normalize_origin(value: str) -> str | None:
         return None
     if any(character in authority for character in "/?#@\\") or not authority.isprintable():
         return None
-    parts = split_authority(authority.lower())
-    if parts is None:
-        return None
-    host, port_text = parts
     # Read as every host is read. A trailing dot is refused (an empty label): to a browser
     # `https://example.com.` is another origin than `https://example.com`.
-    normalized_host = canonical_host_name(host)
-    if normalized_host is None:
+    read = read_authority(authority.lower(), scheme=scheme, read_host=canonical_host_name)
+    if read is None:
         return None
-    if port_text is None:
-        return f"{scheme}://{normalized_host}"
-    port = port_number(port_text)
-    if port is None:
-        return None
-    if DEFAULT_PORTS.get(scheme) == port:
-        return f"{scheme}://{normalized_host}"
-    return f"{scheme}://{normalized_host}:{port}"
+    host, port = read
+    return f"{scheme}://{host}" if port is None else f"{scheme}://{host}:{port}"
 
 
 def normalize_method(value: str) -> str | None:

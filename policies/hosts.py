@@ -17,6 +17,7 @@ import functools
 import ipaddress
 import re
 import struct
+from collections.abc import Callable
 
 import idna
 
@@ -28,6 +29,7 @@ __all__ = [
     "ipv6_literal",
     "normalize_host",
     "port_number",
+    "read_authority",
     "split_authority",
     "split_port",
 ]
@@ -156,6 +158,27 @@ def port_number(text: str) -> int | None:
         return None
     port = int(text)
     return port if port <= 65535 else None
+
+
+def read_authority(
+    text: str, *, scheme: str, read_host: Callable[[str], str | None] = host_name
+) -> tuple[str, int | None] | None:
+    """`host[:port]` as the host `read_host` reads and the port as a number, None when there is
+    none or it is the scheme's default (a browser never writes it); None when either part is
+    not one. Port 0 is a number here: callers that reach hosts refuse it."""
+    parts = split_authority(text)
+    if parts is None:
+        return None
+    host_text, port_text = parts
+    host = read_host(host_text)
+    if host is None:
+        return None
+    if port_text is None:
+        return host, None
+    port = port_number(port_text)
+    if port is None:
+        return None
+    return host, None if port == DEFAULT_PORTS.get(scheme) else port
 
 
 def split_port(host: str) -> str | None:
