@@ -15,7 +15,7 @@ import itertools
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypedDict, Unpack
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -54,6 +54,9 @@ from policies.selectors import (
     provider_names,
     service_token_fields,
 )
+
+# What `_update_named` updates: the objects validated against the catalog under their name.
+_Named = TypeVar("_Named", Application, AccessGroup)
 
 
 class ApplicationFields(TypedDict, total=False):
@@ -132,11 +135,7 @@ def application_update(
     **fields: Unpack[ApplicationFields],
 ) -> Application:
     """Change some fields of an application; the AUD tag never changes."""
-    stored = Application.objects.get(pk=application.pk)
-    before = application_fields(stored)
-    values = {**application_fields(application), **fields}
-    _save_application(application, values, catalog=catalog, current_name=stored.name)
-    record_change("update", application, before=before, after=application_fields(application))
+    _update_named(application, fields, application_fields, _save_application, catalog=catalog)
     return application
 
 
@@ -150,6 +149,23 @@ def application_delete(*, application: Application) -> None:
     record_change("delete", application, before=before)
     application.delete()
     bump_version(POLICIES)
+
+
+def _update_named(
+    instance: _Named,
+    fields: Mapping[str, Any],
+    read: Callable[[_Named], dict[str, Any]],
+    save: Callable[..., None],
+    *,
+    catalog: Catalog | None,
+) -> None:
+    """Save `fields` over the current values of an application or a group, validated against
+    its stored name (a rename is checked against what uses that name), and record the change
+    from the stored row to the saved one."""
+    stored = type(instance)._default_manager.get(pk=instance.pk)
+    before = read(stored)
+    save(instance, {**read(instance), **fields}, catalog=catalog, current_name=stored.name)
+    record_change("update", instance, before=before, after=read(instance))
 
 
 def _save_application(
@@ -332,11 +348,7 @@ def group_update(
     *, group: AccessGroup, catalog: Catalog | None = None, **fields: Unpack[GroupFields]
 ) -> AccessGroup:
     """Change an access group; refused when it would break a policy that uses it."""
-    stored = AccessGroup.objects.get(pk=group.pk)
-    before = group_fields(stored)
-    values = {**group_fields(group), **fields}
-    _save_group(group, values, catalog=catalog, current_name=stored.name)
-    record_change("update", group, before=before, after=group_fields(group))
+    _update_named(group, fields, group_fields, _save_group, catalog=catalog)
     return group
 
 
