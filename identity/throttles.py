@@ -143,6 +143,26 @@ def _left(until: object, now: datetime | None) -> timedelta | None:
 
 
 @dataclass(frozen=True)
+class _Deadline:
+    """A deadline kept per key (a ban, a pause): started for a while, read as the time left."""
+
+    name: str
+
+    def _key(self, key: str) -> str:
+        return f"{_PREFIX}:{self.name}:{_digest(key)}"
+
+    def left(self, key: str, *, now: datetime | None = None) -> timedelta | None:
+        return _left(_counters.get(self._key(key)), now)
+
+    def start(self, key: str, *, now: datetime, lasting: timedelta) -> None:
+        until = (now + lasting).timestamp()
+        _counters.set(self._key(key), until, timeout=math.ceil(lasting.total_seconds()) + 60)
+
+    def end(self, key: str) -> None:
+        _counters.delete(self._key(key))
+
+
+@dataclass(frozen=True)
 class Lockout:
     """Ban a key for `ban` once it fails `limit` times within `window`."""
 
@@ -155,8 +175,9 @@ class Lockout:
     def failures(self) -> Throttle:
         return Throttle(f"{self.name}:failures", self.limit, self.window)
 
-    def _ban_key(self, key: str) -> str:
-        return f"{_PREFIX}:{self.name}:ban:{_digest(key)}"
+    @property
+    def _banned(self) -> _Deadline:
+        return _Deadline(f"{self.name}:ban")
 
     def is_locked(self, key: str, *, now: datetime | None = None) -> bool:
         """True while `key` is banned."""
@@ -164,11 +185,11 @@ class Lockout:
 
     def locked_for(self, key: str, *, now: datetime | None = None) -> timedelta | None:
         """How much longer `key` stays banned; None when it is not."""
-        return _left(_counters.get(self._ban_key(key)), now)
+        return self._banned.left(key, now=now)
 
     def lift(self, key: str, *, now: datetime | None = None) -> None:
         """End `key`'s ban now and forget its failures (an administrator let it in again)."""
-        _counters.delete(self._ban_key(key))
+        self._banned.end(key)
         self.failures.clear(key, now=now)
 
     def record_failure(self, key: str, *, now: datetime | None = None) -> bool:
@@ -176,8 +197,7 @@ class Lockout:
         now = now or timezone.now()
         if self.failures.hit(key, now=now) < self.limit or self.is_locked(key, now=now):
             return False
-        until = (now + self.ban).timestamp()
-        _counters.set(self._ban_key(key), until, timeout=math.ceil(self.ban.total_seconds()) + 60)
+        self._banned.start(key, now=now, lasting=self.ban)
         return True
 
     def clear(self, key: str, *, now: datetime | None = None) -> None:
@@ -228,8 +248,9 @@ class FailureBudget:
     def _pauses(self) -> Throttle:
         return Throttle(f"{self.name}:pauses", 1, self.memory)
 
-    def _pause_key(self, key: str) -> str:
-        return f"{_PREFIX}:{self.name}:pause:{_digest(key)}"
+    @property
+    def _paused(self) -> _Deadline:
+        return _Deadline(f"{self.name}:pause")
 
     def is_paused(self, key: str, *, now: datetime | None = None) -> bool:
         """True while `key` waits out a pause."""
@@ -237,11 +258,11 @@ class FailureBudget:
 
     def paused_for(self, key: str, *, now: datetime | None = None) -> timedelta | None:
         """How much longer `key` stays paused; None when it is not."""
-        return _left(_counters.get(self._pause_key(key)), now)
+        return self._paused.left(key, now=now)
 
     def lift(self, key: str, *, now: datetime | None = None) -> None:
         """End `key`'s pause now, with a full budget; earlier pauses still count for the next."""
-        _counters.delete(self._pause_key(key))
+        self._paused.end(key)
         self._failures.clear(key, now=now)
 
     def spend(self, key: str, *, now: datetime | None = None) -> Spent:
@@ -254,8 +275,7 @@ class FailureBudget:
         self._failures.refund(key, now=now)  # refused: nothing was tried
         pauses = self._pauses.hit(key, now=now)
         pause = min(self.first_pause * 2 ** min(pauses - 1, 32), self.max_pause)
-        until = (now + pause).timestamp()
-        _counters.set(self._pause_key(key), until, timeout=math.ceil(pause.total_seconds()) + 60)
+        self._paused.start(key, now=now, lasting=pause)
         return Spent.PAUSED
 
     def refund(self, key: str, *, now: datetime | None = None) -> None:
