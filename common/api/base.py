@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextvars import Token
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ParseError
@@ -54,8 +54,13 @@ class AdminApiView(APIView):
     """An administration endpoint: JSON in, enveloped JSON out, Django model permissions.
 
     Each subclass calls one service or selector per method, with explicit input and output
-    serializers (see the modules next to this one).
+    serializers (see the modules next to this one, and `common.api.resources`), and declares
+    where it is served: `route`, its path under `/api/access/`, named `route_name`
+    (`common.api.routes`).
     """
+
+    route: ClassVar[str]
+    route_name: ClassVar[str]
 
     authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [ModelPermissions, WritesAllowed]

@@ -7,22 +7,21 @@ the unique precedence of an application.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.api.base import AdminApiView
-from common.api.envelope import enveloped, ok
-from common.api.pagination import PAGE_PARAMETERS, paginated
-from common.api.responses import DeletedOutputSerializer, error_responses
+from common.api.envelope import ok
+from common.api.resources import DetailApi, Doc, ListCreateApi, ResourceApi, responses, validated
 from policies import services
 from policies.api import schemas
 from policies.api.applications import application_warnings_data
-from policies.api.fields import ServiceInputSerializer, ServiceValue
+from policies.api.fields import SelectedOutputSerializer, ServiceInputSerializer, ServiceValue
 from policies.models import PURPOSE_PROMPT_MAX_LENGTH, Application, Policy
 from policies.selectors import application_policies, policy_fields
 
@@ -56,7 +55,7 @@ class PolicyCreateInputSerializer(PolicyInputSerializer):
     include = ServiceValue(schemas.RULES, component="Rules", required=True)
 
 
-class PolicyOutputSerializer(serializers.Serializer[Any]):
+class PolicyOutputSerializer(SelectedOutputSerializer):
     id = serializers.IntegerField()
     application_id = serializers.IntegerField()
     name = serializers.CharField()
@@ -73,126 +72,98 @@ class PolicyOutputSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
-
-def policy_data(policy: Policy) -> dict[str, Any]:
-    """A policy as the API shows it."""
-    return PolicyOutputSerializer(
-        {
-            "id": policy.pk,
-            "application_id": policy.application_id,
-            **policy_fields(policy),
-            "created_at": policy.created_at,
-            "updated_at": policy.updated_at,
-        }
-    ).data
+    def selected(self, instance: Policy) -> dict[str, Any]:
+        return policy_fields(instance)
 
 
-def _get_policy(application_id: int, policy_id: int) -> Policy:
-    return get_object_or_404(
-        Policy.objects.select_related("application"), application_id=application_id, pk=policy_id
-    )
+class Policies(ResourceApi):
+    operations = "apps_policies"
+    queryset = Policy.objects.select_related("application")
+    output = PolicyOutputSerializer
+
+    def warnings(self, obj: Policy) -> list[dict[str, str]]:
+        return application_warnings_data(obj.application)
 
 
-class PolicyListApi(AdminApiView):
-    queryset = Policy.objects.all()
-
-    @extend_schema(
-        operation_id="apps_policies_list",
-        summary="List an application's policies",
-        description="The application's policies in the order they are evaluated (by precedence).",
-        parameters=PAGE_PARAMETERS,
-        responses={200: enveloped(PolicyOutputSerializer, many=True), **error_responses()},
-    )
-    def get(self, request: Request, application_id: int) -> Response:
-        application = get_object_or_404(Application, pk=application_id)
-        return paginated(request, application_policies(application), represent=policy_data)
-
-    @extend_schema(
-        operation_id="apps_policies_create",
-        summary="Add a policy",
-        description=(
+class PolicyListApi(Policies, ListCreateApi):
+    route, route_name = "apps/<object_id:application_id>/policies", "api-policies"
+    create_input = PolicyCreateInputSerializer
+    docs = {
+        "get": Doc(
+            "List an application's policies",
+            "The application's policies in the order they are evaluated (by precedence).",
+        ),
+        "post": Doc(
+            "Add a policy",
             "Add a policy to the application: its decision (allow, deny, non_identity or bypass), "
             "its precedence, and include, require and exclude rules, which may name only groups, "
-            "service tokens and identity providers that exist."
+            "service tokens and identity providers that exist.",
         ),
-        request=PolicyCreateInputSerializer,
-        responses={201: enveloped(PolicyOutputSerializer), **error_responses()},
-    )
-    def post(self, request: Request, application_id: int) -> Response:
-        application = get_object_or_404(Application, pk=application_id)
-        serializer = PolicyCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        policy = services.policy_create(application=application, **serializer.validated_data)
-        return ok(
-            policy_data(policy),
-            status_code=status.HTTP_201_CREATED,
-            warnings=application_warnings_data(application),
-        )
-
-    @extend_schema(
-        operation_id="apps_policies_replace",
-        summary="Replace all of an application's policies",
-        request=PolicyCreateInputSerializer(many=True),
-        responses={
-            200: enveloped(PolicyOutputSerializer, many=True, paged=False),
-            **error_responses(),
-        },
-        description=(
+        "put": Doc(
+            "Replace all of an application's policies",
             "Make the application's policies exactly these, matched by name: policies left out "
-            "are deleted, and precedences may be swapped freely."
+            "are deleted, and precedences may be swapped freely.",
         ),
-    )
-    def put(self, request: Request, application_id: int) -> Response:
-        application = get_object_or_404(Application, pk=application_id)
-        serializer = PolicyCreateInputSerializer(data=request.data, many=True)
-        serializer.is_valid(raise_exception=True)
-        policies = services.application_set_policies(
-            application=application, policies=serializer.validated_data
-        )
+    }
+
+    @classmethod
+    def operation(cls, method: str) -> tuple[str, dict[str, Any]]:
+        if method == "put":
+            return "replace", {
+                "request": PolicyCreateInputSerializer(many=True),
+                "responses": responses(status.HTTP_200_OK, cls.output, many=True, paged=False),
+            }
+        return super().operation(method)
+
+    def scope(self, **path: Any) -> dict[str, Any]:
+        return {"application": get_object_or_404(Application, pk=path["application_id"])}
+
+    def objects(self, filters: Mapping[str, Any], **path: Any) -> QuerySet[Policy]:
+        return application_policies(**self.scope(**path))
+
+    def create(self, values: dict[str, Any], **scope: Any) -> Policy:
+        return services.policy_create(**scope, **values)
+
+    def put(self, request: Request, **path: Any) -> Response:
+        application = self.scope(**path)["application"]
+        values = validated(PolicyCreateInputSerializer, request.data, many=True)
+        policies = services.application_set_policies(application=application, policies=values)
         return ok(
-            [policy_data(policy) for policy in policies],
+            [self.represent(policy) for policy in policies],
             warnings=application_warnings_data(application),
         )
 
 
-class PolicyDetailApi(AdminApiView):
-    queryset = Policy.objects.all()
-
-    @extend_schema(
-        operation_id="apps_policies_retrieve",
-        summary="Get a policy",
-        description="One policy of the application, with its rules.",
-        responses={200: enveloped(PolicyOutputSerializer), **error_responses()},
-    )
-    def get(self, request: Request, application_id: int, policy_id: int) -> Response:
-        return ok(policy_data(_get_policy(application_id, policy_id)))
-
-    @extend_schema(
-        operation_id="apps_policies_partial_update",
-        summary="Change a policy",
-        description=(
-            "Change the fields given; the others keep their values. Rules naming a group or "
-            "service token that does not exist are refused."
+class PolicyDetailApi(Policies, DetailApi):
+    route = "apps/<object_id:application_id>/policies/<object_id:policy_id>"
+    route_name = "api-policy"
+    change_input = PolicyInputSerializer
+    docs = {
+        "get": Doc(
+            "Get a policy",
+            "One policy of the application, with its rules.",
         ),
-        request=PolicyInputSerializer,
-        responses={200: enveloped(PolicyOutputSerializer), **error_responses()},
-    )
-    def patch(self, request: Request, application_id: int, policy_id: int) -> Response:
-        policy = _get_policy(application_id, policy_id)
-        serializer = PolicyInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.policy_update(policy=policy, **serializer.validated_data)
-        return ok(policy_data(policy), warnings=application_warnings_data(policy.application))
+        "patch": Doc(
+            "Change a policy",
+            "Change the fields given; the others keep their values. Rules naming a group or "
+            "service token that does not exist are refused.",
+        ),
+        "delete": Doc(
+            "Delete a policy",
+            "Delete the policy; the application's other policies decide from now on.",
+        ),
+    }
 
-    @extend_schema(
-        operation_id="apps_policies_destroy",
-        summary="Delete a policy",
-        description="Delete the policy; the application's other policies decide from now on.",
-        responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
-    )
-    def delete(self, request: Request, application_id: int, policy_id: int) -> Response:
-        policy = _get_policy(application_id, policy_id)
-        deleted_id = policy.pk
-        application = policy.application
-        services.policy_delete(policy=policy)
-        return ok({"id": deleted_id}, warnings=application_warnings_data(application))
+    def get_object(self, **path: Any) -> Policy:
+        return get_object_or_404(
+            self.queryset.all(), application_id=path["application_id"], pk=path["policy_id"]
+        )
+
+    def update(self, obj: Policy, values: dict[str, Any]) -> None:
+        services.policy_update(policy=obj, **values)
+
+    def remove(self, obj: Policy) -> None:
+        services.policy_delete(policy=obj)
+
+    def warnings_after_delete(self, obj: Policy) -> list[dict[str, str]]:
+        return self.warnings(obj)  # its application is still there to warn about

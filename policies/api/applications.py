@@ -5,19 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.api.base import AdminApiView
-from common.api.envelope import enveloped, ok
-from common.api.pagination import PAGE_PARAMETERS, paginated
-from common.api.responses import DeletedOutputSerializer, error_responses
+from common.api.resources import DetailApi, Doc, ListCreateApi, ResourceApi, validated
 from policies import services
 from policies.api import schemas
-from policies.api.fields import ServiceInputSerializer, ServiceValue
+from policies.api.fields import SelectedOutputSerializer, ServiceInputSerializer, ServiceValue
 from policies.models import Application
 from policies.selectors import application_fields, stored_application_warnings
 
@@ -59,7 +54,7 @@ class ApplicationCreateInputSerializer(ApplicationInputSerializer):
         return super().to_internal_value(data)
 
 
-class ApplicationOutputSerializer(serializers.Serializer[Any]):
+class ApplicationOutputSerializer(SelectedOutputSerializer):
     id = serializers.IntegerField()
     aud = serializers.CharField(help_text="The AUD tag: 64 hex characters, never changes.")
     name = serializers.CharField()
@@ -86,18 +81,8 @@ class ApplicationOutputSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
-
-def application_data(application: Application) -> dict[str, Any]:
-    """An application as the API shows it."""
-    return ApplicationOutputSerializer(
-        {
-            "id": application.pk,
-            "aud": application.aud,
-            **application_fields(application),
-            "created_at": application.created_at,
-            "updated_at": application.updated_at,
-        }
-    ).data
+    def selected(self, instance: Application) -> dict[str, Any]:
+        return application_fields(instance)
 
 
 def application_warnings_data(application: Application) -> list[dict[str, str]]:
@@ -111,97 +96,65 @@ def _replacement(values: dict[str, Any]) -> dict[str, Any]:
     return {**defaults, **values}
 
 
-class ApplicationListApi(AdminApiView):
+class Applications(ResourceApi):
+    operations = "apps"
     queryset = Application.objects.all()
+    output = ApplicationOutputSerializer
 
-    @extend_schema(
-        operation_id="apps_list",
-        summary="List applications",
-        description=(
-            "The applications, by name, a page at a time; each with its settings and its AUD tag."
+    def warnings(self, obj: Application) -> list[dict[str, str]]:
+        return application_warnings_data(obj)
+
+
+class ApplicationListApi(Applications, ListCreateApi):
+    route, route_name = "apps", "api-apps"
+    queryset = Application.objects.prefetch_related("allowed_idps").order_by("name")
+    create_input = ApplicationCreateInputSerializer
+    docs = {
+        "get": Doc(
+            "List applications",
+            "The applications, by name, a page at a time; each with its settings and its AUD tag.",
         ),
-        parameters=PAGE_PARAMETERS,
-        responses={200: enveloped(ApplicationOutputSerializer, many=True), **error_responses()},
-    )
-    def get(self, request: Request) -> Response:
-        applications = Application.objects.prefetch_related("allowed_idps").order_by("name")
-        return paginated(request, applications, represent=application_data)
-
-    @extend_schema(
-        operation_id="apps_create",
-        summary="Create an application",
-        description=(
+        "post": Doc(
+            "Create an application",
             "Create an application from its host/path pattern (`domain`) and settings; fields left "
             "out take their defaults. It is enforced by every worker within a second. Invalid "
-            "fields answer 400 with an error per field path."
+            "fields answer 400 with an error per field path.",
         ),
-        request=ApplicationCreateInputSerializer,
-        responses={201: enveloped(ApplicationOutputSerializer), **error_responses()},
-    )
-    def post(self, request: Request) -> Response:
-        serializer = ApplicationCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        application = services.application_create(**serializer.validated_data)
-        return ok(
-            application_data(application),
-            status_code=status.HTTP_201_CREATED,
-            warnings=application_warnings_data(application),
-        )
+    }
+
+    def create(self, values: dict[str, Any], **scope: Any) -> Application:
+        return services.application_create(**values)
 
 
-class ApplicationDetailApi(AdminApiView):
-    queryset = Application.objects.all()
-
-    @extend_schema(
-        operation_id="apps_retrieve",
-        summary="Get an application",
-        description="One application with all its settings.",
-        responses={200: enveloped(ApplicationOutputSerializer), **error_responses()},
-    )
-    def get(self, request: Request, application_id: int) -> Response:
-        return ok(application_data(get_object_or_404(Application, pk=application_id)))
-
-    @extend_schema(
-        operation_id="apps_update",
-        summary="Replace an application",
-        request=ApplicationCreateInputSerializer,
-        responses={200: enveloped(ApplicationOutputSerializer), **error_responses()},
-        description="Replace the application: fields left out go back to their defaults.",
-    )
-    def put(self, request: Request, application_id: int) -> Response:
-        application = get_object_or_404(Application, pk=application_id)
-        serializer = ApplicationCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.application_update(
-            application=application, **_replacement(serializer.validated_data)
-        )
-        return ok(application_data(application), warnings=application_warnings_data(application))
-
-    @extend_schema(
-        operation_id="apps_partial_update",
-        summary="Change an application",
-        request=ApplicationInputSerializer,
-        responses={200: enveloped(ApplicationOutputSerializer), **error_responses()},
-        description="Change the fields given; the others keep their values.",
-    )
-    def patch(self, request: Request, application_id: int) -> Response:
-        application = get_object_or_404(Application, pk=application_id)
-        serializer = ApplicationInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.application_update(application=application, **serializer.validated_data)
-        return ok(application_data(application), warnings=application_warnings_data(application))
-
-    @extend_schema(
-        operation_id="apps_destroy",
-        summary="Delete an application",
-        description=(
+class ApplicationDetailApi(Applications, DetailApi):
+    route, route_name = "apps/<object_id:application_id>", "api-app"
+    change_input = ApplicationInputSerializer
+    replace_input = ApplicationCreateInputSerializer
+    docs = {
+        "get": Doc("Get an application", "One application with all its settings."),
+        "put": Doc(
+            "Replace an application",
+            "Replace the application: fields left out go back to their defaults.",
+        ),
+        "patch": Doc(
+            "Change an application",
+            "Change the fields given; the others keep their values.",
+        ),
+        "delete": Doc(
+            "Delete an application",
             "Delete the application and its policies: its paths are no longer protected, within a "
-            "second on every worker."
+            "second on every worker.",
         ),
-        responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
-    )
-    def delete(self, request: Request, application_id: int) -> Response:
-        application = get_object_or_404(Application, pk=application_id)
-        deleted_id = application.pk
-        services.application_delete(application=application)
-        return ok({"id": deleted_id})
+    }
+
+    def put(self, request: Request, **path: Any) -> Response:
+        application = self.get_object(**path)
+        values = validated(ApplicationCreateInputSerializer, request.data)
+        services.application_update(application=application, **_replacement(values))
+        return self.written(application)
+
+    def update(self, obj: Application, values: dict[str, Any]) -> None:
+        services.application_update(application=obj, **values)
+
+    def remove(self, obj: Application) -> None:
+        services.application_delete(application=obj)

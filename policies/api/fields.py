@@ -1,10 +1,12 @@
-"""Input serializers whose values go to the services untouched.
+"""Input serializers whose values go to the services untouched, and output serializers whose
+values come from the selectors.
 
 The services (through `policies.validation`) own every rule about a value, its type included, and
 word their messages for the admin, the API and config files alike. So the API's input serializers
 only declare which fields exist (for the schema, and to refuse unknown ones) and hand each value
 over as the client sent it: no coercion ("true" stays a string, and is refused as one), no second
-set of messages.
+set of messages. On the way out, an object's fields are what its selector says
+(`policies.selectors`), as the admin and exports show them.
 """
 
 from __future__ import annotations
@@ -67,3 +69,19 @@ class ServiceInputSerializer(serializers.Serializer[Any]):
         if data is empty or data is None:
             data = {}  # an empty body is an empty object: the service names what is missing
         return super().run_validation(data)
+
+
+# An output serializer of a stored object: the fields its selector gives (`selected`), and the
+# others (`id`, `created_at`, ...) as the object's attributes. (No docstring: the schema would
+# show it as the description of every output that derives from it.)
+class SelectedOutputSerializer(serializers.Serializer[Any]):
+    def selected(self, instance: Any) -> Mapping[str, Any]:
+        """The object's fields by their public names, from its selector."""
+        raise NotImplementedError
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        values = self.selected(instance)
+        names: list[str] = list(self.fields.keys())
+        return super().to_representation(
+            {name: values[name] if name in values else getattr(instance, name) for name in names}
+        )

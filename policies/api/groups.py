@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.request import Request
-from rest_framework.response import Response
+from rest_framework import serializers
 
-from common.api.base import AdminApiView
-from common.api.envelope import enveloped, ok
-from common.api.pagination import PAGE_PARAMETERS, paginated
-from common.api.responses import DeletedOutputSerializer, error_responses
+from common.api.resources import DetailApi, Doc, ListCreateApi, ResourceApi
 from policies import services
 from policies.api import schemas
-from policies.api.fields import ServiceInputSerializer, ServiceValue
+from policies.api.fields import SelectedOutputSerializer, ServiceInputSerializer, ServiceValue
 from policies.models import AccessGroup
 from policies.selectors import group_fields
 
@@ -33,7 +26,7 @@ class GroupCreateInputSerializer(GroupInputSerializer):
     include = ServiceValue(schemas.RULES, component="Rules", required=True)
 
 
-class GroupOutputSerializer(serializers.Serializer[Any]):
+class GroupOutputSerializer(SelectedOutputSerializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     include = ServiceValue(schemas.RULES, component="Rules")
@@ -42,89 +35,51 @@ class GroupOutputSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
-
-def group_data(group: AccessGroup) -> dict[str, Any]:
-    """An access group as the API shows it."""
-    return GroupOutputSerializer(
-        {
-            "id": group.pk,
-            **group_fields(group),
-            "created_at": group.created_at,
-            "updated_at": group.updated_at,
-        }
-    ).data
+    def selected(self, instance: AccessGroup) -> dict[str, Any]:
+        return group_fields(instance)
 
 
-class GroupListApi(AdminApiView):
-    queryset = AccessGroup.objects.all()
+class Groups(ResourceApi):
+    operations = "groups"
+    queryset = AccessGroup.objects.order_by("name")
+    output = GroupOutputSerializer
 
-    @extend_schema(
-        operation_id="groups_list",
-        summary="List access groups",
-        description="The access groups, by name, a page at a time.",
-        parameters=PAGE_PARAMETERS,
-        responses={200: enveloped(GroupOutputSerializer, many=True), **error_responses()},
-    )
-    def get(self, request: Request) -> Response:
-        return paginated(request, AccessGroup.objects.order_by("name"), represent=group_data)
 
-    @extend_schema(
-        operation_id="groups_create",
-        summary="Create an access group",
-        description=(
+class GroupListApi(Groups, ListCreateApi):
+    route, route_name = "groups", "api-groups"
+    create_input = GroupCreateInputSerializer
+    docs = {
+        "get": Doc("List access groups", "The access groups, by name, a page at a time."),
+        "post": Doc(
+            "Create an access group",
             "Create a named set of include, require and exclude rules that policies (and other "
             "groups) can refer to. A group that would refer to itself, directly or not, is "
-            "refused."
+            "refused.",
         ),
-        request=GroupCreateInputSerializer,
-        responses={201: enveloped(GroupOutputSerializer), **error_responses()},
-    )
-    def post(self, request: Request) -> Response:
-        serializer = GroupCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        group = services.group_create(**serializer.validated_data)
-        return ok(group_data(group), status_code=status.HTTP_201_CREATED)
+    }
+
+    def create(self, values: dict[str, Any], **scope: Any) -> AccessGroup:
+        return services.group_create(**values)
 
 
-class GroupDetailApi(AdminApiView):
-    queryset = AccessGroup.objects.all()
-
-    @extend_schema(
-        operation_id="groups_retrieve",
-        summary="Get an access group",
-        description="One access group with its rules.",
-        responses={200: enveloped(GroupOutputSerializer), **error_responses()},
-    )
-    def get(self, request: Request, group_id: int) -> Response:
-        return ok(group_data(get_object_or_404(AccessGroup, pk=group_id)))
-
-    @extend_schema(
-        operation_id="groups_partial_update",
-        summary="Change an access group",
-        description=(
+class GroupDetailApi(Groups, DetailApi):
+    route, route_name = "groups/<object_id:group_id>", "api-group"
+    change_input = GroupInputSerializer
+    docs = {
+        "get": Doc("Get an access group", "One access group with its rules."),
+        "patch": Doc(
+            "Change an access group",
             "Change the fields given; the others keep their values. Refused when the change would "
-            "break a policy or group that uses it (a rename, or a cycle)."
+            "break a policy or group that uses it (a rename, or a cycle).",
         ),
-        request=GroupInputSerializer,
-        responses={200: enveloped(GroupOutputSerializer), **error_responses()},
-    )
-    def patch(self, request: Request, group_id: int) -> Response:
-        group = get_object_or_404(AccessGroup, pk=group_id)
-        serializer = GroupInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.group_update(group=group, **serializer.validated_data)
-        return ok(group_data(group))
+        "delete": Doc(
+            "Delete an access group",
+            "Delete the group; refused with 400 while a policy or another group refers to it.",
+        ),
+    }
 
-    @extend_schema(
-        operation_id="groups_destroy",
-        summary="Delete an access group",
-        description=(
-            "Delete the group; refused with 400 while a policy or another group refers to it."
-        ),
-        responses={200: enveloped(DeletedOutputSerializer), **error_responses()},
-    )
-    def delete(self, request: Request, group_id: int) -> Response:
-        group = get_object_or_404(AccessGroup, pk=group_id)
-        deleted_id = group.pk
-        services.group_delete(group=group)
-        return ok({"id": deleted_id})
+    def update(self, obj: AccessGroup, values: dict[str, Any]) -> None:
+        services.group_update(group=obj, **values)
+
+    def remove(self, obj: AccessGroup) -> None:
+        services.group_delete(group=obj)
