@@ -20,7 +20,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.utils import timezone
@@ -38,13 +37,12 @@ from identity.cookies import (
     set_binding_cookie,
 )
 from identity.flows.purpose import answers_carried
-from identity.flows.signin import signed_in_as_user, unspent
+from identity.flows.signin import after_sign_in_url, signed_in_as_user, unspent
 from identity.gate import binding_digest
-from identity.hosts import Authority, canonical_authority, request_scheme, served_ports
+from identity.hosts import Authority, canonical_authority, request_scheme
 from identity.login_urls import login_host_for, state_hash_for
 from identity.models import AuthorizationCode
 from identity.person import SIGN_IN_CLAIMS
-from identity.redirects import application_root, safe_redirect_url
 from identity.sessions import session_create, sign_in_is_live
 from identity.tokens import issue_token, issuer_for, verify_access_token
 from policies.snapshot import CompiledApplication, Snapshot, get_snapshot
@@ -190,14 +188,13 @@ def exchange_code(request: HttpRequest) -> HttpResponseBase:
             binding=binding,
         )
     _create_app_session(request, code, now=now, lifetime=lifetime)
-    target = safe_redirect_url(
+    target = after_sign_in_url(
         code.redirect_url,
+        application=application,
         app_host=request_host,
         scheme=scheme,
         snapshot=snapshot,
-        ports=served_ports(authority),
-        debug=settings.DEBUG,
-        fallback=application_root(application.domain),
+        request_authority=authority,
     )
     response = HttpResponseRedirect(target)
     max_age = int(lifetime.total_seconds())

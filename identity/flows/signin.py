@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -31,7 +32,7 @@ from identity.events import record_event
 from identity.factors.services import enrolled_methods
 from identity.factors.stepup import Next, StepUp, methods_with, next_step
 from identity.flows.purpose import answers_for, purpose_page, purpose_wanted
-from identity.hosts import request_scheme
+from identity.hosts import Authority, request_scheme, served_ports
 from identity.login_urls import (
     LAUNCHER_PATH,
     LOGIN_PATH,
@@ -41,6 +42,7 @@ from identity.login_urls import (
 from identity.models import AccessSession, AuthEvent, AuthorizationCode
 from identity.person import Person
 from identity.providers import login_method_for
+from identity.redirects import application_root, safe_redirect_url
 from identity.sessions import new_identity_nonce, session_create, sign_in_is_live
 from identity.tokens import issue_token, issuer_for, verified_tokens
 from policies.decision import Verdict
@@ -157,6 +159,29 @@ def session_lifetime(verdict: Verdict, application: CompiledApplication | None) 
     if application is not None and application.session_duration:
         return application.session_duration
     return conf.default_session_duration
+
+
+def after_sign_in_url(
+    redirect_url: str | None,
+    *,
+    application: CompiledApplication,
+    app_host: str,
+    scheme: str,
+    snapshot: Snapshot,
+    request_authority: Authority,
+) -> str:
+    """Where a sign-in to `application` sends the browser: `redirect_url` when it is safe here
+    (`safe_redirect_url`, on the ports served from `request_authority`, plain http only in
+    DEBUG), else the application's root. The login page and the authorized hop both ask."""
+    return safe_redirect_url(
+        redirect_url,
+        app_host=app_host,
+        scheme=scheme,
+        snapshot=snapshot,
+        ports=served_ports(request_authority),
+        debug=settings.DEBUG,
+        fallback=application_root(application.domain),
+    )
 
 
 def form_targets(flow: Flow) -> tuple[str, ...]:

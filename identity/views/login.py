@@ -18,7 +18,6 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
@@ -56,6 +55,7 @@ from identity.flows.purpose import MAX_ANSWER_LENGTH, cleaned_answer, purpose_re
 from identity.flows.signin import (
     Flow,
     Person,
+    after_sign_in_url,
     complete_sign_in,
     current_sign_in,
     form_targets,
@@ -74,7 +74,6 @@ from identity.hosts import (
     is_served,
     parse_authority,
     request_scheme,
-    served_ports,
 )
 from identity.login_urls import (
     ACCOUNT_PATH,
@@ -88,7 +87,6 @@ from identity.login_urls import (
 from identity.models import AuthEvent
 from identity.providers import login_method_for
 from identity.providers.base import SignInFailed
-from identity.redirects import application_root, safe_redirect_url
 from identity.throttles import PROVIDER_STARTS_PER_IP, ThrottleUnavailable, throttle_key_for_ip
 from policies.decision import Verdict
 from policies.snapshot import CompiledIdentityProvider, SnapshotError, get_snapshot
@@ -171,14 +169,13 @@ def validated_flow(request: HttpRequest, app_host: str | None, params: Mapping[s
     app_host = str(authority)
     login_host = login_host_for(app_host)
     raw_redirect = form.cleaned_data["redirect_url"]
-    redirect_url = safe_redirect_url(
+    redirect_url = after_sign_in_url(
         raw_redirect,
+        application=application,
         app_host=app_host,
         scheme=scheme,
         snapshot=snapshot,
-        ports=served_ports(request_authority),
-        debug=settings.DEBUG,
-        fallback=application_root(application.domain),
+        request_authority=request_authority,
     )
     if request_host != login_host:
         # The org cookie belongs to the login host: send the browser there (GET only).
