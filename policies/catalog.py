@@ -16,14 +16,7 @@ from functools import cached_property
 from policies.errors import Errors, add_error
 from policies.matching import PatternError, compile_pattern
 from policies.models import AccessGroup, Application, IdentityProvider, Policy, ServiceToken
-from policies.rules import (
-    GitHubOrganizationRule,
-    LoginMethodRule,
-    OidcClaimRule,
-    Rule,
-    RuleError,
-    compile_rule,
-)
+from policies.rules import Rule, RuleError, compile_rule, provider_id
 
 __all__ = [
     "SERVICE_TOKEN_KINDS",
@@ -267,8 +260,4 @@ def _provider_reference(item: object) -> str | None:
         rule = compile_rule(item)
     except RuleError:
         return None
-    if isinstance(rule, LoginMethodRule):
-        return rule.id or None
-    if isinstance(rule, OidcClaimRule | GitHubOrganizationRule):
-        return rule.identity_provider_id or None
-    return None
+    return provider_id(rule)

@@ -19,6 +19,7 @@ __all__ = [
     "SELECTORS",
     "SUPPORTED_SELECTORS",
     "CompiledGroup",
+    "ProviderRule",
     "Rule",
     "RuleError",
     "RulesOutcome",
@@ -28,6 +29,7 @@ __all__ = [
     "evaluate_rules",
     "github_team_slug",
     "is_email_address",
+    "provider_id",
     "rules_match",
 ]
 
@@ -350,6 +352,20 @@ class GitHubOrganizationRule(Rule):
         if self.identity_provider_id:
             fields["identity_provider_id"] = self.identity_provider_id
         return {self.kind: fields}
+
+
+# The rules that name an identity provider: by id, or (login_method) by id or by name.
+ProviderRule = LoginMethodRule | OidcClaimRule | GitHubOrganizationRule
+
+
+def provider_id(rule: Rule) -> str | None:
+    """The id of the identity provider `rule` names, or None (it names none, or names it by
+    name: a login_method rule with `name`)."""
+    if isinstance(rule, LoginMethodRule):
+        return rule.id or None
+    if isinstance(rule, OidcClaimRule | GitHubOrganizationRule):
+        return rule.identity_provider_id or None
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from policies.rules import (
     GitHubOrganizationRule,
     LoginMethodRule,
     OidcClaimRule,
+    ProviderRule,
     Rule,
     RuleError,
     compile_rule,
@@ -66,7 +67,7 @@ REFERENCES = {
 def _check_reference(
     errors: Errors, path: str, item: object, rule: Rule, *, catalog: Catalog
 ) -> None:
-    if isinstance(rule, LoginMethodRule | OidcClaimRule | GitHubOrganizationRule):
+    if isinstance(rule, ProviderRule):
         _check_provider_reference(errors, path, rule, catalog=catalog)
         return
     if rule.kind not in REFERENCES:
@@ -84,7 +85,7 @@ def _check_reference(
 def _check_provider_reference(
     errors: Errors,
     path: str,
-    rule: LoginMethodRule | OidcClaimRule | GitHubOrganizationRule,
+    rule: ProviderRule,
     *,
     catalog: Catalog,
 ) -> None:
