@@ -84,5 +84,10 @@ class AdminApiView(APIView):
             self._audit_token = None
         return super().finalize_response(request, response, *args, **kwargs)
 
+    @property
+    def actor(self) -> str:
+        """Who made this request, as the records of what it does name them: `api:<username>`."""
+        return f"api:{self.request.user.get_username()}"
+
     def get_exception_handler(self) -> Callable[[Exception, Mapping[str, Any]], Response | None]:
         return api_exception_handler

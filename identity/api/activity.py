@@ -47,6 +47,7 @@ class ActivityFilterSerializer(serializers.Serializer[Any]):
 
 
 class ActivityApi(AdminApiView):
+    route, route_name = "activity", "api-activity"
     queryset = AuthEvent.objects.all()
 
     @extend_schema(

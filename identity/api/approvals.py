@@ -9,18 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
 
-from common.api.base import AdminApiView
 from common.api.converters import object_id_field
-from common.api.envelope import enveloped, ok
-from common.api.pagination import PAGE_PARAMETERS, filtered, list_filters, paginated
-from common.api.permissions import ActionPermissions, WritesAllowed
-from common.api.responses import error_responses
+from common.api.resources import ActionApi, Doc, ListApi
 from identity.approvals import approval_revoke
 from identity.models import ApprovalRequest
 
@@ -60,55 +53,43 @@ class ApprovalFilterSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=ApprovalRequest.Status.choices, required=False)
 
 
-class ApprovalListApi(AdminApiView):
-    queryset = ApprovalRequest.objects.all()
-
-    @extend_schema(
-        operation_id="approvals_list",
-        summary="List temporary approvals",
-        description=(
+class ApprovalListApi(ListApi):
+    route, route_name = "approvals", "api-approvals"
+    operations = "approvals"
+    queryset = ApprovalRequest.objects.prefetch_related("approvers").order_by("-created_at")
+    output = ApprovalOutputSerializer
+    filters = ApprovalFilterSerializer
+    filter_parameters = [
+        OpenApiParameter("email", str, description="Requests of this address."),
+        OpenApiParameter("application", int, description="Requests for this application id."),
+        OpenApiParameter(
+            "status", str, enum=ApprovalRequest.Status.values, description="In this state."
+        ),
+    ]
+    lookups = {"email": "email__iexact", "application": "application_id", "status": "status"}
+    docs = {
+        "get": Doc(
+            "List temporary approvals",
             "Requests for temporary approval, newest first, a page at a time, with each "
-            "approver's decision; filter by address, application or status."
-        ),
-        parameters=[
-            *PAGE_PARAMETERS,
-            OpenApiParameter("email", str, description="Requests of this address."),
-            OpenApiParameter("application", int, description="Requests for this application id."),
-            OpenApiParameter(
-                "status", str, enum=ApprovalRequest.Status.values, description="In this state."
-            ),
-        ],
-        responses={200: enveloped(ApprovalOutputSerializer, many=True), **error_responses()},
-    )
-    def get(self, request: Request) -> Response:
-        approvals = filtered(
-            ApprovalRequest.objects.prefetch_related("approvers").order_by("-created_at"),
-            list_filters(request, ApprovalFilterSerializer),
-            {"email": "email__iexact", "application": "application_id", "status": "status"},
+            "approver's decision; filter by address, application or status.",
         )
-        return paginated(
-            request, approvals, represent=lambda approval: ApprovalOutputSerializer(approval).data
-        )
+    }
 
 
-class ApprovalRevokeApi(AdminApiView):
-    queryset = ApprovalRequest.objects.all()
-    permission_classes = [ActionPermissions, WritesAllowed]
-
-    @extend_schema(
-        operation_id="approvals_revoke",
-        summary="Revoke a temporary approval",
-        request=None,
-        responses={200: enveloped(ApprovalOutputSerializer), **error_responses()},
-        description=(
+class ApprovalRevokeApi(ActionApi):
+    route, route_name = "approvals/<uuid:approval_id>/revoke", "api-approval-revoke"
+    operations, action = "approvals", "revoke"
+    queryset = ApprovalRequest.objects.select_related("application")
+    output = ApprovalOutputSerializer
+    docs = {
+        "post": Doc(
+            "Revoke a temporary approval",
             "End an approval (or a request still waiting) now: the person's tokens for the "
-            "application are refused from now on, and their next sign-in asks again."
-        ),
-    )
-    def post(self, request: Request, approval_id: str) -> Response:
-        approval = get_object_or_404(
-            ApprovalRequest.objects.select_related("application"), pk=approval_id
+            "application are refused from now on, and their next sign-in asks again.",
         )
-        approval_revoke(approval=approval, actor=f"api:{request.user.get_username()}")
-        approval.refresh_from_db()
-        return ok(ApprovalOutputSerializer(approval).data)
+    }
+
+    def act(self, target: ApprovalRequest, values: dict[str, Any]) -> ApprovalRequest:
+        approval_revoke(approval=target, actor=self.actor)
+        target.refresh_from_db()
+        return target

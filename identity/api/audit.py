@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
 
-from common.api.base import AdminApiView
-from common.api.envelope import enveloped
-from common.api.pagination import PAGE_PARAMETERS, filtered, list_filters, paginated
-from common.api.responses import error_responses
+from common.api.resources import Doc, ListApi
 from common.audit import CHANNELS
 from common.models import AuditEntry
 
@@ -45,38 +40,36 @@ class AuditFilterSerializer(serializers.Serializer[Any]):
     until = serializers.DateTimeField(required=False)
 
 
-class AuditListApi(AdminApiView):
-    queryset = AuditEntry.objects.all()
+EXACT_FILTERS = ("channel", "action", "object_type", "object_id", "actor")
 
-    @extend_schema(
-        operation_id="audit_list",
-        summary="Export the audit trail",
-        parameters=[
-            *PAGE_PARAMETERS,
-            OpenApiParameter("channel", str, enum=list(CHANNELS), description="Made through."),
-            OpenApiParameter(
-                "action", str, enum=AuditEntry.Action.values, description="Changes of this kind."
-            ),
-            OpenApiParameter("object_type", str, description='e.g. "application", "policy".'),
-            OpenApiParameter("object_id", str, description="The changed object's id."),
-            OpenApiParameter("actor", str, description="Changes by this username."),
-            OpenApiParameter("since", str, description="ISO 8601 date-time; newer entries only."),
-            OpenApiParameter("until", str, description="ISO 8601 date-time; older entries only."),
-        ],
-        responses={200: enveloped(AuditEntryOutputSerializer, many=True), **error_responses()},
-        description=(
+
+class AuditListApi(ListApi):
+    route, route_name = "audit", "api-audit"
+    operations = "audit"
+    queryset = AuditEntry.objects.order_by("-created_at", "-pk")
+    output = AuditEntryOutputSerializer
+    filters = AuditFilterSerializer
+    filter_parameters = [
+        OpenApiParameter("channel", str, enum=list(CHANNELS), description="Made through."),
+        OpenApiParameter(
+            "action", str, enum=AuditEntry.Action.values, description="Changes of this kind."
+        ),
+        OpenApiParameter("object_type", str, description='e.g. "application", "policy".'),
+        OpenApiParameter("object_id", str, description="The changed object's id."),
+        OpenApiParameter("actor", str, description="Changes by this username."),
+        OpenApiParameter("since", str, description="ISO 8601 date-time; newer entries only."),
+        OpenApiParameter("until", str, description="ISO 8601 date-time; older entries only."),
+    ]
+    lookups = {
+        **{name: name for name in EXACT_FILTERS},
+        "since": "created_at__gte",
+        "until": "created_at__lt",
+    }
+    docs = {
+        "get": Doc(
+            "Export the audit trail",
             "Every change to applications, policies, groups, service tokens, identity providers, "
             "signing keys and sessions, made through the admin, the API or a config file: who, "
-            "when, through what, and the fields before and after. Never holds a secret."
-        ),
-    )
-    def get(self, request: Request) -> Response:
-        exact = ("channel", "action", "object_type", "object_id", "actor")
-        entries = filtered(
-            AuditEntry.objects.order_by("-created_at", "-pk"),
-            list_filters(request, AuditFilterSerializer),
-            {**{key: key for key in exact}, "since": "created_at__gte", "until": "created_at__lt"},
+            "when, through what, and the fields before and after. Never holds a secret.",
         )
-        return paginated(
-            request, entries, represent=lambda entry: AuditEntryOutputSerializer(entry).data
-        )
+    }

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.api.base import AdminApiView
-from common.api.envelope import enveloped, ok
-from common.api.permissions import ActionPermissions, WritesAllowed
-from common.api.responses import error_responses
-from identity.keys import PublicSigningKey, published_keys, rotate_keys
+from common.api.envelope import ok
+from common.api.resources import ActionApi, Doc, responses
+from identity.keys import published_keys, rotate_keys
 from identity.models import SigningKey
 
 
@@ -40,58 +39,51 @@ class SigningKeyOutputSerializer(serializers.Serializer[Any]):
     )
 
 
-def _key_data(key: PublicSigningKey, *, current: bool) -> dict[str, Any]:
-    return SigningKeyOutputSerializer(
+def _keys() -> list[dict[str, Any]]:
+    """Every published key, for `SigningKeyOutputSerializer`."""
+    keyset = published_keys()
+    return [
         {
-            "kid": key.kid,
-            "current": current,
+            "kid": kid,
+            "current": kid == keyset.current_kid,
             "jwk": dict(key.jwk),
             "cert": key.certificate_pem,
             "activated_at": key.activated_at,
             "retired_at": key.retired_at,
             "expires_at": key.expires_at,
         }
-    ).data
-
-
-def _keys_data() -> list[dict[str, Any]]:
-    keyset = published_keys()
-    return [_key_data(key, current=kid == keyset.current_kid) for kid, key in keyset.items()]
+        for kid, key in keyset.items()
+    ]
 
 
 class KeyListApi(AdminApiView):
+    route, route_name = "keys", "api-keys"
     queryset = SigningKey.objects.all()
 
     @extend_schema(
         operation_id="keys_list",
         summary="List signing keys",
-        responses={
-            200: enveloped(SigningKeyOutputSerializer, many=True, paged=False),
-            **error_responses(),
-        },
+        responses=responses(status.HTTP_200_OK, SigningKeyOutputSerializer, many=True, paged=False),
         description="Every key that still verifies tokens, the current one first.",
     )
     def get(self, request: Request) -> Response:
-        return ok(_keys_data())
+        return ok(SigningKeyOutputSerializer(_keys(), many=True).data)
 
 
-class KeyRotateApi(AdminApiView):
+class KeyRotateApi(ActionApi):
+    route, route_name = "keys/rotate", "api-keys-rotate"
+    operations, action = "keys", "rotate"
     queryset = SigningKey.objects.all()
-    permission_classes = [ActionPermissions, WritesAllowed]
-
-    @extend_schema(
-        operation_id="keys_rotate",
-        summary="Rotate the signing key",
-        request=None,
-        responses={
-            200: enveloped(SigningKeyOutputSerializer, many=True, paged=False),
-            **error_responses(),
-        },
-        description=(
+    output = SigningKeyOutputSerializer
+    many = True
+    docs = {
+        "post": Doc(
+            "Rotate the signing key",
             "Make a new key current now. The previous key stops signing and keeps verifying "
-            "for 7 days. Returns the keys after the rotation."
-        ),
-    )
-    def post(self, request: Request) -> Response:
-        rotate_keys(reason=f"api:{request.user.get_username()}")
-        return ok(_keys_data())
+            "for 7 days. Returns the keys after the rotation.",
+        )
+    }
+
+    def act(self, target: None, values: dict[str, Any]) -> list[dict[str, Any]]:
+        rotate_keys(reason=self.actor)
+        return _keys()

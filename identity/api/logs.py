@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
 
-from common.api.base import AdminApiView
 from common.api.converters import object_id_field
-from common.api.envelope import enveloped
-from common.api.pagination import PAGE_PARAMETERS, filtered, list_filters, paginated
-from common.api.responses import error_responses
+from common.api.resources import Doc, ListApi
 from identity.models import AuthEvent
 
 
@@ -38,33 +33,22 @@ class AuthEventFilterSerializer(serializers.Serializer[Any]):
     since = serializers.DateTimeField(required=False)
 
 
-class AuthEventListApi(AdminApiView):
-    queryset = AuthEvent.objects.all()
-
-    @extend_schema(
-        operation_id="logs_list",
-        summary="List authentication events",
-        parameters=[
-            *PAGE_PARAMETERS,
-            OpenApiParameter("kind", str, enum=AuthEvent.Kind.values, description="Event kind."),
-            OpenApiParameter("email", str, description="Events of this address."),
-            OpenApiParameter("application", int, description="Events of this application id."),
-            OpenApiParameter("since", str, description="ISO 8601 date-time; newer events only."),
-        ],
-        responses={200: enveloped(AuthEventOutputSerializer, many=True), **error_responses()},
-        description="Authentication events, newest first.",
-    )
-    def get(self, request: Request) -> Response:
-        events = filtered(
-            AuthEvent.objects.order_by("-created_at", "-pk"),
-            list_filters(request, AuthEventFilterSerializer),
-            {
-                "kind": "kind",
-                "email": "email__iexact",
-                "application": "application_id",
-                "since": "created_at__gte",
-            },
-        )
-        return paginated(
-            request, events, represent=lambda event: AuthEventOutputSerializer(event).data
-        )
+class AuthEventListApi(ListApi):
+    route, route_name = "logs", "api-logs"
+    operations = "logs"
+    queryset = AuthEvent.objects.order_by("-created_at", "-pk")
+    output = AuthEventOutputSerializer
+    filters = AuthEventFilterSerializer
+    filter_parameters = [
+        OpenApiParameter("kind", str, enum=AuthEvent.Kind.values, description="Event kind."),
+        OpenApiParameter("email", str, description="Events of this address."),
+        OpenApiParameter("application", int, description="Events of this application id."),
+        OpenApiParameter("since", str, description="ISO 8601 date-time; newer events only."),
+    ]
+    lookups = {
+        "kind": "kind",
+        "email": "email__iexact",
+        "application": "application_id",
+        "since": "created_at__gte",
+    }
+    docs = {"get": Doc("List authentication events", "Authentication events, newest first.")}

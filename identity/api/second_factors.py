@@ -8,18 +8,15 @@ second.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
 
-from common.api.base import AdminApiView
-from common.api.envelope import enveloped, ok
-from common.api.pagination import PAGE_PARAMETERS, list_filters, paginated
 from common.api.permissions import ModelPermissions, WritesAllowed
-from common.api.responses import error_responses
+from common.api.resources import ActionApi, Doc, ListApi
 from identity.factors.services import factors_reset, owner
 from identity.models import SecondFactor
 
@@ -55,49 +52,43 @@ class ResetPermissions(ModelPermissions):
     perms_map = {**ModelPermissions.perms_map, "POST": ["%(app_label)s.delete_%(model_name)s"]}
 
 
-class SecondFactorListApi(AdminApiView):
-    queryset = SecondFactor.objects.all()
-
-    @extend_schema(
-        operation_id="second_factors_list",
-        summary="List second factors",
-        description=(
+class SecondFactorListApi(ListApi):
+    route, route_name = "second_factors", "api-second-factors"
+    operations = "second_factors"
+    queryset = SecondFactor.objects.filter(confirmed_at__isnull=False).order_by("email", "pk")
+    output = SecondFactorOutputSerializer
+    filters = SecondFactorFilterSerializer
+    filter_parameters = [OpenApiParameter("email", str, description="Factors of this address.")]
+    docs = {
+        "get": Doc(
+            "List second factors",
             "People's confirmed second factors (authenticator apps, passkeys and security keys), "
-            "by address; never a secret."
-        ),
-        parameters=[
-            *PAGE_PARAMETERS,
-            OpenApiParameter("email", str, description="Factors of this address."),
-        ],
-        responses={200: enveloped(SecondFactorOutputSerializer, many=True), **error_responses()},
-    )
-    def get(self, request: Request) -> Response:
-        filters = list_filters(request, SecondFactorFilterSerializer)
-        factors = SecondFactor.objects.filter(confirmed_at__isnull=False).order_by("email", "pk")
+            "by address; never a secret.",
+        )
+    }
+
+    def objects(self, filters: Mapping[str, Any], **path: Any) -> QuerySet[SecondFactor]:
+        factors = self.queryset.all()
         if "email" in filters:
             factors = factors.filter(email=owner(filters["email"]))
-        return paginated(
-            request, factors, represent=lambda factor: SecondFactorOutputSerializer(factor).data
-        )
+        return factors
 
 
-class SecondFactorResetApi(AdminApiView):
+class SecondFactorResetApi(ActionApi):
+    route, route_name = "second_factors/reset", "api-second-factors-reset"
+    operations, action = "second_factors", "reset"
     queryset = SecondFactor.objects.all()
     permission_classes = [ResetPermissions, WritesAllowed]
-
-    @extend_schema(
-        operation_id="second_factors_reset",
-        summary="Reset a person's second factors",
-        request=ResetInputSerializer,
-        responses={200: enveloped(ResetOutputSerializer), **error_responses()},
-        description=(
+    action_input = ResetInputSerializer
+    output = ResetOutputSerializer
+    docs = {
+        "post": Doc(
+            "Reset a person's second factors",
             "Remove every second factor and recovery code of a person and end every sign-in of "
-            "theirs. Their next sign-in to an application that needs a factor sets one up again."
-        ),
-    )
-    def post(self, request: Request) -> Response:
-        serializer = ResetInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        email = owner(serializer.validated_data["email"])
-        removed = factors_reset(email=email, actor=f"api:{request.user.get_username()}")
-        return ok(ResetOutputSerializer({"email": email, "factors_removed": removed}).data)
+            "theirs. Their next sign-in to an application that needs a factor sets one up again.",
+        )
+    }
+
+    def act(self, target: None, values: dict[str, Any]) -> dict[str, Any]:
+        email = owner(values["email"])
+        return {"email": email, "factors_removed": factors_reset(email=email, actor=self.actor)}

@@ -6,21 +6,18 @@ process refuses the revoked tokens within a second.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from django.shortcuts import get_object_or_404
+from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
-from rest_framework.request import Request
-from rest_framework.response import Response
 
-from common.api.base import AdminApiView
 from common.api.converters import object_id_field
-from common.api.envelope import enveloped, ok
-from common.api.pagination import PAGE_PARAMETERS, filtered, list_filters, paginated
-from common.api.permissions import ActionPermissions, WritesAllowed
-from common.api.responses import error_responses
+from common.api.pagination import filtered
+from common.api.permissions import ModelPermissions, WritesAllowed
+from common.api.resources import ActionApi, Doc, ListApi
 from identity.models import AccessSession, RevocationCutoff
 from identity.sessions import revoke_tokens_issued_before, session_revoke
 from policies.models import Application
@@ -54,63 +51,46 @@ class SessionFilterSerializer(serializers.Serializer[Any]):
     active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-def session_data(session: AccessSession) -> dict[str, Any]:
-    """A session as the API shows it."""
-    return SessionOutputSerializer(session).data
-
-
-def _actor(request: Request) -> str:
-    return f"api:{request.user.get_username()}"
-
-
-class SessionListApi(AdminApiView):
-    queryset = AccessSession.objects.all()
-
-    @extend_schema(
-        operation_id="sessions_list",
-        summary="List sessions",
-        description=(
+class SessionListApi(ListApi):
+    route, route_name = "sessions", "api-sessions"
+    operations = "sessions"
+    queryset = AccessSession.objects.order_by("-issued_at", "-pk")
+    output = SessionOutputSerializer
+    filters = SessionFilterSerializer
+    filter_parameters = [
+        OpenApiParameter("email", str, description="Sessions of this address."),
+        OpenApiParameter("application", int, description="Sessions of this application id."),
+        OpenApiParameter("active", bool, description="true: only unrevoked, unexpired sessions."),
+    ]
+    lookups = {"email": "email__iexact", "application": "application_id"}
+    docs = {
+        "get": Doc(
+            "List sessions",
             "Sign-ins, newest first, a page at a time; filter by address, application or whether "
-            "they are still active."
-        ),
-        parameters=[
-            *PAGE_PARAMETERS,
-            OpenApiParameter("email", str, description="Sessions of this address."),
-            OpenApiParameter("application", int, description="Sessions of this application id."),
-            OpenApiParameter(
-                "active", bool, description="true: only unrevoked, unexpired sessions."
-            ),
-        ],
-        responses={200: enveloped(SessionOutputSerializer, many=True), **error_responses()},
-    )
-    def get(self, request: Request) -> Response:
-        values = list_filters(request, SessionFilterSerializer)
-        sessions = filtered(
-            AccessSession.objects.order_by("-issued_at", "-pk"),
-            values,
-            {"email": "email__iexact", "application": "application_id"},
+            "they are still active.",
         )
-        if values["active"] is not None:
-            live = {"revoked_at__isnull": True, "expires_at__gt": timezone.now()}
-            sessions = sessions.filter(**live) if values["active"] else sessions.exclude(**live)
-        return paginated(request, sessions, represent=session_data)
+    }
+
+    def objects(self, filters: Mapping[str, Any], **path: Any) -> QuerySet[AccessSession]:
+        sessions = filtered(self.queryset.all(), filters, self.lookups)
+        if filters["active"] is None:
+            return sessions
+        live = {"revoked_at__isnull": True, "expires_at__gt": timezone.now()}
+        return sessions.filter(**live) if filters["active"] else sessions.exclude(**live)
 
 
-class SessionRevokeApi(AdminApiView):
+class SessionRevokeApi(ActionApi):
+    route, route_name = "sessions/<object_id:session_id>/revoke", "api-session-revoke"
+    operations, action = "sessions", "revoke_one"
     queryset = AccessSession.objects.all()
-    permission_classes = [ActionPermissions, WritesAllowed]
+    output = SessionOutputSerializer
+    docs = {
+        "post": Doc("Revoke a session", "Revoke one session: its token is refused from now on.")
+    }
 
-    @extend_schema(
-        operation_id="sessions_revoke_one",
-        summary="Revoke a session",
-        request=None,
-        responses={200: enveloped(SessionOutputSerializer), **error_responses()},
-        description="Revoke one session: its token is refused from now on.",
-    )
-    def post(self, request: Request, session_id: int) -> Response:
-        session = get_object_or_404(AccessSession, pk=session_id)
-        session_revoke(session=session, actor=_actor(request))
-        return ok(session_data(session))
+    def act(self, target: AccessSession, values: dict[str, Any]) -> AccessSession:
+        session_revoke(session=target, actor=self.actor)
+        return target
 
 
 class RevokeInputSerializer(serializers.Serializer[Any]):
@@ -137,21 +117,21 @@ class CutoffOutputSerializer(serializers.Serializer[Any]):
     not_before = serializers.DateTimeField(help_text="Tokens issued before this are refused.")
 
 
-class RevokeApi(AdminApiView):
+class RevokeApi(ActionApi):
+    route, route_name = "sessions/revoke", "api-sessions-revoke"
+    operations, action = "sessions", "revoke"
     queryset = RevocationCutoff.objects.all()
-
-    @extend_schema(
-        operation_id="sessions_revoke",
-        summary="Revoke tokens issued before now",
-        request=RevokeInputSerializer,
-        responses={201: enveloped(CutoffOutputSerializer), **error_responses()},
-        description=(
+    permission_classes = [ModelPermissions, WritesAllowed]  # it adds a cutoff: add_*
+    action_input = RevokeInputSerializer
+    status_code = status.HTTP_201_CREATED
+    output = CutoffOutputSerializer
+    docs = {
+        "post": Doc(
+            "Revoke tokens issued before now",
             "Refuse every token issued before now to a person (email), for an application, "
-            "or to a person for one application."
-        ),
-    )
-    def post(self, request: Request) -> Response:
-        serializer = RevokeInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        cutoff = revoke_tokens_issued_before(**serializer.validated_data, actor=_actor(request))
-        return ok(CutoffOutputSerializer(cutoff).data, status_code=status.HTTP_201_CREATED)
+            "or to a person for one application.",
+        )
+    }
+
+    def act(self, target: None, values: dict[str, Any]) -> RevocationCutoff:
+        return revoke_tokens_issued_before(**values, actor=self.actor)
