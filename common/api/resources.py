@@ -1,4 +1,4 @@
-"""Generic `/api/access/` endpoints: a list of objects, one object, an action.
+"""Generic `/api/access/` endpoints: a list of objects, one object, an action, a computed answer.
 
 An endpoint's module declares only what is particular to it: its objects (`queryset`), how one
 is shown (`output`, `represent`), its input serializers, the service each write calls, and each
@@ -64,7 +64,11 @@ class ResourceApi(AdminApiView):
     operations: ClassVar[str]
     queryset: ClassVar[QuerySet[Any]]
     output: ClassVar[SerializerClass]
+    many: ClassVar[bool] = False  # whether one answer is a list of `output` (whole, not a page)
     docs: ClassVar[Mapping[str, Doc]] = {}
+    # What a GET reads from the query string, and how the schema documents it.
+    filters: ClassVar[SerializerClass | None] = None
+    filter_parameters: ClassVar[Sequence[OpenApiParameter]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -92,9 +96,13 @@ class ResourceApi(AdminApiView):
         (object_id,) = path.values()
         return get_object_or_404(self.queryset.all(), pk=object_id)
 
+    def query(self, request: Request) -> dict[str, Any]:
+        """The query string's filters, as `filters` reads them (400 when it cannot)."""
+        return list_filters(request, self.filters) if self.filters else {}
+
     def represent(self, obj: Any) -> Any:
         """`obj` as the API shows it."""
-        return self.output(obj).data
+        return self.output(obj, many=self.many).data
 
     def warnings(self, obj: Any) -> list[dict[str, str]] | None:
         """What a write of `obj` made that defeats itself (`policies.warnings`); None: no list."""
@@ -105,6 +113,27 @@ class ResourceApi(AdminApiView):
         return ok(self.represent(obj), status_code=status_code, warnings=self.warnings(obj))
 
 
+class ReadApi(ResourceApi):
+    """GET: one answer (a dashboard, a key set) made by `read` from the query string's filters."""
+
+    operation_name: ClassVar[str]  # in its id: list, retrieve
+
+    @classmethod
+    def operation(cls, method: str) -> tuple[str, dict[str, Any]]:
+        if method == "get":
+            parameters = {"parameters": list(cls.filter_parameters)} if cls.filters else {}
+            shown = responses(status.HTTP_200_OK, cls.output, many=cls.many, paged=False)
+            return cls.operation_name, {**parameters, "responses": shown}
+        return super().operation(method)
+
+    def get(self, request: Request, **path: Any) -> Response:
+        return ok(self.represent(self.read(self.query(request))))
+
+    def read(self, filters: dict[str, Any]) -> Any:
+        """What to show, for the validated `filters`."""
+        raise NotImplementedError
+
+
 class ListApi(ResourceApi):
     """GET: the objects, a page at a time, narrowed by the query string's `filters`.
 
@@ -113,8 +142,6 @@ class ListApi(ResourceApi):
     `objects`.
     """
 
-    filters: ClassVar[SerializerClass | None] = None
-    filter_parameters: ClassVar[Sequence[OpenApiParameter]] = ()
     lookups: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
@@ -127,8 +154,9 @@ class ListApi(ResourceApi):
         return super().operation(method)
 
     def get(self, request: Request, **path: Any) -> Response:
-        filters = list_filters(request, self.filters) if self.filters else {}
-        return paginated(request, self.objects(filters, **path), represent=self.represent)
+        return paginated(
+            request, self.objects(self.query(request), **path), represent=self.represent
+        )
 
     def objects(self, filters: Mapping[str, Any], **path: Any) -> QuerySet[Any] | Sequence[Any]:
         """The objects listed, in their order."""
@@ -223,15 +251,14 @@ class ActionApi(ResourceApi):
     """
 
     permission_classes = [ActionPermissions, WritesAllowed]
-    action: ClassVar[str]  # the operation's name in its id: rotate, refresh, revoke, ...
+    operation_name: ClassVar[str]  # in its id: rotate, refresh, revoke, ...
     action_input: ClassVar[SerializerClass | None] = None  # None: the request has no body
     status_code: ClassVar[int] = status.HTTP_200_OK
-    many: ClassVar[bool] = False  # whether the answer is a list of `output`
 
     @classmethod
     def operation(cls, method: str) -> tuple[str, dict[str, Any]]:
         if method == "post":
-            return cls.action, {
+            return cls.operation_name, {
                 "request": cls.action_input,
                 "responses": responses(cls.status_code, cls.output, many=cls.many, paged=False),
             }
@@ -241,9 +268,6 @@ class ActionApi(ResourceApi):
         target = self.get_object(**path) if path else None
         values = validated(self.action_input, request.data) if self.action_input else {}
         return self.written(self.act(target, values), status_code=self.status_code)
-
-    def represent(self, obj: Any) -> Any:
-        return self.output(obj, many=self.many).data
 
     def act(self, target: Any, values: dict[str, Any]) -> Any:
         """Do the action on `target` (None when the path names none); returns what to show."""

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
 
-from common.api.base import AdminApiView
-from common.api.envelope import enveloped, ok
-from common.api.pagination import list_filters
-from common.api.responses import error_responses
+from common.api.resources import Doc, ReadApi
 from identity.dashboard import PERIODS, TOP_DIMENSIONS, activity_summary
 from identity.models import AuthEvent
 
@@ -46,28 +41,29 @@ class ActivityFilterSerializer(serializers.Serializer[Any]):
     period = serializers.ChoiceField(choices=list(PERIODS), default="day")
 
 
-class ActivityApi(AdminApiView):
+class ActivityApi(ReadApi):
     route, route_name = "activity", "api-activity"
+    operations, operation_name = "activity", "retrieve"
     queryset = AuthEvent.objects.all()
-
-    @extend_schema(
-        operation_id="activity_retrieve",
-        summary="Activity over the last hour, day or week",
-        parameters=[
-            OpenApiParameter(
-                "period", str, enum=list(PERIODS), description="How far back: hour, day or week."
-            )
-        ],
-        responses={200: enveloped(ActivityOutputSerializer), **error_responses()},
-        description=(
+    output = ActivityOutputSerializer
+    filters = ActivityFilterSerializer
+    filter_parameters = [
+        OpenApiParameter(
+            "period", str, enum=list(PERIODS), description="How far back: hour, day or week."
+        )
+    ]
+    docs = {
+        "get": Doc(
+            "Activity over the last hour, day or week",
             "Gate decisions (allowed, refused) and sign-ins (made, refused) per slot, and the "
             "top applications, refused paths, origins and refused addresses: the admin's "
-            "activity dashboard as data. Decisions reach it within a few seconds."
-        ),
-    )
-    def get(self, request: Request) -> Response:
-        activity = activity_summary(list_filters(request, ActivityFilterSerializer)["period"])
-        data = {
+            "activity dashboard as data. Decisions reach it within a few seconds.",
+        )
+    }
+
+    def read(self, filters: dict[str, Any]) -> dict[str, Any]:
+        activity = activity_summary(filters["period"])
+        return {
             "period": activity.period,
             "start": activity.start,
             "step_seconds": int(activity.step.total_seconds()),
@@ -81,4 +77,3 @@ class ActivityApi(AdminApiView):
                 for dimension, rows in activity.top.items()
             },
         }
-        return ok(ActivityOutputSerializer(data).data)

@@ -78,7 +78,7 @@ class ApprovalListApi(ListApi):
 
 class ApprovalRevokeApi(ActionApi):
     route, route_name = "approvals/<uuid:approval_id>/revoke", "api-approval-revoke"
-    operations, action = "approvals", "revoke"
+    operations, operation_name = "approvals", "revoke"
     queryset = ApprovalRequest.objects.select_related("application")
     output = ApprovalOutputSerializer
     docs = {

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.request import Request
-from rest_framework.response import Response
+from rest_framework import serializers
 
-from common.api.base import AdminApiView
-from common.api.envelope import ok
-from common.api.resources import ActionApi, Doc, responses
+from common.api.resources import ActionApi, Doc, ReadApi, ResourceApi
 from identity.keys import published_keys, rotate_keys
 from identity.models import SigningKey
 
@@ -56,26 +51,29 @@ def _keys() -> list[dict[str, Any]]:
     ]
 
 
-class KeyListApi(AdminApiView):
-    route, route_name = "keys", "api-keys"
-    queryset = SigningKey.objects.all()
-
-    @extend_schema(
-        operation_id="keys_list",
-        summary="List signing keys",
-        responses=responses(status.HTTP_200_OK, SigningKeyOutputSerializer, many=True, paged=False),
-        description="Every key that still verifies tokens, the current one first.",
-    )
-    def get(self, request: Request) -> Response:
-        return ok(SigningKeyOutputSerializer(_keys(), many=True).data)
-
-
-class KeyRotateApi(ActionApi):
-    route, route_name = "keys/rotate", "api-keys-rotate"
-    operations, action = "keys", "rotate"
+class Keys(ResourceApi):
+    operations = "keys"
     queryset = SigningKey.objects.all()
     output = SigningKeyOutputSerializer
     many = True
+
+
+class KeyListApi(Keys, ReadApi):
+    route, route_name = "keys", "api-keys"
+    operation_name = "list"
+    docs = {
+        "get": Doc(
+            "List signing keys", "Every key that still verifies tokens, the current one first."
+        )
+    }
+
+    def read(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        return _keys()
+
+
+class KeyRotateApi(Keys, ActionApi):
+    route, route_name = "keys/rotate", "api-keys-rotate"
+    operation_name = "rotate"
     docs = {
         "post": Doc(
             "Rotate the signing key",

@@ -76,7 +76,7 @@ class SecondFactorListApi(ListApi):
 
 class SecondFactorResetApi(ActionApi):
     route, route_name = "second_factors/reset", "api-second-factors-reset"
-    operations, action = "second_factors", "reset"
+    operations, operation_name = "second_factors", "reset"
     queryset = SecondFactor.objects.all()
     permission_classes = [ResetPermissions, WritesAllowed]
     action_input = ResetInputSerializer

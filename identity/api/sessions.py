@@ -81,7 +81,7 @@ class SessionListApi(ListApi):
 
 class SessionRevokeApi(ActionApi):
     route, route_name = "sessions/<object_id:session_id>/revoke", "api-session-revoke"
-    operations, action = "sessions", "revoke_one"
+    operations, operation_name = "sessions", "revoke_one"
     queryset = AccessSession.objects.all()
     output = SessionOutputSerializer
     docs = {
@@ -119,7 +119,7 @@ class CutoffOutputSerializer(serializers.Serializer[Any]):
 
 class RevokeApi(ActionApi):
     route, route_name = "sessions/revoke", "api-sessions-revoke"
-    operations, action = "sessions", "revoke"
+    operations, operation_name = "sessions", "revoke"
     queryset = RevocationCutoff.objects.all()
     permission_classes = [ModelPermissions, WritesAllowed]  # it adds a cutoff: add_*
     action_input = RevokeInputSerializer

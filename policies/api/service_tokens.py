@@ -113,7 +113,7 @@ class ServiceTokenDetailApi(ServiceTokens, DetailApi):
 
 class ServiceTokenRotateApi(ServiceTokens, ActionApi):
     route, route_name = "service_tokens/<object_id:token_id>/rotate", "api-service-token-rotate"
-    action = "rotate"
+    operation_name = "rotate"
     output = ServiceTokenWithSecretOutputSerializer
     docs = {
         "post": Doc(
@@ -130,7 +130,7 @@ class ServiceTokenRotateApi(ServiceTokens, ActionApi):
 
 class ServiceTokenRefreshApi(ServiceTokens, ActionApi):
     route, route_name = "service_tokens/<object_id:token_id>/refresh", "api-service-token-refresh"
-    action = "refresh"
+    operation_name = "refresh"
     docs = {
         "post": Doc(
             "Extend a service token",

@@ -8,7 +8,14 @@ from rest_framework.views import APIView
 
 from accessproject.apidocs import DOCS_CONTENT_SECURITY_POLICY
 from common.api.base import AdminApiView
-from common.api.resources import ActionApi, DetailApi, ListApi, ListCreateApi, ResourceApi
+from common.api.resources import (
+    ActionApi,
+    DetailApi,
+    ListApi,
+    ListCreateApi,
+    ReadApi,
+    ResourceApi,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +34,16 @@ def _operations(client):
 
 def test_every_operation_has_a_summary_and_a_description_of_its_own(client):
     operations = _operations(client)
-    bases = (AdminApiView, APIView, ResourceApi, ListApi, ListCreateApi, DetailApi, ActionApi)
+    bases = (
+        AdminApiView,
+        APIView,
+        ResourceApi,
+        ReadApi,
+        ListApi,
+        ListCreateApi,
+        DetailApi,
+        ActionApi,
+    )
     generic = {inspect.cleandoc(cls.__doc__ or "") for cls in bases}
 
     assert len(operations) >= 35
