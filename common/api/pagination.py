@@ -75,6 +75,29 @@ def list_filters(
     return dict(filters.validated_data)
 
 
+def query_parameters(
+    serializer_class: type[serializers.Serializer[Any]],
+) -> list[OpenApiParameter]:
+    """The schema's query parameters for the filters `serializer_class` reads: each field's
+    name, its type (and choices), and its `help_text` as the description."""
+    return [_parameter(name, field) for name, field in serializer_class().fields.items()]
+
+
+def _parameter(name: str, field: serializers.Field[Any, Any, Any, Any]) -> OpenApiParameter:
+    if isinstance(field, serializers.ChoiceField):
+        return OpenApiParameter(
+            name, str, enum=list(field.choices), description=field.help_text or ""
+        )
+    kind = (
+        bool
+        if isinstance(field, serializers.BooleanField)
+        else int
+        if isinstance(field, serializers.IntegerField)
+        else str
+    )
+    return OpenApiParameter(name, kind, description=field.help_text or "")
+
+
 def filtered(
     items: QuerySet[M], filters: Mapping[str, Any], lookups: Mapping[str, str]
 ) -> QuerySet[M]:

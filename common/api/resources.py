@@ -17,14 +17,20 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.api.base import AdminApiView
 from common.api.envelope import enveloped, ok
-from common.api.pagination import PAGE_PARAMETERS, filtered, list_filters, paginated
+from common.api.pagination import (
+    PAGE_PARAMETERS,
+    filtered,
+    list_filters,
+    paginated,
+    query_parameters,
+)
 from common.api.permissions import ActionPermissions, WritesAllowed
 from common.api.responses import DeletedOutputSerializer, error_responses
 
@@ -66,9 +72,8 @@ class ResourceApi(AdminApiView):
     output: ClassVar[SerializerClass]
     many: ClassVar[bool] = False  # whether one answer is a list of `output` (whole, not a page)
     docs: ClassVar[Mapping[str, Doc]] = {}
-    # What a GET reads from the query string, and how the schema documents it.
+    # What a GET reads from the query string; the schema documents each field as a parameter.
     filters: ClassVar[SerializerClass | None] = None
-    filter_parameters: ClassVar[Sequence[OpenApiParameter]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -121,7 +126,7 @@ class ReadApi(ResourceApi):
     @classmethod
     def operation(cls, method: str) -> tuple[str, dict[str, Any]]:
         if method == "get":
-            parameters = {"parameters": list(cls.filter_parameters)} if cls.filters else {}
+            parameters = {"parameters": query_parameters(cls.filters)} if cls.filters else {}
             shown = responses(status.HTTP_200_OK, cls.output, many=cls.many, paged=False)
             return cls.operation_name, {**parameters, "responses": shown}
         return super().operation(method)
@@ -137,9 +142,8 @@ class ReadApi(ResourceApi):
 class ListApi(ResourceApi):
     """GET: the objects, a page at a time, narrowed by the query string's `filters`.
 
-    Each filter given narrows `queryset` by its field lookup in `lookups`; `filter_parameters`
-    documents them. A list that narrows otherwise, or lists what its path names, says so in
-    `objects`.
+    Each filter given narrows `queryset` by its field lookup in `lookups`. A list that narrows
+    otherwise, or lists what its path names, says so in `objects`.
     """
 
     lookups: ClassVar[Mapping[str, str]] = {}
@@ -147,8 +151,9 @@ class ListApi(ResourceApi):
     @classmethod
     def operation(cls, method: str) -> tuple[str, dict[str, Any]]:
         if method == "get":
+            filters = query_parameters(cls.filters) if cls.filters else []
             return "list", {
-                "parameters": [*PAGE_PARAMETERS, *cls.filter_parameters],
+                "parameters": [*PAGE_PARAMETERS, *filters],
                 "responses": responses(status.HTTP_200_OK, cls.output, many=True),
             }
         return super().operation(method)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from common.api.resources import Doc, ReadApi
@@ -38,7 +37,9 @@ class ActivityOutputSerializer(serializers.Serializer[Any]):
 
 
 class ActivityFilterSerializer(serializers.Serializer[Any]):
-    period = serializers.ChoiceField(choices=list(PERIODS), default="day")
+    period = serializers.ChoiceField(
+        choices=list(PERIODS), default="day", help_text="How far back: hour, day or week."
+    )
 
 
 class ActivityApi(ReadApi):
@@ -47,11 +48,6 @@ class ActivityApi(ReadApi):
     queryset = AuthEvent.objects.all()
     output = ActivityOutputSerializer
     filters = ActivityFilterSerializer
-    filter_parameters = [
-        OpenApiParameter(
-            "period", str, enum=list(PERIODS), description="How far back: hour, day or week."
-        )
-    ]
     docs = {
         "get": Doc(
             "Activity over the last hour, day or week",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from common.api.converters import object_id_field
@@ -48,9 +47,11 @@ class ApprovalOutputSerializer(serializers.Serializer[Any]):
 
 
 class ApprovalFilterSerializer(serializers.Serializer[Any]):
-    email = serializers.CharField(required=False)
-    application = object_id_field(required=False)
-    status = serializers.ChoiceField(choices=ApprovalRequest.Status.choices, required=False)
+    email = serializers.CharField(required=False, help_text="Requests of this address.")
+    application = object_id_field(required=False, help_text="Requests for this application id.")
+    status = serializers.ChoiceField(
+        choices=ApprovalRequest.Status.choices, required=False, help_text="In this state."
+    )
 
 
 class ApprovalListApi(ListApi):
@@ -59,13 +60,6 @@ class ApprovalListApi(ListApi):
     queryset = ApprovalRequest.objects.prefetch_related("approvers").order_by("-created_at")
     output = ApprovalOutputSerializer
     filters = ApprovalFilterSerializer
-    filter_parameters = [
-        OpenApiParameter("email", str, description="Requests of this address."),
-        OpenApiParameter("application", int, description="Requests for this application id."),
-        OpenApiParameter(
-            "status", str, enum=ApprovalRequest.Status.values, description="In this state."
-        ),
-    ]
     lookups = {"email": "email__iexact", "application": "application_id", "status": "status"}
     docs = {
         "get": Doc(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from common.api.resources import Doc, ListApi
@@ -31,13 +30,25 @@ class AuditEntryOutputSerializer(serializers.Serializer[Any]):
 
 
 class AuditFilterSerializer(serializers.Serializer[Any]):
-    channel = serializers.ChoiceField(choices=CHANNELS, required=False)
-    action = serializers.ChoiceField(choices=AuditEntry.Action.choices, required=False)
-    object_type = serializers.CharField(required=False, max_length=50)
-    object_id = serializers.CharField(required=False, max_length=64)
-    actor = serializers.CharField(required=False, max_length=150)
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
+    channel = serializers.ChoiceField(choices=CHANNELS, required=False, help_text="Made through.")
+    action = serializers.ChoiceField(
+        choices=AuditEntry.Action.choices, required=False, help_text="Changes of this kind."
+    )
+    object_type = serializers.CharField(
+        required=False, max_length=50, help_text='e.g. "application", "policy".'
+    )
+    object_id = serializers.CharField(
+        required=False, max_length=64, help_text="The changed object's id."
+    )
+    actor = serializers.CharField(
+        required=False, max_length=150, help_text="Changes by this username."
+    )
+    since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601 date-time; newer entries only."
+    )
+    until = serializers.DateTimeField(
+        required=False, help_text="ISO 8601 date-time; older entries only."
+    )
 
 
 EXACT_FILTERS = ("channel", "action", "object_type", "object_id", "actor")
@@ -49,17 +60,6 @@ class AuditListApi(ListApi):
     queryset = AuditEntry.objects.order_by("-created_at", "-pk")
     output = AuditEntryOutputSerializer
     filters = AuditFilterSerializer
-    filter_parameters = [
-        OpenApiParameter("channel", str, enum=list(CHANNELS), description="Made through."),
-        OpenApiParameter(
-            "action", str, enum=AuditEntry.Action.values, description="Changes of this kind."
-        ),
-        OpenApiParameter("object_type", str, description='e.g. "application", "policy".'),
-        OpenApiParameter("object_id", str, description="The changed object's id."),
-        OpenApiParameter("actor", str, description="Changes by this username."),
-        OpenApiParameter("since", str, description="ISO 8601 date-time; newer entries only."),
-        OpenApiParameter("until", str, description="ISO 8601 date-time; older entries only."),
-    ]
     lookups = {
         **{name: name for name in EXACT_FILTERS},
         "since": "created_at__gte",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from common.api.converters import object_id_field
@@ -27,10 +26,14 @@ class AuthEventOutputSerializer(serializers.Serializer[Any]):
 
 
 class AuthEventFilterSerializer(serializers.Serializer[Any]):
-    kind = serializers.ChoiceField(choices=AuthEvent.Kind.choices, required=False)
-    email = serializers.CharField(required=False)
-    application = object_id_field(required=False)
-    since = serializers.DateTimeField(required=False)
+    kind = serializers.ChoiceField(
+        choices=AuthEvent.Kind.choices, required=False, help_text="Event kind."
+    )
+    email = serializers.CharField(required=False, help_text="Events of this address.")
+    application = object_id_field(required=False, help_text="Events of this application id.")
+    since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601 date-time; newer events only."
+    )
 
 
 class AuthEventListApi(ListApi):
@@ -39,12 +42,6 @@ class AuthEventListApi(ListApi):
     queryset = AuthEvent.objects.order_by("-created_at", "-pk")
     output = AuthEventOutputSerializer
     filters = AuthEventFilterSerializer
-    filter_parameters = [
-        OpenApiParameter("kind", str, enum=AuthEvent.Kind.values, description="Event kind."),
-        OpenApiParameter("email", str, description="Events of this address."),
-        OpenApiParameter("application", int, description="Events of this application id."),
-        OpenApiParameter("since", str, description="ISO 8601 date-time; newer events only."),
-    ]
     lookups = {
         "kind": "kind",
         "email": "email__iexact",

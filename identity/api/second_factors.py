@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from common.api.permissions import ModelPermissions, WritesAllowed
@@ -34,7 +33,7 @@ class SecondFactorOutputSerializer(serializers.Serializer[Any]):
 
 
 class SecondFactorFilterSerializer(serializers.Serializer[Any]):
-    email = serializers.CharField(required=False)
+    email = serializers.CharField(required=False, help_text="Factors of this address.")
 
 
 class ResetInputSerializer(serializers.Serializer[Any]):
@@ -58,7 +57,6 @@ class SecondFactorListApi(ListApi):
     queryset = SecondFactor.objects.filter(confirmed_at__isnull=False).order_by("email", "pk")
     output = SecondFactorOutputSerializer
     filters = SecondFactorFilterSerializer
-    filter_parameters = [OpenApiParameter("email", str, description="Factors of this address.")]
     docs = {
         "get": Doc(
             "List second factors",

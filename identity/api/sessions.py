@@ -11,7 +11,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, status
 
 from common.api.converters import object_id_field
@@ -46,9 +45,14 @@ class SessionOutputSerializer(serializers.Serializer[Any]):
 
 
 class SessionFilterSerializer(serializers.Serializer[Any]):
-    email = serializers.CharField(required=False)
-    application = object_id_field(required=False)
-    active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    email = serializers.CharField(required=False, help_text="Sessions of this address.")
+    application = object_id_field(required=False, help_text="Sessions of this application id.")
+    active = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true: only unrevoked, unexpired sessions.",
+    )
 
 
 class SessionListApi(ListApi):
@@ -57,11 +61,6 @@ class SessionListApi(ListApi):
     queryset = AccessSession.objects.order_by("-issued_at", "-pk")
     output = SessionOutputSerializer
     filters = SessionFilterSerializer
-    filter_parameters = [
-        OpenApiParameter("email", str, description="Sessions of this address."),
-        OpenApiParameter("application", int, description="Sessions of this application id."),
-        OpenApiParameter("active", bool, description="true: only unrevoked, unexpired sessions."),
-    ]
     lookups = {"email": "email__iexact", "application": "application_id"}
     docs = {
         "get": Doc(
