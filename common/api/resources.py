@@ -4,9 +4,10 @@ An endpoint's module declares only what is particular to it: its objects (`query
 is shown (`output`, `represent`), its input serializers, the service each write calls, and each
 operation's summary and description (`docs`). These bases do the rest the same way for every
 endpoint: find the object the path names (404), validate the input (400), call the service,
-answer in the envelope, and document each operation with its id (`<operations>_<action>`:
-`groups_list`, `groups_partial_update`, `service_tokens_rotate`), its request, its enveloped
-result and every error status.
+answer in the envelope, and document each operation with its request, its enveloped result,
+every error status, and its id: the route's words and the operation's action, as drf-spectacular
+names operations (`groups_list`, `apps_policies_partial_update`; an action's route already names
+it: `service_tokens_rotate`).
 """
 
 from __future__ import annotations
@@ -63,11 +64,10 @@ class ResourceApi(AdminApiView):
     """What the generic endpoints share: the object a path names, how it is shown and documented.
 
     `docs` describes each method's operation in words; `operation` says the rest, from the view's
-    serializers: the action that names it in its id (`<operations>_<action>`), and its request,
-    parameters and responses.
+    serializers: its action, which ends its id (`operation_id`), and its request, parameters and
+    responses.
     """
 
-    operations: ClassVar[str]
     queryset: ClassVar[QuerySet[Any]]
     output: ClassVar[SerializerClass]
     many: ClassVar[bool] = False  # whether one answer is a list of `output` (whole, not a page)
@@ -85,11 +85,17 @@ class ResourceApi(AdminApiView):
         action, schema = cls.operation(method)
         doc = cls.docs[method]
         return extend_schema(
-            operation_id=f"{cls.operations}_{action}",
+            operation_id=cls.operation_id(action),
             summary=doc.summary,
             description=doc.description,
             **schema,
         )
+
+    @classmethod
+    def operation_id(cls, action: str) -> str:
+        """The route's words without its ids, then `action` (if any): `apps_policies_list`."""
+        words = [word for word in cls.route.split("/") if not word.startswith("<")]
+        return "_".join([*words, action] if action else words)
 
     @classmethod
     def operation(cls, method: str) -> tuple[str, dict[str, Any]]:
@@ -121,14 +127,12 @@ class ResourceApi(AdminApiView):
 class ReadApi(ResourceApi):
     """GET: one answer (a dashboard, a key set) made by `read` from the query string's filters."""
 
-    operation_name: ClassVar[str]  # in its id: list, retrieve
-
     @classmethod
     def operation(cls, method: str) -> tuple[str, dict[str, Any]]:
         if method == "get":
             parameters = {"parameters": query_parameters(cls.filters)} if cls.filters else {}
             shown = responses(status.HTTP_200_OK, cls.output, many=cls.many, paged=False)
-            return cls.operation_name, {**parameters, "responses": shown}
+            return "list" if cls.many else "retrieve", {**parameters, "responses": shown}
         return super().operation(method)
 
     def get(self, request: Request, **path: Any) -> Response:
@@ -256,7 +260,8 @@ class ActionApi(ResourceApi):
     """
 
     permission_classes = [ActionPermissions, WritesAllowed]
-    operation_name: ClassVar[str]  # in its id: rotate, refresh, revoke, ...
+    # Ends the operation's id after the route's words, which name the action already (`rotate`).
+    operation_name: ClassVar[str] = ""
     action_input: ClassVar[SerializerClass | None] = None  # None: the request has no body
     status_code: ClassVar[int] = status.HTTP_200_OK
 

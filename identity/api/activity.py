@@ -44,7 +44,6 @@ class ActivityFilterSerializer(serializers.Serializer[Any]):
 
 class ActivityApi(ReadApi):
     route, route_name = "activity", "api-activity"
-    operations, operation_name = "activity", "retrieve"
     queryset = AuthEvent.objects.all()
     output = ActivityOutputSerializer
     filters = ActivityFilterSerializer

@@ -56,7 +56,6 @@ class ApprovalFilterSerializer(serializers.Serializer[Any]):
 
 class ApprovalListApi(ListApi):
     route, route_name = "approvals", "api-approvals"
-    operations = "approvals"
     queryset = ApprovalRequest.objects.prefetch_related("approvers").order_by("-created_at")
     output = ApprovalOutputSerializer
     filters = ApprovalFilterSerializer
@@ -72,7 +71,6 @@ class ApprovalListApi(ListApi):
 
 class ApprovalRevokeApi(ActionApi):
     route, route_name = "approvals/<uuid:approval_id>/revoke", "api-approval-revoke"
-    operations, operation_name = "approvals", "revoke"
     queryset = ApprovalRequest.objects.select_related("application")
     output = ApprovalOutputSerializer
     docs = {

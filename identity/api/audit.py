@@ -56,7 +56,6 @@ EXACT_FILTERS = ("channel", "action", "object_type", "object_id", "actor")
 
 class AuditListApi(ListApi):
     route, route_name = "audit", "api-audit"
-    operations = "audit"
     queryset = AuditEntry.objects.order_by("-created_at", "-pk")
     output = AuditEntryOutputSerializer
     filters = AuditFilterSerializer

@@ -52,7 +52,6 @@ def _keys() -> list[dict[str, Any]]:
 
 
 class Keys(ResourceApi):
-    operations = "keys"
     queryset = SigningKey.objects.all()
     output = SigningKeyOutputSerializer
     many = True
@@ -60,7 +59,6 @@ class Keys(ResourceApi):
 
 class KeyListApi(Keys, ReadApi):
     route, route_name = "keys", "api-keys"
-    operation_name = "list"
     docs = {
         "get": Doc(
             "List signing keys", "Every key that still verifies tokens, the current one first."
@@ -73,7 +71,6 @@ class KeyListApi(Keys, ReadApi):
 
 class KeyRotateApi(Keys, ActionApi):
     route, route_name = "keys/rotate", "api-keys-rotate"
-    operation_name = "rotate"
     docs = {
         "post": Doc(
             "Rotate the signing key",

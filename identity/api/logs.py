@@ -38,7 +38,6 @@ class AuthEventFilterSerializer(serializers.Serializer[Any]):
 
 class AuthEventListApi(ListApi):
     route, route_name = "logs", "api-logs"
-    operations = "logs"
     queryset = AuthEvent.objects.order_by("-created_at", "-pk")
     output = AuthEventOutputSerializer
     filters = AuthEventFilterSerializer

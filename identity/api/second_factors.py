@@ -53,7 +53,6 @@ class ResetPermissions(ModelPermissions):
 
 class SecondFactorListApi(ListApi):
     route, route_name = "second_factors", "api-second-factors"
-    operations = "second_factors"
     queryset = SecondFactor.objects.filter(confirmed_at__isnull=False).order_by("email", "pk")
     output = SecondFactorOutputSerializer
     filters = SecondFactorFilterSerializer
@@ -74,7 +73,6 @@ class SecondFactorListApi(ListApi):
 
 class SecondFactorResetApi(ActionApi):
     route, route_name = "second_factors/reset", "api-second-factors-reset"
-    operations, operation_name = "second_factors", "reset"
     queryset = SecondFactor.objects.all()
     permission_classes = [ResetPermissions, WritesAllowed]
     action_input = ResetInputSerializer

@@ -57,7 +57,6 @@ class SessionFilterSerializer(serializers.Serializer[Any]):
 
 class SessionListApi(ListApi):
     route, route_name = "sessions", "api-sessions"
-    operations = "sessions"
     queryset = AccessSession.objects.order_by("-issued_at", "-pk")
     output = SessionOutputSerializer
     filters = SessionFilterSerializer
@@ -80,7 +79,7 @@ class SessionListApi(ListApi):
 
 class SessionRevokeApi(ActionApi):
     route, route_name = "sessions/<object_id:session_id>/revoke", "api-session-revoke"
-    operations, operation_name = "sessions", "revoke_one"
+    operation_name = "one"  # sessions_revoke_one: `sessions_revoke` revokes many
     queryset = AccessSession.objects.all()
     output = SessionOutputSerializer
     docs = {
@@ -118,7 +117,6 @@ class CutoffOutputSerializer(serializers.Serializer[Any]):
 
 class RevokeApi(ActionApi):
     route, route_name = "sessions/revoke", "api-sessions-revoke"
-    operations, operation_name = "sessions", "revoke"
     queryset = RevocationCutoff.objects.all()
     permission_classes = [ModelPermissions, WritesAllowed]  # it adds a cutoff: add_*
     action_input = RevokeInputSerializer

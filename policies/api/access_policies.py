@@ -77,7 +77,6 @@ class PolicyOutputSerializer(SelectedOutputSerializer):
 
 
 class Policies(ResourceApi):
-    operations = "apps_policies"
     queryset = Policy.objects.select_related("application")
     output = PolicyOutputSerializer
 

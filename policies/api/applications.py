@@ -97,7 +97,6 @@ def _replacement(values: dict[str, Any]) -> dict[str, Any]:
 
 
 class Applications(ResourceApi):
-    operations = "apps"
     queryset = Application.objects.all()
     output = ApplicationOutputSerializer
 

@@ -40,7 +40,6 @@ class GroupOutputSerializer(SelectedOutputSerializer):
 
 
 class Groups(ResourceApi):
-    operations = "groups"
     queryset = AccessGroup.objects.order_by("name")
     output = GroupOutputSerializer
 

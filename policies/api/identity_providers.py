@@ -40,7 +40,6 @@ class IdentityProviderOutputSerializer(SelectedOutputSerializer):
 
 
 class IdentityProviders(ResourceApi):
-    operations = "identity_providers"
     queryset = IdentityProvider.objects.order_by("name")
     output = IdentityProviderOutputSerializer
 

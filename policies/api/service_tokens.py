@@ -59,7 +59,6 @@ def _answer_with_secret(
 
 
 class ServiceTokens(ResourceApi):
-    operations = "service_tokens"
     queryset = ServiceToken.objects.order_by("name")
     output = ServiceTokenOutputSerializer
 
@@ -113,7 +112,6 @@ class ServiceTokenDetailApi(ServiceTokens, DetailApi):
 
 class ServiceTokenRotateApi(ServiceTokens, ActionApi):
     route, route_name = "service_tokens/<object_id:token_id>/rotate", "api-service-token-rotate"
-    operation_name = "rotate"
     output = ServiceTokenWithSecretOutputSerializer
     docs = {
         "post": Doc(
@@ -130,7 +128,6 @@ class ServiceTokenRotateApi(ServiceTokens, ActionApi):
 
 class ServiceTokenRefreshApi(ServiceTokens, ActionApi):
     route, route_name = "service_tokens/<object_id:token_id>/refresh", "api-service-token-refresh"
-    operation_name = "refresh"
     docs = {
         "post": Doc(
             "Extend a service token",
