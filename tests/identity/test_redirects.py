@@ -283,7 +283,15 @@ def test_an_https_url_on_a_covered_host_is_kept_as_it_was_checked(target_url):
     assert check(target_url.url()) == target_url.expected()
 
 
-@given_reaching(targets, st.integers(1, 65535).filter(lambda port: port not in SERVED_PORTS))
+# 443 is https's own port, written out: the same place as no port at all, so it is served.
+UNSERVED_PORTS = st.integers(1, 65535).filter(lambda port: port not in SERVED_PORTS | {443})
+
+
+def test_https_s_own_port_written_out_is_served():
+    assert check("https://app.example.com:443/x", fallback="/home") == "https://app.example.com/x"
+
+
+@given_reaching(targets, UNSERVED_PORTS)
 def test_a_url_on_a_port_the_site_does_not_serve_falls_back(target_url, port):
     reached("unserved port")
 
