@@ -96,6 +96,15 @@ def sign_in_with_a_pin(page: Page, project: ProjectServer, url: str, address: st
     submit_pin(page, read_pin(project.outbox, address, after=sent))
 
 
+def expect_landed(page: Page, url: str, email: str) -> None:
+    """The browser is on `url` of a protected application (the demo echo view), signed in
+    as `email`: the gate says so to the view."""
+    expect(page).to_have_url(url)
+    body = json.loads(page.locator("body").inner_text())
+    assert body["access"]["email"] == email
+    assert body["headers"]["Cf-Access-Authenticated-User-Email"] == email
+
+
 def ask_for_access(page: Page, application: str, prompt: str, justification: str) -> None:
     """On the page asking for a temporary approval: say why, for an hour, and ask."""
     expect(page.get_by_role("heading", name=f"Ask for access to {application}")).to_be_visible()

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.certificates import CertificateFiles
-from tests.browser.flows import is_login_url, new_marker
+from tests.browser.flows import expect_landed, is_login_url, new_marker
 from tests.browser.scenario_config import ProtectedApp
 from tests.browser.servers import (
     API_HOST,
@@ -141,13 +141,6 @@ def _sign_in_at_the_provider(page: Page, op: OpenIdProvider, login: str) -> None
     page.click("button[type=submit]")
 
 
-def _landed(page: Page, url: str, email: str) -> None:
-    expect(page).to_have_url(url)
-    body = json.loads(page.locator("body").inner_text())
-    assert body["access"]["email"] == email
-    assert body["headers"]["Cf-Access-Authenticated-User-Email"] == email
-
-
 def test_sign_in_with_the_provider_lands_on_the_deep_url(page: Page, oidc_project):
     project, op = oidc_project
     url = project.url(PICKER.host, PICKER.path_for(new_marker())) + "?tab=2"
@@ -158,7 +151,7 @@ def test_sign_in_with_the_provider_lands_on_the_deep_url(page: Page, oidc_projec
     page.get_by_role("link", name="Sign in with Corp").click()
     _sign_in_at_the_provider(page, op, "alice")
 
-    _landed(page, url, "alice@example.com")
+    expect_landed(page, url, "alice@example.com")
 
 
 def test_a_second_application_opens_without_the_providers_page(page: Page, oidc_project):
@@ -167,13 +160,13 @@ def test_a_second_application_opens_without_the_providers_page(page: Page, oidc_
     page.goto(first)
     page.get_by_role("link", name="Sign in with Corp").click()
     _sign_in_at_the_provider(page, op, "alice")
-    _landed(page, first, "alice@example.com")
+    expect_landed(page, first, "alice@example.com")
     asked = len(op.requests_seen("auth"))
 
     second = project.url(SSO.host, SSO.path_for(new_marker()))
     page.goto(second)
 
-    _landed(page, second, "alice@example.com")
+    expect_landed(page, second, "alice@example.com")
     assert len(op.requests_seen("auth")) == asked
 
 
@@ -187,7 +180,7 @@ def test_a_policy_on_the_providers_group_claim(page: Page, oidc_project, login, 
     _sign_in_at_the_provider(page, op, login)
 
     if allowed:
-        _landed(page, url, f"{login}@example.com")
+        expect_landed(page, url, f"{login}@example.com")
     else:
         expect(page.get_by_text("That account does not have access.")).to_be_visible()
         assert not page.url.startswith(url)
@@ -205,4 +198,4 @@ def test_auto_redirect_to_identity_skips_the_picker(page: Page, oidc_project):
     # The login page never showed: the browser went from the gate through it to the provider.
     assert not any(is_login_url(seen, project) for seen in pages_seen)
     _sign_in_at_the_provider(page, op, "bob")
-    _landed(page, url, "bob@example.com")
+    expect_landed(page, url, "bob@example.com")
