@@ -2,17 +2,24 @@
 tests/browser/chromium.py's, shared with tests/proxies).
 
 Session-scoped: one certificate, one calling site and one project server (database prepared
-before gunicorn starts, so every worker serves the final configuration from its first request).
+before gunicorn starts, so every worker serves the final configuration from its first request);
+the App Launcher's tests start a second one, with the launcher on, only when they run.
 Function-scoped: a fresh Chromium profile per test, so no cookie leaks between scenarios.
 """
 
 import json
 from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.browser.certificates import CertificateFiles, make_self_signed_certificate
-from tests.browser.scenario_config import CREATE_PASSWORD_USER, access_configuration
+from tests.browser.scenario_config import (
+    CREATE_PASSWORD_USER,
+    access_configuration,
+    launcher_configuration,
+)
 from tests.browser.servers import (
     ALL_HOSTS,
     CallingSite,
@@ -37,9 +44,10 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failed scenario shows the end of the server's log (tracebacks, access decisions)."""
     report: pytest.TestReport = yield
-    server = getattr(item, "funcargs", {}).get("project")
-    if report.failed and isinstance(server, ProjectServer):
-        report.sections.append(("project server log (tail)", server.error_log_tail()))
+    if report.failed:
+        for name, server in getattr(item, "funcargs", {}).items():
+            if isinstance(server, ProjectServer):
+                report.sections.append((f"{name} server log (tail)", server.error_log_tail()))
     return report
 
 
@@ -84,13 +92,33 @@ def project(
     an older one.
     """
     run_dir = tmp_path_factory.mktemp("project")
-    config_file = run_dir / "access.json"
-    config_file.write_text(json.dumps(access_configuration(calling_site.origin()), indent=2))
     prepare: list[tuple[str, ...]] = [
         ("migrate", "--noinput"),
         ("collectstatic", "--noinput"),  # the API's docs pages load their scripts from it
         ("shell", "-c", CREATE_PASSWORD_USER),
-        ("access_apply", str(config_file)),
+        _applying(run_dir, access_configuration(calling_site.origin())),
     ]
     with running_project(run_dir, certificate, prepare=prepare) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def launcher_project(
+    tmp_path_factory: pytest.TempPathFactory, certificate: CertificateFiles
+) -> Iterator[ProjectServer]:
+    """The project with the App Launcher on (`ACCESS_APP_LAUNCHER`), on the applications of
+    `launcher_configuration`: its own server, since on `project` the login host's `/` is the
+    short page the other tests check. Nobody signs in there with a password."""
+    run_dir = tmp_path_factory.mktemp("launcher-project")
+    prepare = [("migrate", "--noinput"), _applying(run_dir, launcher_configuration())]
+    with running_project(
+        run_dir, certificate, prepare=prepare, env_overrides={"ACCESS_APP_LAUNCHER": "1"}
+    ) as server:
+        yield server
+
+
+def _applying(run_dir: Path, configuration: dict[str, Any]) -> tuple[str, ...]:
+    """The management command that applies `configuration`, written to a file in run_dir."""
+    config_file = run_dir / "access.json"
+    config_file.write_text(json.dumps(configuration, indent=2))
+    return ("access_apply", str(config_file))

@@ -28,6 +28,8 @@ ADA = Person(email="ada@example.com", username="ada", password="correct horse ba
 GRACE = Person(email="grace@example.com")
 # Holds a genuine token, but no policy lets this address in.
 MALLORY = Person(email="mallory@elsewhere.test")
+# Who most policies let in: Ada and Grace, not Mallory.
+EXAMPLE_COM = [{"email_domain": {"domain": "example.com"}}]
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def _application(
                 "name": "People at example.com",
                 "decision": "allow",
                 "precedence": 1,
-                "include": [{"email_domain": {"domain": "example.com"}}],
+                "include": EXAMPLE_COM,
                 "require": list(require),
                 **(policy or {}),
             }
@@ -127,6 +129,50 @@ def access_configuration(calling_origin: str) -> dict[str, Any]:
                     "purpose_justification_required": True,
                     "purpose_justification_prompt": PURPOSE_PROMPT,
                 },
+            ),
+        ]
+    }
+
+
+# The App Launcher's own server (tests/browser/conftest.py's `launcher_project`): which tiles
+# each person sees is the point, so the applications differ in who they let in. Ada and Grace
+# (example.com) may both open the wiki; payroll lets in Ada only, the help desk Grace only.
+WIKI = ProtectedApp("Team Wiki", API_HOST, "/demo/echo/wiki")
+PAYROLL = ProtectedApp("Payroll", SECOND_HOST, "/demo/echo/payroll")
+HELP_DESK = ProtectedApp("Help Desk", API_HOST, "/demo/echo/helpdesk")
+# Tiles for nobody: one the launcher does not list, one whose policy refuses everyone.
+HIDDEN = ProtectedApp("Hidden Tool", SECOND_HOST, "/demo/echo/hidden")
+VAULT = ProtectedApp("Vault", SECOND_HOST, "/demo/echo/vault")
+
+
+def _only(person: Person) -> dict[str, Any]:
+    return {"name": person.email, "include": [{"email": {"email": person.email}}]}
+
+
+def launcher_configuration() -> dict[str, Any]:
+    """The configuration file of the launcher's server: the launcher (people at example.com
+    may open it) and the applications above."""
+    return {
+        "applications": [
+            {
+                "name": "App Launcher",
+                "type": "app_launcher",
+                "domain": "",
+                "policies": [
+                    {
+                        "name": "People at example.com",
+                        "decision": "allow",
+                        "precedence": 1,
+                        "include": EXAMPLE_COM,
+                    }
+                ],
+            },
+            _application(WIKI),
+            _application(PAYROLL, policy=_only(ADA)),
+            _application(HELP_DESK, policy=_only(GRACE)),
+            _application(HIDDEN, app_launcher_visible=False),
+            _application(
+                VAULT, policy={"name": "Nobody", "decision": "deny", "include": [{"everyone": {}}]}
             ),
         ]
     }
