@@ -96,6 +96,15 @@ def sign_in_with_a_pin(page: Page, project: ProjectServer, url: str, address: st
     submit_pin(page, read_pin(project.outbox, address, after=sent))
 
 
+def open_the_launcher(page: Page, project: ProjectServer, person: Person) -> None:
+    """Open the App Launcher (`/` on the login host) and sign in there with a PIN: the page
+    comes back to the launcher, loaded."""
+    launcher = project.url(LOGIN_HOST, "/")
+    sign_in_with_a_pin(page, project, launcher, person.email)
+    expect(page).to_have_url(launcher)
+    page.wait_for_load_state()
+
+
 def expect_landed(page: Page, url: str, email: str) -> None:
     """The browser is on `url` of a protected application (the demo echo view), signed in
     as `email`: the gate says so to the view."""
