@@ -3,7 +3,8 @@ work from the keyboard, with a visible focus.
 
 Each entry of `PAGES` brings a fresh browser to one page (in one state); the test then runs
 axe-core there in both colour schemes (tests/browser/accessibility.py). A new page is one more
-entry: `"name": lambda page, context, project: page.goto(...)`.
+entry: `"name": lambda page, context, project: page.goto(...)`. The App Launcher's pages are
+served by the launcher's own server (`launcher_project`), the others by `project`.
 """
 
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from tests.browser.flows import (
     ask_for_access,
     issue_app_token,
     new_marker,
+    open_the_launcher,
     pins_sent,
     read_email,
     read_pin,
@@ -161,6 +163,21 @@ def _approval_link_not_valid(page: Page, context: BrowserContext, project: Proje
     expect(page.get_by_role("alert")).to_have_text(LINK_INVALID)
 
 
+def _launcher(page: Page, context: BrowserContext, project: ProjectServer) -> None:
+    open_the_launcher(page, project, ADA)
+    expect(page.get_by_role("heading", name="Your applications")).to_be_visible()
+
+
+def _launcher_search_without_a_match(page: Page, context: BrowserContext, project: ProjectServer):
+    _launcher(page, context, project)
+    page.get_by_role("searchbox", name="Search applications").fill("zzz")
+    expect(page.get_by_role("status")).to_have_text("No application matches this search.")
+
+
+LAUNCHER_PAGES: dict[str, Opener] = {
+    "launcher": _launcher,
+    "launcher, search without a match": _launcher_search_without_a_match,
+}
 PAGES: dict[str, Opener] = {
     "login": _login,
     "login, invalid address": _login_with_an_invalid_address,
@@ -180,14 +197,21 @@ PAGES: dict[str, Opener] = {
     "approver, not signed in": _approver_asked_to_sign_in,
     "approver's page": _approver_page,
     "approval link not valid": _approval_link_not_valid,
+    **LAUNCHER_PAGES,
 }
+
+
+@pytest.fixture
+def server_of_the_page(request: pytest.FixtureRequest, name: str) -> ProjectServer:
+    """The server that serves page `name`, started only when a page needs it."""
+    return request.getfixturevalue("launcher_project" if name in LAUNCHER_PAGES else "project")
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_axe_core_finds_no_violation_light_or_dark(
-    name: str, page: Page, browser_context: BrowserContext, project: ProjectServer
+    name: str, page: Page, browser_context: BrowserContext, server_of_the_page: ProjectServer
 ):
-    PAGES[name](page, browser_context, project)
+    PAGES[name](page, browser_context, server_of_the_page)
 
     assert_accessible(page)
 
