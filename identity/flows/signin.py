@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -48,9 +48,6 @@ from identity.tokens import issue_token, issuer_for, verified_tokens
 from policies.decision import Verdict
 from policies.rules import Subject
 from policies.snapshot import CompiledApplication, CompiledIdentityProvider, Snapshot
-
-if TYPE_CHECKING:
-    pass
 
 CODE_LIFETIME = timedelta(seconds=60)
 # Renders the login page's second-factor step (asking for a factor, or enrolling one) for a
