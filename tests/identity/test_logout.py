@@ -215,6 +215,27 @@ def test_without_a_way_back_sign_in_again_is_the_login_hosts_root(browser):
     assert _sign_in_again_link(response) == LOGIN_HOST_ROOT
 
 
+def test_a_refused_redirect_url_is_not_read_as_the_hosts_root(db):
+    """Where an application covers a whole host, a refused target still leads nowhere on it:
+    the way back is unknown, not the host's root page."""
+    make_application(domain="root.localhost")
+    logout = "https://root.localhost/cdn-cgi/access/logout"
+
+    response = Browser().get(f"{logout}?redirect_url=https://evil.example/", **NAVIGATION)
+
+    assert _sign_in_again_link(response) == LOGIN_HOST_ROOT
+
+
+def test_in_debug_sign_in_again_keeps_a_plain_http_page_of_a_local_application(db, settings):
+    settings.DEBUG = True
+    make_application(domain="wiki.localhost/demo")
+    logout = "http://wiki.localhost/cdn-cgi/access/logout"
+
+    response = Browser().get(f"{logout}?redirect_url=http://wiki.localhost/demo/x", **NAVIGATION)
+
+    assert _sign_in_again_link(response) == "http://wiki.localhost/demo/x"
+
+
 def test_without_a_team_domain_sign_in_again_is_this_hosts_sign_in_page(db, settings):
     settings.ACCESS_TEAM_DOMAIN = ""
 

@@ -215,6 +215,7 @@ def test_a_host_not_written_in_ascii_falls_back(value):
         ("app.example.com/", "/"),
         ("app.example.com/demo", "/demo"),
         ("app.example.com/api/*/v1", "/api/"),
+        ("app.example.com/api/*/v1/*", "/api/"),  # up to the first `*`, not the last
         ("app.example.com/foo*/bar", "/"),
         ("*.example.com/*", "/"),
     ],
