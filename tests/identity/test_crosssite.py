@@ -129,7 +129,10 @@ def test_the_login_page_follows_the_cross_site_rule(
         assert len(mailoutbox) == (1 if method == "POST" else 0)
     else:
         assert response.status_code == 403
-        assert b"This page cannot be opened from another site." in response.content
+        assert (
+            b'<p class="error" role="alert">This page cannot be opened from another site.</p>'
+            in response.content
+        )
         assert refusals == [reason]
         assert mailoutbox == []
 
