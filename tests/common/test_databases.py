@@ -22,8 +22,11 @@ def _database(url: str) -> dict:
 
 
 @pytest.fixture
-def shared_file(tmp_path: Path, django_db_blocker) -> Iterator[Path]:
+def shared_file(tmp_path: Path, django_db_blocker, monkeypatch) -> Iterator[Path]:
     """A file database opened with the project's settings under ALIAS, as a worker opens it."""
+    # The browser tests' Playwright keeps an event loop running on this thread for the session;
+    # Django then takes this synchronous test for async code and refuses to open a connection.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     path = tmp_path / "db.sqlite3"
     database = _database(f"sqlite:///{path}")
     connections[ALIAS] = ConnectionHandler({"default": database})["default"]
