@@ -45,6 +45,7 @@ def index_of(*patterns):
         ("example.com/demo/", "example.com/demo"),
         ("example.com.", "example.com"),
         ("*.example.com/api/*", "*.example.com/api/*"),
+        ("App-*.Example.COM", "app-*.example.com"),
         ("bücher.example/x", "xn--bcher-kva.example/x"),
         ("cla\u00df.example/x", "xn--cla-7ka.example/x"),
         (" example.com/a ", "example.com/a"),
@@ -54,40 +55,58 @@ def test_compile_pattern_gives_a_canonical_text(text, canonical_text):
     assert compile_pattern(text).text == canonical_text
 
 
+PLAIN_FORM = (
+    "write the path in its plain form (no //, ., .., backslashes, %-escapes or trailing dots), "
+    "for example "
+)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("", "empty"),
-        ("https://example.com/app", "leave out the scheme"),
-        ("example.com/app?x=1", "query"),
-        ("example.com/#settings", "fragment"),
-        ("example.com:http/app", "port is not a number"),
-        ("**.example.com", "at most one \\* per host label"),
-        ("example.com/a**", "at most one \\* per path segment"),
-        ("example.*", "last label of the host cannot hold \\*"),
-        ("*", "last label of the host cannot hold \\*"),
-        ("/demo", "the host is missing"),
-        ("exa mple.com", "spaces"),
-        ("ex!ample.com", "not a valid host label"),
-        ("*!.example.com", "not a valid host label"),
-        ("example.com//demo", "plain form"),
-        ("example.com/a/../b", "plain form"),
-        ("example.com/a%2fb", "plain form"),
-        ("example.com/demo.", "plain form"),
-        ("example.com/a\\b", "plain form"),
-        ("example.com/a\x00b", "control character"),
-        ("[::zz]/a", "not a valid IPv6 address"),
-        ("[fe80::1%eth0]/a", "not a valid IPv6 address"),
+        ("https://example.com/app", "leave out the scheme; write it like app.example.com/path"),
+        ("example.com/app?x=1", "a pattern cannot hold a query (?) or a fragment (#)"),
+        ("example.com/#settings", "a pattern cannot hold a query (?) or a fragment (#)"),
+        ("example.com:http/app", "the port is not a number; leave the port out"),
+        ("**.example.com", "at most one * per host label; write it like *.example.com"),
+        ("example.com/a**", "at most one * per path segment"),
+        ("example.*", "the last label of the host cannot hold *; write it like *.example.com"),
+        ("*", "the last label of the host cannot hold *; write it like *.example.com"),
+        ("/demo", "the host is missing; write it like app.example.com"),
+        (".", "the host is missing; write it like app.example.com"),
+        ("exa mple.com", "a pattern cannot hold spaces"),
+        ("ex!ample.com", "'ex!ample' is not a valid host label"),
+        ("*!.example.com", "'*!' is not a valid host label"),
+        ("a*!.example.com", "'a*!' is not a valid host label"),
+        ("example.com//demo", PLAIN_FORM + "'/demo'"),
+        ("example.com/a/../b", PLAIN_FORM + "'/b'"),
+        ("example.com/a%2fb", PLAIN_FORM + "'/a/b'"),
+        ("example.com/demo.", PLAIN_FORM + "'/demo'"),
+        ("example.com/a\\b", PLAIN_FORM + "'/a/b'"),
+        # a path with no canonical form at all suggests a plain one
+        ("example.com/..", PLAIN_FORM + "'/docs'"),
+        ("example.com/a\x00b", "the path holds a control character"),
+        ("[::zz]/a", "'[::zz]' is not a valid IPv6 address"),
+        ("[fe80::1%eth0]/a", "'[fe80::1%eth0]' is not a valid IPv6 address"),
     ],
 )
 def test_compile_pattern_refuses_bad_patterns_with_a_message(text, message):
-    with pytest.raises(PatternError, match=message):
+    with pytest.raises(PatternError) as refused:
         compile_pattern(text)
+    assert str(refused.value) == f"{text!r}: {message}"
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_compile_pattern_refuses_an_empty_pattern(text):
+    with pytest.raises(PatternError) as refused:
+        compile_pattern(text)
+    assert str(refused.value) == "the pattern is empty; write it like app.example.com/path"
 
 
 def test_compile_pattern_refuses_non_strings():
-    with pytest.raises(PatternError, match="must be a string"):
+    with pytest.raises(PatternError) as refused:
         compile_pattern(None)  # type: ignore[arg-type]
+    assert str(refused.value) == "a pattern must be a string such as app.example.com/path"
 
 
 def test_pattern_error_is_a_value_error():
@@ -115,6 +134,12 @@ def test_pattern_str_is_its_text():
         ("*test.example.com", "testing.example.com", "/", False),
         ("app-*.example.com", "app-eu.example.com", "/", True),
         ("app-*.example.com", "app.example.com", "/", False),
+        # the label holds the glob's prefix and suffix without overlapping them
+        ("a*a.example.com", "a.example.com", "/", False),
+        ("a*a.example.com", "aa.example.com", "/", True),
+        # the literal labels of a wildcard host must match too
+        ("app.*.example.com", "web.eu.example.com", "/", False),
+        ("app.*.example.com", "app.eu.example.net", "/", False),
         # the apex and /* cover every path
         ("example.com", "example.com", "/", True),
         ("example.com", "example.com", "/tick-1", True),
@@ -170,6 +195,8 @@ def test_most_specific_application_decides_alone():
         (("*.example.com/ab", "app.example.com/ab"), "/ab", 2),
         # then the longer literal host
         (("*.example.com", "*.app.example.com"), "/", 2),
+        # a * counts for nothing in the host's length
+        (("*.*.example.com", "*.app.example.com"), "/", 2),
     ],
 )
 def test_specificity_order(patterns, path, winner):
@@ -286,6 +313,63 @@ def test_overlaps_ignores_patterns_of_one_key():
         [(compile_pattern("example.com/a"), 1), (compile_pattern("example.com/a/"), 1)]
     )
     assert index.overlaps() == []
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "overlap"),
+    [
+        # paths: a request both cover is reported, one neither shares is not
+        ("example.com/a*", "example.com/*a", True),  # /aa
+        ("example.com/ab*", "example.com/*ba", True),  # /abba
+        ("example.com/a*c", "example.com/ab*", True),  # /abc
+        ("example.com/*a", "example.com/*b", True),  # /a/b: /*a covers what lies below /a
+        ("example.com/x*y", "example.com/x*z", True),  # /xy/z
+        ("example.com/ab/*", "example.com/a*/c", True),  # /ab/c
+        ("example.com/a*b", "example.com/b*a", False),
+        ("example.com/a*", "example.com/b*", False),
+        ("example.com/a", "example.com/b", False),
+        ("x.example.com/a*", "y.example.com/a*", False),
+        # hosts: each label's globs must meet
+        ("ab*.example.com", "*ba.example.com", True),  # abba.example.com
+        ("*.a.example.com", "a.*.example.com", True),  # a.a.example.com
+        ("a*.example.com", "b*.example.com", False),
+        ("*a.example.com", "*b.example.com", False),
+        ("a*b.example.com", "ba*.example.com", False),
+        ("*.x.com", "*.y.com", False),
+        # both the hosts and the paths must meet
+        ("a*.example.com/p*", "*b.example.com/*p", True),  # ab.example.com/pp
+        ("a*.example.com/p", "*b.example.com/q", False),
+    ],
+)
+def test_overlaps_of_two_equally_specific_patterns(left, right, overlap):
+    left_pattern, right_pattern = compile_pattern(left), compile_pattern(right)
+    assert left_pattern.specificity == right_pattern.specificity
+    expected = [
+        (
+            1,
+            2,
+            f"{left} and {right} are equally specific and can cover the same request; "
+            "the first one wins",
+        )
+    ]
+
+    overlaps = ApplicationIndex([(left_pattern, 1), (right_pattern, 2)]).overlaps()
+
+    assert overlaps == (expected if overlap else [])
+
+
+def test_overlaps_name_the_smaller_key_first():
+    index = ApplicationIndex(
+        [(compile_pattern("example.com/*a"), 7), (compile_pattern("example.com/a*"), 4)]
+    )
+    assert index.overlaps() == [
+        (
+            4,
+            7,
+            "example.com/a* and example.com/*a are equally specific and can cover the same "
+            "request; the first one wins",
+        ),
+    ]
 
 
 # --- the index does not scan every application --------------------------------------------------
