@@ -372,6 +372,20 @@ def test_overlaps_name_the_smaller_key_first():
     ]
 
 
+def test_overlaps_report_every_pair_of_keys_once():
+    index = ApplicationIndex(
+        (compile_pattern(text), key)
+        for text, key in [
+            ("example.com/a", 1),
+            ("example.com/a/", 1),
+            ("example.com/a", 2),
+            ("example.com/a/", 2),
+            ("example.com/a", 3),
+        ]
+    )
+    assert [pair[:2] for pair in index.overlaps()] == [(1, 2), (1, 3), (2, 3)]
+
+
 # --- the index does not scan every application --------------------------------------------------
 
 
