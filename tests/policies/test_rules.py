@@ -537,6 +537,47 @@ def test_oidc_claim_rules(data, subject, expected):
     assert matches(data, subject) is expected
 
 
+CLAIMS = Subject(
+    idp_id="3",
+    idp_type="oidc",
+    idp_claims={
+        "mfa": False,
+        "ratio": 2.5,
+        "flags": [True, 7],
+        "nested": [["admins"], "staff"],
+        "object": {"admins": True},
+        "empty": "",
+    },
+)
+
+
+@pytest.mark.parametrize(
+    ("claim_name", "claim_value", "expected"),
+    [
+        # JSON true and false are the text "true" and "false", exactly
+        ("mfa", "false", True),
+        ("mfa", "False", False),
+        ("mfa", "true", False),
+        ("mfa", "0", False),
+        # numbers compare as their text
+        ("ratio", "2.5", True),
+        ("ratio", "2", False),
+        # a list holds each of its scalar items, never the items of a list inside it
+        ("flags", "true", True),
+        ("flags", "7", True),
+        ("flags", "false", False),
+        ("nested", "staff", True),
+        ("nested", "admins", False),
+        # an object never matches, whatever it holds
+        ("object", "admins", False),
+        ("object", "{'admins': True}", False),
+        ("empty", "x", False),
+    ],
+)
+def test_oidc_claims_that_are_not_strings(claim_name, claim_value, expected):
+    assert matches(oidc(claim_name, claim_value), CLAIMS) is expected
+
+
 @pytest.mark.parametrize(
     ("fields", "subject", "expected"),
     [
