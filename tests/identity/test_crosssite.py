@@ -100,6 +100,18 @@ def test_login_page_loads_as_a_cross_site_navigation(flow):
     assert response["Content-Security-Policy"].endswith("form-action 'self' https://app.localhost")
 
 
+def test_the_login_page_keeps_out_of_frames_without_the_clickjacking_middleware(flow, settings):
+    """The page's own `X-Frame-Options`, not one Django's middleware would add to any page."""
+    settings.MIDDLEWARE = [
+        name for name in settings.MIDDLEWARE if not name.endswith(".XFrameOptionsMiddleware")
+    ]
+
+    response = flow.open()
+
+    assert response.status_code == 200
+    _assert_login_headers(response)
+
+
 @pytest.mark.parametrize(
     ("method", "site", "mode", "dest", "origin", "extra", "reason"), RULE, ids=ROW_IDS
 )
