@@ -1,6 +1,7 @@
 """The WSGI preflight fast path answers exactly as the gate middleware does, or steps aside."""
 
 import io
+import logging
 import sys
 
 import pytest
@@ -290,3 +291,64 @@ def test_x_forwarded_host_counts_only_when_django_is_told_to_believe_it(settings
     assert host_from_environ(environ) == "proxy.example.com"
     settings.USE_X_FORWARDED_HOST = True
     assert host_from_environ(environ) == "app.example.com"
+
+
+@pytest.mark.parametrize(
+    ("include", "inside", "outside"),
+    [
+        ({"ip": {"ip": "127.0.0.1/32"}}, {}, {"REMOTE_ADDR": "192.0.2.1"}),
+        ({"geo": {"country_code": "NZ"}}, {"HTTP_CF_IPCOUNTRY": "NZ"}, {"HTTP_CF_IPCOUNTRY": "PT"}),
+    ],
+    ids=["ip", "country"],
+)
+def test_a_bypass_for_the_clients_network_leaves_the_preflight_to_the_view(
+    settings, include, inside, outside
+):
+    """The bypass is decided first, from the environ's address and country, as the middleware
+    reads them: from inside, the application's own view answers the preflight; from outside,
+    the gate's CORS answers it here."""
+    settings.ACCESS_COUNTRY_HEADER = "CF-IPCountry"
+    application = make_application(domain=f"{API_HOST}/demo/echo/api", cors_headers=CORS)
+    allow_policy(application, name="office", decision="bypass", include=[include])
+    headers = {"HTTP_ORIGIN": CALLER, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT"}
+    bypassed, answered = Downstream(), Downstream()
+
+    _call(PreflightFastPath(bypassed), _environ("/demo/echo/api/x", **headers, **inside))
+    status, fast_headers, _body = _call(
+        PreflightFastPath(answered), _environ("/demo/echo/api/x", **headers, **outside)
+    )
+
+    assert bypassed.calls == ["/demo/echo/api/x"]
+    assert answered.calls == []
+    assert (status, fast_headers["Access-Control-Allow-Origin"]) == (200, CALLER)
+
+
+def test_the_fast_path_logs_the_request_it_answered(caplog):
+    make_application(domain=f"{API_HOST}/demo/echo/api", cors_headers=CORS)
+    caplog.set_level(logging.INFO, logger="accessproject.access")
+    headers = {"HTTP_ORIGIN": CALLER, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT"}
+
+    _call(PreflightFastPath(Downstream()), _environ("/demo/echo/api/x", **headers))
+
+    [record] = [r.access for r in caplog.records if hasattr(r, "access")]
+    assert {key: record[key] for key in ("decision", "reason", "client_ip", "method")} == {
+        "decision": "preflight_answered",
+        "reason": "preflight allowed",
+        "client_ip": "127.0.0.1",
+        "method": "OPTIONS",
+    }
+    assert (record["host"], record["path"]) == (API_HOST, "/demo/echo/api/x")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_request_that_is_not_options_goes_on_to_django_whatever_it_carries(method):
+    """Only an OPTIONS request is a preflight: another method with the preflight's headers is
+    an ordinary request, for the gate to authenticate (never a CORS answer without the view)."""
+    application = make_application(domain=f"{API_HOST}/demo/echo/api", cors_headers=CORS)
+    allow_policy(application)
+    headers = {"HTTP_ORIGIN": CALLER, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT"}
+    downstream = Downstream()
+
+    _call(PreflightFastPath(downstream), _environ("/demo/echo/api/x", method=method, **headers))
+
+    assert downstream.calls == ["/demo/echo/api/x"]
