@@ -148,6 +148,15 @@ def test_find_bypass_returns_the_first_matching_bypass():
     assert find_bypass(policies, ANN, {}).name == "Office"
 
 
+def test_find_bypass_takes_bypasses_in_precedence_order_whatever_order_they_come_in():
+    policies = [
+        policy("Second", "bypass", 5),
+        policy("Allow", "allow", 1),
+        policy("First", "bypass", 2),
+    ]
+    assert find_bypass(policies, ANN, {}).name == "First"
+
+
 def test_find_bypass_ignores_other_actions():
     policies = [policy("CI", "non_identity", 1), policy("Allow", "allow", 2)]
     assert find_bypass(policies, ANN, {}) is None
