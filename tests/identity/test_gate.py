@@ -359,6 +359,18 @@ def test_row3_binding_cookie_must_match_the_token():
     assert right.outcome is Outcome.ALLOW
 
 
+def test_row3_with_a_binding_cookie_a_token_without_a_binding_is_refused():
+    application = _application(enable_binding_cookie=True)
+    valid = {"t": _claims()}  # minted before the application asked for binding cookies
+
+    decision = _decide(application, valid=valid, cookie_tokens=("t",), binding_cookies=("b1",))
+
+    assert (decision.outcome, decision.reason) == (
+        Outcome.UNAUTHENTICATED,
+        "token refused: binding cookie missing or mismatched",
+    )
+
+
 def test_row3_network_rules_are_rechecked_with_the_request_address():
     office = _policy(
         "alice in office",
