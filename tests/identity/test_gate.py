@@ -401,6 +401,38 @@ def test_row3_service_token_headers_pass_a_service_auth_policy():
     assert decision.issues_token
 
 
+@pytest.mark.parametrize(
+    ("require", "inside", "outside"),
+    [
+        (
+            {"ip": {"ip": "10.0.0.0/8"}},
+            {"ip": ip_address("10.0.0.5")},
+            {"ip": ip_address("192.0.2.5")},
+        ),
+        ({"geo": {"country_code": "PT"}}, {"country": "PT"}, {"country": "NZ"}),
+    ],
+    ids=["ip", "country"],
+)
+def test_row3_a_service_token_is_held_to_its_policys_network_rules(require, inside, outside):
+    service = _policy(
+        "ci from the office",
+        Action.NON_IDENTITY,
+        1,
+        {"service_token": {"name": "ci"}},
+        require=[require],
+    )
+    headers = {"client_id": SERVICE_TOKEN.client_id, "client_secret": "right"}
+
+    from_inside = _decide(_application(policies=(service,)), **headers, **inside)
+    from_outside = _decide(_application(policies=(service,)), **headers, **outside)
+
+    assert (from_inside.outcome, from_inside.reason) == (
+        Outcome.ALLOW,
+        "allowed by service auth policy 'ci from the office'",
+    )
+    assert (from_outside.outcome, from_outside.reason) == (Outcome.DENY, "no policy matched")
+
+
 def test_row3_bad_service_token_headers_are_not_replaced_by_a_cookie():
     decision = _decide(
         _application(),
