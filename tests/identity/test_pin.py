@@ -377,8 +377,10 @@ def _same_apart_from(response, address: str) -> str:
 
 
 def _cookie_attributes(response) -> dict[str, dict[str, object]]:
+    """Each cookie's attributes but `expires`: two answers made a clock second apart differ there,
+    while `max-age`, which says the same lifetime, is compared."""
     return {
-        name: {key: value for key, value in morsel.items() if value}
+        name: {key: value for key, value in morsel.items() if value and key != "expires"}
         for name, morsel in response.cookies.items()
     }
 
