@@ -208,13 +208,13 @@ def decide_for_application(
     if facts.is_preflight:
         return _decide_preflight(facts, application)
 
-    return _decide_with_credentials(
-        facts,
-        snapshot,
-        application,
-        verify_token=verify_token,
-        authenticate_service_token=authenticate_service_token,
-    )
+    if facts.has_service_token_headers:
+        # Headers sent means the client chose service auth: a bad pair is refused outright, never
+        # silently replaced by whatever cookie happens to ride along.
+        service_token = authenticate_service_token(facts.client_id or "", facts.client_secret or "")
+        return _decide_with_service_token(facts, snapshot, application, service_token)
+
+    return _decide_with_token(facts, snapshot, application, verify_token)
 
 
 def _decide_preflight(facts: RequestFacts, application: CompiledApplication) -> GateDecision:
@@ -237,25 +237,26 @@ def _decide_preflight(facts: RequestFacts, application: CompiledApplication) -> 
     return GateDecision(outcome, answer.reason, application, preflight=answer)
 
 
-def _decide_with_credentials(
+def _decide_with_service_token(
     facts: RequestFacts,
     snapshot: Snapshot,
     application: CompiledApplication,
-    *,
-    verify_token: TokenVerifier,
-    authenticate_service_token: ServiceTokenAuthenticator,
+    service_token: CompiledServiceToken | None,
 ) -> GateDecision:
-    if facts.has_service_token_headers:
-        # Headers sent means the client chose service auth: a bad pair is refused outright, never
-        # silently replaced by whatever cookie happens to ride along.
-        service_token = authenticate_service_token(facts.client_id or "", facts.client_secret or "")
-        if service_token is None:
-            return GateDecision(
-                Outcome.UNAUTHENTICATED, "invalid or expired service token", application
-            )
-        subject = _service_subject(service_token, facts)
-        return _apply_policies(snapshot, application, subject, service_token=service_token)
+    if service_token is None:
+        return GateDecision(
+            Outcome.UNAUTHENTICATED, "invalid or expired service token", application
+        )
+    subject = _service_subject(service_token, facts)
+    return _apply_policies(snapshot, application, subject, service_token=service_token)
 
+
+def _decide_with_token(
+    facts: RequestFacts,
+    snapshot: Snapshot,
+    application: CompiledApplication,
+    verify_token: TokenVerifier,
+) -> GateDecision:
     claims, token, reason = _first_valid_token(facts, application, verify_token)
     if claims is None or token is None:
         return GateDecision(Outcome.UNAUTHENTICATED, reason, application)
