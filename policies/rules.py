@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 __all__ = [
@@ -86,7 +86,9 @@ _Visiting = frozenset[str]
 
 
 class Rule:
-    """A compiled selector. Subclasses define `kind`, `is_identity` and `_matches`."""
+    """A compiled selector, a dataclass. Subclasses define `kind`, `is_identity` and `_holds`
+    (`_matches` where the rule resolves groups); `_fields` where the selector's fields are not
+    the dataclass's own, by the same names."""
 
     __slots__ = ()
     kind: ClassVar[str]
@@ -98,17 +100,23 @@ class Rule:
 
     def to_data(self) -> dict[str, dict[str, str]]:
         """The rule in its API shape, such as {"email": {"email": "ann@example.com"}}."""
-        raise NotImplementedError
+        return {self.kind: self._fields()}
+
+    def _fields(self) -> dict[str, str]:
+        own = fields(self)  # type: ignore[arg-type]  # every subclass is a dataclass
+        return {item.name: getattr(self, item.name) for item in own if item.init}
 
     def _matches(
         self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
     ) -> bool:
+        return self._holds(subject)
+
+    def _holds(self, subject: Subject) -> bool:
         raise NotImplementedError
 
     def __str__(self) -> str:
-        (selector, fields), *_ = self.to_data().items()
-        values = ", ".join(fields.values())
-        return f"{selector} {values}" if values else selector
+        values = ", ".join(self._fields().values())
+        return f"{self.kind} {values}" if values else self.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +124,8 @@ class EveryoneRule(Rule):
     kind: ClassVar[str] = "everyone"
     is_identity: ClassVar[bool] = False
 
-    def _matches(
-        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-    ) -> bool:
+    def _holds(self, subject: Subject) -> bool:
         return True
-
-    def to_data(self) -> dict[str, dict[str, str]]:
-        return {self.kind: {}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +134,8 @@ class EmailRule(Rule):
     kind: ClassVar[str] = "email"
     is_identity: ClassVar[bool] = True
 
-    def _matches(
-        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-    ) -> bool:
+    def _holds(self, subject: Subject) -> bool:
         return subject.email is not None and subject.email.lower() == self.email
-
-    def to_data(self) -> dict[str, dict[str, str]]:
-        return {self.kind: {"email": self.email}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,18 +144,13 @@ class EmailDomainRule(Rule):
     kind: ClassVar[str] = "email_domain"
     is_identity: ClassVar[bool] = True
 
-    def _matches(
-        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-    ) -> bool:
+    def _holds(self, subject: Subject) -> bool:
         if subject.email is None:
             return False
         # The domain is what follows the last "@", compared whole: never a suffix match, so
         # evil-example.com, example.com.evil.net and sub.example.com all stay out.
         local, at, domain = subject.email.rpartition("@")
         return bool(local and at) and domain.lower() == self.domain
-
-    def to_data(self) -> dict[str, dict[str, str]]:
-        return {self.kind: {"domain": self.domain}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +159,7 @@ class IpRule(Rule):
     kind: ClassVar[str] = "ip"
     is_identity: ClassVar[bool] = False
 
-    def _matches(
-        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-    ) -> bool:
+    def _holds(self, subject: Subject) -> bool:
         address = subject.ip
         if address is None:
             return False
@@ -177,8 +168,8 @@ class IpRule(Rule):
             address = address.ipv4_mapped
         return address.version == self.network.version and address in self.network
 
-    def to_data(self) -> dict[str, dict[str, str]]:
-        return {self.kind: {"ip": self.network.with_prefixlen}}
+    def _fields(self) -> dict[str, str]:
+        return {"ip": self.network.with_prefixlen}
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,13 +178,8 @@ class GeoRule(Rule):
     kind: ClassVar[str] = "geo"
     is_identity: ClassVar[bool] = False
 
-    def _matches(
-        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-    ) -> bool:
+    def _holds(self, subject: Subject) -> bool:
         return subject.country is not None and subject.country.upper() == self.country_code
-
-    def to_data(self) -> dict[str, dict[str, str]]:
-        return {self.kind: {"country_code": self.country_code}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,9 +199,6 @@ class GroupRule(Rule):
             group.include, group.require, group.exclude, subject, groups, visiting | {self.name}
         ).matched
 
-    def to_data(self) -> dict[str, dict[str, str]]:
-        return {self.kind: {"name": self.name}}
-
 
 @dataclass(frozen=True, slots=True)
 class ServiceTokenRule(Rule):
@@ -223,13 +206,8 @@ class ServiceTokenRule(Rule):
     kind: ClassVar[str] = "service_token"
     is_identity: ClassVar[bool] = False
 
-    def _matches(
-        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-    ) -> bool:
+    def _holds(self, subject: Subject) -> bool:
         return subject.is_service_token and subject.service_token == self.name
-
-    def to_data(self) -> dict[str, dict[str, str]]:
-        return {self.kind: {"name": self.name}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,13 +215,8 @@ class AnyValidServiceTokenRule(Rule):
     kind: ClassVar[str] = "any_valid_service_token"
     is_identity: ClassVar[bool] = False
 
-    def _matches(
-        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-    ) -> bool:
+    def _holds(self, subject: Subject) -> bool:
         return subject.is_service_token
-
-    def to_data(self) -> dict[str, dict[str, str]]:
-        return {self.kind: {}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,15 +232,13 @@ class LoginMethodRule(Rule):
     def __post_init__(self) -> None:
         object.__setattr__(self, "_folded", self.name.casefold())
 
-    def _matches(
-        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-    ) -> bool:
+    def _holds(self, subject: Subject) -> bool:
         if self.id:
             return subject.idp_id == self.id
         return subject.login_method is not None and subject.login_method.casefold() == self._folded
 
-    def to_data(self) -> dict[str, dict[str, str]]:
-        return {self.kind: {"id": self.id} if self.id else {"name": self.name}}
+    def _fields(self) -> dict[str, str]:
+        return {"id": self.id} if self.id else {"name": self.name}
 
 
 def _claim_holds(value: object, wanted: str) -> bool:
@@ -296,24 +267,13 @@ class OidcClaimRule(Rule):
     kind: ClassVar[str] = "oidc"
     is_identity: ClassVar[bool] = True
 
-    def _matches(
-        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-    ) -> bool:
+    def _holds(self, subject: Subject) -> bool:
         if subject.idp_id != self.identity_provider_id:
             return False
         if self.claim_name == "groups" and self.claim_value in subject.idp_groups:
             return True
         value = subject.idp_claims.get(self.claim_name)
         return value is not None and _claim_holds(value, self.claim_value)
-
-    def to_data(self) -> dict[str, dict[str, str]]:
-        return {
-            self.kind: {
-                "claim_name": self.claim_name,
-                "claim_value": self.claim_value,
-                "identity_provider_id": self.identity_provider_id,
-            }
-        }
 
 
 def github_team_slug(name: str) -> str:
@@ -335,9 +295,7 @@ class GitHubOrganizationRule(Rule):
     kind: ClassVar[str] = "github-organization"
     is_identity: ClassVar[bool] = True
 
-    def _matches(
-        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-    ) -> bool:
+    def _holds(self, subject: Subject) -> bool:
         if subject.idp_type != "github":
             return False
         if self.identity_provider_id and subject.idp_id != self.identity_provider_id:
@@ -345,13 +303,13 @@ class GitHubOrganizationRule(Rule):
         wanted = f"{self.name}/{self.team}" if self.team else self.name
         return wanted in {group.lower() for group in subject.idp_groups}
 
-    def to_data(self) -> dict[str, dict[str, str]]:
-        fields = {"name": self.name}
+    def _fields(self) -> dict[str, str]:
+        values = {"name": self.name}
         if self.team:
-            fields["team"] = self.team
+            values["team"] = self.team
         if self.identity_provider_id:
-            fields["identity_provider_id"] = self.identity_provider_id
-        return {self.kind: fields}
+            values["identity_provider_id"] = self.identity_provider_id
+        return values
 
 
 # The rules that name an identity provider: by id, or (login_method) by id or by name.
@@ -374,13 +332,8 @@ class AuthMethodRule(Rule):
     kind: ClassVar[str] = "auth_method"
     is_identity: ClassVar[bool] = True
 
-    def _matches(
-        self, subject: Subject, groups: Mapping[str, CompiledGroup], visiting: _Visiting
-    ) -> bool:
+    def _holds(self, subject: Subject) -> bool:
         return any(method.lower() == self.auth_method for method in subject.auth_methods)
-
-    def to_data(self) -> dict[str, dict[str, str]]:
-        return {self.kind: {"auth_method": self.auth_method}}
 
 
 # --- compiling ---------------------------------------------------------------------------------
