@@ -27,7 +27,30 @@ def new_aud() -> str:
     return secrets.token_hex(32)
 
 
-class IdentityProvider(models.Model):
+class ConfigurationModel(models.Model):
+    """What every configuration object has: when it was created and last changed, and its name
+    as what it shows as (each declares its `name`)."""
+
+    name: str
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NamedConfigurationModel(ConfigurationModel):
+    """A configuration object listed by its name."""
+
+    class Meta(ConfigurationModel.Meta):
+        abstract = True
+        ordering = ["name"]
+
+
+class IdentityProvider(NamedConfigurationModel):
     """A way to sign in: a row with its own id, a `type` and that type's `config`.
 
     Rules refer to it by id (`login_method`, `oidc`, `github-organization`) or, for
@@ -50,35 +73,21 @@ class IdentityProvider(models.Model):
     secrets = models.TextField(
         blank=True, default="", editable=False, help_text="Secret settings, encrypted at rest."
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class AccessGroup(models.Model):
+class AccessGroup(NamedConfigurationModel):
     """A reusable set of rules, used inside other rules as `{"group": {"name": ...}}`."""
 
     name = models.CharField(max_length=200, unique=True)
     include = models.JSONField(default=list, blank=True)
     require = models.JSONField(default=list, blank=True)
     exclude = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(NamedConfigurationModel.Meta):
         verbose_name = "access group"
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class ServiceToken(models.Model):
+class ServiceToken(NamedConfigurationModel):
     """A machine credential: `CF-Access-Client-Id` plus a secret that is stored only hashed.
 
     Rotation keeps the previous secret's hash valid until `previous_secret_expires_at`, so a
@@ -93,18 +102,12 @@ class ServiceToken(models.Model):
     client_secret_version = models.PositiveIntegerField(default=1)
     previous_secret_hash = models.CharField(max_length=200, blank=True, default="")
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(NamedConfigurationModel.Meta):
         verbose_name = "service token"
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class Application(models.Model):
+class Application(NamedConfigurationModel):
     """A protected host/path (plus up to four more destinations) and how the gate treats it.
 
     Field names are Cloudflare Access's, so that the admin, the API and config files read the same.
@@ -196,11 +199,8 @@ class Application(models.Model):
         default="",
         help_text="The tile's logo in the App Launcher: an https:// image URL; empty means none.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(NamedConfigurationModel.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["type"],
@@ -209,9 +209,6 @@ class Application(models.Model):
                 violation_error_message="There is one App Launcher already; change that one.",
             )
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
     @property
     def deny_message(self) -> str:
@@ -263,7 +260,7 @@ APPLICATION_BOOLEANS: tuple[str, ...] = tuple(
 )
 
 
-class Policy(models.Model):
+class Policy(ConfigurationModel):
     """Who may pass an application, and how; evaluated in the order of docs/architecture.md."""
 
     class Decision(models.TextChoices):
@@ -309,8 +306,6 @@ class Policy(models.Model):
             'Who approves: [{"approvals_needed": 1, "email_addresses": ["ann@example.com"]}].'
         ),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["application", "precedence"]
@@ -321,9 +316,6 @@ class Policy(models.Model):
             ),
             models.UniqueConstraint(fields=["application", "name"], name="policy_unique_name"),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 # A policy's configuration, declared once, in the order the admin shows it and exports write it:
