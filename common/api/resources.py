@@ -12,7 +12,7 @@ it: `service_tokens_rotate`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -46,6 +46,23 @@ class Doc:
     description: str
 
 
+@dataclass(frozen=True)
+class Writes:
+    """The services that write one kind of object: `create(**values)`, and `update(**values)` and
+    `delete()`, which take the object under the keyword `name` (`group=`, `token=`)."""
+
+    name: str
+    create: Callable[..., Any] | None = None
+    update: Callable[..., Any] | None = None
+    delete: Callable[..., Any] | None = None
+
+    def service(self, action: str) -> Callable[..., Any]:
+        found: Callable[..., Any] | None = getattr(self, action)
+        if found is None:
+            raise NotImplementedError(f"no {action} service for {self.name}")
+        return found
+
+
 def validated(serializer_class: SerializerClass, data: Any, *, many: bool = False) -> Any:
     """`data` as `serializer_class` reads it; a 400 with one error per problem if it cannot."""
     serializer = serializer_class(data=data, many=many)
@@ -74,6 +91,8 @@ class ResourceApi(AdminApiView):
     docs: ClassVar[Mapping[str, Doc]] = {}
     # What a GET reads from the query string; the schema documents each field as a parameter.
     filters: ClassVar[SerializerClass | None] = None
+    # The services the generic writes call (`create`, `update`, `remove`).
+    writes: ClassVar[Writes]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -199,8 +218,9 @@ class ListCreateApi(ListApi):
         return path
 
     def create(self, values: dict[str, Any], **scope: Any) -> Any:
-        """Make the object from the validated `values`, through its service."""
-        raise NotImplementedError
+        """Make the object from the validated `values` (in the path's `scope`), through its
+        service."""
+        return self.writes.service("create")(**scope, **values)
 
 
 class DetailApi(ResourceApi):
@@ -240,11 +260,11 @@ class DetailApi(ResourceApi):
 
     def update(self, obj: Any, values: dict[str, Any]) -> None:
         """Change the fields of `values` (validated), through the object's service."""
-        raise NotImplementedError
+        self.writes.service("update")(**{self.writes.name: obj}, **values)
 
     def remove(self, obj: Any) -> None:
         """Delete the object, through its service."""
-        raise NotImplementedError
+        self.writes.service("delete")(**{self.writes.name: obj})
 
     def warnings_after_delete(self, obj: Any) -> list[dict[str, str]] | None:
         """What the delete of `obj` left defeating itself; None: no list."""

@@ -17,7 +17,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.api.envelope import ok
-from common.api.resources import DetailApi, Doc, ListCreateApi, ResourceApi, responses, validated
+from common.api.resources import (
+    DetailApi,
+    Doc,
+    ListCreateApi,
+    ResourceApi,
+    Writes,
+    responses,
+    validated,
+)
 from policies import services
 from policies.api import schemas
 from policies.api.applications import application_warnings_data
@@ -79,6 +87,12 @@ class PolicyOutputSerializer(SelectedOutputSerializer):
 class Policies(ResourceApi):
     queryset = Policy.objects.select_related("application")
     output = PolicyOutputSerializer
+    writes = Writes(
+        "policy",
+        create=services.policy_create,
+        update=services.policy_update,
+        delete=services.policy_delete,
+    )
 
     def warnings(self, obj: Policy) -> list[dict[str, str]]:
         return application_warnings_data(obj.application)
@@ -120,9 +134,6 @@ class PolicyListApi(Policies, ListCreateApi):
     def objects(self, filters: Mapping[str, Any], **path: Any) -> QuerySet[Policy]:
         return application_policies(**self.scope(**path))
 
-    def create(self, values: dict[str, Any], **scope: Any) -> Policy:
-        return services.policy_create(**scope, **values)
-
     def put(self, request: Request, **path: Any) -> Response:
         application = self.scope(**path)["application"]
         values = validated(PolicyCreateInputSerializer, request.data, many=True)
@@ -157,12 +168,6 @@ class PolicyDetailApi(Policies, DetailApi):
         return get_object_or_404(
             self.queryset.all(), application_id=path["application_id"], pk=path["policy_id"]
         )
-
-    def update(self, obj: Policy, values: dict[str, Any]) -> None:
-        services.policy_update(policy=obj, **values)
-
-    def remove(self, obj: Policy) -> None:
-        services.policy_delete(policy=obj)
 
     def warnings_after_delete(self, obj: Policy) -> list[dict[str, str]]:
         return self.warnings(obj)  # its application is still there to warn about

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.api.resources import DetailApi, Doc, ListCreateApi, ResourceApi, validated
+from common.api.resources import DetailApi, Doc, ListCreateApi, ResourceApi, Writes, validated
 from policies import services
 from policies.api import schemas
 from policies.api.fields import SelectedOutputSerializer, ServiceInputSerializer, ServiceValue
@@ -99,6 +99,12 @@ def _replacement(values: dict[str, Any]) -> dict[str, Any]:
 class Applications(ResourceApi):
     queryset = Application.objects.all()
     output = ApplicationOutputSerializer
+    writes = Writes(
+        "application",
+        create=services.application_create,
+        update=services.application_update,
+        delete=services.application_delete,
+    )
 
     def warnings(self, obj: Application) -> list[dict[str, str]]:
         return application_warnings_data(obj)
@@ -120,9 +126,6 @@ class ApplicationListApi(Applications, ListCreateApi):
             "fields answer 400 with an error per field path.",
         ),
     }
-
-    def create(self, values: dict[str, Any], **scope: Any) -> Application:
-        return services.application_create(**values)
 
 
 class ApplicationDetailApi(Applications, DetailApi):
@@ -151,9 +154,3 @@ class ApplicationDetailApi(Applications, DetailApi):
         values = validated(ApplicationCreateInputSerializer, request.data)
         services.application_update(application=application, **_replacement(values))
         return self.written(application)
-
-    def update(self, obj: Application, values: dict[str, Any]) -> None:
-        services.application_update(application=obj, **values)
-
-    def remove(self, obj: Application) -> None:
-        services.application_delete(application=obj)

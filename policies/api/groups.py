@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from common.api.resources import DetailApi, Doc, ListCreateApi, ResourceApi
+from common.api.resources import DetailApi, Doc, ListCreateApi, ResourceApi, Writes
 from policies import services
 from policies.api import schemas
 from policies.api.fields import SelectedOutputSerializer, ServiceInputSerializer, ServiceValue
@@ -42,6 +42,12 @@ class GroupOutputSerializer(SelectedOutputSerializer):
 class Groups(ResourceApi):
     queryset = AccessGroup.objects.order_by("name")
     output = GroupOutputSerializer
+    writes = Writes(
+        "group",
+        create=services.group_create,
+        update=services.group_update,
+        delete=services.group_delete,
+    )
 
 
 class GroupListApi(Groups, ListCreateApi):
@@ -56,9 +62,6 @@ class GroupListApi(Groups, ListCreateApi):
             "refused.",
         ),
     }
-
-    def create(self, values: dict[str, Any], **scope: Any) -> AccessGroup:
-        return services.group_create(**values)
 
 
 class GroupDetailApi(Groups, DetailApi):
@@ -76,9 +79,3 @@ class GroupDetailApi(Groups, DetailApi):
             "Delete the group; refused with 400 while a policy or another group refers to it.",
         ),
     }
-
-    def update(self, obj: AccessGroup, values: dict[str, Any]) -> None:
-        services.group_update(group=obj, **values)
-
-    def remove(self, obj: AccessGroup) -> None:
-        services.group_delete(group=obj)

@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from common.api.resources import DetailApi, Doc, ListCreateApi, ResourceApi
+from common.api.resources import DetailApi, Doc, ListCreateApi, ResourceApi, Writes
 from policies import services
 from policies.api import schemas
 from policies.api.fields import SelectedOutputSerializer, ServiceInputSerializer, ServiceValue
@@ -42,6 +42,12 @@ class IdentityProviderOutputSerializer(SelectedOutputSerializer):
 class IdentityProviders(ResourceApi):
     queryset = IdentityProvider.objects.order_by("name")
     output = IdentityProviderOutputSerializer
+    writes = Writes(
+        "provider",
+        create=services.identity_provider_create,
+        update=services.identity_provider_update,
+        delete=services.identity_provider_delete,
+    )
 
 
 class IdentityProviderListApi(IdentityProviders, ListCreateApi):
@@ -59,9 +65,6 @@ class IdentityProviderListApi(IdentityProviders, ListCreateApi):
         ),
     }
 
-    def create(self, values: dict[str, Any], **scope: Any) -> IdentityProvider:
-        return services.identity_provider_create(**values)
-
 
 class IdentityProviderDetailApi(IdentityProviders, DetailApi):
     route, route_name = "identity_providers/<object_id:provider_id>", "api-identity-provider"
@@ -78,9 +81,3 @@ class IdentityProviderDetailApi(IdentityProviders, DetailApi):
             "`allowed_idps` names it.",
         ),
     }
-
-    def update(self, obj: IdentityProvider, values: dict[str, Any]) -> None:
-        services.identity_provider_update(provider=obj, **values)
-
-    def remove(self, obj: IdentityProvider) -> None:
-        services.identity_provider_delete(provider=obj)

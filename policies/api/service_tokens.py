@@ -11,7 +11,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.api.envelope import ok
-from common.api.resources import ActionApi, DetailApi, Doc, ListCreateApi, ResourceApi, validated
+from common.api.resources import (
+    ActionApi,
+    DetailApi,
+    Doc,
+    ListCreateApi,
+    ResourceApi,
+    Writes,
+    validated,
+)
 from policies import services
 from policies.api import schemas
 from policies.api.fields import ServiceInputSerializer, ServiceValue
@@ -61,6 +69,9 @@ def _answer_with_secret(
 class ServiceTokens(ResourceApi):
     queryset = ServiceToken.objects.order_by("name")
     output = ServiceTokenOutputSerializer
+    writes = Writes(
+        "token", update=services.service_token_update, delete=services.service_token_delete
+    )
 
 
 class ServiceTokenListApi(ServiceTokens, ListCreateApi):
@@ -102,12 +113,6 @@ class ServiceTokenDetailApi(ServiceTokens, DetailApi):
             "with 400 while a policy names it.",
         ),
     }
-
-    def update(self, obj: ServiceToken, values: dict[str, Any]) -> None:
-        services.service_token_update(token=obj, **values)
-
-    def remove(self, obj: ServiceToken) -> None:
-        services.service_token_delete(token=obj)
 
 
 class ServiceTokenRotateApi(ServiceTokens, ActionApi):
