@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -163,46 +163,59 @@ class _Deadline:
 
 
 @dataclass(frozen=True)
-class Lockout:
-    """Ban a key for `ban` once it fails `limit` times within `window`."""
+class _Hold:
+    """Failures of a key counted per `window`, and a hold on the key (a ban, a pause) that too
+    many of them start; `lift` ends the hold early."""
 
     name: str
     limit: int
     window: timedelta
-    ban: timedelta
+    hold: ClassVar[str]  # what the hold is called in its cache key: "ban", "pause"
 
     @property
-    def failures(self) -> Throttle:
+    def _failures(self) -> Throttle:
         return Throttle(f"{self.name}:failures", self.limit, self.window)
 
     @property
-    def _banned(self) -> _Deadline:
-        return _Deadline(f"{self.name}:ban")
+    def _held(self) -> _Deadline:
+        return _Deadline(f"{self.name}:{self.hold}")
 
-    def is_locked(self, key: str, *, now: datetime | None = None) -> bool:
-        """True while `key` is banned."""
-        return self.locked_for(key, now=now) is not None
+    def is_held(self, key: str, *, now: datetime | None = None) -> bool:
+        """True while `key` is held."""
+        return self.held_for(key, now=now) is not None
 
-    def locked_for(self, key: str, *, now: datetime | None = None) -> timedelta | None:
-        """How much longer `key` stays banned; None when it is not."""
-        return self._banned.left(key, now=now)
+    def held_for(self, key: str, *, now: datetime | None = None) -> timedelta | None:
+        """How much longer `key` stays held; None when it is not."""
+        return self._held.left(key, now=now)
 
     def lift(self, key: str, *, now: datetime | None = None) -> None:
-        """End `key`'s ban now and forget its failures (an administrator let it in again)."""
-        self._banned.end(key)
-        self.failures.clear(key, now=now)
+        """End `key`'s hold now and forget its failures (an administrator let it in again).
+
+        A budget's earlier pauses are not forgotten: they still lengthen its next pause."""
+        self._held.end(key)
+        self._failures.clear(key, now=now)
+
+
+@dataclass(frozen=True)
+class Lockout(_Hold):
+    """Ban a key for `ban` once it fails `limit` times within `window`."""
+
+    ban: timedelta
+    hold: ClassVar[str] = "ban"
+    is_locked = _Hold.is_held
+    locked_for = _Hold.held_for
 
     def record_failure(self, key: str, *, now: datetime | None = None) -> bool:
         """Count a failure; return True when this failure starts a ban."""
         now = now or timezone.now()
-        if self.failures.hit(key, now=now) < self.limit or self.is_locked(key, now=now):
+        if self._failures.hit(key, now=now) < self.limit or self.is_locked(key, now=now):
             return False
-        self._banned.start(key, now=now, lasting=self.ban)
+        self._held.start(key, now=now, lasting=self.ban)
         return True
 
     def clear(self, key: str, *, now: datetime | None = None) -> None:
         """Forget `key`'s failures (a successful sign-in); an active ban stays."""
-        self.failures.clear(key, now=now)
+        self._failures.clear(key, now=now)
 
 
 @dataclass(frozen=True)
@@ -223,7 +236,7 @@ class Remembered:
 
 
 @dataclass(frozen=True)
-class FailureBudget:
+class FailureBudget(_Hold):
     """At most `limit` failures per `window` for one key, with a pause that grows (backoff).
 
     An attempt is *spent* before it is checked and refunded if it succeeds, so concurrent
@@ -233,37 +246,16 @@ class FailureBudget:
     pause in the last `memory`, at most `max_pause`. A paused key spends nothing.
     """
 
-    name: str
-    limit: int
-    window: timedelta
     first_pause: timedelta
     max_pause: timedelta
     memory: timedelta = timedelta(days=1)
-
-    @property
-    def _failures(self) -> Throttle:
-        return Throttle(f"{self.name}:failures", self.limit, self.window)
+    hold: ClassVar[str] = "pause"
+    is_paused = _Hold.is_held
+    paused_for = _Hold.held_for
 
     @property
     def _pauses(self) -> Throttle:
         return Throttle(f"{self.name}:pauses", 1, self.memory)
-
-    @property
-    def _paused(self) -> _Deadline:
-        return _Deadline(f"{self.name}:pause")
-
-    def is_paused(self, key: str, *, now: datetime | None = None) -> bool:
-        """True while `key` waits out a pause."""
-        return self.paused_for(key, now=now) is not None
-
-    def paused_for(self, key: str, *, now: datetime | None = None) -> timedelta | None:
-        """How much longer `key` stays paused; None when it is not."""
-        return self._paused.left(key, now=now)
-
-    def lift(self, key: str, *, now: datetime | None = None) -> None:
-        """End `key`'s pause now, with a full budget; earlier pauses still count for the next."""
-        self._paused.end(key)
-        self._failures.clear(key, now=now)
 
     def spend(self, key: str, *, now: datetime | None = None) -> Spent:
         """Take one attempt from `key`'s budget, before the check it pays for."""
@@ -275,7 +267,7 @@ class FailureBudget:
         self._failures.refund(key, now=now)  # refused: nothing was tried
         pauses = self._pauses.hit(key, now=now)
         pause = min(self.first_pause * 2 ** min(pauses - 1, 32), self.max_pause)
-        self._paused.start(key, now=now, lasting=pause)
+        self._held.start(key, now=now, lasting=pause)
         return Spent.PAUSED
 
     def refund(self, key: str, *, now: datetime | None = None) -> None:
