@@ -21,7 +21,7 @@ import builtins
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -58,6 +58,13 @@ _SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,100}")  # RFC 6749 scope-token 
 _DIRECTORY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,253}")
 _AUTHORIZATION_SERVER_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 DEFAULT_SCOPES = ("openid", "email", "profile")
+
+
+def _all_match(pattern: re.Pattern[str], values: Iterable[str], what: str) -> None:
+    """Refuse the first of `values` that `pattern` does not wholly match: `"x" is not {what}`."""
+    for value in values:
+        if not pattern.fullmatch(value):
+            raise ValueError(f'"{value}" is not {what}')
 
 
 def checked_url(value: str) -> str:
@@ -141,9 +148,7 @@ class _OidcFamily(_ClientCredentials):
     @field_validator("claims")
     @classmethod
     def _claim_names(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if not _CLAIM_NAME.fullmatch(name):
-                raise ValueError(f'"{name}" is not a claim name')
+        _all_match(_CLAIM_NAME, value, "a claim name")
         if len(set(value)) != len(value):
             raise ValueError("lists a claim twice")
         return value
@@ -151,8 +156,7 @@ class _OidcFamily(_ClientCredentials):
     @field_validator("email_claim_name")
     @classmethod
     def _email_claim_name(cls, value: str) -> str:
-        if not _CLAIM_NAME.fullmatch(value):
-            raise ValueError(f'"{value}" is not a claim name')
+        _all_match(_CLAIM_NAME, [value], "a claim name")
         return value
 
     @property
@@ -193,9 +197,7 @@ class OidcConfig(_OidcFamily):
     @field_validator("scopes")
     @classmethod
     def _scopes(cls, value: list[str]) -> list[str]:
-        for scope in value:
-            if not _SCOPE.fullmatch(scope):
-                raise ValueError(f'"{scope}" is not a scope')
+        _all_match(_SCOPE, value, "a scope")
         if "openid" not in value:
             raise ValueError('must include "openid"')
         return value
