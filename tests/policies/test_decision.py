@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policies.decision import Action, CompiledPolicy, decide, evaluation_order, find_bypass
-from policies.rules import Subject, compile_rule
+from policies.rules import CompiledGroup, Subject, compile_rule
 
 ANN = Subject(email="ann@example.com", country="PT")
 EVE = Subject(email="eve@example.com", country="PT")
@@ -155,6 +155,27 @@ def test_find_bypass_takes_bypasses_in_precedence_order_whatever_order_they_come
         policy("First", "bypass", 2),
     ]
     assert find_bypass(policies, ANN, {}).name == "First"
+
+
+def test_find_bypass_reads_a_group_rule_in_the_groups_it_is_given():
+    portugal = CompiledGroup("Portugal", include=(compile_rule({"geo": {"country_code": "PT"}}),))
+    policies = [
+        policy(
+            "From Portugal", "bypass", 1, include=[compile_rule({"group": {"name": "Portugal"}})]
+        )
+    ]
+    assert find_bypass(policies, ANN, {"Portugal": portugal}).name == "From Portugal"
+    assert find_bypass(policies, ANN, {}) is None
+
+
+def test_decide_ordered_takes_the_policies_in_the_order_given():
+    # The gate passes a compiled application's policies, already in evaluation order.
+    block_eve = policy(
+        "Block Eve", "deny", 1, include=[compile_rule({"email": {"email": "eve@example.com"}})]
+    )
+    allow_all = policy("Everyone", "allow", 2)
+    assert decide([allow_all, block_eve], EVE, {}, ordered=True).policy.name == "Everyone"
+    assert decide([allow_all, block_eve], EVE, {}).policy.name == "Block Eve"
 
 
 def test_find_bypass_ignores_other_actions():
