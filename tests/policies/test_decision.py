@@ -5,7 +5,14 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policies.decision import Action, CompiledPolicy, decide, evaluation_order, find_bypass
+from policies.decision import (
+    Action,
+    CompiledPolicy,
+    PolicyTrace,
+    decide,
+    evaluation_order,
+    find_bypass,
+)
 from policies.rules import CompiledGroup, Subject, compile_rule
 
 ANN = Subject(email="ann@example.com", country="PT")
@@ -114,6 +121,7 @@ def test_trace_lists_every_policy_in_evaluation_order():
         policy("D", "allow", 4),
         policy("E", "deny", 5),
         policy("S", "non_identity", 6, include=[compile_rule({"any_valid_service_token": {}})]),
+        policy("F", "allow", 7),
     ]
     verdict = decide(policies, ANN, {})
     assert [(t.policy.name, t.evaluated, t.matched, t.explanation) for t in verdict.trace] == [
@@ -123,11 +131,17 @@ def test_trace_lists_every_policy_in_evaluation_order():
         ("C", True, False, "include everyone matched, but require geo ES failed"),
         ("D", True, True, "include everyone matched"),
         ("E", False, False, "not evaluated: 'D' decided first"),
+        ("F", False, False, "not evaluated: 'D' decided first"),
     ]
 
 
-def test_trace_says_why_a_person_only_policy_was_skipped():
-    verdict = decide([policy("Everyone", "allow", 1)], TOKEN, {})
+def test_trace_says_why_each_person_only_policy_was_skipped():
+    everyone, blocked = policy("Everyone", "allow", 1), policy("Blocked", "deny", 2)
+    verdict = decide([everyone, blocked], TOKEN, {})
+    assert verdict.trace == (
+        PolicyTrace(everyone, True, False, note="allow policies need a signed-in person"),
+        PolicyTrace(blocked, True, False, note="deny policies need a signed-in person"),
+    )
     assert verdict.trace[0].explanation == "allow policies need a signed-in person"
 
 
